@@ -1,0 +1,118 @@
+"""The ``sct`` command: run, validate, schema.
+
+Every user-facing failure (a bad scenario, a bad option) ends in a short
+message on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sct_engine.errors import ScenarioError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sct_engine.progress import ProgressBar
+    from sct_engine.scenario import load_scenario
+    from sct_engine.simulate import default_out_dir, simulate
+
+    scenario = load_scenario(args.scenario)
+    draws = args.draws or scenario.simulation.draws
+    with ProgressBar(total=draws, label=Path(args.scenario).name) as bar:
+        result = simulate(scenario, draws=args.draws, seed=args.seed, engine=args.engine, progress=bar.update)
+    out = Path(args.out) if args.out else default_out_dir(args.scenario)
+    result.save(out)
+    if not args.quiet:
+        print(result.summary())
+        print(f"\nTables written to {out}/ (organisations, systems, national as CSV and Parquet; run.json)")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from sct_engine.scenario import validate_files
+
+    report = validate_files(args.files)
+    bad = 0
+    for path, problems in report.items():
+        if problems:
+            bad += 1
+            print(f"{path}: INVALID ({len(problems)} problem{'s' if len(problems) > 1 else ''})")
+            for problem in problems:
+                print(f"  - {problem}")
+        else:
+            print(f"{path}: ok")
+    return 1 if bad else 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from sct_engine.scenario import scenario_json_schema
+
+    print(json.dumps(scenario_json_schema(), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sct",
+        description="Sustainability funding at risk under 2018/19 system control total options.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="simulate a scenario and write the result tables")
+    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("--draws", type=_positive_int, help="Monte Carlo draws (default: the scenario's)")
+    run.add_argument("--seed", type=_non_negative_int, help="random seed (default: the scenario's)")
+    run.add_argument("--out", help="output folder (default: out/<scenario name>)")
+    run.add_argument("--engine", default="reference", choices=["reference"], help="simulator to use")
+    run.add_argument("--quiet", action="store_true", help="do not print the summary")
+    run.set_defaults(func=_cmd_run)
+
+    validate = sub.add_parser("validate", help="check scenario files and explain every problem")
+    validate.add_argument("files", nargs="+", help="scenario YAML files")
+    validate.set_defaults(func=_cmd_validate)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of a scenario file")
+    schema.set_defaults(func=_cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sct`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ScenarioError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

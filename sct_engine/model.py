@@ -1,0 +1,140 @@
+"""A validated scenario turned into flat arrays for the simulators.
+
+Arrays are organisation-major and grouped by system: the members of system
+``s`` are ``system_start[s]:system_start[s + 1]``, so both simulators loop
+systems then members without lookups. Money in £m, float64.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sct_engine.schemes import REDISTRIBUTION_CODES, SYSTEM_TEST_CODES, SchemeOption
+
+if TYPE_CHECKING:
+    from sct_engine.scenario import Scenario
+
+#: Integer codes of the shock distributions, shared with the kernel.
+DISTRIBUTION_CODES: dict[str, int] = {"normal": 0, "student_t": 1, "skew_normal": 2}
+
+
+@dataclass(frozen=True)
+class SchemeArrays:
+    """The scheme options of a scenario as parallel arrays (one entry per option)."""
+
+    names: tuple[str, ...]
+    system_linked_share: np.ndarray  # float64
+    redistribution: np.ndarray  # int64 codes, see schemes.REDISTRIBUTION_CODES
+    share_cap: np.ndarray  # float64
+    system_test: np.ndarray  # int64 codes, see schemes.SYSTEM_TEST_CODES
+    ae_gateway: np.ndarray  # bool
+
+    @classmethod
+    def from_options(cls, options: list[SchemeOption]) -> SchemeArrays:
+        return cls(
+            names=tuple(o.name for o in options),
+            system_linked_share=np.array([o.system_linked_share for o in options], dtype=np.float64),
+            redistribution=np.array([REDISTRIBUTION_CODES[o.redistribution] for o in options], dtype=np.int64),
+            share_cap=np.array([o.share_cap for o in options], dtype=np.float64),
+            system_test=np.array([SYSTEM_TEST_CODES[o.system_test] for o in options], dtype=np.int64),
+            ae_gateway=np.array([o.ae_gateway for o in options], dtype=np.bool_),
+        )
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+@dataclass(frozen=True)
+class Model:
+    """Everything the simulators need, as arrays; labels kept for the result tables."""
+
+    org_ids: tuple[str, ...]
+    org_names: tuple[str, ...]
+    org_kinds: tuple[str, ...]
+    org_system: np.ndarray  # int64 index of each organisation's system
+    system_ids: tuple[str, ...]
+    system_names: tuple[str, ...]
+    system_start: np.ndarray  # int64, length n_systems + 1
+    plan: np.ndarray
+    control_total: np.ndarray
+    sd: np.ndarray
+    funding: np.ndarray  # sustainability_funding (PSF or CSF) at stake
+    ae_fraction: np.ndarray  # share of funding on A&E (0 without a type-1 A&E)
+    p_ae: np.ndarray
+    system_control_total: np.ndarray
+    distribution: int
+    dof: float
+    skew: float
+    national_share: float
+    system_share: float
+    schemes: SchemeArrays
+
+    @property
+    def n_orgs(self) -> int:
+        return len(self.org_ids)
+
+    @property
+    def n_systems(self) -> int:
+        return len(self.system_ids)
+
+    @property
+    def n_shocks(self) -> int:
+        """Standard variates per draw: one national, one per system, one per organisation."""
+        return 1 + self.n_systems + self.n_orgs
+
+    @property
+    def finance(self) -> np.ndarray:
+        """Finance element of each allocation (rule 1)."""
+        return self.funding * (1.0 - self.ae_fraction)
+
+    @property
+    def ae(self) -> np.ndarray:
+        """A&E element of each allocation (rule 1)."""
+        return self.funding * self.ae_fraction
+
+    def system_funding(self) -> np.ndarray:
+        """Total sustainability funding at stake per system."""
+        return np.add.reduceat(self.funding, self.system_start[:-1])
+
+
+def build_model(scenario: Scenario) -> Model:
+    """Flatten a validated scenario into a :class:`Model`."""
+    orgs = [org for system in scenario.systems for org in system.organisations]
+    sizes = [len(system.organisations) for system in scenario.systems]
+    start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    control_total = np.array([o.control_total for o in orgs], dtype=np.float64)
+    sct = np.array(
+        [
+            s.system_control_total
+            if s.system_control_total is not None
+            else float(control_total[start[k] : start[k + 1]].sum())
+            for k, s in enumerate(scenario.systems)
+        ],
+        dtype=np.float64,
+    )
+    u = scenario.uncertainty
+    return Model(
+        org_ids=tuple(o.id for o in orgs),
+        org_names=tuple(o.name or o.id for o in orgs),
+        org_kinds=tuple(o.kind for o in orgs),
+        org_system=np.repeat(np.arange(len(sizes), dtype=np.int64), sizes),
+        system_ids=tuple(s.id for s in scenario.systems),
+        system_names=tuple(s.name or s.id for s in scenario.systems),
+        system_start=start,
+        plan=np.array([o.plan for o in orgs], dtype=np.float64),
+        control_total=control_total,
+        sd=np.array([o.sd_value for o in orgs], dtype=np.float64),
+        funding=np.array([o.sustainability_funding for o in orgs], dtype=np.float64),
+        ae_fraction=np.array([o.ae_fraction for o in orgs], dtype=np.float64),
+        p_ae=np.array([o.p_ae for o in orgs], dtype=np.float64),
+        system_control_total=sct,
+        distribution=DISTRIBUTION_CODES[u.distribution],
+        dof=float(u.dof),
+        skew=float(u.skew),
+        national_share=float(u.national_share),
+        system_share=float(u.system_share),
+        schemes=SchemeArrays.from_options(list(scenario.schemes)),
+    )

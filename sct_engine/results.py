@@ -1,0 +1,188 @@
+"""Result tables (the public contract of ``scenario-format.md``) and their provenance."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sct_engine.model import Model
+from sct_engine.stats import (
+    HIST_BINS,
+    Accumulator,
+    hist_cvar,
+    hist_quantile,
+    mean_and_se,
+    proportion_se,
+)
+
+#: Contract columns, in order. Extra columns follow them.
+ORGANISATION_COLUMNS = [
+    "scheme", "system", "organisation", "kind", "p_meet_control_total", "expected_outturn",
+    "expected_funding", "expected_funding_lost", "p_any_funding_lost", "funding_lost_p95",
+    "se_expected_funding_lost",
+]
+SYSTEM_COLUMNS = [
+    "scheme", "system", "p_meet_system_control_total", "expected_funding", "expected_funding_lost",
+    "funding_lost_p95", "funding_lost_cvar95", "p_all_funding_lost", "se_expected_funding_lost",
+]
+NATIONAL_COLUMNS = ["scheme", "expected_funding_lost", "funding_lost_p95", "funding_lost_cvar95"]
+
+TABLES = ("organisations", "systems", "national")
+
+
+@dataclass
+class Result:
+    """What a run found: streaming statistics plus labels and provenance.
+
+    The tables are pandas DataFrames built on demand from the statistics:
+    ``organisations``, ``systems`` and ``national``, one row per scheme and
+    organisation / system / scheme.
+    """
+
+    model: Model
+    stats: Accumulator
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def draws(self) -> int:
+        return self.stats.n
+
+    @property
+    def scheme_names(self) -> tuple[str, ...]:
+        return self.model.schemes.names
+
+    @property
+    def organisations(self) -> pd.DataFrame:
+        """Per scheme and organisation: probabilities, expected funding and losses, p95, SE."""
+        m, st, n = self.model, self.stats, self.stats.n
+        k, n_orgs = len(self.scheme_names), m.n_orgs
+        lost_mean, lost_se = mean_and_se(st.org_lost_sum, st.org_lost_sumsq, n)
+        p_meet = np.broadcast_to(st.org_meet / n, (k, n_orgs))
+        frame = pd.DataFrame(
+            {
+                "scheme": np.repeat(self.scheme_names, n_orgs),
+                "system": np.tile(np.array(m.system_ids)[m.org_system], k),
+                "organisation": np.tile(m.org_ids, k),
+                "kind": np.tile(m.org_kinds, k),
+                "p_meet_control_total": p_meet.ravel(),
+                "expected_outturn": np.tile(st.org_outturn_sum / n, k),
+                "expected_funding": (st.org_paid_sum / n).ravel(),
+                "expected_funding_lost": lost_mean.ravel(),
+                "p_any_funding_lost": (st.org_any_lost / n).ravel(),
+                "funding_lost_p95": hist_quantile(st.org_hist, m.funding, 0.95).ravel(),
+                "se_expected_funding_lost": lost_se.ravel(),
+                "organisation_name": np.tile(m.org_names, k),
+                "sustainability_funding": np.tile(m.funding, k),
+                "p_pass_after_redistribution": (st.org_pass / n).ravel(),
+                "se_p_meet_control_total": proportion_se(p_meet * n, n).ravel(),
+            }
+        )
+        return frame
+
+    @property
+    def systems(self) -> pd.DataFrame:
+        """Per scheme and system: P(system control total met), expected loss, p95, CVaR95, SE."""
+        m, st, n = self.model, self.stats, self.stats.n
+        k, n_sys = len(self.scheme_names), m.n_systems
+        funding = m.system_funding()
+        lost_mean, lost_se = mean_and_se(st.system_lost_sum, st.system_lost_sumsq, n)
+        paid = np.add.reduceat(st.org_paid_sum, m.system_start[:-1], axis=1) / n
+        return pd.DataFrame(
+            {
+                "scheme": np.repeat(self.scheme_names, n_sys),
+                "system": np.tile(m.system_ids, k),
+                "p_meet_system_control_total": np.tile(st.system_meet / n, k),
+                "expected_funding": paid.ravel(),
+                "expected_funding_lost": lost_mean.ravel(),
+                "funding_lost_p95": hist_quantile(st.system_hist, funding, 0.95).ravel(),
+                "funding_lost_cvar95": hist_cvar(st.system_hist, st.system_hist_sum, 0.95).ravel(),
+                "p_all_funding_lost": (st.system_all_lost / n).ravel(),
+                "se_expected_funding_lost": lost_se.ravel(),
+                "system_name": np.tile(m.system_names, k),
+                "sustainability_funding": np.tile(funding, k),
+                "system_control_total": np.tile(m.system_control_total, k),
+                "p_system_test_passed": (st.system_test_pass / n).ravel(),
+                "p_any_member_loses_funding": (st.system_any_lost / n).ravel(),
+            }
+        )
+
+    @property
+    def national(self) -> pd.DataFrame:
+        """Per scheme, every organisation in the scenario together."""
+        m, st, n = self.model, self.stats, self.stats.n
+        total = float(m.funding.sum())
+        lost_mean, lost_se = mean_and_se(st.national_lost_sum, st.national_lost_sumsq, n)
+        return pd.DataFrame(
+            {
+                "scheme": list(self.scheme_names),
+                "expected_funding_lost": lost_mean,
+                "funding_lost_p95": hist_quantile(st.national_hist, total, 0.95),
+                "funding_lost_cvar95": hist_cvar(st.national_hist, st.national_hist_sum, 0.95),
+                "sustainability_funding": total,
+                "expected_funding": total - lost_mean,
+                "se_expected_funding_lost": lost_se,
+            }
+        )
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {name: getattr(self, name) for name in TABLES}
+
+    def save(self, out_dir: str | os.PathLike) -> Path:
+        """Write the three tables as CSV and Parquet plus ``run.json``; each file appears whole or not at all."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, frame in self.tables().items():
+            _atomic_write(out / f"{name}.csv", lambda p, f=frame: f.to_csv(p, index=False))
+            _atomic_write(out / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))
+        _atomic_write(
+            out / "run.json",
+            lambda p: Path(p).write_text(json.dumps(self.provenance, indent=2, default=str) + "\n"),
+        )
+        return out
+
+    def summary(self, max_rows: int = 60) -> str:
+        """A readable plain-text summary: national and system risk per scheme, organisations' expected loss."""
+        fmt = {"float_format": lambda v: f"{v:,.3f}"}
+        nat = self.national[["scheme", "expected_funding_lost", "se_expected_funding_lost",
+                             "funding_lost_p95", "funding_lost_cvar95"]]
+        sysf = self.systems
+        sys_view = sysf[["scheme", "system", "p_meet_system_control_total", "p_any_member_loses_funding",
+                         "expected_funding_lost", "funding_lost_p95", "funding_lost_cvar95"]]
+        org = self.organisations.pivot(index="organisation", columns="scheme", values="expected_funding_lost")
+        org = org.loc[list(self.model.org_ids), list(self.scheme_names)]
+        p = self.provenance
+        lines = [
+            f"{p.get('scenario_name', '')}: {self.draws:,} draws, seed {p.get('seed')}, "
+            f"engine {p.get('engine')}, {p.get('wall_time_s', float('nan')):.2f} s",
+            f"Sustainability funding at stake: £{self.model.funding.sum():,.1f}m "
+            f"across {self.model.n_orgs} organisations in {self.model.n_systems} system(s). Money in £m.",
+            "",
+            "National funding lost by scheme",
+            nat.to_string(index=False, **fmt),
+            "",
+            "Systems",
+            sys_view.head(max_rows).to_string(index=False, **fmt),
+            "",
+            "Expected funding lost per organisation (£m) by scheme",
+            org.head(max_rows).to_string(**fmt),
+        ]
+        return "\n".join(lines)
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, then rename into place."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

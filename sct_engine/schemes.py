@@ -1,0 +1,300 @@
+"""The 2018/19 risk-sharing options as data, and the scheme rules as pure functions.
+
+Rule numbers refer to ``shared/docs/scheme-2018-19.md``. Every function here is
+pure: arrays in, arrays out, no state. The numpy reference simulator calls them
+directly; the numba kernel compiles the scalar ones (``cover_shortfalls`` and
+friends are written in the subset of Python that numba accepts) so that the
+knapsack rule lives in exactly one place.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+Redistribution = Literal["none", "full", "capped"]
+SystemTest = Literal["total", "every_member"]
+
+#: Integer codes used in model arrays and the kernel.
+REDISTRIBUTION_CODES: dict[str, int] = {"none": 0, "full": 1, "capped": 2}
+SYSTEM_TEST_CODES: dict[str, int] = {"total": 0, "every_member": 1}
+
+#: Above this many members to cover in one draw, the exact branch and bound is
+#: replaced by the ratio greedy (see ``cover_shortfalls``).
+EXACT_COVER_LIMIT = 30
+
+
+class SchemeOption(BaseModel):
+    """One risk-sharing option a system could sign (rules 4 and 5)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
+    system_linked_share: float = Field(
+        0.0, ge=0.0, le=1.0, description="Share of each member's finance element paid on the system result."
+    )
+    redistribution: Redistribution = Field(
+        "none", description="How surplus headroom covers members' shortfalls: none | full | capped."
+    )
+    share_cap: float = Field(
+        0.5, ge=0.0, le=1.0, description="capped only: most of its headroom a member gives."
+    )
+    system_test: SystemTest = Field(
+        "total",
+        description="total: system outturn >= system control total; every_member: every member "
+        "meets its own control total after redistribution (strict all or nothing).",
+    )
+    ae_gateway: bool = Field(
+        True, description="A&E element earned only when the organisation passes its finance test."
+    )
+
+
+def builtin_menu() -> list[SchemeOption]:
+    """The options compared when a scenario lists none.
+
+    ``all_or_nothing`` puts every member's finance element on the system total;
+    ``all_or_nothing_strict`` pays nobody unless every member meets its own
+    control total (the national proposal systems rejected); the flexible
+    options link a quarter, half or three quarters to the system total and let
+    members cover each other's shortfalls from surplus headroom.
+    """
+    return [
+        SchemeOption(name="organisation_only"),
+        SchemeOption(name="all_or_nothing", system_linked_share=1.0),
+        SchemeOption(name="all_or_nothing_strict", system_linked_share=1.0, system_test="every_member"),
+        SchemeOption(name="flexible_25", system_linked_share=0.25, redistribution="full"),
+        SchemeOption(name="flexible_50", system_linked_share=0.5, redistribution="full"),
+        SchemeOption(name="flexible_75", system_linked_share=0.75, redistribution="full"),
+    ]
+
+
+# --- rule 1: elements -------------------------------------------------------------
+
+
+def finance_element(funding: np.ndarray, ae_fraction: np.ndarray) -> np.ndarray:
+    """Part of the allocation earned on the finance test: ``(1 - ae_share) * F``."""
+    return funding * (1.0 - ae_fraction)
+
+
+def ae_element(funding: np.ndarray, ae_fraction: np.ndarray) -> np.ndarray:
+    """Part of the allocation earned on A&E performance: ``ae_share * F``."""
+    return funding * ae_fraction
+
+
+# --- rules 2 and 3: tests ----------------------------------------------------------
+
+
+def meets_control_total(outturn: np.ndarray, control_total: np.ndarray) -> np.ndarray:
+    """Organisation test: outturn (before funding) at or above the control total."""
+    return outturn >= control_total
+
+
+def system_meets(system_outturn: np.ndarray, system_control_total: float) -> np.ndarray:
+    """System test: the members' summed outturn at or above the system control total."""
+    return system_outturn >= system_control_total
+
+
+# --- rule 4: redistribution (knapsack cover of shortfalls) -------------------------
+
+
+def _better(value: float, weight: float, best_value: float, best_weight: float, tol: float) -> bool:
+    """More funding covered, or the same funding using less headroom."""
+    if value > best_value + tol:
+        return True
+    return value >= best_value - tol and weight < best_weight
+
+
+def cover_shortfalls(finance: np.ndarray, shortfall: np.ndarray, headroom: float) -> np.ndarray:
+    """Choose which failing members the system's headroom covers.
+
+    Solves the 0/1 knapsack ``max sum finance[i]`` over subsets with
+    ``sum shortfall[i] <= headroom``; among subsets paying the same funding
+    (within 1e-9 relative) the one using least headroom wins, so the choice is
+    unique for continuous shortfalls. Exact branch and bound (items in order of
+    funding per £ of shortfall, fractional upper bound) up to
+    ``EXACT_COVER_LIMIT`` items; beyond that the ratio greedy, whose gap is
+    measured in ``tests/unit/test_cover.py``.
+
+    Parameters
+    ----------
+    finance : finance element at stake for each failing member (>= 0).
+    shortfall : amount each member is below its control total (> 0).
+    headroom : surplus available to cover shortfalls (>= 0).
+
+    Returns
+    -------
+    Boolean mask over the members: True where the shortfall is covered.
+    """
+    n = finance.shape[0]
+    covered = np.zeros(n, dtype=np.bool_)
+    if n == 0 or headroom <= 0.0:
+        return covered
+    total_weight = 0.0
+    total_value = 0.0
+    for i in range(n):
+        total_weight += shortfall[i]
+        total_value += finance[i]
+    if total_weight <= headroom:
+        covered[:] = True
+        return covered
+    # Items in decreasing funding per pound of shortfall; stable so ties keep index order.
+    ratio = np.empty(n)
+    for i in range(n):
+        ratio[i] = finance[i] / shortfall[i]
+    order = np.argsort(-ratio, kind="mergesort")
+    v = np.empty(n)
+    w = np.empty(n)
+    for k in range(n):
+        v[k] = finance[order[k]]
+        w[k] = shortfall[order[k]]
+    tol = 1e-9 * (1.0 + total_value)
+    take = np.zeros(n, dtype=np.bool_)
+    if n > EXACT_COVER_LIMIT:
+        _greedy_cover(v, w, headroom, take)
+    else:
+        _branch_and_bound_cover(v, w, headroom, tol, take)
+    for k in range(n):
+        covered[order[k]] = take[k]
+    return covered
+
+
+def _greedy_cover(v: np.ndarray, w: np.ndarray, capacity: float, take: np.ndarray) -> None:
+    """Ratio greedy, then the best single item if that alone pays more (a 1/2-approximation)."""
+    n = v.shape[0]
+    used = 0.0
+    value = 0.0
+    for k in range(n):
+        if used + w[k] <= capacity:
+            take[k] = True
+            used += w[k]
+            value += v[k]
+    best_single = -1
+    for k in range(n):
+        if w[k] <= capacity and v[k] > value and (best_single < 0 or v[k] > v[best_single]):
+            best_single = k
+    if best_single >= 0:
+        take[:] = False
+        take[best_single] = True
+
+
+def _branch_and_bound_cover(
+    v: np.ndarray, w: np.ndarray, capacity: float, tol: float, best_take: np.ndarray
+) -> None:
+    """Exact 0/1 knapsack by depth-first branch and bound (items sorted by ratio)."""
+    n = v.shape[0]
+    take = np.zeros(n, dtype=np.bool_)
+    best_value = -1.0
+    best_weight = np.inf
+    value = 0.0
+    weight = 0.0
+    j = 0
+    while True:
+        prune = False
+        if j < n:
+            # Fractional (LP) bound of the subtree rooted at item j.
+            bound = value
+            room = capacity - weight
+            for k in range(j, n):
+                if w[k] <= room:
+                    room -= w[k]
+                    bound += v[k]
+                else:
+                    bound += v[k] * room / w[k]
+                    break
+            prune = bound < best_value - tol
+        if j < n and not prune:
+            if weight + w[j] <= capacity:
+                take[j] = True
+                value += v[j]
+                weight += w[j]
+            else:
+                take[j] = False
+            j += 1
+            continue
+        if j >= n and _better(value, weight, best_value, best_weight, tol):
+            best_value = value
+            best_weight = weight
+            best_take[:] = take
+        # Backtrack: flip the deepest included item to excluded and explore from there.
+        k = j - 1
+        while k >= 0 and not take[k]:
+            k -= 1
+        if k < 0:
+            break
+        take[k] = False
+        value -= v[k]
+        weight -= w[k]
+        take[k + 1 :] = False
+        j = k + 1
+
+
+def available_headroom(
+    outturn: np.ndarray, control_total: np.ndarray, redistribution: int, share_cap: float
+) -> np.ndarray:
+    """What each member can give: its surplus over its control total, capped under ``capped``."""
+    headroom = np.maximum(outturn - control_total, 0.0)
+    if redistribution == REDISTRIBUTION_CODES["capped"]:
+        return headroom * share_cap
+    return headroom
+
+
+def redistribute(
+    outturn: np.ndarray,
+    control_total: np.ndarray,
+    finance: np.ndarray,
+    redistribution: int,
+    share_cap: float,
+    system_passes: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Net-neutral variation of control totals within one system for one draw.
+
+    Returns ``(passes, adjusted_control_total)``. A covered member's control
+    total falls to its outturn; givers' totals rise pro rata to the headroom
+    they can give, by exactly the shortfall covered, so the sum of control
+    totals is unchanged. Under ``full`` a system that meets its total passes
+    every member (rule 4); ``capped`` always limits each giver to
+    ``share_cap`` of its headroom.
+    """
+    meets = outturn >= control_total
+    adjusted = control_total.copy()
+    if redistribution == REDISTRIBUTION_CODES["none"] or meets.all():
+        return meets, adjusted
+    give = available_headroom(outturn, control_total, redistribution, share_cap)
+    failing = np.flatnonzero(~meets)
+    shortfall = control_total[failing] - outturn[failing]
+    if redistribution == REDISTRIBUTION_CODES["full"] and system_passes:
+        covered_mask = np.ones(failing.shape[0], dtype=np.bool_)
+    else:
+        covered_mask = cover_shortfalls(finance[failing], shortfall, float(give.sum()))
+    passes = meets.copy()
+    covered = failing[covered_mask]
+    passes[covered] = True
+    adjusted[covered] = outturn[covered]
+    need = float(shortfall[covered_mask].sum())
+    total_give = float(give.sum())
+    if need > 0.0 and total_give > 0.0:
+        # Givers' totals rise pro rata to what they can give. Only a looser explicit
+        # system control total passes members beyond the headroom (need > total_give),
+        # and only then does the sum of control totals fall, by need - total_give.
+        moved = min(need, total_give)
+        adjusted += np.where(meets, give * (moved / total_give), 0.0)
+    return passes, adjusted
+
+
+# --- rule 4: finance element paid ---------------------------------------------------
+
+
+def finance_paid(
+    finance: np.ndarray, system_linked_share: float, org_passes: np.ndarray, system_passes: np.ndarray
+) -> np.ndarray:
+    """``(1 - s) * fin * org_pass + s * fin * system_pass`` (rule 4)."""
+    return finance * ((1.0 - system_linked_share) * org_passes + system_linked_share * system_passes)
+
+
+def ae_paid(ae: np.ndarray, ae_earned: np.ndarray, org_passes: np.ndarray, gateway: bool) -> np.ndarray:
+    """A&E element paid: earned on performance and, behind the gateway, only with the finance test passed."""
+    if gateway:
+        return ae * (ae_earned & org_passes)
+    return ae * ae_earned

@@ -1,0 +1,214 @@
+"""Streaming statistics: what is kept of the draws, and the risk measures read from it.
+
+Nothing of size draws x organisations survives a block. Per block the
+simulators reduce the draws to counts, sums, sums of squares and fixed-grid
+histograms of funding lost; blocks are merged in block order, so float sums
+do not depend on how blocks were shared between threads.
+
+Loss histograms have ``HIST_BINS`` equal bins on ``(0, cap]`` where ``cap`` is
+the funding at stake, plus bin 0 for exactly no loss. A loss ``v > 0`` falls in
+bin ``ceil(v / cap * HIST_BINS)``. Quantiles read from them are the upper edge
+of the bin, so they are at most one bin (``cap / HIST_BINS``) above the exact
+value, and exact when the loss is 0 or the whole allocation. Each bin also
+keeps the sum of the losses in it, which makes CVaR exact up to how the
+boundary bin is split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+HIST_BINS = 1000
+
+#: Losses at or below this fraction of the funding at stake count as no loss (float noise).
+ZERO_LOSS = 1e-12
+
+
+@dataclass
+class Accumulator:
+    """Sufficient statistics of a run, for K schemes, N organisations and S systems."""
+
+    draws: np.ndarray  # int64 scalar array: number of draws seen
+    org_meet: np.ndarray  # (N,) draws meeting the organisation's own control total
+    org_outturn_sum: np.ndarray  # (N,)
+    system_meet: np.ndarray  # (S,) draws where system outturn >= system control total
+    org_pass: np.ndarray  # (K, N) finance test passed after redistribution
+    org_paid_sum: np.ndarray  # (K, N)
+    org_lost_sum: np.ndarray  # (K, N)
+    org_lost_sumsq: np.ndarray  # (K, N)
+    org_any_lost: np.ndarray  # (K, N)
+    org_hist: np.ndarray  # (K, N, B + 1)
+    system_test_pass: np.ndarray  # (K, S) the scheme's system test passed
+    system_lost_sum: np.ndarray  # (K, S)
+    system_lost_sumsq: np.ndarray  # (K, S)
+    system_all_lost: np.ndarray  # (K, S) every member lost its whole allocation
+    system_any_lost: np.ndarray  # (K, S) some member lost some funding
+    system_hist: np.ndarray  # (K, S, B + 1)
+    system_hist_sum: np.ndarray  # (K, S, B + 1)
+    national_lost_sum: np.ndarray  # (K,)
+    national_lost_sumsq: np.ndarray  # (K,)
+    national_hist: np.ndarray  # (K, B + 1)
+    national_hist_sum: np.ndarray  # (K, B + 1)
+
+    @classmethod
+    def zeros(cls, n_schemes: int, n_orgs: int, n_systems: int, bins: int = HIST_BINS) -> Accumulator:
+        k, n, s, b = n_schemes, n_orgs, n_systems, bins + 1
+        i, f = np.int64, np.float64
+        return cls(
+            draws=np.zeros((), i),
+            org_meet=np.zeros(n, i),
+            org_outturn_sum=np.zeros(n, f),
+            system_meet=np.zeros(s, i),
+            org_pass=np.zeros((k, n), i),
+            org_paid_sum=np.zeros((k, n), f),
+            org_lost_sum=np.zeros((k, n), f),
+            org_lost_sumsq=np.zeros((k, n), f),
+            org_any_lost=np.zeros((k, n), i),
+            org_hist=np.zeros((k, n, b), i),
+            system_test_pass=np.zeros((k, s), i),
+            system_lost_sum=np.zeros((k, s), f),
+            system_lost_sumsq=np.zeros((k, s), f),
+            system_all_lost=np.zeros((k, s), i),
+            system_any_lost=np.zeros((k, s), i),
+            system_hist=np.zeros((k, s, b), i),
+            system_hist_sum=np.zeros((k, s, b), f),
+            national_lost_sum=np.zeros(k, f),
+            national_lost_sumsq=np.zeros(k, f),
+            national_hist=np.zeros((k, b), i),
+            national_hist_sum=np.zeros((k, b), f),
+        )
+
+    @property
+    def n(self) -> int:
+        return int(self.draws)
+
+    def merge(self, other: Accumulator) -> None:
+        """Add another accumulator (the next block) into this one."""
+        for field in fields(self):
+            getattr(self, field.name)[...] += getattr(other, field.name)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """All statistics by name (for saving or comparing runs)."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}
+
+
+# --- per-block reduction --------------------------------------------------------------
+
+
+def loss_bins(lost: np.ndarray, cap: np.ndarray | float, bins: int = HIST_BINS) -> np.ndarray:
+    """Histogram bin of each loss: 0 for no loss, else ``ceil(lost / cap * bins)`` in ``1..bins``."""
+    cap = np.asarray(cap, dtype=np.float64)
+    safe = np.where(cap > 0.0, cap, 1.0)
+    scaled = lost / safe
+    k = np.ceil(scaled * bins - 1e-9).astype(np.int64)
+    k = np.clip(k, 1, bins)
+    return np.where(scaled <= ZERO_LOSS, 0, k)
+
+
+def _hist_rows(bin_index: np.ndarray, bins: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Per-column histogram of a ``(n, m)`` array of bin indices, shape ``(m, bins + 1)``."""
+    n, m = bin_index.shape
+    flat = (bin_index + np.arange(m) * (bins + 1)).ravel()
+    w = None if weights is None else weights.ravel()
+    return np.bincount(flat, weights=w, minlength=m * (bins + 1)).reshape(m, bins + 1)
+
+
+def block_accumulator(
+    funding: np.ndarray,
+    system_start: np.ndarray,
+    meets: np.ndarray,
+    outturn: np.ndarray,
+    system_meets: np.ndarray,
+    paid: list[np.ndarray],
+    org_pass: list[np.ndarray],
+    system_test_pass: list[np.ndarray],
+    bins: int = HIST_BINS,
+) -> Accumulator:
+    """Reduce one block of draws (arrays of shape ``(n, N)`` / ``(n, S)``, one per scheme)."""
+    n, n_orgs = outturn.shape
+    n_systems = system_start.shape[0] - 1
+    acc = Accumulator.zeros(len(paid), n_orgs, n_systems, bins)
+    acc.draws[...] = n
+    acc.org_meet[:] = meets.sum(axis=0)
+    acc.org_outturn_sum[:] = outturn.sum(axis=0)
+    acc.system_meet[:] = system_meets.sum(axis=0)
+    system_funding = np.add.reduceat(funding, system_start[:-1]) if n_orgs else np.zeros(0)
+    national_funding = float(funding.sum())
+    for k, paid_k in enumerate(paid):
+        lost = funding - paid_k
+        acc.org_pass[k] = org_pass[k].sum(axis=0)
+        acc.org_paid_sum[k] = paid_k.sum(axis=0)
+        acc.org_lost_sum[k] = lost.sum(axis=0)
+        acc.org_lost_sumsq[k] = (lost * lost).sum(axis=0)
+        org_bins = loss_bins(lost, funding, bins)
+        acc.org_any_lost[k] = (org_bins > 0).sum(axis=0)
+        acc.org_hist[k] = _hist_rows(org_bins, bins)
+
+        acc.system_test_pass[k] = system_test_pass[k].sum(axis=0)
+        system_lost = np.add.reduceat(lost, system_start[:-1], axis=1)
+        acc.system_lost_sum[k] = system_lost.sum(axis=0)
+        acc.system_lost_sumsq[k] = (system_lost * system_lost).sum(axis=0)
+        any_member = np.logical_or.reduceat(org_bins > 0, system_start[:-1], axis=1)
+        all_lost = (system_lost >= system_funding * (1.0 - 1e-9)) & (system_funding > 0.0)
+        acc.system_any_lost[k] = any_member.sum(axis=0)
+        acc.system_all_lost[k] = all_lost.sum(axis=0)
+        system_bins = loss_bins(system_lost, system_funding, bins)
+        acc.system_hist[k] = _hist_rows(system_bins, bins)
+        acc.system_hist_sum[k] = _hist_rows(system_bins, bins, system_lost)
+
+        national_lost = lost.sum(axis=1)
+        acc.national_lost_sum[k] = national_lost.sum()
+        acc.national_lost_sumsq[k] = (national_lost * national_lost).sum()
+        national_bins = loss_bins(national_lost, national_funding, bins)
+        acc.national_hist[k] = np.bincount(national_bins, minlength=bins + 1)
+        acc.national_hist_sum[k] = np.bincount(national_bins, weights=national_lost, minlength=bins + 1)
+    return acc
+
+
+# --- risk measures read from the statistics -------------------------------------------
+
+
+def mean_and_se(total: np.ndarray, total_sq: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sample mean and its Monte Carlo standard error from a sum and a sum of squares."""
+    mean = total / n
+    var = np.maximum(total_sq / n - mean * mean, 0.0) * (n / max(n - 1, 1))
+    return mean, np.sqrt(var / n)
+
+
+def proportion_se(count: np.ndarray, n: int) -> np.ndarray:
+    """Standard error of a proportion estimated from ``count`` of ``n`` draws."""
+    p = count / n
+    return np.sqrt(p * (1.0 - p) / n)
+
+
+def hist_quantile(hist: np.ndarray, cap: np.ndarray | float, q: float) -> np.ndarray:
+    """The ``q`` quantile of losses from histograms on the last axis (upper bin edge).
+
+    At most one bin width (``cap / bins``) above the exact quantile.
+    """
+    bins = hist.shape[-1] - 1
+    counts = hist.cumsum(axis=-1)
+    total = counts[..., -1:]
+    # Smallest bin whose cumulative share reaches q (a tiny slack absorbs float rounding of q * n).
+    k = (counts < q * total - 1e-9).sum(axis=-1)
+    k = np.minimum(k, bins)
+    return k * np.asarray(cap, dtype=np.float64) / bins
+
+
+def hist_cvar(hist: np.ndarray, hist_sum: np.ndarray, q: float) -> np.ndarray:
+    """Mean of the worst ``1 - q`` share of losses (CVaR / expected shortfall).
+
+    Bins above the quantile bin are taken whole; the quantile bin contributes
+    the needed fraction of its draws at its mean loss.
+    """
+    counts = hist.astype(np.float64)
+    n = counts.sum(axis=-1, keepdims=True)
+    tail = (1.0 - q) * n
+    above = np.flip(np.cumsum(np.flip(counts, -1), -1), -1) - counts  # draws in strictly higher bins
+    take = np.clip(tail - above, 0.0, counts)
+    mean_in_bin = np.divide(hist_sum, counts, out=np.zeros_like(hist_sum), where=counts > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cvar = (take * mean_in_bin).sum(axis=-1) / tail[..., 0]
+    return np.where(tail[..., 0] > 0, cvar, 0.0)

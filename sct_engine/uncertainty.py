@@ -1,0 +1,67 @@
+"""The shock model: how year-end outturn varies around plan.
+
+``outturn_i = plan_i + sd_i * (sqrt(a) Z_nat + sqrt(b) Z_s + sqrt(1 - a - b) E_i)``
+with ``a = national_share``, ``b = system_share`` and independent standard
+variables (mean 0, variance 1) of the chosen distribution, so two members of a
+system have correlation ``a + b`` and organisations in different systems ``a``.
+
+Per draw the variates are laid out ``[Z_nat, Z_1..Z_S, E_1..E_N]`` and taken
+from the block's shock stream in that order; the kernel consumes the stream in
+the same order, which is what makes the two simulators agree draw for draw.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sct_engine.model import DISTRIBUTION_CODES, Model
+
+
+def skew_normal_delta(skew: float) -> float:
+    """``delta = alpha / sqrt(1 + alpha^2)`` of a skew-normal with shape ``alpha``."""
+    return skew / math.sqrt(1.0 + skew * skew)
+
+
+def standard_variates(
+    rng: np.random.Generator, distribution: int, dof: float, skew: float, shape: tuple[int, ...]
+) -> np.ndarray:
+    """Independent variates with mean 0 and variance 1.
+
+    Student-t is scaled by ``sqrt((dof - 2) / dof)``; the skew-normal with shape
+    ``skew`` is built from a consecutive pair of normals ``(u0, u1)`` as
+    ``delta |u0| + sqrt(1 - delta^2) u1`` and standardised.
+    """
+    if distribution == DISTRIBUTION_CODES["normal"]:
+        return rng.standard_normal(shape)
+    if distribution == DISTRIBUTION_CODES["student_t"]:
+        return rng.standard_t(dof, shape) * math.sqrt((dof - 2.0) / dof)
+    if distribution == DISTRIBUTION_CODES["skew_normal"]:
+        delta = skew_normal_delta(skew)
+        pairs = rng.standard_normal((*shape, 2))
+        z = delta * np.abs(pairs[..., 0]) + math.sqrt(1.0 - delta * delta) * pairs[..., 1]
+        mean = delta * math.sqrt(2.0 / math.pi)
+        return (z - mean) / math.sqrt(1.0 - 2.0 * delta * delta / math.pi)
+    raise ValueError(f"unknown distribution code {distribution}")
+
+
+def draw_shocks(rng: np.random.Generator, model: Model, n: int) -> np.ndarray:
+    """Standard shocks of ``n`` draws, shape ``(n, 1 + n_systems + n_orgs)``."""
+    return standard_variates(rng, model.distribution, model.dof, model.skew, (n, model.n_shocks))
+
+
+def outturns(model: Model, shocks: np.ndarray) -> np.ndarray:
+    """Year-end outturn (before funding) of every organisation, shape ``(n, n_orgs)``."""
+    a, b = model.national_share, model.system_share
+    s = model.n_systems
+    z_nat = shocks[:, :1]
+    z_sys = shocks[:, 1 : 1 + s][:, model.org_system]
+    e = shocks[:, 1 + s :]
+    factor = math.sqrt(a) * z_nat + math.sqrt(b) * z_sys + math.sqrt(max(0.0, 1.0 - a - b)) * e
+    return model.plan + model.sd * factor
+
+
+def draw_ae_earned(rng: np.random.Generator, model: Model, n: int) -> np.ndarray:
+    """Whether each organisation's A&E element is earned on performance, shape ``(n, n_orgs)``."""
+    return rng.random((n, model.n_orgs)) < model.p_ae

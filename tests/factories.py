@@ -1,0 +1,53 @@
+"""Test factories: models built straight from arrays, without a YAML file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from sct_engine.model import DISTRIBUTION_CODES, Model, SchemeArrays
+from sct_engine.schemes import SchemeOption, builtin_menu
+
+
+def make_model(
+    systems: Sequence[Sequence[dict]],
+    schemes: Sequence[SchemeOption] | None = None,
+    distribution: str = "normal",
+    dof: float = 5.0,
+    skew: float = 0.0,
+    national_share: float = 0.2,
+    system_share: float = 0.3,
+    system_control_total: Sequence[float | None] | None = None,
+) -> Model:
+    """A model from plain dicts: each org needs plan, control_total, sd, funding; ae and p_ae optional."""
+    orgs = [org for members in systems for org in members]
+    sizes = [len(members) for members in systems]
+    start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    ct = np.array([o["control_total"] for o in orgs], dtype=np.float64)
+    given = system_control_total or [None] * len(systems)
+    sct = np.array(
+        [g if g is not None else ct[start[k] : start[k + 1]].sum() for k, g in enumerate(given)]
+    )
+    return Model(
+        org_ids=tuple(f"org_{i}" for i in range(len(orgs))),
+        org_names=tuple(f"Organisation {i}" for i in range(len(orgs))),
+        org_kinds=tuple(o.get("kind", "provider") for o in orgs),
+        org_system=np.repeat(np.arange(len(sizes), dtype=np.int64), sizes),
+        system_ids=tuple(f"sys_{k}" for k in range(len(sizes))),
+        system_names=tuple(f"System {k}" for k in range(len(sizes))),
+        system_start=start,
+        plan=np.array([o["plan"] for o in orgs], dtype=np.float64),
+        control_total=ct,
+        sd=np.array([o["sd"] for o in orgs], dtype=np.float64),
+        funding=np.array([o["funding"] for o in orgs], dtype=np.float64),
+        ae_fraction=np.array([o.get("ae", 0.0) for o in orgs], dtype=np.float64),
+        p_ae=np.array([o.get("p_ae", 0.5) for o in orgs], dtype=np.float64),
+        system_control_total=sct,
+        distribution=DISTRIBUTION_CODES[distribution],
+        dof=dof,
+        skew=skew,
+        national_share=national_share,
+        system_share=system_share,
+        schemes=SchemeArrays.from_options(list(schemes) if schemes is not None else builtin_menu()),
+    )
