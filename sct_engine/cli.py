@@ -12,7 +12,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from importlib import import_module
+
 from sct_engine.errors import ScenarioError
+
+#: Modules that add their own subcommands through ``register_cli(subparsers)``.
+#: Each keeps heavy imports (Dask, matplotlib) inside its command function.
+COMMAND_MODULES: tuple[str, ...] = ()
 
 
 def _positive_int(text: str) -> int:
@@ -97,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the JSON Schema of a scenario file")
     schema.set_defaults(func=_cmd_schema)
+
+    for module in COMMAND_MODULES:
+        import_module(module).register_cli(sub)
     return parser
 
 

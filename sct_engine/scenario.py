@@ -1,0 +1,814 @@
+"""The scenario file: typed models of ``docs/scenario-format.md`` and the loader.
+
+Flow: YAML bytes -> safe YAML parse -> ``organisations_csv`` tables appended to
+their systems -> pydantic models -> cross-field rules. Every failure becomes a
+:class:`~sct_engine.errors.Problem` naming the file, the field path and a fix;
+the loader raises them together in one :class:`~sct_engine.errors.ScenarioError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from sct_engine.errors import (
+    Problem,
+    RuleViolation,
+    ScenarioError,
+    did_you_mean,
+    problems_from_validation_error,
+)
+from sct_engine.schemes import SchemeOption, builtin_menu
+
+#: More draws than this is a typo, not a plan (memory and time grow linearly).
+MAX_DRAWS = 2_000_000_000
+#: Largest scenario YAML or organisations CSV read; hand-written files are far smaller.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+#: Most organisations in one scenario (England has a few hundred NHS bodies).
+MAX_ORGANISATIONS = 20_000
+#: Allowed characters of system and organisation ids.
+ID_PATTERN = r"^[a-z0-9_]+$"
+
+_CONFIG = ConfigDict(extra="forbid")
+_MONEY = {"unit": "£m"}
+_BASE_COLUMNS = ("id", "kind", "plan", "control_total", "sustainability_funding")
+_TRUE = {"true", "t", "yes", "y", "1"}
+_FALSE = {"false", "f", "no", "n", "0"}
+_DOCS = "see docs/scenario-format.md"
+
+
+def _money(description: str, default: Any = ..., **constraints: Any) -> Any:
+    """A £m field: a finite number (ints allowed), never text or a boolean."""
+    return Field(
+        default,
+        description=description,
+        allow_inf_nan=False,
+        json_schema_extra=_MONEY,
+        **constraints,
+    )
+
+
+def _rule(field: str, message: str, fix: str) -> Problem:
+    """A cross-field problem raised from a validator; the file and prefix are filled in later."""
+    return Problem("", field, message, fix)
+
+
+# --- models --------------------------------------------------------------------------
+
+
+class Simulation(BaseModel):
+    """How many Monte Carlo draws, and the seed that fixes them."""
+
+    model_config = _CONFIG
+
+    draws: StrictInt = Field(
+        100_000, ge=1, description="Monte Carlo draws; more draws give smaller sampling error."
+    )
+    seed: StrictInt = Field(
+        0, ge=0, description="Random seed; the same seed gives the same numbers."
+    )
+
+    @field_validator("draws")
+    @classmethod
+    def _not_absurd(cls, draws: int) -> int:
+        if draws > MAX_DRAWS:
+            raise RuleViolation(
+                [
+                    _rule(
+                        "",
+                        f"{draws:,} draws is more than can be simulated (the limit is {MAX_DRAWS:,})",
+                        "use fewer draws; 100,000 to 1,000,000 is usually plenty, and every "
+                        "result reports its standard error",
+                    )
+                ]
+            )
+        return draws
+
+
+class Uncertainty(BaseModel):
+    """How year-end outturn varies around plan (the factor model of scenario-format.md)."""
+
+    model_config = _CONFIG
+
+    distribution: Literal["normal", "student_t", "skew_normal"] = Field(
+        "normal", description="Shape of every standard factor: normal, student_t or skew_normal."
+    )
+    dof: StrictFloat = Field(
+        5.0,
+        gt=2,
+        allow_inf_nan=False,
+        description="student_t only: degrees of freedom, above 2 so that the Student-t has a variance.",
+    )
+    skew: StrictFloat = Field(
+        0.0,
+        allow_inf_nan=False,
+        description="skew_normal only: shape parameter; negative makes overspends likelier.",
+    )
+    national_share: StrictFloat = Field(
+        0.2,
+        ge=0,
+        le=1,
+        description="Share of each organisation's variance from one national factor.",
+    )
+    system_share: StrictFloat = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="Share of each organisation's variance from its system's factor.",
+    )
+    quarterly: StrictBool = Field(
+        False, description="Simulate Q1..Q4 year-to-date paths instead of year-end only."
+    )
+
+    @model_validator(mode="after")
+    def _shares_fit(self) -> Uncertainty:
+        total = self.national_share + self.system_share
+        if total > 1.0 + 1e-12:
+            raise RuleViolation(
+                [
+                    _rule(
+                        "",
+                        "national_share + system_share must be at most 1 (got "
+                        f"{self.national_share:g} + {self.system_share:g} = {total:g})",
+                        "lower national_share or system_share: together they are the share of "
+                        "each organisation's variance from common factors, the rest is its own",
+                    )
+                ]
+            )
+        return self
+
+
+class Organisation(BaseModel):
+    """One NHS provider or commissioner: its plan, control total and funding at stake."""
+
+    model_config = _CONFIG
+
+    id: str = Field(
+        pattern=ID_PATTERN,
+        description="Unique id across the scenario: lower-case letters, digits and _, e.g. acute_a.",
+    )
+    name: str | None = Field(None, description="Display name.")
+    kind: Literal["provider", "commissioner"] = Field(
+        description="provider (trust, earns PSF) or commissioner (CCG, earns CSF)."
+    )
+    plan: StrictFloat = _money(
+        "Planned surplus (+) or deficit (-) before sustainability funding, £m."
+    )
+    control_total: StrictFloat = _money("Control total, £m, on the same basis as plan.")
+    sustainability_funding: StrictFloat = _money(
+        "PSF (provider) or CSF (commissioner) allocation at stake, £m.", ge=0
+    )
+    turnover: StrictFloat | None = _money("Annual turnover, £m; needed for sd_pct.", None, gt=0)
+    sd: StrictFloat | None = _money(
+        "Standard deviation of year-end outturn around plan in £m, or use sd_pct instead.",
+        None,
+        gt=0,
+    )
+    sd_pct: StrictFloat | None = Field(
+        None,
+        gt=0,
+        allow_inf_nan=False,
+        description="Standard deviation as a percentage of turnover, instead of sd.",
+    )
+    has_ae: StrictBool = Field(
+        False, description="Provider with a type-1 A&E: part of its PSF rides on A&E performance."
+    )
+    ae_share: StrictFloat = Field(
+        0.3, ge=0, le=1, description="Share of sustainability_funding earned on A&E when has_ae."
+    )
+    p_ae: StrictFloat = Field(
+        0.5, ge=0, le=1, description="Probability that the A&E element is earned."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Organisation:
+        problems = [*self._spread_problems(), *self._ae_problems()]
+        if problems:
+            raise RuleViolation(problems)
+        return self
+
+    def _spread_problems(self) -> Iterator[Problem]:
+        """Exactly one of sd / sd_pct, and sd_pct needs a turnover to scale."""
+        if self.sd is None and self.sd_pct is None:
+            yield _rule(
+                "sd",
+                "required field is missing: give the spread of outturn as sd or sd_pct",
+                "add `sd: <number>` (standard deviation of year-end outturn in £m) "
+                "or `sd_pct: <number>` (% of turnover)",
+            )
+        if self.sd is not None and self.sd_pct is not None:
+            yield _rule(
+                "sd_pct",
+                "give only one of sd and sd_pct (both are given)",
+                "remove sd_pct to use sd in £m, or remove sd to use sd_pct",
+            )
+        if self.sd_pct is not None and self.turnover is None:
+            yield _rule(
+                "turnover",
+                "is needed because sd_pct is a percentage of turnover",
+                "add `turnover: <number>` in £m, or give sd in £m instead of sd_pct",
+            )
+
+    def _ae_problems(self) -> Iterator[Problem]:
+        if self.kind == "commissioner" and self.has_ae:
+            yield _rule(
+                "has_ae",
+                "a commissioner has no A&E element (it is for providers)",
+                "remove `has_ae` or set it to false: commissioners earn CSF on finance only",
+            )
+
+    @property
+    def sd_value(self) -> float:
+        """Standard deviation of year-end outturn in £m, however it was given."""
+        if self.sd is not None:
+            return self.sd
+        assert self.sd_pct is not None and self.turnover is not None  # ensured by validation
+        return self.sd_pct / 100.0 * self.turnover
+
+    @property
+    def ae_fraction(self) -> float:
+        """Share of sustainability funding riding on A&E: ``ae_share`` with an A&E, else 0."""
+        return self.ae_share if self.has_ae else 0.0
+
+
+class System(BaseModel):
+    """An integrated care system: its members and, optionally, its own control total."""
+
+    model_config = _CONFIG
+
+    id: str = Field(
+        pattern=ID_PATTERN, description="Unique system id: lower-case letters, digits and _."
+    )
+    name: str | None = Field(None, description="Display name.")
+    system_control_total: StrictFloat | None = _money(
+        "System control total, £m; null means the sum of members' control totals.", None
+    )
+    organisations: list[Organisation] = Field(
+        default_factory=list, description="Member organisations."
+    )
+    organisations_csv: str | None = Field(
+        None,
+        description="CSV of further members (columns are organisation fields), relative to the "
+        "scenario file; the loader appends its rows to organisations.",
+    )
+
+    @property
+    def effective_control_total(self) -> float:
+        """``system_control_total``, or the members' control totals summed when it is null."""
+        if self.system_control_total is not None:
+            return self.system_control_total
+        return sum(org.control_total for org in self.organisations)
+
+
+class Scenario(BaseModel):
+    """A whole scenario file: systems, uncertainty, and the scheme options to compare.
+
+    ``source`` (where it was read from) and ``content_hash`` (sha256 of the file
+    bytes, then of any CSV bytes in reading order) are kept for results provenance
+    and are not part of the schema.
+    """
+
+    model_config = _CONFIG
+
+    name: str = Field(min_length=1, description="Scenario name, shown in reports.")
+    description: str | None = Field(None, description="Free text.")
+    simulation: Simulation = Field(
+        default_factory=Simulation, description="Monte Carlo draws and seed."
+    )
+    uncertainty: Uncertainty = Field(
+        default_factory=Uncertainty, description="How year-end outturn varies around plan."
+    )
+    schemes: list[SchemeOption] = Field(
+        default_factory=builtin_menu,
+        min_length=1,
+        description="Risk-sharing options to compare; omitted or null means the built-in 2018/19 menu.",
+    )
+    systems: list[System] = Field(
+        default_factory=list, description="Integrated care systems; at least one."
+    )
+    organisations_csv: str | None = Field(
+        None,
+        description="CSV of organisations with a `system` column, relative to the scenario file; "
+        "rows for a system not listed create it.",
+    )
+
+    _source: Path | None = PrivateAttr(None)
+    _content_hash: str = PrivateAttr("")
+
+    @field_validator("simulation", "uncertainty", mode="before")
+    @classmethod
+    def _defaults_when_null(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @field_validator("schemes", mode="before")
+    @classmethod
+    def _menu_when_null(cls, value: Any) -> Any:
+        return builtin_menu() if value is None else value
+
+    @model_validator(mode="after")
+    def _whole_scenario_rules(self) -> Scenario:
+        problems = [*self._membership_problems(), *self._duplicate_problems()]
+        if problems:
+            raise RuleViolation(problems)
+        return self
+
+    def _membership_problems(self) -> Iterator[Problem]:
+        if not self.systems:
+            yield _rule(
+                "systems",
+                "no systems given",
+                "add `systems:` with at least one system (its id and organisations)",
+            )
+        for i, system in enumerate(self.systems):
+            if not system.organisations:
+                yield _rule(
+                    f"systems[{i}].organisations",
+                    f"system '{system.id}' has no organisations",
+                    "list its members under `organisations:` or give `organisations_csv:`",
+                )
+
+    def _duplicate_problems(self) -> Iterator[Problem]:
+        yield from _duplicates(
+            "system id", ((s.id, f"systems[{i}].id") for i, s in enumerate(self.systems))
+        )
+        yield from _duplicates(
+            "organisation id",
+            (
+                (org.id, f"systems[{i}].organisations[{j}].id")
+                for i, system in enumerate(self.systems)
+                for j, org in enumerate(system.organisations)
+            ),
+        )
+        yield from _duplicates(
+            "scheme name", ((s.name, f"schemes[{k}].name") for k, s in enumerate(self.schemes))
+        )
+
+    @property
+    def source(self) -> Path | None:
+        """Absolute path of the YAML file this scenario was read from, if any."""
+        return self._source
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 hex of the file bytes (and CSV bytes) read, else of the model's JSON."""
+        return self._content_hash or _sha256([self.model_dump_json().encode()])
+
+
+def _duplicates(what: str, keyed: Iterable[tuple[str, str]]) -> Iterator[Problem]:
+    """Problems for keys used more than once; ``keyed`` gives (key, field path)."""
+    first: dict[str, str] = {}
+    for key, path in keyed:
+        if key in first:
+            yield _rule(
+                path,
+                f"duplicate {what} '{key}' (first used at {first[key]})",
+                f"give each {what} a different value",
+            )
+        else:
+            first[key] = path
+
+
+# --- public loading API ----------------------------------------------------------------
+
+
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Read and check a scenario YAML file; raise ScenarioError listing every problem."""
+    file = os.fspath(path)
+    source = Path(os.path.abspath(file))
+    raw = _read_limited(source, file, "", "check the file name and folder")
+    data = _parse_yaml(raw, file)
+    return _build(data, source, file, raw)
+
+
+def parse_scenario(data: dict[str, Any], source: Path | None = None) -> Scenario:
+    """Check scenario fields already in memory.
+
+    ``source`` is the file they came from: it names the file in problems and
+    anchors relative ``organisations_csv`` paths (without it they must be
+    absolute). ``content_hash`` covers the data's canonical JSON and any CSV bytes.
+    """
+    source = Path(os.path.abspath(source)) if source is not None else None
+    file = os.fspath(source) if source is not None else "<scenario>"
+    raw = json.dumps(data, sort_keys=True, default=str).encode()
+    return _build(data, source, file, raw)
+
+
+def validate_files(paths: Iterable[str | os.PathLike[str]]) -> dict[str, list[Problem]]:
+    """Problems per scenario file, keyed by the path as given; an empty list means valid."""
+    results: dict[str, list[Problem]] = {}
+    for path in paths:
+        try:
+            load_scenario(path)
+        except ScenarioError as exc:
+            results[os.fspath(path)] = exc.problems
+        else:
+            results[os.fspath(path)] = []
+    return results
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """JSON Schema of the scenario format, for editors and the published docs."""
+    return Scenario.model_json_schema()
+
+
+# --- loading steps ---------------------------------------------------------------------
+
+
+def _build(data: Any, source: Path | None, file: str, raw: bytes) -> Scenario:
+    """Append CSV members, check limits, validate, and record provenance."""
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            [
+                Problem(
+                    file,
+                    "",
+                    f"must be a set of fields such as `name:` and `systems:` (got {type(data).__name__})",
+                    f"start with `name: <text>` then `systems:`; {_DOCS}",
+                )
+            ]
+        )
+    tables = _CsvTables(base=source.parent if source else None, file=file)
+    data = _with_csv_members(data, tables)
+    if tables.problems:
+        raise ScenarioError(tables.problems)
+    _check_organisation_count(data, file)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(problems_from_validation_error(exc, file, Scenario)) from None
+    scenario._source = source
+    scenario._content_hash = _sha256([raw, *tables.contents])
+    return scenario
+
+
+def _sha256(parts: Iterable[bytes]) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def _read_limited(path: Path, file: str, field: str, not_found_fix: str) -> bytes:
+    """The bytes of a scenario or CSV file, refusing a missing or oversized one."""
+    if not path.is_file():
+        raise ScenarioError([Problem(file, field, f"file not found: {path}", not_found_fix)])
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ScenarioError(
+            [
+                Problem(
+                    file,
+                    field,
+                    f"{path.name} is {size:,} bytes, above the limit of {MAX_FILE_BYTES:,} bytes",
+                    "check that this is the right file; a scenario this large should be split "
+                    "into several smaller ones",
+                )
+            ]
+        )
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(
+            [Problem(file, field, f"cannot read {path}: {exc.strerror}", "check its permissions")]
+        ) from None
+
+
+class _SafeLoaderNoDuplicateKeys(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader (no tags, nothing executed) that also refuses repeated keys.
+
+    Plain YAML keeps the last of two ``sd:`` lines silently; in a hand-written
+    scenario that is almost always a mistake.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str | int | float | bool):
+                continue  # unhashable keys are reported by the base constructor
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"duplicate key `{key}`",
+                    key_node.start_mark,
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _parse_yaml(raw: bytes, file: str) -> Any:
+    """Plain data from YAML bytes, with line and column for syntax errors."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            [
+                Problem(
+                    file,
+                    "",
+                    f"is not UTF-8 text (bad byte at offset {exc.start})",
+                    "save it as UTF-8",
+                )
+            ]
+        ) from None
+    try:
+        # A SafeLoader subclass: as safe as yaml.safe_load (no object tags, nothing executed).
+        data = yaml.load(text, Loader=_SafeLoaderNoDuplicateKeys)
+    except yaml.MarkedYAMLError as exc:
+        raise ScenarioError([_yaml_problem(exc, file)]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError([Problem(file, "", f"is not valid YAML: {exc}", _DOCS)]) from None
+    if data is None:
+        raise ScenarioError(
+            [Problem(file, "", "is empty", f"write at least `name:` and `systems:`; {_DOCS}")]
+        )
+    return data
+
+
+def _yaml_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:
+    mark = exc.problem_mark or exc.context_mark
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = exc.problem or "invalid YAML"
+    if isinstance(exc, yaml.constructor.ConstructorError) and problem.startswith("duplicate key"):
+        return Problem(file, "", f"{problem}{where}", "keep only one of the two lines")
+    if isinstance(exc, yaml.constructor.ConstructorError):
+        return Problem(
+            file,
+            "",
+            f"unsupported YAML tag{where}: {problem}",
+            "remove the `!!` tag: a scenario holds plain numbers, text, lists and mappings, "
+            "and loading one never runs code",
+        )
+    context = f" ({exc.context})" if exc.context else ""
+    return Problem(
+        file,
+        "",
+        f"YAML syntax error{where}: {problem}{context}",
+        "check that line and the one before: indent with spaces (not tabs), put a space "
+        "after each `:`, and close every quote and bracket",
+    )
+
+
+def _check_organisation_count(data: dict[str, Any], file: str) -> None:
+    """Refuse a scenario too large to be real before spending time validating it."""
+    systems = data.get("systems")
+    if not isinstance(systems, list):
+        return
+    count = sum(
+        len(s["organisations"])
+        for s in systems
+        if isinstance(s, dict) and isinstance(s.get("organisations"), list)
+    )
+    if count > MAX_ORGANISATIONS:
+        raise ScenarioError([_too_many(file, "systems", count)])
+
+
+def _too_many(file: str, field: str, count: int) -> Problem:
+    return Problem(
+        file,
+        field,
+        f"{count:,} organisations is above the limit of {MAX_ORGANISATIONS:,}",
+        "split the scenario into several files, e.g. one per region",
+    )
+
+
+# --- organisations_csv -------------------------------------------------------------------
+
+
+def _with_csv_members(data: dict[str, Any], tables: _CsvTables) -> dict[str, Any]:
+    """A copy of ``data`` with each organisations_csv table appended to its system's members.
+
+    System-level tables come first, then the top-level table, whose rows for a
+    system not listed create that system. Shapes pydantic will reject are left
+    as they are for it to report.
+    """
+    systems = data.get("systems")
+    top = data.get("organisations_csv")
+    if systems is None and isinstance(top, str):
+        systems = []
+    if not isinstance(systems, list):
+        return data
+    systems = [_system_with_csv(system, i, tables) for i, system in enumerate(systems)]
+    if isinstance(top, str):
+        extra: dict[str, list[Organisation]] = {}
+        for system_id, org in tables.read(top, "organisations_csv", system_id=None):
+            extra.setdefault(system_id, []).append(org)
+        systems = [_append_members(system, extra) for system in systems]
+        systems += [{"id": sid, "organisations": orgs} for sid, orgs in extra.items()]
+    return {**data, "systems": systems}
+
+
+def _system_with_csv(system: Any, index: int, tables: _CsvTables) -> Any:
+    """``system`` with the rows of its own organisations_csv after its listed members."""
+    if not (isinstance(system, dict) and isinstance(system.get("organisations_csv"), str)):
+        return system
+    members = system.get("organisations") or []
+    if not isinstance(members, list):
+        return system
+    own_id = system.get("id")
+    rows = tables.read(
+        system["organisations_csv"],
+        f"systems[{index}].organisations_csv",
+        system_id=own_id if isinstance(own_id, str) else "",
+    )
+    return {**system, "organisations": [*members, *(org for _, org in rows)]}
+
+
+def _append_members(system: Any, extra: dict[str, list[Organisation]]) -> Any:
+    """``system`` with the members ``extra`` holds for its id (removed from ``extra``)."""
+    system_id = system.get("id") if isinstance(system, dict) else None
+    if not isinstance(system_id, str) or system_id not in extra:
+        return system
+    members = system.get("organisations") or []
+    if not isinstance(members, list):
+        return system
+    return {**system, "organisations": [*members, *extra.pop(system_id)]}
+
+
+@dataclass
+class _CsvTables:
+    """Reads one scenario's organisations_csv files, keeping their bytes and problems.
+
+    Row numbers count the header as row 1, as a spreadsheet shows them.
+    """
+
+    base: Path | None
+    file: str
+    contents: list[bytes] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def read(
+        self, written: str, where: str, system_id: str | None
+    ) -> list[tuple[str, Organisation]]:
+        """Valid (system id, organisation) rows of one table; problems are collected.
+
+        ``system_id`` is the system a system-level table belongs to, or None for
+        the top-level table, whose rows must name theirs in a ``system`` column.
+        """
+        frame = self._frame(written, where, require_system=system_id is None)
+        if frame is None:
+            return []
+        rows = []
+        for index, record in enumerate(frame.to_dict("records")):
+            row = self._row(written, index + 2, record, system_id)
+            if row is not None:
+                rows.append(row)
+        return rows
+
+    def _frame(self, written: str, where: str, require_system: bool) -> pd.DataFrame | None:
+        try:
+            raw = _read_limited(self._path(written, where), self.file, where, self._not_found_fix())
+        except ScenarioError as exc:
+            self.problems += exc.problems
+            return None
+        self.contents.append(raw)
+        try:
+            frame = pd.read_csv(
+                io.BytesIO(raw), dtype=str, keep_default_na=False, encoding="utf-8-sig"
+            )
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            self._problem(
+                where,
+                f"{written} is not a readable CSV table: {exc}",
+                "save it as CSV (UTF-8) with a header row",
+            )
+            return None
+        frame.columns = [str(c).strip() for c in frame.columns]
+        if not self._columns_ok(written, where, list(frame.columns), require_system):
+            return None
+        if len(frame) > MAX_ORGANISATIONS:
+            self.problems.append(_too_many(self.file, where, len(frame)))
+            return None
+        return frame
+
+    def _path(self, written: str, where: str) -> Path:
+        path = Path(written).expanduser()
+        if path.is_absolute():
+            return path
+        if self.base is None:
+            raise ScenarioError(
+                [
+                    Problem(
+                        self.file,
+                        where,
+                        f"relative path '{written}' has no scenario file to be relative to",
+                        "give an absolute path, or pass source= to parse_scenario",
+                    )
+                ]
+            )
+        return self.base / path
+
+    def _not_found_fix(self) -> str:
+        return f"check the path; it is read relative to the scenario file's folder ({self.base})"
+
+    def _problem(self, where: str, message: str, fix: str) -> None:
+        self.problems.append(Problem(self.file, where, message, fix))
+
+    def _columns_ok(
+        self, written: str, where: str, columns: list[str], require_system: bool
+    ) -> bool:
+        allowed = [*Organisation.model_fields, "system"]
+        required = [*_BASE_COLUMNS, *(["system"] if require_system else [])]
+        missing = [c for c in required if c not in columns]
+        if "sd" not in columns and "sd_pct" not in columns:
+            missing.append("sd or sd_pct")
+        unknown = [c for c in columns if c not in allowed]
+        if missing:
+            self._problem(
+                where,
+                f"{written} is missing columns: {', '.join(missing)}",
+                f"add them to the header row; columns are organisation fields: {', '.join(allowed)}",
+            )
+        for column in unknown:
+            self._problem(
+                where, f"{written} has an unknown column `{column}`", did_you_mean(column, allowed)
+            )
+        return not missing and not unknown
+
+    def _row(
+        self, written: str, number: int, record: dict[str, str], system_id: str | None
+    ) -> tuple[str, Organisation] | None:
+        fields = {k: _cell(k, v) for k, v in record.items() if str(v).strip()}
+        row_system = str(fields.pop("system", system_id or ""))
+        label = f"{written} row {number}" + (f" (id={fields['id']})" if "id" in fields else "")
+        problems = _row_system_problems(label, row_system, system_id)
+        try:
+            org = Organisation.model_validate(fields)
+        except ValidationError as exc:
+            problems += problems_from_validation_error(exc, label, Organisation)
+        self.problems += problems
+        return None if problems else (row_system, org)
+
+
+def _row_system_problems(label: str, row_system: str, system_id: str | None) -> list[Problem]:
+    """A top-level row must name a valid system; a system-level row may only repeat its own."""
+    if system_id is None and not row_system:
+        return [Problem(label, "system", "is empty", "write the id of the system it belongs to")]
+    if system_id is None and not re.fullmatch(ID_PATTERN, row_system):
+        return [
+            Problem(
+                label,
+                "system",
+                f"'{row_system}' is not a valid system id",
+                "use lower-case letters, digits and _ only",
+            )
+        ]
+    if system_id is not None and row_system != system_id:
+        return [
+            Problem(
+                label,
+                "system",
+                f"says '{row_system}' but the file is listed under system '{system_id}'",
+                "remove the system column, or move the row to the right system's file",
+            )
+        ]
+    return []
+
+
+@cache
+def _column_types() -> dict[str, set[str]]:
+    """JSON types each organisation column may hold, from the model's schema."""
+    properties = Organisation.model_json_schema()["properties"]
+    return {
+        name: {str(branch.get("type")) for branch in spec.get("anyOf", [spec])}
+        for name, spec in properties.items()
+    }
+
+
+def _cell(column: str, text: str) -> Any:
+    """A CSV cell as the type its column needs; text that does not convert is kept for the error."""
+    text = str(text).strip()
+    types = _column_types().get(column, {"string"})
+    if "number" in types:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    if "boolean" in types:
+        lowered = text.lower()
+        return True if lowered in _TRUE else False if lowered in _FALSE else text
+    return text
