@@ -31,6 +31,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+    return value
+
+
 def _non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -49,9 +59,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     draws = args.draws or scenario.simulation.draws
     with ProgressBar(total=draws, label=Path(args.scenario).name) as bar:
-        result = simulate(scenario, draws=args.draws, seed=args.seed, engine=args.engine, progress=bar.update)
+        result = simulate(
+            scenario, draws=args.draws, seed=args.seed, engine=args.engine,
+            progress=bar.update, target_se=args.target_se,
+        )
     out = Path(args.out) if args.out else default_out_dir(args.scenario)
     result.save(out)
+    reached = result.provenance.get("max_standard_error", 0.0)
+    if args.target_se is not None and reached > args.target_se:
+        print(
+            f"warning: target standard error {args.target_se:g} not reached within {result.draws:,} draws "
+            f"(largest is {reached:.3g}); raise --draws to go further",
+            file=sys.stderr,
+        )
     if not args.quiet:
         print(result.summary())
         print(f"\nTables written to {out}/ (organisations, systems, national as CSV and Parquet; run.json)")
@@ -93,7 +113,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--draws", type=_positive_int, help="Monte Carlo draws (default: the scenario's)")
     run.add_argument("--seed", type=_non_negative_int, help="random seed (default: the scenario's)")
     run.add_argument("--out", help="output folder (default: out/<scenario name>)")
-    run.add_argument("--engine", default="reference", choices=["reference"], help="simulator to use")
+    run.add_argument(
+        "--engine", default="kernel", choices=["kernel", "reference"],
+        help="kernel: fused numba kernel (default); reference: plain numpy oracle",
+    )
+    run.add_argument(
+        "--target-se", type=_positive_float, metavar="X",
+        help="add draws until every probability and expected loss has a standard error below X "
+        "(--draws is then the cap)",
+    )
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
     run.set_defaults(func=_cmd_run)
 

@@ -112,14 +112,38 @@ def reduce_block(model: Model, outcome: BlockOutcome) -> Accumulator:
     )
 
 
+class ReferenceRun:
+    """Block-by-block run of the reference; ``extend`` continues with the next blocks."""
+
+    def __init__(self, model: Model, seed: int, block_draws: int = BLOCK_DRAWS) -> None:
+        self.model = model
+        self.seed = seed
+        self.block_draws = block_draws
+        self.acc = Accumulator.zeros(len(model.schemes), model.n_orgs, model.n_systems)
+        self.next_block = 0
+
+    @property
+    def draws(self) -> int:
+        return self.acc.n
+
+    def extend(self, draws: int, progress: Callable[[int], None] | None = None) -> None:
+        """Add ``draws`` more draws: whole blocks from ``next_block`` on, the last possibly short."""
+        for offset, n in block_sizes(draws, self.block_draws):
+            block = self.next_block + offset
+            self.acc.merge(reduce_block(self.model, apply_schemes(self.model, draw_block(self.model, self.seed, block, n))))
+            if progress is not None:
+                progress(n)
+        self.next_block += -(-draws // self.block_draws)
+
+    def accumulator(self) -> Accumulator:
+        return self.acc
+
+
 def simulate_reference(
     model: Model, draws: int, seed: int, block_draws: int = BLOCK_DRAWS,
     progress: Callable[[int], None] | None = None,
 ) -> Accumulator:
     """Run ``draws`` draws block by block and return the merged statistics."""
-    acc = Accumulator.zeros(len(model.schemes), model.n_orgs, model.n_systems)
-    for block, n in block_sizes(draws, block_draws):
-        acc.merge(reduce_block(model, apply_schemes(model, draw_block(model, seed, block, n))))
-        if progress is not None:
-            progress(n)
-    return acc
+    run = ReferenceRun(model, seed, block_draws)
+    run.extend(draws, progress)
+    return run.accumulator()

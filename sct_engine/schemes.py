@@ -2,9 +2,9 @@
 
 Rule numbers refer to ``shared/docs/scheme-2018-19.md``. Every function here is
 pure: arrays in, arrays out, no state. The numpy reference simulator calls them
-directly; the numba kernel compiles the scalar ones (``cover_shortfalls`` and
-friends are written in the subset of Python that numba accepts) so that the
-knapsack rule lives in exactly one place.
+as plain Python; the knapsack functions are also marked ``register_jitable``
+(written in the subset of Python numba accepts), so the numba kernel compiles
+the very same code and the rule lives in exactly one place.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+from numba.extending import register_jitable
 from pydantic import BaseModel, ConfigDict, Field
 
 Redistribution = Literal["none", "full", "capped"]
@@ -99,6 +100,7 @@ def system_meets(system_outturn: np.ndarray, system_control_total: float) -> np.
 # --- rule 4: redistribution (knapsack cover of shortfalls) -------------------------
 
 
+@register_jitable
 def _better(value: float, weight: float, best_value: float, best_weight: float, tol: float) -> bool:
     """More funding covered, or the same funding using less headroom."""
     if value > best_value + tol:
@@ -106,6 +108,7 @@ def _better(value: float, weight: float, best_value: float, best_weight: float, 
     return value >= best_value - tol and weight < best_weight
 
 
+@register_jitable
 def cover_shortfalls(finance: np.ndarray, shortfall: np.ndarray, headroom: float) -> np.ndarray:
     """Choose which failing members the system's headroom covers.
 
@@ -139,6 +142,11 @@ def cover_shortfalls(finance: np.ndarray, shortfall: np.ndarray, headroom: float
     if total_weight <= headroom:
         covered[:] = True
         return covered
+    smallest = shortfall[0]
+    for i in range(1, n):
+        smallest = min(smallest, shortfall[i])
+    if smallest > headroom:
+        return covered
     # Items in decreasing funding per pound of shortfall; stable so ties keep index order.
     ratio = np.empty(n)
     for i in range(n):
@@ -160,6 +168,7 @@ def cover_shortfalls(finance: np.ndarray, shortfall: np.ndarray, headroom: float
     return covered
 
 
+@register_jitable
 def _greedy_cover(v: np.ndarray, w: np.ndarray, capacity: float, take: np.ndarray) -> None:
     """Ratio greedy, then the best single item if that alone pays more (a 1/2-approximation)."""
     n = v.shape[0]
@@ -179,6 +188,7 @@ def _greedy_cover(v: np.ndarray, w: np.ndarray, capacity: float, take: np.ndarra
         take[best_single] = True
 
 
+@register_jitable
 def _branch_and_bound_cover(
     v: np.ndarray, w: np.ndarray, capacity: float, tol: float, best_take: np.ndarray
 ) -> None:

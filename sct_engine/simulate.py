@@ -13,29 +13,56 @@ import numpy as np
 
 import sct_engine
 from sct_engine.model import Model, build_model
-from sct_engine.reference import simulate_reference
+from sct_engine.reference import ReferenceRun
 from sct_engine.results import Result
 from sct_engine.rng import BLOCK_DRAWS
 from sct_engine.scenario import Scenario, load_scenario
-from sct_engine.stats import HIST_BINS, Accumulator
+from sct_engine.stats import HIST_BINS, Accumulator, max_standard_error
 
-ENGINES = ("reference",)
+#: ``kernel``: the fused numba kernel (default); ``reference``: the plain numpy oracle.
+ENGINES = ("kernel", "reference")
+
+#: With a target standard error, precision is checked after every this many draws.
+CHECK_EVERY = 16 * BLOCK_DRAWS
+
+
+def _engine_run(engine: str, model: Model, seed: int):
+    if engine == "kernel":
+        from sct_engine.kernel import KernelRun  # numba import only when used
+
+        return KernelRun(model, seed)
+    if engine == "reference":
+        return ReferenceRun(model, seed)
+    raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
 
 
 def _run_engine(
-    engine: str, model: Model, draws: int, seed: int, progress: Callable[[int], None] | None
+    engine: str, model: Model, draws: int, seed: int,
+    progress: Callable[[int], None] | None, target_se: float | None,
 ) -> Accumulator:
-    if engine == "reference":
-        return simulate_reference(model, draws, seed, progress=progress)
-    raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    """Run ``draws`` draws, or with ``target_se`` stop early once every SE is below it.
+
+    Precision is checked after whole multiples of ``CHECK_EVERY`` draws, so the
+    stopping point, and every number, is fixed by the seed and the target.
+    """
+    run = _engine_run(engine, model, seed)
+    if target_se is None:
+        run.extend(draws, progress)
+        return run.accumulator()
+    while run.draws < draws:
+        run.extend(min(CHECK_EVERY, draws - run.draws), progress)
+        if max_standard_error(run.accumulator()) <= target_se:
+            break
+    return run.accumulator()
 
 
 def simulate(
     scenario: Scenario | str | os.PathLike,
     draws: int | None = None,
     seed: int | None = None,
-    engine: str = "reference",
+    engine: str = "kernel",
     progress: Callable[[int], None] | None = None,
+    target_se: float | None = None,
 ) -> Result:
     """Simulate every scheme option of a scenario on common random numbers.
 
@@ -43,8 +70,10 @@ def simulate(
     ----------
     scenario : a validated :class:`Scenario` or the path of a scenario YAML file.
     draws, seed : override ``simulation.draws`` / ``simulation.seed`` of the scenario.
-    engine : ``"reference"`` (plain numpy oracle).
-    progress : called with the number of draws finished after each block.
+    engine : ``"kernel"`` (fused numba kernel) or ``"reference"`` (plain numpy oracle).
+    progress : called with the number of draws finished after each block or wave.
+    target_se : stop as soon as every reported probability and expected loss has a
+        Monte Carlo standard error at or below this (``draws`` is then the cap).
 
     Returns
     -------
@@ -59,7 +88,9 @@ def simulate(
         raise ValueError(f"draws must be at least 1 (got {draws})")
     model = build_model(scenario)
     started = time.perf_counter()
-    stats = _run_engine(engine, model, draws, seed, progress)
+    if target_se is not None and not target_se > 0:
+        raise ValueError(f"target_se must be positive (got {target_se})")
+    stats = _run_engine(engine, model, draws, seed, progress, target_se)
     wall = time.perf_counter() - started
     source = scenario.source
     provenance = {
@@ -67,8 +98,12 @@ def simulate(
         "scenario_file": str(source) if source else None,
         "scenario_hash": scenario.content_hash,
         "seed": seed,
-        "draws": draws,
+        "draws": stats.n,
+        "draw_cap": draws if target_se is not None else None,
+        "target_se": target_se,
+        "max_standard_error": max_standard_error(stats),
         "engine": engine,
+        "threads": _threads(engine),
         "block_draws": BLOCK_DRAWS,
         "hist_bins": HIST_BINS,
         "quantile_resolution": "p95 values are histogram upper edges: at most one bin "
@@ -81,6 +116,14 @@ def simulate(
         "schemes": list(model.schemes.names),
     }
     return Result(model=model, stats=stats, provenance=provenance)
+
+
+def _threads(engine: str) -> int:
+    if engine != "kernel":
+        return 1
+    import numba
+
+    return numba.get_num_threads()
 
 
 def default_out_dir(scenario_path: str | os.PathLike) -> Path:

@@ -177,6 +177,22 @@ def mean_and_se(total: np.ndarray, total_sq: np.ndarray, n: int) -> tuple[np.nda
     return mean, np.sqrt(var / n)
 
 
+def max_standard_error(acc: Accumulator) -> float:
+    """Largest Monte Carlo standard error of any reported probability or expected loss."""
+    n = acc.n
+    if n < 2:
+        return float("inf")
+    counts = [acc.org_meet, acc.system_meet, acc.org_any_lost, acc.system_all_lost, acc.system_any_lost]
+    worst = max(float(proportion_se(c, n).max(initial=0.0)) for c in counts)
+    for total, total_sq in (
+        (acc.org_lost_sum, acc.org_lost_sumsq),
+        (acc.system_lost_sum, acc.system_lost_sumsq),
+        (acc.national_lost_sum, acc.national_lost_sumsq),
+    ):
+        worst = max(worst, float(mean_and_se(total, total_sq, n)[1].max(initial=0.0)))
+    return worst
+
+
 def proportion_se(count: np.ndarray, n: int) -> np.ndarray:
     """Standard error of a proportion estimated from ``count`` of ``n`` draws."""
     p = count / n

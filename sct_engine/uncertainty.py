@@ -19,9 +19,19 @@ import numpy as np
 from sct_engine.model import DISTRIBUTION_CODES, Model
 
 
-def skew_normal_delta(skew: float) -> float:
-    """``delta = alpha / sqrt(1 + alpha^2)`` of a skew-normal with shape ``alpha``."""
-    return skew / math.sqrt(1.0 + skew * skew)
+def skew_normal_constants(skew: float) -> tuple[float, float, float, float]:
+    """``(delta, sqrt(1 - delta^2), mean, sd)`` of a skew-normal with shape ``alpha = skew``.
+
+    ``delta = alpha / sqrt(1 + alpha^2)``; the variable ``delta |U0| + sqrt(1 - delta^2) U1``
+    has mean ``delta sqrt(2 / pi)`` and variance ``1 - 2 delta^2 / pi``.
+    """
+    delta = skew / math.sqrt(1.0 + skew * skew)
+    return (
+        delta,
+        math.sqrt(1.0 - delta * delta),
+        delta * math.sqrt(2.0 / math.pi),
+        math.sqrt(1.0 - 2.0 * delta * delta / math.pi),
+    )
 
 
 def standard_variates(
@@ -38,11 +48,10 @@ def standard_variates(
     if distribution == DISTRIBUTION_CODES["student_t"]:
         return rng.standard_t(dof, shape) * math.sqrt((dof - 2.0) / dof)
     if distribution == DISTRIBUTION_CODES["skew_normal"]:
-        delta = skew_normal_delta(skew)
+        delta, root, mean, scale = skew_normal_constants(skew)
         pairs = rng.standard_normal((*shape, 2))
-        z = delta * np.abs(pairs[..., 0]) + math.sqrt(1.0 - delta * delta) * pairs[..., 1]
-        mean = delta * math.sqrt(2.0 / math.pi)
-        return (z - mean) / math.sqrt(1.0 - 2.0 * delta * delta / math.pi)
+        z = delta * np.abs(pairs[..., 0]) + root * pairs[..., 1]
+        return (z - mean) / scale
     raise ValueError(f"unknown distribution code {distribution}")
 
 

@@ -1,0 +1,356 @@
+"""The fused numba kernel: draw, apply every scheme, accumulate, one block at a time.
+
+Same draws and same rules as ``reference.py``, without ever holding an array
+of draws x organisations. Blocks (``rng.BLOCK_DRAWS`` draws, each with its own
+generators) are processed in waves of ``WAVE_BLOCKS``; inside a wave, blocks
+run in parallel (``prange``). Float sums are kept per block and added into the
+totals in block order after the wave, and integer counts are kept per thread
+(integer addition does not depend on order), so results are identical for any
+number of threads.
+
+The scalar work per draw mirrors the reference expression by expression
+(``plan + sd * (sqrt(a) Z + sqrt(b) Z_s + sqrt(c) E)``, the histogram bin
+formula), so the two agree bit for bit on counts and to rounding on sums.
+An organisation's funding lost under a scheme takes one of eight values
+(own test, system test, A&E element: passed or not), so per organisation the
+kernel only counts outcome codes; sums, squares and histograms are read off
+the counts at the end. That keeps the inner loop to one integer increment per
+organisation and scheme. The knapsack cover is the very function of ``schemes.py``, compiled
+in place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numba
+import numpy as np
+from numba import njit, prange
+from numba.typed import List
+
+from sct_engine import schemes
+from sct_engine.model import DISTRIBUTION_CODES, Model
+from sct_engine.rng import AE_STREAM, BLOCK_DRAWS, SHOCK_STREAM, block_generator, block_sizes
+from sct_engine.stats import HIST_BINS, ZERO_LOSS, Accumulator, loss_bins
+from sct_engine.uncertainty import skew_normal_constants
+
+#: Blocks per wave: fixed, so the order of float reductions never depends on threads.
+WAVE_BLOCKS = 16
+
+_NORMAL = DISTRIBUTION_CODES["normal"]
+_STUDENT_T = DISTRIBUTION_CODES["student_t"]
+_NONE = schemes.REDISTRIBUTION_CODES["none"]
+_FULL = schemes.REDISTRIBUTION_CODES["full"]
+_EVERY_MEMBER = schemes.SYSTEM_TEST_CODES["every_member"]
+
+_cover = schemes.cover_shortfalls
+
+
+@njit(inline="always")
+def _variate(g, dist, dof, t_scale, delta, root, mean, scale):
+    """One standard variate, consuming the stream exactly as ``uncertainty.standard_variates``."""
+    if dist == _NORMAL:
+        return g.standard_normal()
+    if dist == _STUDENT_T:
+        return g.standard_t(dof) * t_scale
+    u0 = g.standard_normal()
+    u1 = g.standard_normal()
+    return (delta * abs(u0) + root * u1 - mean) / scale
+
+
+@njit(inline="always")
+def _loss_bin(lost, cap, bins):
+    """Histogram bin of a loss, exactly as ``stats.loss_bins``."""
+    safe = cap if cap > 0.0 else 1.0
+    scaled = lost / safe
+    if scaled <= ZERO_LOSS:
+        return 0
+    k = math.ceil(scaled * bins - 1e-9)
+    if k < 1:
+        return 1
+    if k > bins:
+        return bins
+    return k
+
+
+@njit(cache=True)
+def _group_passes(mode, cap, lo, hi, x, ct, fin, meets, system_meets, out, fbuf, dbuf, ibuf):
+    """Members of one system passing their finance test after redistribution (writes ``out[lo:hi]``)."""
+    all_meet = True
+    for i in range(lo, hi):
+        out[i] = meets[i]
+        if not meets[i]:
+            all_meet = False
+    if mode == _NONE or all_meet:
+        return
+    if mode == _FULL and system_meets:
+        for i in range(lo, hi):
+            out[i] = True
+        return
+    headroom = 0.0
+    m = 0
+    for i in range(lo, hi):
+        if meets[i]:
+            give = x[i] - ct[i]
+            headroom += give * cap if mode != _FULL else give
+        else:
+            fbuf[m] = fin[i]
+            dbuf[m] = ct[i] - x[i]
+            ibuf[m] = i
+            m += 1
+    covered = _cover(fbuf[:m], dbuf[:m], headroom)
+    for j in range(m):
+        if covered[j]:
+            out[ibuf[j]] = True
+
+
+@njit(parallel=True, cache=True)
+def _run_wave(
+    shock_gens, ae_gens, block_n,
+    plan, ct, sd, fin, p_ae, org_system, start, sct, sys_funding, nat_funding,
+    dist, dof, t_scale, delta, root, mean, scale, sa, sb, sc,
+    group_mode, group_cap, scheme_group, scheme_test, scheme_gate, lost_table, bin_table, bins,
+    f_org_outturn, f_sys_lost, f_sys_lost2, f_sys_hsum, f_nat_lost, f_nat_lost2, f_nat_hsum,
+    i_org_meet, i_sys_meet, i_org_code, i_sys_test, i_sys_all, i_sys_any, i_sys_hist, i_nat_hist,
+):
+    n_orgs = plan.shape[0]
+    n_sys = sct.shape[0]
+    n_groups = group_mode.shape[0]
+    n_schemes = scheme_group.shape[0]
+    max_members = 0
+    for s in range(n_sys):
+        max_members = max(max_members, start[s + 1] - start[s])
+    for b in prange(block_n.shape[0]):
+        tid = numba.get_thread_id()
+        bi = np.int64(b)  # prange indices are unsigned; typed lists want signed
+        g = shock_gens[bi]
+        ga = ae_gens[bi]
+        x = np.empty(n_orgs)
+        meets = np.empty(n_orgs, dtype=np.bool_)
+        earned = np.empty(n_orgs, dtype=np.bool_)
+        z_sys = np.empty(n_sys)
+        sys_meets = np.empty(n_sys, dtype=np.bool_)
+        passes = np.empty((n_groups, n_orgs), dtype=np.bool_)
+        fbuf = np.empty(max_members)
+        dbuf = np.empty(max_members)
+        ibuf = np.empty(max_members, dtype=np.int64)
+        for _ in range(block_n[b]):
+            # Shocks in stream order: national, one per system, one per organisation.
+            z_nat = _variate(g, dist, dof, t_scale, delta, root, mean, scale)
+            for s in range(n_sys):
+                z_sys[s] = _variate(g, dist, dof, t_scale, delta, root, mean, scale)
+            for i in range(n_orgs):
+                e = _variate(g, dist, dof, t_scale, delta, root, mean, scale)
+                factor = sa * z_nat + sb * z_sys[org_system[i]] + sc * e
+                x[i] = plan[i] + sd[i] * factor
+                meets[i] = x[i] >= ct[i]
+                f_org_outturn[b, i] += x[i]
+                if meets[i]:
+                    i_org_meet[tid, i] += 1
+            for s in range(n_sys):
+                total = 0.0
+                for i in range(start[s], start[s + 1]):
+                    total += x[i]
+                sys_meets[s] = total >= sct[s]
+                if sys_meets[s]:
+                    i_sys_meet[tid, s] += 1
+            for i in range(n_orgs):
+                earned[i] = ga.random() < p_ae[i]
+            for q in range(n_groups):
+                for s in range(n_sys):
+                    _group_passes(
+                        group_mode[q], group_cap[q], start[s], start[s + 1], x, ct, fin, meets,
+                        sys_meets[s], passes[q], fbuf, dbuf, ibuf,
+                    )
+            for k in range(n_schemes):
+                q = scheme_group[k]
+                nat_lost = 0.0
+                for s in range(n_sys):
+                    lo = start[s]
+                    hi = start[s + 1]
+                    if scheme_test[k] == _EVERY_MEMBER:
+                        ok = True
+                        for i in range(lo, hi):
+                            if not passes[q, i]:
+                                ok = False
+                                break
+                        sys_ok = ok
+                    else:
+                        sys_ok = sys_meets[s]
+                    if sys_ok:
+                        i_sys_test[tid, k, s] += 1
+                    sys_lost = 0.0
+                    any_lost = False
+                    for i in range(lo, hi):
+                        p = passes[q, i]
+                        got_ae = (earned[i] and p) if scheme_gate[k] else earned[i]
+                        code = (1 if p else 0) + (2 if sys_ok else 0) + (4 if got_ae else 0)
+                        i_org_code[tid, k, i, code] += 1
+                        sys_lost += lost_table[k, i, code]
+                        if bin_table[k, i, code] > 0:
+                            any_lost = True
+                    f_sys_lost[b, k, s] += sys_lost
+                    f_sys_lost2[b, k, s] += sys_lost * sys_lost
+                    sbin = _loss_bin(sys_lost, sys_funding[s], bins)
+                    i_sys_hist[tid, k, s, sbin] += 1
+                    f_sys_hsum[b, k, s, sbin] += sys_lost
+                    if any_lost:
+                        i_sys_any[tid, k, s] += 1
+                    if sys_funding[s] > 0.0 and sys_lost >= sys_funding[s] * (1.0 - 1e-9):
+                        i_sys_all[tid, k, s] += 1
+                    nat_lost += sys_lost
+                f_nat_lost[b, k] += nat_lost
+                f_nat_lost2[b, k] += nat_lost * nat_lost
+                nbin = _loss_bin(nat_lost, nat_funding, bins)
+                i_nat_hist[tid, k, nbin] += 1
+                f_nat_hsum[b, k, nbin] += nat_lost
+
+
+def _redistribution_groups(model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (mode, cap) pairs: schemes sharing one need the redistribution computed once."""
+    sa = model.schemes
+    keys: list[tuple[int, float]] = []
+    scheme_group = np.empty(len(sa), dtype=np.int64)
+    for k in range(len(sa)):
+        mode = int(sa.redistribution[k])
+        cap = float(sa.share_cap[k]) if mode == schemes.REDISTRIBUTION_CODES["capped"] else 1.0
+        if (mode, cap) not in keys:
+            keys.append((mode, cap))
+        scheme_group[k] = keys.index((mode, cap))
+    mode = np.array([m for m, _ in keys], dtype=np.int64)
+    cap = np.array([c for _, c in keys], dtype=np.float64)
+    return mode, cap, scheme_group
+
+
+#: Outcome codes of one organisation under one scheme in one draw:
+#: bit 0 own finance test passed (after redistribution), bit 1 system test passed,
+#: bit 2 A&E element paid. Its funding lost is one of these eight values.
+N_CODES = 8
+
+
+def outcome_tables(model: Model, bins: int = HIST_BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Funding paid, funding lost and loss-histogram bin of every outcome code, shape ``(K, N, 8)``.
+
+    Same expressions as ``schemes.finance_paid + schemes.ae_paid`` and ``stats.loss_bins``,
+    so a draw's loss read from the table is bit-identical to the reference's.
+    """
+    codes = np.arange(N_CODES)
+    org_q = (codes & 1).astype(bool)
+    sys_q = (codes & 2).astype(bool)
+    ae_q = (codes & 4).astype(bool)
+    sa = model.schemes
+    paid = np.empty((len(sa), model.n_orgs, N_CODES))
+    for k in range(len(sa)):
+        share = float(sa.system_linked_share[k])
+        fin = schemes.finance_paid(model.finance[:, None], share, org_q[None, :], sys_q[None, :])
+        paid[k] = fin + model.ae[:, None] * ae_q[None, :]
+    lost = model.funding[None, :, None] - paid
+    bin_index = loss_bins(lost, model.funding[None, :, None], bins)
+    return paid, lost, bin_index
+
+
+class KernelRun:
+    """Runs a model wave by wave, keeping totals; ``extend`` adds more draws deterministically."""
+
+    def __init__(self, model: Model, seed: int, bins: int = HIST_BINS) -> None:
+        self.model = model
+        self.seed = seed
+        self.bins = bins
+        k, n, s, b1 = len(model.schemes), model.n_orgs, model.n_systems, bins + 1
+        self.totals = Accumulator.zeros(k, n, s, bins)
+        t = numba.get_num_threads()
+        # Integer counts per thread (order-free); float partial sums per block of a wave.
+        self._ints = {
+            "org_meet": np.zeros((t, n), np.int64),
+            "system_meet": np.zeros((t, s), np.int64),
+            "org_code": np.zeros((t, k, n, N_CODES), np.int64),
+            "system_test_pass": np.zeros((t, k, s), np.int64),
+            "system_all_lost": np.zeros((t, k, s), np.int64),
+            "system_any_lost": np.zeros((t, k, s), np.int64),
+            "system_hist": np.zeros((t, k, s, b1), np.int64),
+            "national_hist": np.zeros((t, k, b1), np.int64),
+        }
+        w = WAVE_BLOCKS
+        self._floats = {
+            "org_outturn_sum": np.zeros((w, n)),
+            "system_lost_sum": np.zeros((w, k, s)),
+            "system_lost_sumsq": np.zeros((w, k, s)),
+            "system_hist_sum": np.zeros((w, k, s, b1)),
+            "national_lost_sum": np.zeros((w, k)),
+            "national_lost_sumsq": np.zeros((w, k)),
+            "national_hist_sum": np.zeros((w, k, b1)),
+        }
+        self._paid, self._lost, self._bin = outcome_tables(model, bins)
+        self._group_mode, self._group_cap, self._scheme_group = _redistribution_groups(model)
+        self.draws = 0
+        self.next_block = 0
+
+    def _wave(self, blocks: list[tuple[int, int]]) -> None:
+        m = self.model
+        sa = m.schemes
+        shock_gens, ae_gens = List(), List()
+        for block, _ in blocks:
+            shock_gens.append(block_generator(self.seed, block, SHOCK_STREAM))
+            ae_gens.append(block_generator(self.seed, block, AE_STREAM))
+        block_n = np.array([n for _, n in blocks], dtype=np.int64)
+        for arr in self._floats.values():
+            arr[...] = 0.0
+        delta, root, mean, scale = skew_normal_constants(m.skew)
+        a, b = m.national_share, m.system_share
+        f, i = self._floats, self._ints
+        _run_wave(
+            shock_gens, ae_gens, block_n,
+            m.plan, m.control_total, m.sd, m.finance, m.p_ae, m.org_system,
+            m.system_start, m.system_control_total, m.system_funding(), float(m.funding.sum()),
+            m.distribution, m.dof, math.sqrt((m.dof - 2.0) / m.dof) if m.dof > 2 else 1.0,
+            delta, root, mean, scale,
+            math.sqrt(a), math.sqrt(b), math.sqrt(max(0.0, 1.0 - a - b)),
+            self._group_mode, self._group_cap, self._scheme_group, sa.system_test, sa.ae_gateway,
+            self._lost, self._bin, self.bins,
+            f["org_outturn_sum"], f["system_lost_sum"], f["system_lost_sumsq"], f["system_hist_sum"],
+            f["national_lost_sum"], f["national_lost_sumsq"], f["national_hist_sum"],
+            i["org_meet"], i["system_meet"], i["org_code"], i["system_test_pass"],
+            i["system_all_lost"], i["system_any_lost"], i["system_hist"], i["national_hist"],
+        )
+        # Float partial sums enter the totals in block order, as in the reference.
+        for j in range(len(blocks)):
+            for name, arr in self._floats.items():
+                getattr(self.totals, name)[...] += arr[j]
+        self.draws += int(block_n.sum())
+
+    def extend(self, draws: int, progress: Callable[[int], None] | None = None) -> None:
+        """Add ``draws`` more draws (whole blocks from ``next_block`` on, the last one possibly short)."""
+        pending = [(self.next_block + b, n) for b, n in block_sizes(draws, BLOCK_DRAWS)]
+        for w in range(0, len(pending), WAVE_BLOCKS):
+            wave = pending[w : w + WAVE_BLOCKS]
+            self._wave(wave)
+            if progress is not None:
+                progress(sum(n for _, n in wave))
+        self.next_block += len(pending)
+
+    def accumulator(self) -> Accumulator:
+        """The statistics so far: thread counts summed, organisation statistics read off the code counts."""
+        acc = Accumulator(**{name: value.copy() for name, value in self.totals.arrays().items()})
+        ints = {name: arr.sum(axis=0) for name, arr in self._ints.items()}
+        codes = ints.pop("org_code")  # (K, N, 8)
+        for name, value in ints.items():
+            getattr(acc, name)[...] = value
+        acc.draws[...] = self.draws
+        acc.org_pass[...] = codes[..., 1::2].sum(axis=-1)
+        acc.org_paid_sum[...] = (codes * self._paid).sum(axis=-1)
+        acc.org_lost_sum[...] = (codes * self._lost).sum(axis=-1)
+        acc.org_lost_sumsq[...] = (codes * self._lost * self._lost).sum(axis=-1)
+        acc.org_any_lost[...] = (codes * (self._bin > 0)).sum(axis=-1)
+        k_idx, n_idx, _ = np.indices(codes.shape)
+        np.add.at(acc.org_hist, (k_idx, n_idx, self._bin), codes)
+        return acc
+
+
+def simulate_kernel(
+    model: Model, draws: int, seed: int, progress: Callable[[int], None] | None = None
+) -> Accumulator:
+    """Run ``draws`` draws with the numba kernel; same statistics as ``simulate_reference``."""
+    run = KernelRun(model, seed)
+    run.extend(draws, progress)
+    return run.accumulator()

@@ -1,0 +1,101 @@
+"""End to end: the `sct` command on the shipped scenarios, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sct_engine.results import NATIONAL_COLUMNS, ORGANISATION_COLUMNS, SYSTEM_COLUMNS
+from sct_engine.schemes import builtin_menu
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "scenarios"
+
+
+def sct(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sct_engine.cli", *args], capture_output=True,
+                          text=True, cwd=cwd)
+
+
+def test_console_script_is_installed():
+    script = shutil.which("sct", path=str(Path(sys.executable).parent))
+    assert script is not None, "pip install should put the `sct` command beside python"
+    done = subprocess.run([script, "--help"], capture_output=True, text=True)
+    assert done.returncode == 0 and "validate" in done.stdout
+
+
+@pytest.mark.parametrize("name", ["example_ics.yaml", "wave1_2018_19.yaml"])
+def test_run_writes_contract_tables(name, tmp_path):
+    out = tmp_path / "out"
+    done = sct("run", str(SCENARIOS / name), "--draws", "20000", "--seed", "7", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "National funding lost by scheme" in done.stdout
+    expected = {"organisations": ORGANISATION_COLUMNS, "systems": SYSTEM_COLUMNS, "national": NATIONAL_COLUMNS}
+    menu = {option.name for option in builtin_menu()}
+    for table, columns in expected.items():
+        frame = pd.read_csv(out / f"{table}.csv")
+        assert list(frame.columns[: len(columns)]) == columns
+        pd.testing.assert_frame_equal(frame, pd.read_parquet(out / f"{table}.parquet"), check_dtype=False)
+        assert set(frame["scheme"]) == menu
+        probabilities = [c for c in frame.columns if c.startswith("p_")]
+        assert ((frame[probabilities] >= 0) & (frame[probabilities] <= 1)).all().all()
+        lost = frame["expected_funding_lost"]
+        assert (lost >= -1e-9).all()
+    run = json.loads((out / "run.json").read_text())
+    assert run["draws"] == 20000 and run["seed"] == 7 and run["engine"] == "kernel"
+    assert len(run["scenario_hash"]) == 64 and run["package_version"]
+
+
+def test_engines_agree_end_to_end(tmp_path):
+    for engine in ("kernel", "reference"):
+        done = sct("run", str(SCENARIOS / "example_ics.yaml"), "--draws", "9000", "--engine", engine,
+                   "--out", str(tmp_path / engine), "--quiet")
+        assert done.returncode == 0, done.stderr
+    kernel = pd.read_csv(tmp_path / "kernel" / "systems.csv")
+    reference = pd.read_csv(tmp_path / "reference" / "systems.csv")
+    pd.testing.assert_frame_equal(kernel, reference, rtol=1e-9)
+
+
+def test_validate_reports_good_and_bad_files(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((SCENARIOS / "example_ics.yaml").read_text().replace("control_total:", "contol_total:", 1))
+    good = sct("validate", str(SCENARIOS / "example_ics.yaml"), str(SCENARIOS / "wave1_2018_19.yaml"))
+    assert good.returncode == 0, good.stdout + good.stderr
+    failed = sct("validate", str(bad))
+    assert failed.returncode != 0
+    assert "bad.yaml" in failed.stdout and "contol_total" in failed.stdout
+    assert "Traceback" not in failed.stdout + failed.stderr
+
+
+def test_run_on_a_bad_file_gives_a_message_not_a_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsystems:\n  - id: a\n    organisations:\n      - id: b\n        kind: provider\n"
+                   "        plan: abc\n        control_total: 0\n        sustainability_funding: 1\n        sd: 1\n")
+    done = sct("run", str(bad), "--out", str(tmp_path / "o"))
+    assert done.returncode == 2
+    assert "bad.yaml" in done.stderr and "plan" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_schema_command_prints_the_contract_fields():
+    done = sct("schema")
+    assert done.returncode == 0
+    schema = json.loads(done.stdout)
+    text = json.dumps(schema)
+    for name in ("system_linked_share", "sustainability_funding", "control_total", "national_share"):
+        assert name in text
+
+
+def test_readme_commands_are_what_ci_runs():
+    readme = (ROOT / "README.md").read_text().splitlines()
+    commands = [line for line in readme[:8] if line.startswith("python3 -m venv")]
+    assert len(commands) == 2
+    assert commands[0].endswith("sct run scenarios/example_ics.yaml")
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert commands[1] in ci

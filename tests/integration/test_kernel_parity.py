@@ -1,0 +1,134 @@
+"""The numba kernel against the numpy reference: same seed, same draws, same statistics."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numba
+import numpy as np
+import pytest
+
+from sct_engine.kernel import KernelRun, simulate_kernel
+from sct_engine.model import DISTRIBUTION_CODES
+from sct_engine.reference import simulate_reference
+from sct_engine.rng import block_generator
+from sct_engine.schemes import SchemeOption, builtin_menu
+from sct_engine.uncertainty import skew_normal_constants, standard_variates
+from tests.factories import make_model
+
+SYSTEMS = [
+    [
+        {"plan": 2.0, "control_total": 0.0, "sd": 4.0, "funding": 10.0, "ae": 0.3, "p_ae": 0.6},
+        {"plan": -1.0, "control_total": 0.0, "sd": 2.0, "funding": 4.0},
+        {"plan": 0.5, "control_total": -1.0, "sd": 3.0, "funding": 6.0, "ae": 0.3, "p_ae": 0.4},
+        {"plan": 0.0, "control_total": 0.5, "sd": 1.0, "funding": 0.0},
+    ],
+    [
+        {"plan": -3.0, "control_total": -2.0, "sd": 5.0, "funding": 8.0},
+        {"plan": 1.0, "control_total": 1.0, "sd": 1.5, "funding": 2.0, "ae": 0.3, "p_ae": 0.9},
+    ],
+    [{"plan": 0.2, "control_total": 0.0, "sd": 0.7, "funding": 1.5}],
+]
+MENU = [
+    *builtin_menu(),
+    SchemeOption(name="capped_40", system_linked_share=0.4, redistribution="capped", share_cap=0.3),
+    SchemeOption(name="full_strict_ungated", system_linked_share=0.6, redistribution="full",
+                 system_test="every_member", ae_gateway=False),
+]
+
+
+def assert_same_statistics(reference, kernel) -> None:
+    for name, expected in reference.arrays().items():
+        got = kernel.arrays()[name]
+        if expected.dtype.kind == "i":
+            np.testing.assert_array_equal(got, expected, err_msg=name)
+        else:
+            np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    ("distribution", "sct"),
+    [("normal", None), ("student_t", [1.0, None, None]), ("skew_normal", [None, -4.0, None])],
+)
+def test_kernel_matches_reference(distribution, sct):
+    model = make_model(SYSTEMS, MENU, distribution=distribution, dof=4.0, skew=-3.0,
+                       system_control_total=sct)
+    draws = 2 * 8192 + 1234  # two full blocks and a short one
+    assert_same_statistics(simulate_reference(model, draws, seed=17), simulate_kernel(model, draws, seed=17))
+
+
+def test_kernel_matches_reference_on_a_large_system_with_many_failures():
+    rng = np.random.default_rng(0)
+    members = [
+        {"plan": float(p), "control_total": 0.0, "sd": float(s), "funding": float(f)}
+        for p, s, f in zip(rng.normal(-0.5, 1, 24), rng.uniform(1, 4, 24), rng.uniform(1, 9, 24), strict=True)
+    ]
+    model = make_model([members, members[:9]], MENU, national_share=0.1, system_share=0.1)
+    assert_same_statistics(simulate_reference(model, 4000, seed=3), simulate_kernel(model, 4000, seed=3))
+
+
+@pytest.mark.parametrize("distribution", ["normal", "student_t", "skew_normal"])
+def test_numba_streams_match_numpy_streams(distribution):
+    """Draw-level parity: the kernel consumes each block's stream exactly as the reference."""
+    from sct_engine.kernel import _variate
+
+    @numba.njit
+    def draw(g, n, dist, dof, t_scale, delta, root, mean, scale):
+        out = np.empty(n)
+        for i in range(n):
+            out[i] = _variate(g, dist, dof, t_scale, delta, root, mean, scale)
+        return out
+
+    code = DISTRIBUTION_CODES[distribution]
+    got = draw(block_generator(9, 3, 0), 5000, code, 5.0, np.sqrt(3.0 / 5.0), *skew_normal_constants(-2.0))
+    expected = standard_variates(block_generator(9, 3, 0), code, 5.0, -2.0, (5000,))
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_extending_a_run_equals_one_longer_run():
+    model = make_model(SYSTEMS, MENU)
+    one = simulate_kernel(model, 3 * 8192, seed=5)
+    run = KernelRun(model, seed=5)
+    run.extend(8192)
+    run.extend(2 * 8192)
+    assert_same_statistics(one, run.accumulator())
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import numpy as np
+    from sct_engine.scenario import load_scenario
+    from sct_engine.model import build_model
+    from sct_engine.kernel import simulate_kernel
+    import numba
+    acc = simulate_kernel(build_model(load_scenario(sys.argv[1])), 70_000, seed=123)
+    print(json.dumps({"threads": numba.get_num_threads(),
+                      **{k: v.tolist() for k, v in acc.arrays().items() if v.size < 5000}}))
+    """
+)
+
+
+def run_with_threads(threads: int, scenario: str) -> dict:
+    env = {**os.environ, "NUMBA_NUM_THREADS": str(threads)}
+    out = subprocess.run([sys.executable, "-c", SCRIPT, scenario], env=env, check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def test_results_identical_whatever_the_number_of_threads():
+    scenario = os.path.join(os.path.dirname(__file__), "..", "..", "scenarios", "example_ics.yaml")
+    one = run_with_threads(1, scenario)
+    two = run_with_threads(2, scenario)
+    assert (one.pop("threads"), two.pop("threads")) == (1, 2)
+    assert one.keys() == two.keys()
+    for name in one:
+        a, b = np.array(one[name]), np.array(two[name])
+        if a.dtype.kind == "i":
+            np.testing.assert_array_equal(a, b, err_msg=name)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=0, err_msg=name)
