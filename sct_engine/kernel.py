@@ -74,19 +74,19 @@ def _loss_bin(lost, cap, bins):
     return k
 
 
-@njit(cache=True)
-def _group_passes(mode, cap, lo, hi, x, ct, fin, meets, system_meets, out, fbuf, dbuf, ibuf):
-    """Members of one system passing their finance test after redistribution (writes ``out[lo:hi]``)."""
+@njit(inline="always")
+def _group_passes(mode, cap, lo, hi, x, ct, fin, meets, system_meets, out, q, fbuf, dbuf, ibuf):
+    """Members of one system passing their finance test after redistribution (writes ``out[q, lo:hi]``)."""
     all_meet = True
     for i in range(lo, hi):
-        out[i] = meets[i]
+        out[q, i] = meets[i]
         if not meets[i]:
             all_meet = False
     if mode == _NONE or all_meet:
         return
     if mode == _FULL and system_meets:
         for i in range(lo, hi):
-            out[i] = True
+            out[q, i] = True
         return
     headroom = 0.0
     m = 0
@@ -102,7 +102,7 @@ def _group_passes(mode, cap, lo, hi, x, ct, fin, meets, system_meets, out, fbuf,
     covered = _cover(fbuf[:m], dbuf[:m], headroom)
     for j in range(m):
         if covered[j]:
-            out[ibuf[j]] = True
+            out[q, ibuf[j]] = True
 
 
 @njit(parallel=True, cache=True)
@@ -110,14 +110,15 @@ def _run_wave(
     shock_gens, ae_gens, block_n,
     plan, ct, sd, fin, p_ae, org_system, start, sct, sys_funding, nat_funding,
     dist, dof, t_scale, delta, root, mean, scale, sa, sb, sc,
-    group_mode, group_cap, scheme_group, scheme_test, scheme_gate, lost_table, bin_table, bins,
+    group_mode, group_cap, class_group, class_test, class_gate, scheme_class, lost_table, bin_table, bins,
     f_org_outturn, f_sys_lost, f_sys_lost2, f_sys_hsum, f_nat_lost, f_nat_lost2, f_nat_hsum,
     i_org_meet, i_sys_meet, i_org_code, i_sys_test, i_sys_all, i_sys_any, i_sys_hist, i_nat_hist,
 ):
     n_orgs = plan.shape[0]
     n_sys = sct.shape[0]
     n_groups = group_mode.shape[0]
-    n_schemes = scheme_group.shape[0]
+    n_classes = class_group.shape[0]
+    n_schemes = scheme_class.shape[0]
     max_members = 0
     for s in range(n_sys):
         max_members = max(max_members, start[s + 1] - start[s])
@@ -132,6 +133,7 @@ def _run_wave(
         z_sys = np.empty(n_sys)
         sys_meets = np.empty(n_sys, dtype=np.bool_)
         passes = np.empty((n_groups, n_orgs), dtype=np.bool_)
+        codes = np.empty((n_classes, n_orgs), dtype=np.int64)
         fbuf = np.empty(max_members)
         dbuf = np.empty(max_members)
         ibuf = np.empty(max_members, dtype=np.int64)
@@ -161,32 +163,39 @@ def _run_wave(
                 for s in range(n_sys):
                     _group_passes(
                         group_mode[q], group_cap[q], start[s], start[s + 1], x, ct, fin, meets,
-                        sys_meets[s], passes[q], fbuf, dbuf, ibuf,
+                        sys_meets[s], passes, q, fbuf, dbuf, ibuf,
                     )
-            for k in range(n_schemes):
-                q = scheme_group[k]
-                nat_lost = 0.0
+            # Outcome codes once per class of schemes sharing redistribution, system test and gateway.
+            for c in range(n_classes):
+                q = class_group[c]
                 for s in range(n_sys):
                     lo = start[s]
                     hi = start[s + 1]
-                    if scheme_test[k] == _EVERY_MEMBER:
+                    if class_test[c] == _EVERY_MEMBER:
                         ok = True
                         for i in range(lo, hi):
                             if not passes[q, i]:
                                 ok = False
                                 break
-                        sys_ok = ok
                     else:
-                        sys_ok = sys_meets[s]
-                    if sys_ok:
-                        i_sys_test[tid, k, s] += 1
-                    sys_lost = 0.0
-                    any_lost = False
+                        ok = sys_meets[s]
+                    if ok:
+                        i_sys_test[tid, c, s] += 1
                     for i in range(lo, hi):
                         p = passes[q, i]
-                        got_ae = (earned[i] and p) if scheme_gate[k] else earned[i]
-                        code = (1 if p else 0) + (2 if sys_ok else 0) + (4 if got_ae else 0)
-                        i_org_code[tid, k, i, code] += 1
+                        got_ae = (earned[i] and p) if class_gate[c] else earned[i]
+                        code = (1 if p else 0) + (2 if ok else 0) + (4 if got_ae else 0)
+                        codes[c, i] = code
+                        i_org_code[tid, c, i, code] += 1
+            # Each scheme's losses read off its class's codes.
+            for k in range(n_schemes):
+                c = scheme_class[k]
+                nat_lost = 0.0
+                for s in range(n_sys):
+                    sys_lost = 0.0
+                    any_lost = False
+                    for i in range(start[s], start[s + 1]):
+                        code = codes[c, i]
                         sys_lost += lost_table[k, i, code]
                         if bin_table[k, i, code] > 0:
                             any_lost = True
@@ -207,20 +216,33 @@ def _run_wave(
                 f_nat_hsum[b, k, nbin] += nat_lost
 
 
-def _redistribution_groups(model: Model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (mode, cap) pairs: schemes sharing one need the redistribution computed once."""
+def _outcome_classes(model: Model) -> tuple[np.ndarray, ...]:
+    """Group schemes whose outcome codes coincide: same redistribution, system test and gateway.
+
+    Returns ``(group_mode, group_cap, class_group, class_test, class_gate, scheme_class)``:
+    redistribution is computed once per group, codes are counted once per class.
+    """
     sa = model.schemes
-    keys: list[tuple[int, float]] = []
-    scheme_group = np.empty(len(sa), dtype=np.int64)
+    groups: list[tuple[int, float]] = []
+    classes: list[tuple[int, int, bool]] = []
+    scheme_class = np.empty(len(sa), dtype=np.int64)
     for k in range(len(sa)):
         mode = int(sa.redistribution[k])
         cap = float(sa.share_cap[k]) if mode == schemes.REDISTRIBUTION_CODES["capped"] else 1.0
-        if (mode, cap) not in keys:
-            keys.append((mode, cap))
-        scheme_group[k] = keys.index((mode, cap))
-    mode = np.array([m for m, _ in keys], dtype=np.int64)
-    cap = np.array([c for _, c in keys], dtype=np.float64)
-    return mode, cap, scheme_group
+        if (mode, cap) not in groups:
+            groups.append((mode, cap))
+        key = (groups.index((mode, cap)), int(sa.system_test[k]), bool(sa.ae_gateway[k]))
+        if key not in classes:
+            classes.append(key)
+        scheme_class[k] = classes.index(key)
+    return (
+        np.array([m for m, _ in groups], dtype=np.int64),
+        np.array([c for _, c in groups], dtype=np.float64),
+        np.array([g for g, _, _ in classes], dtype=np.int64),
+        np.array([t for _, t, _ in classes], dtype=np.int64),
+        np.array([gate for _, _, gate in classes], dtype=np.bool_),
+        scheme_class,
+    )
 
 
 #: Outcome codes of one organisation under one scheme in one draw:
@@ -259,13 +281,15 @@ class KernelRun:
         self.bins = bins
         k, n, s, b1 = len(model.schemes), model.n_orgs, model.n_systems, bins + 1
         self.totals = Accumulator.zeros(k, n, s, bins)
+        self._classes = _outcome_classes(model)
+        n_classes = self._classes[2].shape[0]
         t = numba.get_num_threads()
         # Integer counts per thread (order-free); float partial sums per block of a wave.
         self._ints = {
             "org_meet": np.zeros((t, n), np.int64),
             "system_meet": np.zeros((t, s), np.int64),
-            "org_code": np.zeros((t, k, n, N_CODES), np.int64),
-            "system_test_pass": np.zeros((t, k, s), np.int64),
+            "org_code": np.zeros((t, n_classes, n, N_CODES), np.int64),
+            "system_test_pass": np.zeros((t, n_classes, s), np.int64),
             "system_all_lost": np.zeros((t, k, s), np.int64),
             "system_any_lost": np.zeros((t, k, s), np.int64),
             "system_hist": np.zeros((t, k, s, b1), np.int64),
@@ -282,13 +306,11 @@ class KernelRun:
             "national_hist_sum": np.zeros((w, k, b1)),
         }
         self._paid, self._lost, self._bin = outcome_tables(model, bins)
-        self._group_mode, self._group_cap, self._scheme_group = _redistribution_groups(model)
         self.draws = 0
         self.next_block = 0
 
     def _wave(self, blocks: list[tuple[int, int]]) -> None:
         m = self.model
-        sa = m.schemes
         shock_gens, ae_gens = List(), List()
         for block, _ in blocks:
             shock_gens.append(block_generator(self.seed, block, SHOCK_STREAM))
@@ -306,8 +328,7 @@ class KernelRun:
             m.distribution, m.dof, math.sqrt((m.dof - 2.0) / m.dof) if m.dof > 2 else 1.0,
             delta, root, mean, scale,
             math.sqrt(a), math.sqrt(b), math.sqrt(max(0.0, 1.0 - a - b)),
-            self._group_mode, self._group_cap, self._scheme_group, sa.system_test, sa.ae_gateway,
-            self._lost, self._bin, self.bins,
+            *self._classes, self._lost, self._bin, self.bins,
             f["org_outturn_sum"], f["system_lost_sum"], f["system_lost_sumsq"], f["system_hist_sum"],
             f["national_lost_sum"], f["national_lost_sumsq"], f["national_hist_sum"],
             i["org_meet"], i["system_meet"], i["org_code"], i["system_test_pass"],
@@ -333,7 +354,9 @@ class KernelRun:
         """The statistics so far: thread counts summed, organisation statistics read off the code counts."""
         acc = Accumulator(**{name: value.copy() for name, value in self.totals.arrays().items()})
         ints = {name: arr.sum(axis=0) for name, arr in self._ints.items()}
-        codes = ints.pop("org_code")  # (K, N, 8)
+        scheme_class = self._classes[-1]
+        codes = ints.pop("org_code")[scheme_class]  # per class -> per scheme, (K, N, 8)
+        ints["system_test_pass"] = ints["system_test_pass"][scheme_class]
         for name, value in ints.items():
             getattr(acc, name)[...] = value
         acc.draws[...] = self.draws

@@ -1,0 +1,104 @@
+"""Throughput of the kernel against the reference and the random-number limit, one table.
+
+    python benchmarks/run.py [--draws 1000000] [--reference-draws 20000]
+
+Everything is measured in this run on this machine: kernel and reference
+organisation-draws per second (300 organisations in 10 systems, seven schemes,
+normal and Student-t), numpy's one-thread ``standard_normal`` fill rate as the
+random-number limit, the ratios, and peak memory (max RSS of a fresh process)
+at 100,000 and 10,000,000 draws.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic import synthetic_scenario  # noqa: E402
+
+from sct_engine.kernel import simulate_kernel  # noqa: E402
+from sct_engine.model import build_model  # noqa: E402
+from sct_engine.reference import simulate_reference  # noqa: E402
+
+
+def best_of(repeats: int, fn) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def rng_fill_rate(values: int = 20_000_000) -> float:
+    """Normals per second from numpy's Generator (SFC64) filling an array on one thread."""
+    rng = np.random.Generator(np.random.SFC64(1))
+    out = np.empty(values)
+    seconds = best_of(3, lambda: rng.standard_normal(out=out))
+    return values / seconds
+
+
+MEMORY_SCRIPT = """
+import resource, sys
+sys.path.insert(0, {bench!r})
+from synthetic import synthetic_scenario
+from sct_engine.model import build_model
+from sct_engine.kernel import simulate_kernel
+simulate_kernel(build_model(synthetic_scenario()), int(sys.argv[1]), seed=1)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def peak_memory_mb(draws: int) -> float:
+    script = MEMORY_SCRIPT.format(bench=str(Path(__file__).resolve().parent))
+    out = subprocess.run([sys.executable, "-c", script, str(draws)], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip().splitlines()[-1]) / 1024.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--draws", type=int, default=1_000_000)
+    parser.add_argument("--reference-draws", type=int, default=20_000)
+    parser.add_argument("--no-memory", action="store_true", help="skip the 10M-draw memory runs")
+    args = parser.parse_args()
+
+    limit = rng_fill_rate()
+    rows = []
+    for distribution in ("normal", "student_t"):
+        model = build_model(synthetic_scenario(distribution=distribution))
+        simulate_kernel(model, 8192, seed=0)  # compile or load from cache
+        kernel_s = best_of(2, lambda m=model: simulate_kernel(m, args.draws, seed=1))
+        reference_s = best_of(1, lambda m=model: simulate_reference(m, args.reference_draws, seed=1))
+        kernel_rate = model.n_orgs * args.draws / kernel_s
+        reference_rate = model.n_orgs * args.reference_draws / reference_s
+        rows.append((distribution, kernel_rate, reference_rate, kernel_s))
+
+    print(f"machine: {platform.machine()} {platform.processor() or ''} cores={os.cpu_count()} "
+          f"numba threads={numba.get_num_threads()} python={platform.python_version()} "
+          f"numpy={np.__version__} numba={numba.__version__}")
+    print(f"model: 300 organisations in 10 systems, 7 schemes; kernel {args.draws:,} draws, "
+          f"reference {args.reference_draws:,} draws")
+    print(f"random-number limit (numpy standard_normal fill, 1 thread): {limit / 1e6:,.1f} M values/s\n")
+    header = f"{'shocks':<10} {'kernel Morg-draws/s':>20} {'reference':>10} {'kernel/ref':>10} {'kernel/RNG':>10} {'kernel s':>9}"
+    print(header)
+    print("-" * len(header))
+    for distribution, kernel_rate, reference_rate, kernel_s in rows:
+        print(f"{distribution:<10} {kernel_rate / 1e6:>20.2f} {reference_rate / 1e6:>10.3f} "
+              f"{kernel_rate / reference_rate:>10.1f} {kernel_rate / limit:>10.2f} {kernel_s:>9.2f}")
+    if not args.no_memory:
+        small, large = peak_memory_mb(100_000), peak_memory_mb(10_000_000)
+        print(f"\npeak memory (max RSS, fresh process): 100,000 draws {small:,.0f} MB; "
+              f"10,000,000 draws {large:,.0f} MB; ratio {large / small:.2f}")
+
+
+if __name__ == "__main__":
+    main()
