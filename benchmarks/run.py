@@ -23,11 +23,11 @@ import numba
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic import synthetic_scenario  # noqa: E402
+from synthetic import synthetic_scenario
 
-from sct_engine.kernel import simulate_kernel  # noqa: E402
-from sct_engine.model import build_model  # noqa: E402
-from sct_engine.reference import simulate_reference  # noqa: E402
+from sct_engine.kernel import simulate_kernel
+from sct_engine.model import build_model
+from sct_engine.reference import simulate_reference
 
 
 def best_of(repeats: int, fn) -> float:

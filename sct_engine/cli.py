@@ -10,9 +10,8 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-
 from importlib import import_module
+from pathlib import Path
 
 from sct_engine.errors import ScenarioError
 

@@ -82,6 +82,7 @@ class Result:
                 "sustainability_funding": np.tile(m.funding, k),
                 "p_pass_after_redistribution": (st.org_pass / n).ravel(),
                 "se_p_meet_control_total": proportion_se(p_meet * n, n).ravel(),
+                "quantile_bin_width": np.tile(m.funding / HIST_BINS, k),
             }
         )
         return frame
@@ -110,6 +111,7 @@ class Result:
                 "system_control_total": np.tile(m.system_control_total, k),
                 "p_system_test_passed": (st.system_test_pass / n).ravel(),
                 "p_any_member_loses_funding": (st.system_any_lost / n).ravel(),
+                "quantile_bin_width": np.tile(funding / HIST_BINS, k),
             }
         )
 
@@ -128,6 +130,7 @@ class Result:
                 "sustainability_funding": total,
                 "expected_funding": total - lost_mean,
                 "se_expected_funding_lost": lost_se,
+                "quantile_bin_width": total / HIST_BINS,
             }
         )
 

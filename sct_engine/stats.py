@@ -109,7 +109,7 @@ def loss_bins(lost: np.ndarray, cap: np.ndarray | float, bins: int = HIST_BINS) 
 
 def _hist_rows(bin_index: np.ndarray, bins: int, weights: np.ndarray | None = None) -> np.ndarray:
     """Per-column histogram of a ``(n, m)`` array of bin indices, shape ``(m, bins + 1)``."""
-    n, m = bin_index.shape
+    _n, m = bin_index.shape
     flat = (bin_index + np.arange(m) * (bins + 1)).ravel()
     w = None if weights is None else weights.ravel()
     return np.bincount(flat, weights=w, minlength=m * (bins + 1)).reshape(m, bins + 1)

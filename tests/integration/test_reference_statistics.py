@@ -127,6 +127,6 @@ def test_histogram_quantile_and_cvar_within_one_bin_of_exact():
         q = hist_quantile(acc.national_hist[k], total, 0.95)
         exact_q = np.quantile(national, 0.95, method="inverted_cdf")
         assert exact_q - 1e-9 <= q <= exact_q + width + 1e-9
-        tail = np.sort(national)[::-1][: int(round(0.05 * draws))]
+        tail = np.sort(national)[::-1][: round(0.05 * draws)]
         cvar = hist_cvar(acc.national_hist[k], acc.national_hist_sum[k], 0.95)
         assert abs(cvar - tail.mean()) <= width + 1e-9

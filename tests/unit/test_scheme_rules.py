@@ -68,9 +68,7 @@ def test_redistribution_conserves_money(outturn, control, finance, mode, cap):
 @settings(max_examples=40, deadline=None)
 @given(systems=systems_strategy, seed=st.integers(0, 2**32 - 1))
 def test_paid_between_zero_and_allocation(systems, seed):
-    model = make_model(systems, schemes.builtin_menu() + [
-        SchemeOption(name="capped_40", system_linked_share=0.4, redistribution="capped", share_cap=0.3),
-    ])
+    model = make_model(systems, [*schemes.builtin_menu(), SchemeOption(name="capped_40", system_linked_share=0.4, redistribution="capped", share_cap=0.3)])
     outcome = run_block(model, seed)
     for paid in outcome.paid:
         assert np.all(paid >= -1e-12)
