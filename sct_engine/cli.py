@@ -56,6 +56,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sct_engine.simulate import default_out_dir, simulate
 
     scenario = load_scenario(args.scenario)
+    for warning in scenario.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     draws = args.draws or scenario.simulation.draws
     with ProgressBar(total=draws, label=Path(args.scenario).name) as bar:
         result = simulate(

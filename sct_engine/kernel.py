@@ -31,7 +31,15 @@ from numba.typed import List
 
 from sct_engine import schemes
 from sct_engine.model import DISTRIBUTION_CODES, Model
-from sct_engine.rng import AE_STREAM, BLOCK_DRAWS, SHOCK_STREAM, block_generator, block_sizes
+from sct_engine.rng import (
+    AE_STREAM,
+    BLOCK_DRAWS,
+    SHOCK_STREAM,
+    TAIL_OCCURS_STREAM,
+    TAIL_SIZE_STREAM,
+    block_generator,
+    block_sizes,
+)
 from sct_engine.stats import HIST_BINS, ZERO_LOSS, Accumulator, loss_bins
 from sct_engine.uncertainty import skew_normal_constants
 
@@ -105,10 +113,30 @@ def _group_passes(mode, cap, lo, hi, x, ct, fin, meets, system_meets, out, q, fb
             out[q, ibuf[j]] = True
 
 
+@njit(inline="always")
+def _pay_bonus(k, b, codes, unearned_table, funding, bonus_share, f_org_bonus, f_org_bonus2):
+    """Rule 8 for one draw and scheme, exactly as ``reference.bonus_paid``."""
+    unearned = 0.0
+    weight = 0.0
+    for i in range(codes.shape[0]):
+        unearned += unearned_table[k, i, codes[i]]
+        if codes[i] & 1:
+            weight += funding[i]
+    if weight > 0.0:
+        ratio = bonus_share * unearned / weight
+        for i in range(codes.shape[0]):
+            if codes[i] & 1:
+                share = ratio * funding[i]
+                f_org_bonus[b, k, i] += share
+                f_org_bonus2[b, k, i] += share * share
+
+
 @njit(parallel=True, cache=True)
 def _run_wave(
-    shock_gens, ae_gens, block_n,
+    shock_gens, ae_gens, tail_occurs_gens, tail_size_gens, block_n,
     plan, ct, sd, fin, p_ae, org_system, start, sct, sys_funding, nat_funding,
+    has_tails, turnover, tail_p, tail_mu, tail_sigma, mitigation,
+    bonus, bonus_share, funding, unearned_table, f_org_bonus, f_org_bonus2,
     dist, dof, t_scale, delta, root, mean, scale, sa, sb, sc,
     group_mode, group_cap, class_group, class_test, class_gate, scheme_class, lost_table, bin_table, bins,
     f_org_outturn, f_sys_lost, f_sys_lost2, f_sys_hsum, f_nat_lost, f_nat_lost2, f_nat_hsum,
@@ -127,6 +155,8 @@ def _run_wave(
         bi = np.int64(b)  # prange indices are unsigned; typed lists want signed
         g = shock_gens[bi]
         ga = ae_gens[bi]
+        gu = tail_occurs_gens[bi]
+        gz = tail_size_gens[bi]
         x = np.empty(n_orgs)
         meets = np.empty(n_orgs, dtype=np.bool_)
         earned = np.empty(n_orgs, dtype=np.bool_)
@@ -145,7 +175,16 @@ def _run_wave(
             for i in range(n_orgs):
                 e = _variate(g, dist, dof, t_scale, delta, root, mean, scale)
                 factor = sa * z_nat + sb * z_sys[org_system[i]] + sc * e
-                x[i] = plan[i] + sd[i] * factor
+                xi = plan[i] + sd[i] * factor
+                if has_tails:
+                    occurs = gu.random() < tail_p[i]
+                    z = gz.standard_normal()
+                    if occurs:
+                        xi = xi - turnover[i] * math.exp(tail_mu[i] + tail_sigma[i] * z) / 100.0
+                shortfall = ct[i] - xi
+                if shortfall > 0:
+                    xi = ct[i] if shortfall <= mitigation[i] else xi + mitigation[i]
+                x[i] = xi
                 meets[i] = x[i] >= ct[i]
                 f_org_outturn[b, i] += x[i]
                 if meets[i]:
@@ -214,6 +253,8 @@ def _run_wave(
                 nbin = _loss_bin(nat_lost, nat_funding, bins)
                 i_nat_hist[tid, k, nbin] += 1
                 f_nat_hsum[b, k, nbin] += nat_lost
+                if bonus:
+                    _pay_bonus(k, b, codes[c], unearned_table, funding, bonus_share, f_org_bonus, f_org_bonus2)
 
 
 def _outcome_classes(model: Model) -> tuple[np.ndarray, ...]:
@@ -251,8 +292,9 @@ def _outcome_classes(model: Model) -> tuple[np.ndarray, ...]:
 N_CODES = 8
 
 
-def outcome_tables(model: Model, bins: int = HIST_BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Funding paid, funding lost and loss-histogram bin of every outcome code, shape ``(K, N, 8)``.
+def outcome_tables(model: Model, bins: int = HIST_BINS) -> tuple[np.ndarray, ...]:
+    """Funding paid, funding lost, loss-histogram bin and unearned finance element of every
+    outcome code, each of shape ``(K, N, 8)``.
 
     Same expressions as ``schemes.finance_paid + schemes.ae_paid`` and ``stats.loss_bins``,
     so a draw's loss read from the table is bit-identical to the reference's.
@@ -263,13 +305,15 @@ def outcome_tables(model: Model, bins: int = HIST_BINS) -> tuple[np.ndarray, np.
     ae_q = (codes & 4).astype(bool)
     sa = model.schemes
     paid = np.empty((len(sa), model.n_orgs, N_CODES))
+    unearned = np.empty_like(paid)
     for k in range(len(sa)):
         share = float(sa.system_linked_share[k])
         fin = schemes.finance_paid(model.finance[:, None], share, org_q[None, :], sys_q[None, :])
         paid[k] = fin + model.ae[:, None] * ae_q[None, :]
+        unearned[k] = model.finance[:, None] - fin
     lost = model.funding[None, :, None] - paid
     bin_index = loss_bins(lost, model.funding[None, :, None], bins)
-    return paid, lost, bin_index
+    return paid, lost, bin_index, unearned
 
 
 class KernelRun:
@@ -304,17 +348,24 @@ class KernelRun:
             "national_lost_sum": np.zeros((w, k)),
             "national_lost_sumsq": np.zeros((w, k)),
             "national_hist_sum": np.zeros((w, k, b1)),
+            "org_bonus_sum": np.zeros((w, k, n)),
+            "org_bonus_sumsq": np.zeros((w, k, n)),
         }
-        self._paid, self._lost, self._bin = outcome_tables(model, bins)
+        self._paid, self._lost, self._bin, self._unearned = outcome_tables(model, bins)
         self.draws = 0
         self.next_block = 0
 
     def _wave(self, blocks: list[tuple[int, int]]) -> None:
         m = self.model
-        shock_gens, ae_gens = List(), List()
+        shock_gens, ae_gens, occurs_gens, size_gens = List(), List(), List(), List()
         for block, _ in blocks:
             shock_gens.append(block_generator(self.seed, block, SHOCK_STREAM))
             ae_gens.append(block_generator(self.seed, block, AE_STREAM))
+            if m.has_tails:
+                occurs_gens.append(block_generator(self.seed, block, TAIL_OCCURS_STREAM))
+                size_gens.append(block_generator(self.seed, block, TAIL_SIZE_STREAM))
+        if not m.has_tails:  # never drawn from; the kernel only needs lists of the right type
+            occurs_gens, size_gens = ae_gens, ae_gens
         block_n = np.array([n for _, n in blocks], dtype=np.int64)
         for arr in self._floats.values():
             arr[...] = 0.0
@@ -322,9 +373,11 @@ class KernelRun:
         a, b = m.national_share, m.system_share
         f, i = self._floats, self._ints
         _run_wave(
-            shock_gens, ae_gens, block_n,
+            shock_gens, ae_gens, occurs_gens, size_gens, block_n,
             m.plan, m.control_total, m.sd, m.finance, m.p_ae, m.org_system,
             m.system_start, m.system_control_total, m.system_funding(), float(m.funding.sum()),
+            m.has_tails, m.turnover, m.tail_probability, m.tail_log_median, m.tail_sigma, m.mitigation,
+            m.bonus, m.bonus_share, m.funding, self._unearned, f["org_bonus_sum"], f["org_bonus_sumsq"],
             m.distribution, m.dof, math.sqrt((m.dof - 2.0) / m.dof) if m.dof > 2 else 1.0,
             delta, root, mean, scale,
             math.sqrt(a), math.sqrt(b), math.sqrt(max(0.0, 1.0 - a - b)),

@@ -65,6 +65,15 @@ class Model:
     ae_fraction: np.ndarray  # share of funding on A&E (0 without a type-1 A&E)
     p_ae: np.ndarray
     system_control_total: np.ndarray
+    mitigation: np.ndarray  # £m of management actions per organisation
+    control_total_uplift: np.ndarray  # agreed improvement (already added to control_total)
+    turnover: np.ndarray  # £m (0 where not given)
+    tail_probability: np.ndarray  # chance per year of a large adverse event (0 = none)
+    tail_log_median: np.ndarray  # log of the median event size, % of turnover
+    tail_sigma: np.ndarray
+    incentive_rate: float
+    bonus: bool
+    bonus_share: float
     distribution: int
     dof: float
     skew: float
@@ -86,6 +95,10 @@ class Model:
         return 1 + self.n_systems + self.n_orgs
 
     @property
+    def has_tails(self) -> bool:
+        return bool(np.any(self.tail_probability > 0))
+
+    @property
     def finance(self) -> np.ndarray:
         """Finance element of each allocation (rule 1)."""
         return self.funding * (1.0 - self.ae_fraction)
@@ -105,7 +118,10 @@ def build_model(scenario: Scenario) -> Model:
     orgs = [org for system in scenario.systems for org in system.organisations]
     sizes = [len(system.organisations) for system in scenario.systems]
     start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    control_total = np.array([o.control_total for o in orgs], dtype=np.float64)
+    uplift = np.array([o.control_total_uplift for o in orgs], dtype=np.float64)
+    # Rule 7: an organisation that agreed an uplift is judged against the raised total.
+    control_total = np.array([o.control_total for o in orgs], dtype=np.float64) + uplift
+    tails = [o.tail or scenario.uncertainty.tail for o in orgs]
     sct = np.array(
         [
             s.system_control_total
@@ -127,10 +143,19 @@ def build_model(scenario: Scenario) -> Model:
         plan=np.array([o.plan for o in orgs], dtype=np.float64),
         control_total=control_total,
         sd=np.array([o.sd_value for o in orgs], dtype=np.float64),
-        funding=np.array([o.sustainability_funding for o in orgs], dtype=np.float64),
+        funding=np.array([o.funding_at_stake for o in orgs], dtype=np.float64),
         ae_fraction=np.array([o.ae_fraction for o in orgs], dtype=np.float64),
         p_ae=np.array([o.p_ae for o in orgs], dtype=np.float64),
         system_control_total=sct,
+        mitigation=np.array([o.mitigation for o in orgs], dtype=np.float64),
+        control_total_uplift=uplift,
+        turnover=np.array([o.turnover or 0.0 for o in orgs], dtype=np.float64),
+        tail_probability=np.array([t.probability if t else 0.0 for t in tails], dtype=np.float64),
+        tail_log_median=np.array([np.log(t.median_pct) if t else 0.0 for t in tails], dtype=np.float64),
+        tail_sigma=np.array([t.sigma if t else 0.0 for t in tails], dtype=np.float64),
+        incentive_rate=float(scenario.regime.incentive_rate),
+        bonus=bool(scenario.regime.bonus),
+        bonus_share=float(scenario.regime.bonus_share),
         distribution=DISTRIBUTION_CODES[u.distribution],
         dof=float(u.dof),
         skew=float(u.skew),

@@ -16,17 +16,26 @@ import numpy as np
 
 from sct_engine import schemes
 from sct_engine.model import Model
-from sct_engine.rng import AE_STREAM, BLOCK_DRAWS, SHOCK_STREAM, block_generator, block_sizes
+from sct_engine.rng import (
+    AE_STREAM,
+    BLOCK_DRAWS,
+    SHOCK_STREAM,
+    TAIL_OCCURS_STREAM,
+    TAIL_SIZE_STREAM,
+    block_generator,
+    block_sizes,
+)
 from sct_engine.stats import Accumulator, block_accumulator
-from sct_engine.uncertainty import draw_ae_earned, draw_shocks, outturns
+from sct_engine.uncertainty import draw_ae_earned, draw_shocks, draw_tail_losses, mitigate, outturns
 
 
 @dataclass(frozen=True)
 class BlockDraws:
-    """The random inputs of one block: standard shocks and A&E outcomes."""
+    """The random inputs of one block: standard shocks, A&E outcomes, large adverse events."""
 
     shocks: np.ndarray  # (n, 1 + S + N)
     ae_earned: np.ndarray  # (n, N) bool
+    tail_loss: np.ndarray | None = None  # (n, N) £m, None when the model has no tails
 
 
 @dataclass(frozen=True)
@@ -39,13 +48,37 @@ class BlockOutcome:
     org_pass: list[np.ndarray]  # (n, N) finance test passed after redistribution
     system_test_pass: list[np.ndarray]  # (n, S)
     paid: list[np.ndarray]  # (n, N) funding paid (finance + A&E)
+    bonus: list[np.ndarray] | None = None  # (n, N) year-end bonus, when the regime has one
 
 
 def draw_block(model: Model, seed: int, block: int, n: int) -> BlockDraws:
     """The random inputs of block ``block`` (identical whoever computes it)."""
     shocks = draw_shocks(block_generator(seed, block, SHOCK_STREAM), model, n)
     ae_earned = draw_ae_earned(block_generator(seed, block, AE_STREAM), model, n)
-    return BlockDraws(shocks=shocks, ae_earned=ae_earned)
+    tail_loss = None
+    if model.has_tails:
+        tail_loss = draw_tail_losses(
+            block_generator(seed, block, TAIL_OCCURS_STREAM), block_generator(seed, block, TAIL_SIZE_STREAM), model, n
+        )
+    return BlockDraws(shocks=shocks, ae_earned=ae_earned, tail_loss=tail_loss)
+
+
+def block_outturns(model: Model, draws: BlockDraws) -> np.ndarray:
+    """Year-end outturn after large adverse events and management actions, shape ``(n, N)``."""
+    outturn = outturns(model, draws.shocks)
+    if draws.tail_loss is not None:
+        outturn = outturn - draws.tail_loss
+    return mitigate(outturn, model.control_total, model.mitigation)
+
+
+def bonus_paid(model: Model, finance_paid: np.ndarray, passes: np.ndarray) -> np.ndarray:
+    """Rule 8: unearned finance funding (times ``bonus_share``) paid to organisations that
+    passed, pro rata to their allocations; nothing is paid in a draw where nobody passed."""
+    pool = model.bonus_share * (model.finance - finance_paid).sum(axis=1)
+    recipients = model.funding * passes
+    weight = recipients.sum(axis=1)
+    ratio = np.divide(pool, weight, out=np.zeros_like(pool), where=weight > 0)
+    return ratio[:, None] * recipients
 
 
 def passes_after_redistribution(
@@ -76,7 +109,7 @@ def passes_after_redistribution(
 
 def apply_schemes(model: Model, draws: BlockDraws) -> BlockOutcome:
     """Apply every scheme option of the model to one block of draws (common random numbers)."""
-    outturn = outturns(model, draws.shocks)
+    outturn = block_outturns(model, draws)
     meets = schemes.meets_control_total(outturn, model.control_total)
     system_outturn = np.add.reduceat(outturn, model.system_start[:-1], axis=1)
     system_meets = schemes.system_meets(system_outturn, model.system_control_total)
@@ -84,7 +117,7 @@ def apply_schemes(model: Model, draws: BlockDraws) -> BlockOutcome:
     sa = model.schemes
     # Redistribution does not depend on the linked share: compute once per (mode, cap).
     cache: dict[tuple[int, float], np.ndarray] = {}
-    org_pass, system_pass, paid = [], [], []
+    org_pass, system_pass, paid, bonus = [], [], [], []
     for k in range(len(sa)):
         mode = int(sa.redistribution[k])
         key = (mode, float(sa.share_cap[k]) if mode == schemes.REDISTRIBUTION_CODES["capped"] else 0.0)
@@ -95,20 +128,23 @@ def apply_schemes(model: Model, draws: BlockDraws) -> BlockOutcome:
             sys_pass = np.logical_and.reduceat(passes, model.system_start[:-1], axis=1)
         else:
             sys_pass = system_meets
-        paid_k = schemes.finance_paid(
+        finance_k = schemes.finance_paid(
             finance, float(sa.system_linked_share[k]), passes, sys_pass[:, model.org_system]
-        ) + schemes.ae_paid(ae, draws.ae_earned, passes, bool(sa.ae_gateway[k]))
+        )
+        paid_k = finance_k + schemes.ae_paid(ae, draws.ae_earned, passes, bool(sa.ae_gateway[k]))
+        if model.bonus:
+            bonus.append(bonus_paid(model, finance_k, passes))
         org_pass.append(passes)
         system_pass.append(sys_pass)
         paid.append(paid_k)
-    return BlockOutcome(outturn, meets, system_meets, org_pass, system_pass, paid)
+    return BlockOutcome(outturn, meets, system_meets, org_pass, system_pass, paid, bonus if model.bonus else None)
 
 
 def reduce_block(model: Model, outcome: BlockOutcome) -> Accumulator:
     """Streaming statistics of one block."""
     return block_accumulator(
         model.funding, model.system_start, outcome.meets, outcome.outturn, outcome.system_meets,
-        outcome.paid, outcome.org_pass, outcome.system_test_pass,
+        outcome.paid, outcome.org_pass, outcome.system_test_pass, bonus=outcome.bonus,
     )
 
 

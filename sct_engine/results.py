@@ -83,9 +83,18 @@ class Result:
                 "p_pass_after_redistribution": (st.org_pass / n).ravel(),
                 "se_p_meet_control_total": proportion_se(p_meet * n, n).ravel(),
                 "quantile_bin_width": np.tile(m.funding / HIST_BINS, k),
+                "control_total_uplift": np.tile(m.control_total_uplift, k),
+                "expected_incentive": np.tile(self._expected_incentive(), k),
+                "expected_bonus": (st.org_bonus_sum / n).ravel(),
+                "se_expected_bonus": mean_and_se(st.org_bonus_sum, st.org_bonus_sumsq, n)[1].ravel(),
             }
         )
         return frame
+
+    def _expected_incentive(self) -> np.ndarray:
+        """Rule 7: ``incentive_rate * uplift`` earned when the raised control total is met."""
+        m = self.model
+        return m.incentive_rate * m.control_total_uplift * self.stats.org_meet / self.stats.n
 
     @property
     def systems(self) -> pd.DataFrame:
@@ -112,6 +121,10 @@ class Result:
                 "p_system_test_passed": (st.system_test_pass / n).ravel(),
                 "p_any_member_loses_funding": (st.system_any_lost / n).ravel(),
                 "quantile_bin_width": np.tile(funding / HIST_BINS, k),
+                "expected_incentive": np.tile(
+                    np.add.reduceat(self._expected_incentive(), m.system_start[:-1]), k
+                ),
+                "expected_bonus": np.add.reduceat(st.org_bonus_sum, m.system_start[:-1], axis=1).ravel() / n,
             }
         )
 
@@ -131,6 +144,8 @@ class Result:
                 "expected_funding": total - lost_mean,
                 "se_expected_funding_lost": lost_se,
                 "quantile_bin_width": total / HIST_BINS,
+                "expected_incentive": float(self._expected_incentive().sum()),
+                "expected_bonus": st.org_bonus_sum.sum(axis=1) / n,
             }
         )
 

@@ -20,6 +20,8 @@ BLOCK_DRAWS = 8192
 #: Stream indices within a block.
 SHOCK_STREAM = 0
 AE_STREAM = 1
+TAIL_OCCURS_STREAM = 2
+TAIL_SIZE_STREAM = 3
 
 
 def block_generator(seed: int, block: int, stream: int) -> np.random.Generator:

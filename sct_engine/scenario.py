@@ -108,6 +108,47 @@ class Simulation(BaseModel):
         return draws
 
 
+class Tail(BaseModel):
+    """Occasional large adverse events on top of the factor model.
+
+    Each year, with ``probability``, an organisation loses a lognormal amount
+    (median ``median_pct`` % of turnover, shape ``sigma``): the heavy left tail
+    of 2018/19, when a few providers missed by far more than the rest.
+    """
+
+    model_config = _CONFIG
+
+    probability: StrictFloat = Field(
+        ge=0, le=1, description="Chance per year of a large adverse event (0 to 1)."
+    )
+    median_pct: StrictFloat = Field(
+        gt=0, allow_inf_nan=False, description="Median size of the event, % of turnover."
+    )
+    sigma: StrictFloat = Field(
+        0.5, gt=0, allow_inf_nan=False, description="Lognormal shape of the event size."
+    )
+
+
+class Regime(BaseModel):
+    """Scenario-wide 2018/19 rules beyond the scheme options (rules 7 and 8)."""
+
+    model_config = _CONFIG
+
+    incentive_rate: StrictFloat = Field(
+        2.0, ge=0, allow_inf_nan=False,
+        description="Incentive PSF per £1 of agreed control_total_uplift, earned when the raised "
+        "control total is met (2.0 from the 2018/19 mid-year reset).",
+    )
+    bonus: StrictBool = Field(
+        False,
+        description="Pay finance funding left unearned across the scenario, at year end, to "
+        "organisations that passed their finance test, pro rata to their allocations.",
+    )
+    bonus_share: StrictFloat = Field(
+        1.0, ge=0, le=1, description="Share of the unearned finance funding that forms the bonus pool."
+    )
+
+
 class Uncertainty(BaseModel):
     """How year-end outturn varies around plan (the factor model of scenario-format.md)."""
 
@@ -141,6 +182,9 @@ class Uncertainty(BaseModel):
     )
     quarterly: StrictBool = Field(
         False, description="Simulate Q1..Q4 year-to-date paths instead of year-end only."
+    )
+    tail: Tail | None = Field(
+        None, description="Large adverse events for every organisation (each may override its own)."
     )
 
     @model_validator(mode="after")
@@ -202,10 +246,25 @@ class Organisation(BaseModel):
     p_ae: StrictFloat = Field(
         0.5, ge=0, le=1, description="Probability that the A&E element is earned."
     )
+    mitigation: StrictFloat = _money(
+        "Management actions (non-recurrent savings) in £m: a shortfall up to this size is "
+        "recovered to land on the control total; a larger one is reduced by it.",
+        0.0,
+        ge=0,
+    )
+    control_total_uplift: StrictFloat = _money(
+        "Agreed improvement of the control total, £m (incentive PSF): the organisation is judged "
+        "against control_total + uplift and earns incentive_rate x uplift when it meets it.",
+        0.0,
+        ge=0,
+    )
+    tail: Tail | None = Field(
+        None, description="This organisation's large adverse events (overrides uncertainty.tail)."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Organisation:
-        problems = [*self._spread_problems(), *self._ae_problems()]
+        problems = [*self._spread_problems(), *self._ae_problems(), *self._tail_problems()]
         if problems:
             raise RuleViolation(problems)
         return self
@@ -232,6 +291,14 @@ class Organisation(BaseModel):
                 "add `turnover: <number>` in £m, or give sd in £m instead of sd_pct",
             )
 
+    def _tail_problems(self) -> Iterator[Problem]:
+        if self.tail is not None and self.turnover is None:
+            yield _rule(
+                "turnover",
+                "is needed because tail sizes are a percentage of turnover",
+                "add `turnover: <number>` in £m, or remove this organisation's `tail:`",
+            )
+
     def _ae_problems(self) -> Iterator[Problem]:
         if self.kind == "commissioner" and self.has_ae:
             yield _rule(
@@ -252,6 +319,16 @@ class Organisation(BaseModel):
     def ae_fraction(self) -> float:
         """Share of sustainability funding riding on A&E: ``ae_share`` with an A&E, else 0."""
         return self.ae_share if self.has_ae else 0.0
+
+    @property
+    def csf_ineligible(self) -> bool:
+        """A commissioner with a surplus or breakeven control total has no CSF at stake."""
+        return self.kind == "commissioner" and self.control_total >= 0 and self.sustainability_funding > 0
+
+    @property
+    def funding_at_stake(self) -> float:
+        """Sustainability funding the rules can pay: 0 for a commissioner not eligible for CSF."""
+        return 0.0 if self.csf_ineligible else self.sustainability_funding
 
 
 class System(BaseModel):
@@ -306,6 +383,9 @@ class Scenario(BaseModel):
         min_length=1,
         description="Risk-sharing options to compare; omitted or null means the built-in 2018/19 menu.",
     )
+    regime: Regime = Field(
+        default_factory=Regime, description="Incentive PSF rate and year-end bonus pool."
+    )
     systems: list[System] = Field(
         default_factory=list, description="Integrated care systems; at least one."
     )
@@ -318,7 +398,7 @@ class Scenario(BaseModel):
     _source: Path | None = PrivateAttr(None)
     _content_hash: str = PrivateAttr("")
 
-    @field_validator("simulation", "uncertainty", mode="before")
+    @field_validator("simulation", "uncertainty", "regime", mode="before")
     @classmethod
     def _defaults_when_null(cls, value: Any) -> Any:
         return {} if value is None else value
@@ -330,10 +410,43 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _whole_scenario_rules(self) -> Scenario:
-        problems = [*self._membership_problems(), *self._duplicate_problems()]
+        problems = [*self._membership_problems(), *self._duplicate_problems(), *self._tail_turnover()]
         if problems:
             raise RuleViolation(problems)
         return self
+
+    def _tail_turnover(self) -> Iterator[Problem]:
+        if self.uncertainty.tail is None:
+            return
+        for i, system in enumerate(self.systems):
+            for j, org in enumerate(system.organisations):
+                if org.tail is None and org.turnover is None:
+                    yield _rule(
+                        f"systems[{i}].organisations[{j}].turnover",
+                        "is needed because uncertainty.tail sizes are a percentage of turnover",
+                        "add `turnover: <number>` in £m to this organisation",
+                    )
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Things that are allowed but probably not meant, e.g. CSF for a surplus commissioner."""
+        file = self._source.name if self._source else "<scenario>"
+        found = []
+        for i, system in enumerate(self.systems):
+            for j, org in enumerate(system.organisations):
+                if org.csf_ineligible:
+                    found.append(
+                        Problem(
+                            file,
+                            f"systems[{i}].organisations[{j}].sustainability_funding",
+                            f"commissioner '{org.id}' has a non-deficit control total "
+                            f"({org.control_total:g}) so no CSF is at stake; its "
+                            f"{org.sustainability_funding:g} is ignored",
+                            "set sustainability_funding: 0, or give the deficit control total "
+                            "that made it eligible for CSF",
+                        )
+                    )
+        return found
 
     def _membership_problems(self) -> Iterator[Problem]:
         if not self.systems:

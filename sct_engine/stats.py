@@ -51,6 +51,8 @@ class Accumulator:
     national_lost_sumsq: np.ndarray  # (K,)
     national_hist: np.ndarray  # (K, B + 1)
     national_hist_sum: np.ndarray  # (K, B + 1)
+    org_bonus_sum: np.ndarray  # (K, N) year-end bonus received (rule 8), reported apart from losses
+    org_bonus_sumsq: np.ndarray  # (K, N)
 
     @classmethod
     def zeros(cls, n_schemes: int, n_orgs: int, n_systems: int, bins: int = HIST_BINS) -> Accumulator:
@@ -78,6 +80,8 @@ class Accumulator:
             national_lost_sumsq=np.zeros(k, f),
             national_hist=np.zeros((k, b), i),
             national_hist_sum=np.zeros((k, b), f),
+            org_bonus_sum=np.zeros((k, n), f),
+            org_bonus_sumsq=np.zeros((k, n), f),
         )
 
     @property
@@ -125,6 +129,7 @@ def block_accumulator(
     org_pass: list[np.ndarray],
     system_test_pass: list[np.ndarray],
     bins: int = HIST_BINS,
+    bonus: list[np.ndarray] | None = None,
 ) -> Accumulator:
     """Reduce one block of draws (arrays of shape ``(n, N)`` / ``(n, S)``, one per scheme)."""
     n, n_orgs = outturn.shape
@@ -164,6 +169,9 @@ def block_accumulator(
         national_bins = loss_bins(national_lost, national_funding, bins)
         acc.national_hist[k] = np.bincount(national_bins, minlength=bins + 1)
         acc.national_hist_sum[k] = np.bincount(national_bins, weights=national_lost, minlength=bins + 1)
+        if bonus is not None:
+            acc.org_bonus_sum[k] = bonus[k].sum(axis=0)
+            acc.org_bonus_sumsq[k] = (bonus[k] * bonus[k]).sum(axis=0)
     return acc
 
 

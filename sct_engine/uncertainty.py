@@ -71,6 +71,26 @@ def outturns(model: Model, shocks: np.ndarray) -> np.ndarray:
     return model.plan + model.sd * factor
 
 
+def draw_tail_losses(rng_occurs: np.random.Generator, rng_size: np.random.Generator, model: Model, n: int) -> np.ndarray:
+    """Large adverse events, £m, shape ``(n, n_orgs)``: with probability ``tail_probability``
+    a loss of ``turnover * LogNormal(log median_pct, sigma) / 100``, else 0.
+
+    One uniform from ``rng_occurs`` and one normal from ``rng_size`` per organisation and
+    draw, whether or not the event happens, so the streams advance the same in the kernel.
+    """
+    occurs = rng_occurs.random((n, model.n_orgs)) < model.tail_probability
+    z = rng_size.standard_normal((n, model.n_orgs))
+    size = model.turnover * np.exp(model.tail_log_median + model.tail_sigma * z) / 100.0
+    return np.where(occurs, size, 0.0)
+
+
+def mitigate(outturn: np.ndarray, control_total: np.ndarray, mitigation: np.ndarray) -> np.ndarray:
+    """Management actions: a shortfall up to ``mitigation`` is recovered to land exactly on
+    the control total; a larger one is reduced by ``mitigation``. Never lowers outturn."""
+    shortfall = control_total - outturn
+    return np.where(shortfall > 0, np.where(shortfall <= mitigation, control_total, outturn + mitigation), outturn)
+
+
 def draw_ae_earned(rng: np.random.Generator, model: Model, n: int) -> np.ndarray:
     """Whether each organisation's A&E element is earned on performance, shape ``(n, n_orgs)``."""
     return rng.random((n, model.n_orgs)) < model.p_ae

@@ -19,12 +19,21 @@ def make_model(
     national_share: float = 0.2,
     system_share: float = 0.3,
     system_control_total: Sequence[float | None] | None = None,
+    bonus: bool = False,
+    bonus_share: float = 1.0,
+    incentive_rate: float = 2.0,
 ) -> Model:
-    """A model from plain dicts: each org needs plan, control_total, sd, funding; ae and p_ae optional."""
+    """A model from plain dicts: each org needs plan, control_total, sd, funding.
+
+    Optional per organisation: ae, p_ae, mitigation, uplift, turnover and a tail
+    ``(probability, median_pct, sigma)``.
+    """
     orgs = [org for members in systems for org in members]
     sizes = [len(members) for members in systems]
     start = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    ct = np.array([o["control_total"] for o in orgs], dtype=np.float64)
+    uplift = np.array([o.get("uplift", 0.0) for o in orgs], dtype=np.float64)
+    ct = np.array([o["control_total"] for o in orgs], dtype=np.float64) + uplift
+    tails = [o.get("tail") for o in orgs]
     given = system_control_total or [None] * len(systems)
     sct = np.array(
         [g if g is not None else ct[start[k] : start[k + 1]].sum() for k, g in enumerate(given)]
@@ -44,6 +53,15 @@ def make_model(
         ae_fraction=np.array([o.get("ae", 0.0) for o in orgs], dtype=np.float64),
         p_ae=np.array([o.get("p_ae", 0.5) for o in orgs], dtype=np.float64),
         system_control_total=sct,
+        mitigation=np.array([o.get("mitigation", 0.0) for o in orgs], dtype=np.float64),
+        control_total_uplift=uplift,
+        turnover=np.array([o.get("turnover", 0.0) for o in orgs], dtype=np.float64),
+        tail_probability=np.array([t[0] if t else 0.0 for t in tails], dtype=np.float64),
+        tail_log_median=np.array([np.log(t[1]) if t else 0.0 for t in tails], dtype=np.float64),
+        tail_sigma=np.array([t[2] if t else 0.0 for t in tails], dtype=np.float64),
+        incentive_rate=incentive_rate,
+        bonus=bonus,
+        bonus_share=bonus_share,
         distribution=DISTRIBUTION_CODES[distribution],
         dof=dof,
         skew=skew,

@@ -132,3 +132,28 @@ def test_results_identical_whatever_the_number_of_threads():
             np.testing.assert_array_equal(a, b, err_msg=name)
         else:
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=0, err_msg=name)
+
+
+REGIME_SYSTEMS = [
+    [
+        {"plan": 1.0, "control_total": 0.0, "sd": 4.0, "funding": 10.0, "ae": 0.3, "p_ae": 0.6,
+         "turnover": 500.0, "tail": (0.1, 1.0, 0.6), "mitigation": 1.5, "uplift": 1.0},
+        {"plan": -1.0, "control_total": 0.0, "sd": 2.0, "funding": 4.0, "mitigation": 0.5},
+        {"plan": 0.5, "control_total": -1.0, "sd": 3.0, "funding": 6.0, "turnover": 300.0,
+         "tail": (0.3, 0.5, 0.4)},
+    ],
+    [
+        {"plan": -3.0, "control_total": -2.0, "sd": 5.0, "funding": 8.0, "turnover": 800.0,
+         "tail": (0.05, 2.0, 0.5), "uplift": 2.0},
+        {"plan": 1.0, "control_total": 1.0, "sd": 1.5, "funding": 2.0},
+    ],
+]
+
+
+@pytest.mark.parametrize("bonus", [False, True])
+def test_kernel_matches_reference_with_tails_mitigation_incentive_and_bonus(bonus):
+    model = make_model(REGIME_SYSTEMS, MENU, distribution="student_t", dof=5.0, bonus=bonus, bonus_share=0.7)
+    draws = 8192 + 3000
+    reference = simulate_reference(model, draws, seed=8)
+    assert_same_statistics(reference, simulate_kernel(model, draws, seed=8))
+    assert (reference.org_bonus_sum.sum() > 0) == bonus
