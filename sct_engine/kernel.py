@@ -17,6 +17,21 @@ kernel only counts outcome codes; sums, squares and histograms are read off
 the counts at the end. That keeps the inner loop to one integer increment per
 organisation and scheme. The knapsack cover is the very function of ``schemes.py``, compiled
 in place.
+
+Quarterly mode (rule 6) is a second code path, ``_run_wave_quarterly``: four
+year-to-date tests per draw make an organisation's loss one of many values, so
+there it accumulates losses, squares and funding paid per organisation and block
+(floats, merged in block order like every float sum) and counts the loss
+histogram per thread with the same ``_loss_bin``. The quarterly payment shares
+are read from 16-entry tables (one per pattern of four passes) built with the
+very functions of ``schemes.py`` the reference calls. Both paths share the
+helpers that draw factors, apply year-end events, test systems, accumulate
+system and national losses and pay the bonus.
+
+Memory: the quarterly path keeps an organisation loss histogram per thread,
+``threads x schemes x organisations x (HIST_BINS + 1)`` int64 (about 8 kB per
+organisation, scheme and thread), where the year-end path needs only eight
+outcome counts.
 """
 
 from __future__ import annotations
@@ -30,7 +45,7 @@ from numba import njit, prange
 from numba.typed import List
 
 from sct_engine import schemes
-from sct_engine.model import DISTRIBUTION_CODES, Model
+from sct_engine.model import DISTRIBUTION_CODES, QUARTERS, Model
 from sct_engine.rng import (
     AE_STREAM,
     BLOCK_DRAWS,
@@ -114,18 +129,103 @@ def _group_passes(mode, cap, lo, hi, x, ct, fin, meets, system_meets, out, q, fb
 
 
 @njit(inline="always")
-def _pay_bonus(k, b, codes, unearned_table, funding, bonus_share, f_org_bonus, f_org_bonus2):
-    """Rule 8 for one draw and scheme, exactly as ``reference.bonus_paid``."""
-    unearned = 0.0
+def _common_factors(g, dp, z_sys):
+    """The national variate, then one per system, in stream order: fills ``z_sys``, returns ``Z_nat``."""
+    dist, dof, t_scale, delta, root, mean, scale = dp
+    z_nat = _variate(g, dist, dof, t_scale, delta, root, mean, scale)
+    for s in range(z_sys.shape[0]):
+        z_sys[s] = _variate(g, dist, dof, t_scale, delta, root, mean, scale)
+    return z_nat
+
+
+@njit(inline="always")
+def _factor(g, dp, loadings, z_nat, z_s):
+    """One organisation's ``sqrt(a) Z_nat + sqrt(b) Z_s + sqrt(c) E``, drawing its own ``E``."""
+    dist, dof, t_scale, delta, root, mean, scale = dp
+    sa, sb, sc = loadings
+    e = _variate(g, dist, dof, t_scale, delta, root, mean, scale)
+    return sa * z_nat + sb * z_s + sc * e
+
+
+@njit(inline="always")
+def _year_end_events(xi, has_tails, gu, gz, tail_p, tail_mu, tail_sigma, turnover, ct, mitigation):
+    """One organisation's large adverse event, then management actions, exactly as
+    ``reference.year_end_events``: one uniform and one normal whenever the model has tails.
+
+    Scalars rather than the arrays: unpacking a tuple of arrays per organisation costs
+    reference counting in the hottest loop (about 15% of the year-end kernel).
+    """
+    if has_tails:
+        occurs = gu.random() < tail_p
+        z = gz.standard_normal()
+        if occurs:
+            xi = xi - turnover * math.exp(tail_mu + tail_sigma * z) / 100.0
+    shortfall = ct - xi
+    if shortfall > 0:
+        xi = ct if shortfall <= mitigation else xi + mitigation
+    return xi
+
+
+@njit(inline="always")
+def _system_meets(x, start, sct, out):
+    """System test of every system: members' outturn summed in order against ``sct`` (writes ``out``)."""
+    for s in range(sct.shape[0]):
+        total = 0.0
+        for i in range(start[s], start[s + 1]):
+            total += x[i]
+        out[s] = total >= sct[s]
+
+
+@njit
+def _add_scheme_losses(k, b, tid, lost, lost_bin, start, sys_funding, nat_funding, bins, out):
+    """System and national statistics of scheme ``k``'s losses in one draw.
+
+    ``lost`` and ``lost_bin`` hold each organisation's loss and its histogram bin;
+    ``out`` the system and national accumulators (floats per block, counts per thread).
+    A plain call, not inlined: inlined into the ``prange`` body, numba 0.68 lost the
+    national accumulation (caught by the parity tests); one call per scheme and draw is cheap.
+    """
+    f_sys_lost, f_sys_lost2, f_sys_hsum, f_nat_lost, f_nat_lost2, f_nat_hsum, i_sys_hist, i_nat_hist, \
+        i_sys_any, i_sys_all = out
+    nat_lost = 0.0
+    for s in range(sys_funding.shape[0]):
+        sys_lost = 0.0
+        any_lost = False
+        for i in range(start[s], start[s + 1]):
+            sys_lost += lost[i]
+            if lost_bin[i] > 0:
+                any_lost = True
+        f_sys_lost[b, k, s] += sys_lost
+        f_sys_lost2[b, k, s] += sys_lost * sys_lost
+        sbin = _loss_bin(sys_lost, sys_funding[s], bins)
+        i_sys_hist[tid, k, s, sbin] += 1
+        f_sys_hsum[b, k, s, sbin] += sys_lost
+        if any_lost:
+            i_sys_any[tid, k, s] += 1
+        if sys_funding[s] > 0.0 and sys_lost >= sys_funding[s] * (1.0 - 1e-9):
+            i_sys_all[tid, k, s] += 1
+        nat_lost += sys_lost
+    f_nat_lost[b, k] += nat_lost
+    f_nat_lost2[b, k] += nat_lost * nat_lost
+    nbin = _loss_bin(nat_lost, nat_funding, bins)
+    i_nat_hist[tid, k, nbin] += 1
+    f_nat_hsum[b, k, nbin] += nat_lost
+
+
+@njit(inline="always")
+def _pay_bonus(k, b, unearned, passed, funding, bonus_share, f_org_bonus, f_org_bonus2):
+    """Rule 8 for one draw and scheme, exactly as ``reference.bonus_paid``: the finance funding
+    left ``unearned`` by each organisation pooled and paid to those that ``passed``."""
+    pool = 0.0
     weight = 0.0
-    for i in range(codes.shape[0]):
-        unearned += unearned_table[k, i, codes[i]]
-        if codes[i] & 1:
+    for i in range(funding.shape[0]):
+        pool += unearned[i]
+        if passed[i]:
             weight += funding[i]
     if weight > 0.0:
-        ratio = bonus_share * unearned / weight
-        for i in range(codes.shape[0]):
-            if codes[i] & 1:
+        ratio = bonus_share * pool / weight
+        for i in range(funding.shape[0]):
+            if passed[i]:
                 share = ratio * funding[i]
                 f_org_bonus[b, k, i] += share
                 f_org_bonus2[b, k, i] += share * share
@@ -134,15 +234,13 @@ def _pay_bonus(k, b, codes, unearned_table, funding, bonus_share, f_org_bonus, f
 @njit(parallel=True, cache=True)
 def _run_wave(
     shock_gens, ae_gens, tail_occurs_gens, tail_size_gens, block_n,
-    plan, ct, sd, fin, p_ae, org_system, start, sct, sys_funding, nat_funding,
-    has_tails, turnover, tail_p, tail_mu, tail_sigma, mitigation,
-    bonus, bonus_share, funding, unearned_table, f_org_bonus, f_org_bonus2,
-    dist, dof, t_scale, delta, root, mean, scale, sa, sb, sc,
-    group_mode, group_cap, class_group, class_test, class_gate, scheme_class, lost_table, bin_table, bins,
-    f_org_outturn, f_sys_lost, f_sys_lost2, f_sys_hsum, f_nat_lost, f_nat_lost2, f_nat_hsum,
-    i_org_meet, i_sys_meet, i_org_code, i_sys_test, i_sys_all, i_sys_any, i_sys_hist, i_nat_hist,
+    dp, loadings, events, plan, ct, sd, fin, p_ae, funding, org_system, start, sct,
+    sys_funding, nat_funding, bins, bonus, bonus_share, group_mode, group_cap,
+    class_group, class_test, class_gate, scheme_class, lost_table, bin_table, unearned_table,
+    f_org_outturn, f_org_bonus, f_org_bonus2, loss_out, i_org_meet, i_sys_meet, i_org_code, i_sys_test,
 ):
     n_orgs = plan.shape[0]
+    has_tails, turnover, tail_p, tail_mu, tail_sigma, mitigation = events
     n_sys = sct.shape[0]
     n_groups = group_mode.shape[0]
     n_classes = class_group.shape[0]
@@ -164,36 +262,27 @@ def _run_wave(
         sys_meets = np.empty(n_sys, dtype=np.bool_)
         passes = np.empty((n_groups, n_orgs), dtype=np.bool_)
         codes = np.empty((n_classes, n_orgs), dtype=np.int64)
+        lost = np.empty(n_orgs)
+        lost_bin = np.empty(n_orgs, dtype=np.int64)
+        unearned = np.empty(n_orgs)
+        passed = np.empty(n_orgs, dtype=np.bool_)
         fbuf = np.empty(max_members)
         dbuf = np.empty(max_members)
         ibuf = np.empty(max_members, dtype=np.int64)
         for _ in range(block_n[b]):
             # Shocks in stream order: national, one per system, one per organisation.
-            z_nat = _variate(g, dist, dof, t_scale, delta, root, mean, scale)
-            for s in range(n_sys):
-                z_sys[s] = _variate(g, dist, dof, t_scale, delta, root, mean, scale)
+            z_nat = _common_factors(g, dp, z_sys)
             for i in range(n_orgs):
-                e = _variate(g, dist, dof, t_scale, delta, root, mean, scale)
-                factor = sa * z_nat + sb * z_sys[org_system[i]] + sc * e
-                xi = plan[i] + sd[i] * factor
-                if has_tails:
-                    occurs = gu.random() < tail_p[i]
-                    z = gz.standard_normal()
-                    if occurs:
-                        xi = xi - turnover[i] * math.exp(tail_mu[i] + tail_sigma[i] * z) / 100.0
-                shortfall = ct[i] - xi
-                if shortfall > 0:
-                    xi = ct[i] if shortfall <= mitigation[i] else xi + mitigation[i]
-                x[i] = xi
+                xi = plan[i] + sd[i] * _factor(g, dp, loadings, z_nat, z_sys[org_system[i]])
+                x[i] = _year_end_events(
+                    xi, has_tails, gu, gz, tail_p[i], tail_mu[i], tail_sigma[i], turnover[i], ct[i], mitigation[i]
+                )
                 meets[i] = x[i] >= ct[i]
                 f_org_outturn[b, i] += x[i]
                 if meets[i]:
                     i_org_meet[tid, i] += 1
+            _system_meets(x, start, sct, sys_meets)
             for s in range(n_sys):
-                total = 0.0
-                for i in range(start[s], start[s + 1]):
-                    total += x[i]
-                sys_meets[s] = total >= sct[s]
                 if sys_meets[s]:
                     i_sys_meet[tid, s] += 1
             for i in range(n_orgs):
@@ -229,32 +318,161 @@ def _run_wave(
             # Each scheme's losses read off its class's codes.
             for k in range(n_schemes):
                 c = scheme_class[k]
-                nat_lost = 0.0
-                for s in range(n_sys):
-                    sys_lost = 0.0
-                    any_lost = False
-                    for i in range(start[s], start[s + 1]):
-                        code = codes[c, i]
-                        sys_lost += lost_table[k, i, code]
-                        if bin_table[k, i, code] > 0:
-                            any_lost = True
-                    f_sys_lost[b, k, s] += sys_lost
-                    f_sys_lost2[b, k, s] += sys_lost * sys_lost
-                    sbin = _loss_bin(sys_lost, sys_funding[s], bins)
-                    i_sys_hist[tid, k, s, sbin] += 1
-                    f_sys_hsum[b, k, s, sbin] += sys_lost
-                    if any_lost:
-                        i_sys_any[tid, k, s] += 1
-                    if sys_funding[s] > 0.0 and sys_lost >= sys_funding[s] * (1.0 - 1e-9):
-                        i_sys_all[tid, k, s] += 1
-                    nat_lost += sys_lost
-                f_nat_lost[b, k] += nat_lost
-                f_nat_lost2[b, k] += nat_lost * nat_lost
-                nbin = _loss_bin(nat_lost, nat_funding, bins)
-                i_nat_hist[tid, k, nbin] += 1
-                f_nat_hsum[b, k, nbin] += nat_lost
+                for i in range(n_orgs):
+                    lost[i] = lost_table[k, i, codes[c, i]]
+                    lost_bin[i] = bin_table[k, i, codes[c, i]]
+                _add_scheme_losses(k, b, tid, lost, lost_bin, start, sys_funding, nat_funding, bins, loss_out)
                 if bonus:
-                    _pay_bonus(k, b, codes[c], unearned_table, funding, bonus_share, f_org_bonus, f_org_bonus2)
+                    for i in range(n_orgs):
+                        unearned[i] = unearned_table[k, i, codes[c, i]]
+                        passed[i] = (codes[c, i] & 1) != 0
+                    _pay_bonus(k, b, unearned, passed, funding, bonus_share, f_org_bonus, f_org_bonus2)
+
+
+@njit(parallel=True, cache=True)
+def _run_wave_quarterly(
+    shock_gens, ae_gens, tail_occurs_gens, tail_size_gens, block_n,
+    dp, loadings, events, ytd_plan, quarter_sd, ytd_ct, ct, sys_ytd_ct, fin, ae, p_ae, funding,
+    org_system, start, sys_funding, nat_funding, bins, bonus, bonus_share, group_mode, group_cap,
+    scheme_group, scheme_test, scheme_gate, scheme_share, share_table, instalment_table,
+    ae_share_table, ae_instalment_table, f_org, i_org, loss_out,
+):
+    """Rule 6, as ``reference.apply_schemes_quarterly``: YTD arrays are ``(4, N)`` / ``(4, S)``.
+
+    A pattern of quarterly passes is a 4-bit number (bit ``q`` for quarter ``q + 1``)
+    indexing the payment tables of ``quarterly_tables``. Per draw: four quarters of
+    shocks, year-end events on Q4, the tests and redistribution per quarter, then per
+    scheme and organisation the year's payment, its split by quarter and the loss.
+    """
+    f_org_outturn, f_org_paid, f_org_lost, f_org_lost2, f_org_paid_q, f_org_bonus, f_org_bonus2 = f_org
+    i_org_meet, i_sys_meet, i_org_pass, i_org_any, i_org_hist, i_sys_test = i_org
+    has_tails, turnover, tail_p, tail_mu, tail_sigma, mitigation = events
+    n_q = ytd_plan.shape[0]
+    n_orgs = ytd_plan.shape[1]
+    n_sys = sys_ytd_ct.shape[1]
+    n_groups = group_mode.shape[0]
+    n_schemes = scheme_group.shape[0]
+    year_end = n_q - 1
+    year_end_bit = 1 << year_end
+    all_quarters = (1 << n_q) - 1
+    max_members = 0
+    for s in range(n_sys):
+        max_members = max(max_members, start[s + 1] - start[s])
+    for b in prange(block_n.shape[0]):
+        tid = numba.get_thread_id()
+        bi = np.int64(b)
+        g = shock_gens[bi]
+        ga = ae_gens[bi]
+        gu = tail_occurs_gens[bi]
+        gz = tail_size_gens[bi]
+        x = np.empty((n_q, n_orgs))
+        running = np.empty(n_orgs)
+        meets = np.empty((n_q, n_orgs), dtype=np.bool_)
+        earned_bits = np.empty(n_orgs, dtype=np.int64)  # bit q: A&E earned on performance in quarter q + 1
+        z_sys = np.empty(n_sys)
+        sys_meets = np.empty((n_q, n_sys), dtype=np.bool_)
+        passes = np.empty((n_groups, n_q, n_orgs), dtype=np.bool_)
+        pass_bits = np.empty((n_groups, n_orgs), dtype=np.int64)  # bit q: passed in quarter q + 1
+        sys_meet_bits = np.empty(n_sys, dtype=np.int64)  # bit q: system outturn met its YTD total
+        lost = np.empty(n_orgs)
+        lost_bin = np.empty(n_orgs, dtype=np.int64)
+        unearned = np.empty(n_orgs)
+        passed = np.empty(n_orgs, dtype=np.bool_)
+        fbuf = np.empty(max_members)
+        dbuf = np.empty(max_members)
+        ibuf = np.empty(max_members, dtype=np.int64)
+        for _ in range(block_n[b]):
+            # Each quarter's whole factor model in stream order; YTD = profiled plan + running increments.
+            running[:] = 0.0
+            for q in range(n_q):
+                z_nat = _common_factors(g, dp, z_sys)
+                for i in range(n_orgs):
+                    running[i] += quarter_sd[q, i] * _factor(g, dp, loadings, z_nat, z_sys[org_system[i]])
+                    x[q, i] = ytd_plan[q, i] + running[i]
+            for i in range(n_orgs):
+                x[year_end, i] = _year_end_events(
+                    x[year_end, i], has_tails, gu, gz, tail_p[i], tail_mu[i], tail_sigma[i], turnover[i],
+                    ct[i], mitigation[i],
+                )
+                f_org_outturn[b, i] += x[year_end, i]
+            for q in range(n_q):
+                for i in range(n_orgs):
+                    meets[q, i] = x[q, i] >= ytd_ct[q, i]
+                _system_meets(x[q], start, sys_ytd_ct[q], sys_meets[q])
+            for i in range(n_orgs):
+                if meets[year_end, i]:
+                    i_org_meet[tid, i] += 1
+            for s in range(n_sys):
+                if sys_meets[year_end, s]:
+                    i_sys_meet[tid, s] += 1
+                bits = 0
+                for q in range(n_q):
+                    if sys_meets[q, s]:
+                        bits |= 1 << q
+                sys_meet_bits[s] = bits
+            earned_bits[:] = 0
+            for q in range(n_q):
+                for i in range(n_orgs):
+                    if ga.random() < p_ae[i]:
+                        earned_bits[i] |= 1 << q
+            for r in range(n_groups):
+                for q in range(n_q):
+                    for s in range(n_sys):
+                        _group_passes(
+                            group_mode[r], group_cap[r], start[s], start[s + 1], x[q], ytd_ct[q], fin,
+                            meets[q], sys_meets[q, s], passes[r], q, fbuf, dbuf, ibuf,
+                        )
+                for i in range(n_orgs):
+                    bits = 0
+                    for q in range(n_q):
+                        if passes[r, q, i]:
+                            bits |= 1 << q
+                    pass_bits[r, i] = bits
+            for k in range(n_schemes):
+                r = scheme_group[k]
+                gate = scheme_gate[k]
+                linked = scheme_share[k]
+                own = 1.0 - linked
+                for s in range(n_sys):
+                    lo = start[s]
+                    hi = start[s + 1]
+                    if scheme_test[k] == _EVERY_MEMBER:
+                        sys_bits = all_quarters
+                        for i in range(lo, hi):
+                            sys_bits &= pass_bits[r, i]
+                    else:
+                        sys_bits = sys_meet_bits[s]
+                    if (sys_bits & year_end_bit) != 0:
+                        i_sys_test[tid, k, s] += 1
+                    y_share = share_table[sys_bits]
+                    for i in range(lo, hi):
+                        org_bits = pass_bits[r, i]
+                        ae_bits = earned_bits[i] & org_bits if gate else earned_bits[i]
+                        fin_i = fin[i]
+                        ae_i = ae[i]
+                        fin_paid = fin_i * (own * share_table[org_bits] + linked * y_share)
+                        paid = fin_paid + ae_i * ae_share_table[ae_bits]
+                        for q in range(n_q):
+                            fin_q = own * instalment_table[org_bits, q] + linked * instalment_table[sys_bits, q]
+                            f_org_paid_q[b, k, i, q] += fin_i * fin_q + ae_i * ae_instalment_table[ae_bits, q]
+                        loss = funding[i] - paid
+                        loss_bin = _loss_bin(loss, funding[i], bins)
+                        lost[i] = loss
+                        lost_bin[i] = loss_bin
+                        f_org_paid[b, k, i] += paid
+                        f_org_lost[b, k, i] += loss
+                        f_org_lost2[b, k, i] += loss * loss
+                        i_org_hist[tid, loss_bin, k, i] += 1
+                        if loss_bin > 0:
+                            i_org_any[tid, k, i] += 1
+                        if (org_bits & year_end_bit) != 0:
+                            i_org_pass[tid, k, i] += 1
+                        if bonus:
+                            unearned[i] = fin_i - fin_paid
+                            passed[i] = (org_bits & year_end_bit) != 0
+                _add_scheme_losses(k, b, tid, lost, lost_bin, start, sys_funding, nat_funding, bins, loss_out)
+                if bonus:
+                    _pay_bonus(k, b, unearned, passed, funding, bonus_share, f_org_bonus, f_org_bonus2)
 
 
 def _outcome_classes(model: Model) -> tuple[np.ndarray, ...]:
@@ -316,6 +534,23 @@ def outcome_tables(model: Model, bins: int = HIST_BINS) -> tuple[np.ndarray, ...
     return paid, lost, bin_index, unearned
 
 
+def quarterly_tables(recovery: bool) -> tuple[np.ndarray, ...]:
+    """Rule 6 payment shares of every pattern of four quarterly passes (bit ``q`` = quarter ``q + 1``).
+
+    Returns ``(share, instalments, ae_share, ae_instalments)`` of shapes ``(16,)`` and
+    ``(16, 4)``: the finance shares with ``recovery`` as the model has it, the A&E
+    shares never recovered. Built with ``schemes.quarterly_share`` and
+    ``schemes.quarterly_instalments``, so they are bit-identical to the reference's.
+    """
+    patterns = (np.arange(2**QUARTERS)[:, None] >> np.arange(QUARTERS)) & 1 == 1
+    return (
+        schemes.quarterly_share(patterns, recovery),
+        schemes.quarterly_instalments(patterns, recovery),
+        schemes.quarterly_share(patterns, recovery=False),
+        schemes.quarterly_instalments(patterns, recovery=False),
+    )
+
+
 class KernelRun:
     """Runs a model wave by wave, keeping totals; ``extend`` adds more draws deterministically."""
 
@@ -327,19 +562,17 @@ class KernelRun:
         self.totals = Accumulator.zeros(k, n, s, bins)
         self._classes = _outcome_classes(model)
         n_classes = self._classes[2].shape[0]
-        t = numba.get_num_threads()
+        t, w = numba.get_num_threads(), WAVE_BLOCKS
         # Integer counts per thread (order-free); float partial sums per block of a wave.
+        # Names are Accumulator fields, except the year-end path's per-class outcome codes.
         self._ints = {
             "org_meet": np.zeros((t, n), np.int64),
             "system_meet": np.zeros((t, s), np.int64),
-            "org_code": np.zeros((t, n_classes, n, N_CODES), np.int64),
-            "system_test_pass": np.zeros((t, n_classes, s), np.int64),
             "system_all_lost": np.zeros((t, k, s), np.int64),
             "system_any_lost": np.zeros((t, k, s), np.int64),
             "system_hist": np.zeros((t, k, s, b1), np.int64),
             "national_hist": np.zeros((t, k, b1), np.int64),
         }
-        w = WAVE_BLOCKS
         self._floats = {
             "org_outturn_sum": np.zeros((w, n)),
             "system_lost_sum": np.zeros((w, k, s)),
@@ -351,7 +584,28 @@ class KernelRun:
             "org_bonus_sum": np.zeros((w, k, n)),
             "org_bonus_sumsq": np.zeros((w, k, n)),
         }
-        self._paid, self._lost, self._bin, self._unearned = outcome_tables(model, bins)
+        if model.quarterly:
+            self._ints |= {
+                "org_pass": np.zeros((t, k, n), np.int64),
+                "org_any_lost": np.zeros((t, k, n), np.int64),
+                # Bin first: the no-loss bin of every organisation and scheme is one contiguous
+                # row, so the commonest increments stay in cache (bin last made the kernel ~35% slower).
+                "org_hist": np.zeros((t, b1, k, n), np.int64),
+                "system_test_pass": np.zeros((t, k, s), np.int64),
+            }
+            self._floats |= {
+                "org_paid_sum": np.zeros((w, k, n)),
+                "org_lost_sum": np.zeros((w, k, n)),
+                "org_lost_sumsq": np.zeros((w, k, n)),
+                "org_paid_quarter_sum": np.zeros((w, k, n, QUARTERS)),
+            }
+            self._tables = quarterly_tables(model.recovery)
+        else:
+            self._ints |= {
+                "org_code": np.zeros((t, n_classes, n, N_CODES), np.int64),
+                "system_test_pass": np.zeros((t, n_classes, s), np.int64),
+            }
+            self._paid, self._lost, self._bin, self._unearned = outcome_tables(model, bins)
         self.draws = 0
         self.next_block = 0
 
@@ -369,24 +623,45 @@ class KernelRun:
         block_n = np.array([n for _, n in blocks], dtype=np.int64)
         for arr in self._floats.values():
             arr[...] = 0.0
-        delta, root, mean, scale = skew_normal_constants(m.skew)
         a, b = m.national_share, m.system_share
+        t_scale = math.sqrt((m.dof - 2.0) / m.dof) if m.dof > 2 else 1.0
+        dp = (m.distribution, m.dof, t_scale, *skew_normal_constants(m.skew))
+        loadings = (math.sqrt(a), math.sqrt(b), math.sqrt(max(0.0, 1.0 - a - b)))
+        events = (m.has_tails, m.turnover, m.tail_probability, m.tail_log_median, m.tail_sigma, m.mitigation)
         f, i = self._floats, self._ints
-        _run_wave(
-            shock_gens, ae_gens, occurs_gens, size_gens, block_n,
-            m.plan, m.control_total, m.sd, m.finance, m.p_ae, m.org_system,
-            m.system_start, m.system_control_total, m.system_funding(), float(m.funding.sum()),
-            m.has_tails, m.turnover, m.tail_probability, m.tail_log_median, m.tail_sigma, m.mitigation,
-            m.bonus, m.bonus_share, m.funding, self._unearned, f["org_bonus_sum"], f["org_bonus_sumsq"],
-            m.distribution, m.dof, math.sqrt((m.dof - 2.0) / m.dof) if m.dof > 2 else 1.0,
-            delta, root, mean, scale,
-            math.sqrt(a), math.sqrt(b), math.sqrt(max(0.0, 1.0 - a - b)),
-            *self._classes, self._lost, self._bin, self.bins,
-            f["org_outturn_sum"], f["system_lost_sum"], f["system_lost_sumsq"], f["system_hist_sum"],
+        loss_out = (
+            f["system_lost_sum"], f["system_lost_sumsq"], f["system_hist_sum"],
             f["national_lost_sum"], f["national_lost_sumsq"], f["national_hist_sum"],
-            i["org_meet"], i["system_meet"], i["org_code"], i["system_test_pass"],
-            i["system_all_lost"], i["system_any_lost"], i["system_hist"], i["national_hist"],
+            i["system_hist"], i["national_hist"], i["system_any_lost"], i["system_all_lost"],
         )
+        group_mode, group_cap, class_group, class_test, class_gate, scheme_class = self._classes
+        common = (shock_gens, ae_gens, occurs_gens, size_gens, block_n, dp, loadings, events)
+        totals = (m.system_funding(), float(m.funding.sum()), self.bins, m.bonus, m.bonus_share,
+                  group_mode, group_cap)
+        if m.quarterly:
+            sa = m.schemes
+            _run_wave_quarterly(
+                *common,
+                np.ascontiguousarray(m.ytd_plan().T), np.ascontiguousarray(m.quarter_sd().T),
+                np.ascontiguousarray(m.ytd_control_total().T), m.control_total,
+                np.ascontiguousarray(m.system_ytd_control_total().T),
+                m.finance, m.ae, m.p_ae, m.funding, m.org_system, m.system_start, *totals,
+                class_group[scheme_class], sa.system_test, sa.ae_gateway, sa.system_linked_share,
+                *self._tables,
+                (f["org_outturn_sum"], f["org_paid_sum"], f["org_lost_sum"], f["org_lost_sumsq"],
+                 f["org_paid_quarter_sum"], f["org_bonus_sum"], f["org_bonus_sumsq"]),
+                (i["org_meet"], i["system_meet"], i["org_pass"], i["org_any_lost"], i["org_hist"],
+                 i["system_test_pass"]),
+                loss_out,
+            )
+        else:
+            _run_wave(
+                *common, m.plan, m.control_total, m.sd, m.finance, m.p_ae, m.funding, m.org_system,
+                m.system_start, m.system_control_total, *totals,
+                class_group, class_test, class_gate, scheme_class, self._lost, self._bin, self._unearned,
+                f["org_outturn_sum"], f["org_bonus_sum"], f["org_bonus_sumsq"], loss_out,
+                i["org_meet"], i["system_meet"], i["org_code"], i["system_test_pass"],
+            )
         # Float partial sums enter the totals in block order, as in the reference.
         for j in range(len(blocks)):
             for name, arr in self._floats.items():
@@ -404,23 +679,32 @@ class KernelRun:
         self.next_block += len(pending)
 
     def accumulator(self) -> Accumulator:
-        """The statistics so far: thread counts summed, organisation statistics read off the code counts."""
+        """The statistics so far: thread counts summed; in year-end mode the organisation
+        statistics are read off the outcome-code counts."""
         acc = Accumulator(**{name: value.copy() for name, value in self.totals.arrays().items()})
         ints = {name: arr.sum(axis=0) for name, arr in self._ints.items()}
-        scheme_class = self._classes[-1]
-        codes = ints.pop("org_code")[scheme_class]  # per class -> per scheme, (K, N, 8)
-        ints["system_test_pass"] = ints["system_test_pass"][scheme_class]
+        if self.model.quarterly:
+            ints["org_hist"] = ints["org_hist"].transpose(1, 2, 0)
+        else:
+            self._read_outcome_codes(acc, ints)
         for name, value in ints.items():
             getattr(acc, name)[...] = value
         acc.draws[...] = self.draws
+        return acc
+
+    def _read_outcome_codes(self, acc: Accumulator, ints: dict[str, np.ndarray]) -> None:
+        """Year-end mode: per-class counts to per-scheme ones, and organisation statistics from codes."""
+        scheme_class = self._classes[-1]
+        codes = ints.pop("org_code")[scheme_class]  # per class -> per scheme, (K, N, 8)
+        ints["system_test_pass"] = ints["system_test_pass"][scheme_class]
         acc.org_pass[...] = codes[..., 1::2].sum(axis=-1)
         acc.org_paid_sum[...] = (codes * self._paid).sum(axis=-1)
+        acc.org_paid_quarter_sum[..., -1] = acc.org_paid_sum  # everything paid at year end
         acc.org_lost_sum[...] = (codes * self._lost).sum(axis=-1)
         acc.org_lost_sumsq[...] = (codes * self._lost * self._lost).sum(axis=-1)
         acc.org_any_lost[...] = (codes * (self._bin > 0)).sum(axis=-1)
         k_idx, n_idx, _ = np.indices(codes.shape)
         np.add.at(acc.org_hist, (k_idx, n_idx, self._bin), codes)
-        return acc
 
 
 def simulate_kernel(

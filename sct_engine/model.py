@@ -20,6 +20,12 @@ if TYPE_CHECKING:
 #: Integer codes of the shock distributions, shared with the kernel.
 DISTRIBUTION_CODES: dict[str, int] = {"normal": 0, "student_t": 1, "skew_normal": 2}
 
+#: Quarters of the financial year in quarterly mode (rule 6).
+QUARTERS = 4
+
+#: Default per-quarter shares of plan, control total and outturn variance: even.
+EVEN_QUARTERS = (0.25, 0.25, 0.25, 0.25)
+
 
 @dataclass(frozen=True)
 class SchemeArrays:
@@ -79,6 +85,10 @@ class Model:
     skew: float
     national_share: float
     system_share: float
+    quarterly: bool  # rule 6: Q1..Q4 year-to-date paths and tests
+    recovery: bool  # rule 6: finance money missed in a quarter paid at year end on a year-end pass
+    quarter_variance: tuple[float, ...]  # share of the year's outturn variance arising in each quarter
+    quarterly_profile: np.ndarray  # (N, 4) share of plan and control total falling in each quarter
     schemes: SchemeArrays
 
     @property
@@ -107,6 +117,48 @@ class Model:
     def ae(self) -> np.ndarray:
         """A&E element of each allocation (rule 1)."""
         return self.funding * self.ae_fraction
+
+    @property
+    def cumulative_profile(self) -> np.ndarray:
+        """``P_q``: share of plan and control total due by the end of each quarter, shape ``(N, 4)``.
+
+        Q4 is exactly 1, so year-end figures are never perturbed by rounding of the profile.
+        """
+        cumulative = np.cumsum(self.quarterly_profile, axis=1)
+        cumulative[:, -1] = 1.0
+        return cumulative
+
+    def ytd_plan(self) -> np.ndarray:
+        """Year-to-date plan at the end of each quarter, ``plan * P_q``, shape ``(N, 4)``."""
+        return self.plan[:, None] * self.cumulative_profile
+
+    def ytd_control_total(self) -> np.ndarray:
+        """Year-to-date control total, ``control_total * P_q`` (uplift included), shape ``(N, 4)``."""
+        return self.control_total[:, None] * self.cumulative_profile
+
+    def system_ytd_control_total(self) -> np.ndarray:
+        """Year-to-date system control total, shape ``(S, 4)``.
+
+        The members' year-to-date control totals summed; where the system control
+        total was set apart from the members' sum, the difference is phased evenly
+        (``q / 4`` of it by the end of quarter ``q``), since nothing says how a
+        system-level target is profiled. Q4 is exactly the system control total.
+        """
+        members = np.add.reduceat(self.ytd_control_total(), self.system_start[:-1], axis=0)
+        # Summed as build_model sums them, so the difference is exactly 0 when none was given.
+        bounds = zip(self.system_start[:-1], self.system_start[1:], strict=True)
+        members_total = np.array([self.control_total[lo:hi].sum() for lo, hi in bounds])
+        gap = self.system_control_total - members_total
+        ytd = members + gap[:, None] * (np.arange(1, QUARTERS + 1) / QUARTERS)
+        ytd[:, -1] = self.system_control_total
+        return ytd
+
+    def quarter_sd(self) -> np.ndarray:
+        """Standard deviation of each quarter's outturn increment, ``sd * sqrt(v_q)``, shape ``(N, 4)``.
+
+        The increments are independent, so their variances add up to ``sd^2`` at year end.
+        """
+        return self.sd[:, None] * np.sqrt(np.asarray(self.quarter_variance, dtype=np.float64))
 
     def system_funding(self) -> np.ndarray:
         """Total sustainability funding at stake per system."""
@@ -161,5 +213,11 @@ def build_model(scenario: Scenario) -> Model:
         skew=float(u.skew),
         national_share=float(u.national_share),
         system_share=float(u.system_share),
+        quarterly=bool(u.quarterly),
+        recovery=bool(scenario.regime.recovery),
+        quarter_variance=tuple(float(v) for v in (u.quarterly_variance or EVEN_QUARTERS)),
+        quarterly_profile=np.array(
+            [o.quarterly_profile or EVEN_QUARTERS for o in orgs], dtype=np.float64
+        ).reshape(-1, QUARTERS),
         schemes=SchemeArrays.from_options(list(scenario.schemes)),
     )

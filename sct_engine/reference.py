@@ -5,6 +5,13 @@ Readable rather than fast. It draws each block from the block's own streams
 scheme option to the same draws with the pure rules of ``schemes.py``, and
 reduces the block to streaming statistics (``stats.py``), so memory does not
 grow with the number of draws. The numba kernel must reproduce it exactly.
+
+Quarterly mode (rule 6) runs the same tests on year-to-date figures at the end of
+each quarter and pays each element by the quarter weights. Large adverse events
+and management actions act on the year-end (Q4) position only: events crystallise,
+and non-recurrent savings are found, at year end. Year-end statistics of the
+accumulator (meeting the control total, outturn, passing after redistribution,
+the system test) then refer to Q4; funding paid and lost is the year's total.
 """
 
 from __future__ import annotations
@@ -26,21 +33,32 @@ from sct_engine.rng import (
     block_sizes,
 )
 from sct_engine.stats import Accumulator, block_accumulator
-from sct_engine.uncertainty import draw_ae_earned, draw_shocks, draw_tail_losses, mitigate, outturns
+from sct_engine.uncertainty import (
+    draw_ae_earned,
+    draw_shocks,
+    draw_tail_losses,
+    mitigate,
+    outturns,
+    ytd_outturns,
+)
 
 
 @dataclass(frozen=True)
 class BlockDraws:
     """The random inputs of one block: standard shocks, A&E outcomes, large adverse events."""
 
-    shocks: np.ndarray  # (n, 1 + S + N)
-    ae_earned: np.ndarray  # (n, N) bool
+    shocks: np.ndarray  # (n, 1 + S + N), quarterly (n, 4, 1 + S + N)
+    ae_earned: np.ndarray  # (n, N) bool, quarterly (n, 4, N)
     tail_loss: np.ndarray | None = None  # (n, N) £m, None when the model has no tails
 
 
 @dataclass(frozen=True)
 class BlockOutcome:
-    """Every scheme applied to one block of draws (lists indexed by scheme)."""
+    """Every scheme applied to one block of draws (lists indexed by scheme).
+
+    In quarterly mode the outturn and the tests are the year-end (Q4) ones and
+    ``paid_quarter`` splits each draw's funding paid by quarter (recovered money in Q4).
+    """
 
     outturn: np.ndarray  # (n, N)
     meets: np.ndarray  # (n, N) organisation meets its own control total
@@ -49,6 +67,7 @@ class BlockOutcome:
     system_test_pass: list[np.ndarray]  # (n, S)
     paid: list[np.ndarray]  # (n, N) funding paid (finance + A&E)
     bonus: list[np.ndarray] | None = None  # (n, N) year-end bonus, when the regime has one
+    paid_quarter: list[np.ndarray] | None = None  # (n, N, 4) quarterly mode only
 
 
 def draw_block(model: Model, seed: int, block: int, n: int) -> BlockDraws:
@@ -63,12 +82,26 @@ def draw_block(model: Model, seed: int, block: int, n: int) -> BlockDraws:
     return BlockDraws(shocks=shocks, ae_earned=ae_earned, tail_loss=tail_loss)
 
 
+def year_end_events(model: Model, outturn: np.ndarray, tail_loss: np.ndarray | None) -> np.ndarray:
+    """Year-end outturn after large adverse events and then management actions."""
+    if tail_loss is not None:
+        outturn = outturn - tail_loss
+    return mitigate(outturn, model.control_total, model.mitigation)
+
+
+def block_ytd_outturns(model: Model, draws: BlockDraws) -> np.ndarray:
+    """Quarterly mode: year-to-date outturn per quarter, shape ``(n, 4, N)``; Q4 after
+    large adverse events and management actions, which belong to the year end."""
+    ytd = ytd_outturns(model, draws.shocks)
+    ytd[:, -1] = year_end_events(model, ytd[:, -1], draws.tail_loss)
+    return ytd
+
+
 def block_outturns(model: Model, draws: BlockDraws) -> np.ndarray:
     """Year-end outturn after large adverse events and management actions, shape ``(n, N)``."""
-    outturn = outturns(model, draws.shocks)
-    if draws.tail_loss is not None:
-        outturn = outturn - draws.tail_loss
-    return mitigate(outturn, model.control_total, model.mitigation)
+    if model.quarterly:
+        return block_ytd_outturns(model, draws)[:, -1]
+    return year_end_events(model, outturns(model, draws.shocks), draws.tail_loss)
 
 
 def bonus_paid(model: Model, finance_paid: np.ndarray, passes: np.ndarray) -> np.ndarray:
@@ -83,12 +116,17 @@ def bonus_paid(model: Model, finance_paid: np.ndarray, passes: np.ndarray) -> np
 
 def passes_after_redistribution(
     model: Model, outturn: np.ndarray, meets: np.ndarray, system_meets: np.ndarray,
-    redistribution: int, share_cap: float,
+    redistribution: int, share_cap: float, control_total: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Which members pass their finance test once control totals are varied within systems."""
+    """Which members pass their finance test once control totals are varied within systems.
+
+    ``control_total`` is what ``outturn`` is judged against: the year-end control
+    totals by default, or a quarter's year-to-date ones.
+    """
     org_pass = meets.copy()
     if redistribution == schemes.REDISTRIBUTION_CODES["none"]:
         return org_pass
+    control_total = model.control_total if control_total is None else control_total
     finance = model.finance
     full = redistribution == schemes.REDISTRIBUTION_CODES["full"]
     for s in range(model.n_systems):
@@ -101,43 +139,119 @@ def passes_after_redistribution(
             todo = ~block_meets.all(axis=1)
         for r in np.flatnonzero(todo):
             org_pass[r, lo:hi], _ = schemes.redistribute(
-                outturn[r, lo:hi], model.control_total[lo:hi], finance[lo:hi],
+                outturn[r, lo:hi], control_total[lo:hi], finance[lo:hi],
                 redistribution, share_cap, bool(system_meets[r, s]),
             )
     return org_pass
 
 
-def apply_schemes(model: Model, draws: BlockDraws) -> BlockOutcome:
-    """Apply every scheme option of the model to one block of draws (common random numbers)."""
-    outturn = block_outturns(model, draws)
-    meets = schemes.meets_control_total(outturn, model.control_total)
+@dataclass(frozen=True)
+class SchemeTests:
+    """Rules 2 to 5 on one set of figures (the year end, or one quarter's year to date)."""
+
+    meets: np.ndarray  # (n, N) organisation meets its own control total
+    system_meets: np.ndarray  # (n, S) system outturn >= system control total
+    org_pass: list[np.ndarray]  # per scheme (n, N): finance test passed after redistribution
+    system_pass: list[np.ndarray]  # per scheme (n, S): the scheme's system test passed
+
+
+def scheme_tests(
+    model: Model, outturn: np.ndarray, control_total: np.ndarray, system_control_total: np.ndarray
+) -> SchemeTests:
+    """Organisation and system tests, redistribution and every scheme's system test."""
+    meets = schemes.meets_control_total(outturn, control_total)
     system_outturn = np.add.reduceat(outturn, model.system_start[:-1], axis=1)
-    system_meets = schemes.system_meets(system_outturn, model.system_control_total)
-    finance, ae = model.finance, model.ae
+    system_meets = schemes.system_meets(system_outturn, system_control_total)
     sa = model.schemes
     # Redistribution does not depend on the linked share: compute once per (mode, cap).
     cache: dict[tuple[int, float], np.ndarray] = {}
-    org_pass, system_pass, paid, bonus = [], [], [], []
+    org_pass, system_pass = [], []
     for k in range(len(sa)):
         mode = int(sa.redistribution[k])
         key = (mode, float(sa.share_cap[k]) if mode == schemes.REDISTRIBUTION_CODES["capped"] else 0.0)
         if key not in cache:
-            cache[key] = passes_after_redistribution(model, outturn, meets, system_meets, mode, key[1])
+            cache[key] = passes_after_redistribution(
+                model, outturn, meets, system_meets, mode, key[1], control_total
+            )
         passes = cache[key]
         if sa.system_test[k] == schemes.SYSTEM_TEST_CODES["every_member"]:
-            sys_pass = np.logical_and.reduceat(passes, model.system_start[:-1], axis=1)
+            system_pass.append(np.logical_and.reduceat(passes, model.system_start[:-1], axis=1))
         else:
-            sys_pass = system_meets
+            system_pass.append(system_meets)
+        org_pass.append(passes)
+    return SchemeTests(meets, system_meets, org_pass, system_pass)
+
+
+def apply_schemes(model: Model, draws: BlockDraws) -> BlockOutcome:
+    """Apply every scheme option of the model to one block of draws (common random numbers)."""
+    if model.quarterly:
+        return apply_schemes_quarterly(model, draws)
+    outturn = block_outturns(model, draws)
+    tests = scheme_tests(model, outturn, model.control_total, model.system_control_total)
+    finance, ae = model.finance, model.ae
+    sa = model.schemes
+    paid, bonus = [], []
+    for k in range(len(sa)):
+        passes = tests.org_pass[k]
         finance_k = schemes.finance_paid(
-            finance, float(sa.system_linked_share[k]), passes, sys_pass[:, model.org_system]
+            finance, float(sa.system_linked_share[k]), passes, tests.system_pass[k][:, model.org_system]
         )
-        paid_k = finance_k + schemes.ae_paid(ae, draws.ae_earned, passes, bool(sa.ae_gateway[k]))
+        paid.append(finance_k + schemes.ae_paid(ae, draws.ae_earned, passes, bool(sa.ae_gateway[k])))
         if model.bonus:
             bonus.append(bonus_paid(model, finance_k, passes))
-        org_pass.append(passes)
-        system_pass.append(sys_pass)
-        paid.append(paid_k)
-    return BlockOutcome(outturn, meets, system_meets, org_pass, system_pass, paid, bonus if model.bonus else None)
+    return BlockOutcome(
+        outturn, tests.meets, tests.system_meets, tests.org_pass, tests.system_pass, paid,
+        bonus if model.bonus else None,
+    )
+
+
+def apply_schemes_quarterly(model: Model, draws: BlockDraws) -> BlockOutcome:
+    """Rule 6: every scheme tested on each quarter's year-to-date figures and paid by quarter.
+
+    The finance element pays ``fin * ((1 - s) O + s Y)`` with ``O`` and ``Y`` the
+    shares of ``schemes.quarterly_share`` for the organisation's and the system's
+    quarterly passes (with recovery when the model has it); the A&E element pays
+    ``ae * sum_q w_q ae_q`` (earned that quarter, and behind the gateway only with the
+    quarter's finance test passed; never recovered). The bonus pool is formed at
+    year end from the finance funding left unearned over the year and paid to the
+    organisations that passed at year end.
+    """
+    ytd = block_ytd_outturns(model, draws)
+    control_total, system_control_total = model.ytd_control_total(), model.system_ytd_control_total()
+    quarters = [
+        scheme_tests(model, ytd[:, q], control_total[:, q], system_control_total[:, q])
+        for q in range(ytd.shape[1])
+    ]
+    year_end = quarters[-1]
+    earned = draws.ae_earned.transpose(0, 2, 1)  # (n, N, 4)
+    finance, ae = model.finance, model.ae
+    sa = model.schemes
+    paid, paid_quarter, bonus = [], [], []
+    for k in range(len(sa)):
+        passes = np.stack([t.org_pass[k] for t in quarters], axis=-1)  # (n, N, 4)
+        system_pass = np.stack([t.system_pass[k][:, model.org_system] for t in quarters], axis=-1)
+        ae_passes = earned & passes if sa.ae_gateway[k] else earned
+        share = float(sa.system_linked_share[k])
+        finance_k = schemes.finance_paid(
+            finance, share,
+            schemes.quarterly_share(passes, model.recovery),
+            schemes.quarterly_share(system_pass, model.recovery),
+        )
+        paid.append(finance_k + ae * schemes.quarterly_share(ae_passes, recovery=False))
+        paid_quarter.append(
+            schemes.finance_paid(
+                finance[:, None], share,
+                schemes.quarterly_instalments(passes, model.recovery),
+                schemes.quarterly_instalments(system_pass, model.recovery),
+            )
+            + ae[:, None] * schemes.quarterly_instalments(ae_passes, recovery=False)
+        )
+        if model.bonus:
+            bonus.append(bonus_paid(model, finance_k, year_end.org_pass[k]))
+    return BlockOutcome(
+        ytd[:, -1], year_end.meets, year_end.system_meets, year_end.org_pass, year_end.system_pass,
+        paid, bonus if model.bonus else None, paid_quarter,
+    )
 
 
 def reduce_block(model: Model, outcome: BlockOutcome) -> Accumulator:
@@ -145,6 +259,7 @@ def reduce_block(model: Model, outcome: BlockOutcome) -> Accumulator:
     return block_accumulator(
         model.funding, model.system_start, outcome.meets, outcome.outturn, outcome.system_meets,
         outcome.paid, outcome.org_pass, outcome.system_test_pass, bonus=outcome.bonus,
+        paid_quarter=outcome.paid_quarter,
     )
 
 

@@ -87,6 +87,11 @@ class Result:
                 "expected_incentive": np.tile(self._expected_incentive(), k),
                 "expected_bonus": (st.org_bonus_sum / n).ravel(),
                 "se_expected_bonus": mean_and_se(st.org_bonus_sum, st.org_bonus_sumsq, n)[1].ravel(),
+                # Rule 6: funding paid in each quarter (recovered money in Q4); year-end mode pays all in Q4.
+                **{
+                    f"expected_funding_q{q + 1}": (st.org_paid_quarter_sum[..., q] / n).ravel()
+                    for q in range(st.org_paid_quarter_sum.shape[-1])
+                },
             }
         )
         return frame

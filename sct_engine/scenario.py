@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -76,6 +77,19 @@ def _rule(field: str, message: str, fix: str) -> Problem:
     return Problem("", field, message, fix)
 
 
+def _quarter_share_problems(field: str, shares: list[float] | None) -> Iterator[Problem]:
+    """Per-quarter shares must be four non-negative numbers summing to 1."""
+    if shares is None:
+        return
+    finite = all(math.isfinite(share) for share in shares)
+    if len(shares) != 4 or not finite or min(shares) < 0 or abs(sum(shares) - 1.0) > 1e-9:
+        yield _rule(
+            field,
+            f"must be four non-negative shares [q1, q2, q3, q4] summing to 1 (got {shares})",
+            "give one share per quarter, e.g. [0.25, 0.25, 0.25, 0.25]; leave it out for even quarters",
+        )
+
+
 # --- models --------------------------------------------------------------------------
 
 
@@ -130,7 +144,7 @@ class Tail(BaseModel):
 
 
 class Regime(BaseModel):
-    """Scenario-wide 2018/19 rules beyond the scheme options (rules 7 and 8)."""
+    """Scenario-wide 2018/19 rules beyond the scheme options (rules 6 to 8)."""
 
     model_config = _CONFIG
 
@@ -146,6 +160,11 @@ class Regime(BaseModel):
     )
     bonus_share: StrictFloat = Field(
         1.0, ge=0, le=1, description="Share of the unearned finance funding that forms the bonus pool."
+    )
+    recovery: StrictBool = Field(
+        True,
+        description="Quarterly mode only: finance funding missed in a quarter is paid at year end "
+        "when the year-end test passes (A&E funding is never recovered).",
     )
 
 
@@ -183,12 +202,20 @@ class Uncertainty(BaseModel):
     quarterly: StrictBool = Field(
         False, description="Simulate Q1..Q4 year-to-date paths instead of year-end only."
     )
+    quarterly_variance: list[StrictFloat] | None = Field(
+        None,
+        description="Quarterly mode: share of the year's outturn variance arising in each quarter, "
+        "[q1, q2, q3, q4], non-negative and summing to 1 (default even, 0.25 each).",
+    )
     tail: Tail | None = Field(
         None, description="Large adverse events for every organisation (each may override its own)."
     )
 
     @model_validator(mode="after")
     def _shares_fit(self) -> Uncertainty:
+        problems = list(_quarter_share_problems("quarterly_variance", self.quarterly_variance))
+        if problems:
+            raise RuleViolation(problems)
         total = self.national_share + self.system_share
         if total > 1.0 + 1e-12:
             raise RuleViolation(
@@ -261,10 +288,20 @@ class Organisation(BaseModel):
     tail: Tail | None = Field(
         None, description="This organisation's large adverse events (overrides uncertainty.tail)."
     )
+    quarterly_profile: list[StrictFloat] | None = Field(
+        None,
+        description="Quarterly mode: share of plan and control total falling in each quarter, "
+        "[q1, q2, q3, q4], non-negative and summing to 1 (default even, 0.25 each).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Organisation:
-        problems = [*self._spread_problems(), *self._ae_problems(), *self._tail_problems()]
+        problems = [
+            *self._spread_problems(),
+            *self._ae_problems(),
+            *self._tail_problems(),
+            *_quarter_share_problems("quarterly_profile", self.quarterly_profile),
+        ]
         if problems:
             raise RuleViolation(problems)
         return self
@@ -384,7 +421,8 @@ class Scenario(BaseModel):
         description="Risk-sharing options to compare; omitted or null means the built-in 2018/19 menu.",
     )
     regime: Regime = Field(
-        default_factory=Regime, description="Incentive PSF rate and year-end bonus pool."
+        default_factory=Regime,
+        description="Incentive PSF rate, year-end bonus pool and quarterly recovery.",
     )
     systems: list[System] = Field(
         default_factory=list, description="Integrated care systems; at least one."
@@ -924,4 +962,10 @@ def _cell(column: str, text: str) -> Any:
     if "boolean" in types:
         lowered = text.lower()
         return True if lowered in _TRUE else False if lowered in _FALSE else text
+    if "array" in types:
+        # A list of numbers in one cell, e.g. quarterly_profile "0.2;0.25;0.25;0.3".
+        try:
+            return [float(part) for part in re.split(r"[;,\s]+", text.strip("[] "))]
+        except ValueError:
+            return text
     return text

@@ -308,3 +308,42 @@ def ae_paid(ae: np.ndarray, ae_earned: np.ndarray, org_passes: np.ndarray, gatew
     if gateway:
         return ae * (ae_earned & org_passes)
     return ae * ae_earned
+
+
+# --- rule 6: quarterly payments -------------------------------------------------------
+
+#: Rule 6: weight of each quarter's year-to-date test, Q1..Q4, in whole percent. Shares are
+#: computed in percent and divided by 100 once, so every pattern of passes pays an exactly
+#: rounded share: four passes pay exactly 1.0 and none exactly 0.0 (0.15 + 0.2 + 0.3 + 0.35
+#: is not 1.0 in floating point).
+QUARTER_WEIGHT_PERCENT = np.array([15, 20, 30, 35], dtype=np.int64)
+
+#: Rule 6: weight of each quarter's year-to-date test, Q1..Q4 (15/20/30/35%).
+QUARTER_WEIGHTS = QUARTER_WEIGHT_PERCENT / 100.0
+
+
+def _quarter_percent(passes: np.ndarray, recovery: bool) -> np.ndarray:
+    """Whole percent of an element paid in each quarter (see :func:`quarterly_instalments`)."""
+    passes = np.asarray(passes, dtype=np.bool_)
+    percent = QUARTER_WEIGHT_PERCENT * passes
+    if recovery:
+        missed = (QUARTER_WEIGHT_PERCENT[:3] * ~passes[..., :3]).sum(axis=-1)
+        percent[..., 3] += missed * passes[..., 3]
+    return percent
+
+
+def quarterly_instalments(passes: np.ndarray, recovery: bool) -> np.ndarray:
+    """Share of an element paid in each quarter (rule 6); the last axis of ``passes`` is Q1..Q4.
+
+    A quarter whose year-to-date test passes pays its weight. With ``recovery`` a
+    year-end (Q4) pass also pays, in Q4, the weights of the quarters missed before,
+    so an organisation that ends the year on plan receives its whole element
+    whatever happened in between; without it, money missed in a quarter is lost.
+    """
+    return _quarter_percent(passes, recovery) / 100.0
+
+
+def quarterly_share(passes: np.ndarray, recovery: bool) -> np.ndarray:
+    """Share of an element paid over the year: ``sum_q w_q pass_q``, or exactly 1 when
+    ``recovery`` and the year-end test passes (the instalments summed, in whole percent)."""
+    return _quarter_percent(passes, recovery).sum(axis=-1) / 100.0

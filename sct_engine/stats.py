@@ -53,6 +53,8 @@ class Accumulator:
     national_hist_sum: np.ndarray  # (K, B + 1)
     org_bonus_sum: np.ndarray  # (K, N) year-end bonus received (rule 8), reported apart from losses
     org_bonus_sumsq: np.ndarray  # (K, N)
+    # (K, N, 4) funding paid in each quarter (rule 6; recovered money in Q4); year-end mode: all in Q4
+    org_paid_quarter_sum: np.ndarray
 
     @classmethod
     def zeros(cls, n_schemes: int, n_orgs: int, n_systems: int, bins: int = HIST_BINS) -> Accumulator:
@@ -82,6 +84,7 @@ class Accumulator:
             national_hist_sum=np.zeros((k, b), f),
             org_bonus_sum=np.zeros((k, n), f),
             org_bonus_sumsq=np.zeros((k, n), f),
+            org_paid_quarter_sum=np.zeros((k, n, 4), f),
         )
 
     @property
@@ -130,8 +133,13 @@ def block_accumulator(
     system_test_pass: list[np.ndarray],
     bins: int = HIST_BINS,
     bonus: list[np.ndarray] | None = None,
+    paid_quarter: list[np.ndarray] | None = None,
 ) -> Accumulator:
-    """Reduce one block of draws (arrays of shape ``(n, N)`` / ``(n, S)``, one per scheme)."""
+    """Reduce one block of draws (arrays of shape ``(n, N)`` / ``(n, S)``, one per scheme).
+
+    ``paid_quarter`` (quarterly mode, ``(n, N, 4)`` per scheme) splits funding paid by
+    quarter; without it everything paid counts in Q4, the year end.
+    """
     n, n_orgs = outturn.shape
     n_systems = system_start.shape[0] - 1
     acc = Accumulator.zeros(len(paid), n_orgs, n_systems, bins)
@@ -145,6 +153,10 @@ def block_accumulator(
         lost = funding - paid_k
         acc.org_pass[k] = org_pass[k].sum(axis=0)
         acc.org_paid_sum[k] = paid_k.sum(axis=0)
+        if paid_quarter is None:
+            acc.org_paid_quarter_sum[k, :, -1] = acc.org_paid_sum[k]
+        else:
+            acc.org_paid_quarter_sum[k] = paid_quarter[k].sum(axis=0)
         acc.org_lost_sum[k] = lost.sum(axis=0)
         acc.org_lost_sumsq[k] = (lost * lost).sum(axis=0)
         org_bins = loss_bins(lost, funding, bins)

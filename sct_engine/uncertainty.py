@@ -8,6 +8,15 @@ system have correlation ``a + b`` and organisations in different systems ``a``.
 Per draw the variates are laid out ``[Z_nat, Z_1..Z_S, E_1..E_N]`` and taken
 from the block's shock stream in that order; the kernel consumes the stream in
 the same order, which is what makes the two simulators agree draw for draw.
+
+Quarterly mode (rule 6) draws the whole factor model afresh for each quarter,
+quarter 1's variates first, then quarter 2's, and so on (shape ``(n, 4, 1 + S + N)``,
+C order). Quarter ``q`` adds an increment with standard deviation ``sd sqrt(v_q)``
+(variance shares ``v_q`` summing to 1), so the independent increments add up to
+the year-end model: the same mean, variance and correlations at Q4 (exactly so for
+normal shocks; for Student-t and skew-normal shocks the sum of four is closer to
+normal than one year-end variate). Year-to-date outturn after quarter ``q`` is
+``plan * P_q + sum_{r <= q} increment_r`` with the cumulative profile ``P_q``.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ import math
 
 import numpy as np
 
-from sct_engine.model import DISTRIBUTION_CODES, Model
+from sct_engine.model import DISTRIBUTION_CODES, QUARTERS, Model
 
 
 def skew_normal_constants(skew: float) -> tuple[float, float, float, float]:
@@ -56,19 +65,33 @@ def standard_variates(
 
 
 def draw_shocks(rng: np.random.Generator, model: Model, n: int) -> np.ndarray:
-    """Standard shocks of ``n`` draws, shape ``(n, 1 + n_systems + n_orgs)``."""
-    return standard_variates(rng, model.distribution, model.dof, model.skew, (n, model.n_shocks))
+    """Standard shocks of ``n`` draws, shape ``(n, 1 + n_systems + n_orgs)``, or
+    ``(n, 4, 1 + n_systems + n_orgs)`` in quarterly mode."""
+    shape = (n, QUARTERS, model.n_shocks) if model.quarterly else (n, model.n_shocks)
+    return standard_variates(rng, model.distribution, model.dof, model.skew, shape)
+
+
+def standard_factors(model: Model, shocks: np.ndarray) -> np.ndarray:
+    """``sqrt(a) Z_nat + sqrt(b) Z_s + sqrt(1 - a - b) E_i`` per organisation (last axis
+    organisations; leading axes as ``shocks``): mean 0, variance 1."""
+    a, b = model.national_share, model.system_share
+    s = model.n_systems
+    z_nat = shocks[..., :1]
+    z_sys = shocks[..., 1 : 1 + s][..., model.org_system]
+    e = shocks[..., 1 + s :]
+    return math.sqrt(a) * z_nat + math.sqrt(b) * z_sys + math.sqrt(max(0.0, 1.0 - a - b)) * e
 
 
 def outturns(model: Model, shocks: np.ndarray) -> np.ndarray:
     """Year-end outturn (before funding) of every organisation, shape ``(n, n_orgs)``."""
-    a, b = model.national_share, model.system_share
-    s = model.n_systems
-    z_nat = shocks[:, :1]
-    z_sys = shocks[:, 1 : 1 + s][:, model.org_system]
-    e = shocks[:, 1 + s :]
-    factor = math.sqrt(a) * z_nat + math.sqrt(b) * z_sys + math.sqrt(max(0.0, 1.0 - a - b)) * e
-    return model.plan + model.sd * factor
+    return model.plan + model.sd * standard_factors(model, shocks)
+
+
+def ytd_outturns(model: Model, shocks: np.ndarray) -> np.ndarray:
+    """Year-to-date outturn at the end of each quarter, shape ``(n, 4, n_orgs)``, from
+    quarterly shocks: ``plan * P_q`` plus the running sum of ``sd sqrt(v_q)`` increments."""
+    increments = model.quarter_sd().T * standard_factors(model, shocks)
+    return model.ytd_plan().T + np.cumsum(increments, axis=1)
 
 
 def draw_tail_losses(rng_occurs: np.random.Generator, rng_size: np.random.Generator, model: Model, n: int) -> np.ndarray:
@@ -92,5 +115,7 @@ def mitigate(outturn: np.ndarray, control_total: np.ndarray, mitigation: np.ndar
 
 
 def draw_ae_earned(rng: np.random.Generator, model: Model, n: int) -> np.ndarray:
-    """Whether each organisation's A&E element is earned on performance, shape ``(n, n_orgs)``."""
-    return rng.random((n, model.n_orgs)) < model.p_ae
+    """Whether each organisation's A&E element is earned on performance, shape ``(n, n_orgs)``,
+    or ``(n, 4, n_orgs)`` in quarterly mode (one independent outcome per quarter)."""
+    shape = (n, QUARTERS, model.n_orgs) if model.quarterly else (n, model.n_orgs)
+    return rng.random(shape) < model.p_ae

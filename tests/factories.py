@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sct_engine.model import DISTRIBUTION_CODES, Model, SchemeArrays
+from sct_engine.model import DISTRIBUTION_CODES, EVEN_QUARTERS, Model, SchemeArrays
 from sct_engine.schemes import SchemeOption, builtin_menu
 
 
@@ -22,11 +22,14 @@ def make_model(
     bonus: bool = False,
     bonus_share: float = 1.0,
     incentive_rate: float = 2.0,
+    quarterly: bool = False,
+    recovery: bool = True,
+    quarter_variance: Sequence[float] = EVEN_QUARTERS,
 ) -> Model:
     """A model from plain dicts: each org needs plan, control_total, sd, funding.
 
-    Optional per organisation: ae, p_ae, mitigation, uplift, turnover and a tail
-    ``(probability, median_pct, sigma)``.
+    Optional per organisation: ae, p_ae, mitigation, uplift, turnover, a tail
+    ``(probability, median_pct, sigma)`` and a quarterly ``profile`` (four shares).
     """
     orgs = [org for members in systems for org in members]
     sizes = [len(members) for members in systems]
@@ -67,5 +70,9 @@ def make_model(
         skew=skew,
         national_share=national_share,
         system_share=system_share,
+        quarterly=quarterly,
+        recovery=recovery,
+        quarter_variance=tuple(quarter_variance),
+        quarterly_profile=np.array([o.get("profile", EVEN_QUARTERS) for o in orgs], dtype=np.float64),
         schemes=SchemeArrays.from_options(list(schemes) if schemes is not None else builtin_menu()),
     )

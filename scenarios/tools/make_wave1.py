@@ -5,13 +5,34 @@ The ten first-wave integrated care systems (ICSs) of 2018/19 with their real
 member organisations. Every money figure is ILLUSTRATIVE: it is sized like a
 real trust or CCG but is not taken from any set of accounts.
 
-The calibration is set by a target marginal probability of missing the control
-total, ``p_miss``, for each organisation, and the plan follows from it:
+Each organisation's year-end outturn is built in three layers, as the engine
+simulates it (``sct_engine.reference.block_outturns``):
 
-    sd   = sd_pct / 100 * turnover
-    plan = control_total + sd * z(1 - p_miss)       (rounded to £0.1m)
+1. Ordinary variation around the plan: ``plan + sd * factor`` (Student-t
+   factors shared nationally, by system, and the organisation's own).
+   ``p_short`` in the data is the target chance that this falls below the
+   control total; the plan follows from it::
 
-so that ``P(miss) = Phi(-(plan - control_total) / sd) ~= p_miss``.
+       sd   = sd_pct / 100 * turnover
+       plan = control_total + sd * z(1 - p_short)     (rounded to £0.1m)
+
+2. Large adverse events (``uncertainty.tail``, CCGs their own smaller ``tail``):
+   the heavy left tail of 2018/19, when a few providers missed by far more
+   than the rest.
+3. Management actions (``mitigation``, £m, ``MITIGATION_SD`` standard deviations
+   of the ordinary variation): a shortfall up to that size is recovered and the
+   organisation lands exactly on its control total; a larger one is reduced by it.
+
+Quarterly mode (``uncertainty.quarterly``) tests year-to-date positions, before
+large adverse events and management actions, which the engine applies at year
+end. ``QUARTER_VARIANCE`` back-loads the year's variance (winter, year-end
+agreements), so that about a fifth of providers are adverse year to date at Q2
+and a quarter at Q3, as in 2018/19.
+
+Three providers are modelled like the providers that did not accept a control
+total: a plan ``NOT_ACCEPTED_GAP`` below it and no management actions. Two
+providers agree a ``control_total_uplift`` (incentive PSF, £2 per £1), and the
+regime pays unearned finance funding as a year-end bonus (``regime.bonus``).
 
 Usage (from the repository root)::
 
@@ -19,16 +40,16 @@ Usage (from the repository root)::
     python scenarios/tools/make_wave1.py --check    # calibration report; fails if the file is stale
 
 The output depends only on this file. It has no timestamps and needs no
-randomness, so the same script always writes the same YAML. ``--check`` also runs
-a Monte Carlo under the scenario's own uncertainty model (Student-t factors,
-fixed seed).
+randomness, so the same script always writes the same YAML. ``--check`` loads
+the YAML with the engine (``sct_engine``) and reports the calibration from the
+engine's own draws (``draw_block`` and ``block_outturns``, the scenario's seed)
+and the national funding lost per scheme from the engine's simulator.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -36,12 +57,17 @@ from scipy.stats import norm
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE.parent / "wave1_2018_19.yaml"
+ROOT = HERE.parent.parent
 
 DRAWS = 100_000
 SEED = 20180401
 DOF = 5
 NATIONAL_SHARE = 0.25
 SYSTEM_SHARE = 0.25
+#: Quarterly year-to-date tests and payments (rule 6), and the share of the year's
+#: outturn variance arising in each quarter: most of it in the second half.
+QUARTERLY = True
+QUARTER_VARIANCE = [0.05, 0.1, 0.35, 0.5]
 
 # Kinds of organisation -> (scenario kind, has type-1 A&E)
 ACUTE, SPECIALIST, MH, COMMUNITY, AMBULANCE, CCG = (
@@ -49,10 +75,49 @@ ACUTE, SPECIALIST, MH, COMMUNITY, AMBULANCE, CCG = (
 )
 
 # ---------------------------------------------------------------------------
+# The 2018/19 regime and its calibration (see scenarios/README.md for the fit).
+# ---------------------------------------------------------------------------
+
+#: Large adverse events for every organisation (``uncertainty.tail``): each year,
+#: with this probability, a loss of turnover * LogNormal(log(median_pct), sigma) / 100.
+TAIL = {"probability": 0.1, "median_pct": 3.5, "sigma": 0.8}
+#: CCGs' own, smaller events (each CCG's ``tail`` overrides the default). An assumption:
+#: a CCG's large overspend is taken to be smaller, relative to its allocation, than a
+#: trust's large deficit relative to its turnover.
+CCG_TAIL = {"probability": 0.08, "median_pct": 1.0, "sigma": 0.5}
+
+#: Management actions (non-recurrent savings, reserves), in standard deviations of the
+#: organisation's ordinary variation (sd = sd_pct / 100 * turnover), by type.
+MITIGATION_SD = {ACUTE: 0.5, SPECIALIST: 0.5, MH: 0.5, COMMUNITY: 0.5, AMBULANCE: 0.5, CCG: 0.2}
+
+#: Incentive PSF: providers with headroom that agree to raise their control total
+#: by this much (£m). They are judged against the raised total and earn
+#: INCENTIVE_RATE x uplift when they meet it.
+UPLIFT = {"sheffield_teaching": 2.0, "salford_royal": 3.0}
+INCENTIVE_RATE = 2.0
+#: Year-end bonus: finance funding unearned across the file is paid to the
+#: organisations that passed, pro rata to their allocations (the national
+#: "general distribution" of unearned PSF, here within the ten systems).
+BONUS = True
+BONUS_SHARE = 1.0
+#: Quarterly mode: finance funding missed in a quarter is paid at year end when the
+#: year-end test passes (A&E funding is never recovered).
+RECOVERY = True
+
+#: Providers modelled like those that did not accept a control total: plan this
+#: many £m below the control total and no management actions.
+NOT_ACCEPTED_GAP = {
+    "bedford_hospital": 18.0, "morecambe_bay_hospitals": 25.0, "pennine_acute": 35.0,
+}
+
+# ---------------------------------------------------------------------------
 # Data. One tuple per organisation:
-#   (id, real name, type, turnover £m, control_total £m, sf_pct, sd_pct, p_miss, p_ae, comment)
+#   (id, real name, type, turnover £m, control_total £m, sf_pct, sd_pct, p_short, p_ae, comment)
 # sf_pct: PSF as % of turnover (providers). For CCGs it is ignored: CSF = the
 # deficit in a deficit control total, else 0.
+# p_short: target chance that ordinary variation alone leaves the organisation
+# below its control total, before management actions and large adverse events
+# (None for the NOT_ACCEPTED_GAP providers, whose plan is set by the gap).
 # p_ae: A&E element probability (acute trusts with a type-1 A&E only), else None.
 # comment: optional YAML comment lines placed above the organisation.
 # ---------------------------------------------------------------------------
@@ -61,8 +126,8 @@ ACUTE, SPECIALIST, MH, COMMUNITY, AMBULANCE, CCG = (
 #: About 1 provider in 9 (26 of 227) did not accept its 2018/19 control total.
 #: These organisations are MODELLED that way. This is not a claim about the real trust.
 NOT_ACCEPTED = [
-    "Plan far below the control total (near-certain miss). Modelled like one of the 26",
-    "providers that did not accept a 2018/19 control total. Illustrative only.",
+    "Plan far below the control total (near-certain miss, no management actions). Modelled like",
+    "one of the 26 providers that did not accept a 2018/19 control total. Illustrative only.",
 ]
 
 SYSTEMS: list[dict] = [
@@ -136,7 +201,7 @@ SYSTEMS: list[dict] = [
             ("luton_ccg", "NHS Luton CCG", CCG, 330, 0.0, None, 0.6, 0.10, None, None),
             ("milton_keynes_ccg", "NHS Milton Keynes CCG", CCG, 420, -4.0, None, 0.6, 0.30, None, None),
             ("bedford_hospital", "Bedford Hospital NHS Trust", ACUTE,
-             230, -22.0, 4.0, 1.5, 0.85, 0.45, NOT_ACCEPTED),
+             230, -22.0, 4.0, 1.5, None, 0.45, NOT_ACCEPTED),
             ("luton_dunstable", "Luton and Dunstable University Hospital NHS Foundation Trust", ACUTE,
              345, 1.5, 2.5, 1.1, 0.20, 0.60, None),
             ("milton_keynes_hospital", "Milton Keynes University Hospital NHS Foundation Trust", ACUTE,
@@ -233,7 +298,7 @@ SYSTEMS: list[dict] = [
             ("east_lancashire_hospitals", "East Lancashire Hospitals NHS Trust", ACUTE,
              500, -8.0, 3.0, 1.2, 0.30, 0.50, None),
             ("morecambe_bay_hospitals", "University Hospitals of Morecambe Bay NHS Foundation Trust",
-             ACUTE, 400, -40.0, 4.0, 1.5, 0.92, 0.45, NOT_ACCEPTED),
+             ACUTE, 400, -40.0, 4.0, 1.5, None, 0.45, NOT_ACCEPTED),
             ("lancashire_care", "Lancashire Care NHS Foundation Trust", COMMUNITY,
              330, 1.0, 1.0, 0.8, 0.12, None, None),
             ("north_west_ambulance", "North West Ambulance Service NHS Trust", AMBULANCE,
@@ -279,7 +344,7 @@ SYSTEMS: list[dict] = [
             ("salford_royal", "Salford Royal NHS Foundation Trust", ACUTE,
              720, 4.0, 2.0, 1.0, 0.10, 0.60, None),
             ("pennine_acute", "The Pennine Acute Hospitals NHS Trust", ACUTE,
-             650, -55.0, 4.0, 1.4, 0.95, 0.40,
+             650, -55.0, 4.0, 1.4, None, 0.40,
              [*NOT_ACCEPTED, "Large deficit control total. Run by Salford Royal as part of the Northern Care",
               "Alliance, but a separate trust with its own control total and PSF."]),
             ("stockport_ft", "Stockport NHS Foundation Trust", ACUTE,
@@ -337,10 +402,17 @@ SYSTEMS: list[dict] = [
 
 def derive(org: tuple) -> dict:
     """Turn a data tuple into the organisation's scenario fields (plus helpers)."""
-    oid, name, typ, turnover, ct, sf_pct, sd_pct, p_miss, p_ae, comment = org
+    oid, name, typ, turnover, ct, sf_pct, sd_pct, p_short, p_ae, comment = org
     sd = sd_pct / 100.0 * turnover
-    margin = round(sd * float(norm.isf(p_miss)), 1)  # plan - control_total
-    plan = round(ct + margin, 1)
+    if oid in NOT_ACCEPTED_GAP:
+        plan = round(ct - NOT_ACCEPTED_GAP[oid], 1)
+        mitigation = 0.0
+    else:
+        margin = round(sd * float(norm.isf(p_short)), 1)  # plan - control_total
+        plan = round(ct + margin, 1)
+        mitigation = round(MITIGATION_SD[typ] * sd, 1)
+    uplift = UPLIFT.get(oid, 0.0)
+    target = ct + uplift  # the finance test is against the raised control total
     if typ == CCG:
         kind = "commissioner"
         sf = round(-ct, 1) if ct < 0 else 0.0  # CSF only for a deficit control total
@@ -350,9 +422,12 @@ def derive(org: tuple) -> dict:
     has_ae = typ == ACUTE
     return {
         "id": oid, "name": name, "type": typ, "kind": kind, "plan": plan, "control_total": ct,
-        "sustainability_funding": sf, "turnover": float(turnover), "sd_pct": sd_pct,
-        "has_ae": has_ae, "p_ae": p_ae if has_ae else None, "comment": comment,
-        "sd": sd, "p_miss": float(norm.cdf(-(plan - ct) / sd)),
+        "control_total_uplift": uplift, "sustainability_funding": sf, "turnover": float(turnover),
+        "sd_pct": sd_pct, "mitigation": mitigation, "tail": CCG_TAIL if typ == CCG else None,
+        "has_ae": has_ae, "p_ae": p_ae if has_ae else None, "comment": comment, "sd": sd,
+        # Normal-marginal chances, ignoring large adverse events (the `plan:` comment):
+        "p_short": float(norm.cdf(-(plan - target) / sd)),
+        "p_miss": float(norm.cdf(-(plan + mitigation - target) / sd)),
     }
 
 
@@ -365,6 +440,10 @@ TYPE_LABEL = {
 
 def fmt(x: float) -> str:
     return f"{x:.1f}"
+
+
+def pct(p: float) -> str:
+    return f"{100 * p:.0f}%" if p >= 0.01 or p == 0 else "<1%"
 
 
 def wrap(text: str, indent: str, width: int = 92) -> list[str]:
@@ -389,8 +468,8 @@ HEADER = """\
 # organisations. Membership is real (see scenarios/README.md for sources).
 #
 # ALL MONEY FIGURES ARE ILLUSTRATIVE. They are NOT the accounts, plans, control
-# totals or PSF/CSF allocations of these organisations. They are sized like
-# 2018/19 bodies of each type:
+# totals, PSF/CSF allocations, management actions or incentive agreements of
+# these organisations. They are sized like 2018/19 bodies of each type:
 #   acute £225m-£1.55bn turnover, PSF 2-4%, sd 1.0-1.5% of turnover
 #   mental health / community / ambulance £140-430m, PSF 1%, sd 0.7-0.9%
 #   CCG allocations £140m-£1.16bn, sd 0.5-0.8%; CSF only with a deficit control
@@ -399,15 +478,28 @@ HEADER = """\
 #
 # Money in £m. Surplus +, deficit -. Plan and control total are both BEFORE
 # sustainability funding.
-# Calibration: plan = control_total + sd * z, chosen so that the marginal
-#   P(miss) = Phi(-(plan - control_total) / sd), sd = sd_pct/100 * turnover
-# hits a target per organisation (the comment on each `plan:` line). The
-# targets give a national picture like 2018/19. See scenarios/README.md for the
-# resulting shares of providers and CCGs missing.
+# Calibration, in three layers (the engine's order of play):
+#   1. ordinary variation: plan = control_total + sd * z, sd = sd_pct/100 * turnover,
+#      chosen so that P(shortfall) = Phi(-(plan - control_total) / sd) hits a
+#      target per organisation;
+#   2. large adverse events (uncertainty.tail; CCGs have their own smaller tail);
+#   3. management actions (mitigation, £m): 0.5 sd for trusts, 0.2 sd for CCGs;
+#      a shortfall up to that size lands exactly on the control total, a larger
+#      one is reduced by it.
+# The comment on each `plan:` line gives the normal-marginal P(shortfall) before
+# actions and P(miss) after them, both without large adverse events. Quarterly
+# year-to-date tests see layer 1 only (events and actions come at year end); the
+# year's variance is back-loaded (quarterly_variance). The targets give a
+# national picture like 2018/19 (scenarios/README.md has the fit).
 #
 # An organisation that belongs to two systems appears ONCE. A comment says
 # where else it belongs.
 """
+
+
+def _yaml_tail(t: dict, indent: str) -> list[str]:
+    return [f"{indent}probability: {t['probability']}", f"{indent}median_pct: {t['median_pct']}",
+            f"{indent}sigma: {t['sigma']}"]
 
 
 def render() -> str:
@@ -416,8 +508,11 @@ def render() -> str:
     out.append("description: >-")
     out.append("  The ten first-wave integrated care systems of 2018/19 with their real member")
     out.append("  organisations and ILLUSTRATIVE (not real) plans, control totals and PSF/CSF,")
-    out.append("  calibrated so that about a quarter of providers and a fifth of CCGs are")
-    out.append("  expected to miss their control totals, as in 2018/19.")
+    out.append("  calibrated to 2018/19: about a fifth of providers adverse year to date at Q2")
+    out.append("  and a quarter at Q3, a fifth to a quarter of providers and a sixth of CCGs")
+    out.append("  missing their control totals at year end, one provider in ten more than £10m")
+    out.append("  adverse. Management actions, large adverse events, incentive PSF, quarterly")
+    out.append("  payments and the year-end bonus pool are all on.")
     out.append("")
     out.append("simulation:")
     out.append(f"  draws: {DRAWS}")
@@ -428,31 +523,64 @@ def render() -> str:
     out.append(f"  dof: {DOF}")
     out.append(f"  national_share: {NATIONAL_SHARE}")
     out.append(f"  system_share: {SYSTEM_SHARE}")
+    if QUARTERLY:
+        out.append("  quarterly: true   # year-to-date tests and payments, Q1-Q4 weights 15/20/30/35%")
+        out.append(f"  quarterly_variance: {json.dumps(QUARTER_VARIANCE)}   # most of the year's "
+                   "risk arises in the second half")
+    out.append("  # Large adverse events, default for every organisation (CCGs override it):")
+    out.append(f"  # with probability {TAIL['probability']} a year, a loss of turnover x LogNormal"
+               f"(median {TAIL['median_pct']}%, sigma {TAIL['sigma']}).")
+    out.append("  tail:")
+    out.extend(_yaml_tail(TAIL, "    "))
+    out.append("")
+    out.append("regime:")
+    out.append(f"  incentive_rate: {INCENTIVE_RATE}   # £2 of incentive PSF per £1 of agreed uplift "
+               "(2018/19 mid-year reset)")
+    out.append(f"  bonus: {'true' if BONUS else 'false'}   # unearned finance funding paid at year end "
+               "to those that passed")
+    out.append(f"  bonus_share: {BONUS_SHARE}")
+    if QUARTERLY:
+        out.append(f"  recovery: {'true' if RECOVERY else 'false'}   # quarterly finance money missed is "
+                   "paid at year end on a year-end pass")
     out.append("")
     out.append("# No `schemes:` key, so the built-in 2018/19 menu is compared.")
     out.append("")
     out.append("systems:")
     for sysd in SYSTEMS:
         orgs = [derive(o) for o in sysd["orgs"]]
-        sct = sum(o["control_total"] for o in orgs)
+        sct = sum(o["control_total"] + o["control_total_uplift"] for o in orgs)
         out.append(f"  - id: {sysd['id']}")
         out.append(f"    name: {json.dumps(sysd['name'])}")
         if sysd.get("note"):
             out.extend(wrap(sysd["note"], "    "))
-        out.append(f"    system_control_total: null   # = sum of members' control totals ({fmt(sct)})")
+        out.append("    system_control_total: null   # = sum of members' control totals, with "
+                   f"uplifts ({fmt(sct)})")
         out.append("    organisations:")
         for o in orgs:
             out.append(f"      # {o['name']}: {TYPE_LABEL[o['type']]}.")
             for line in o["comment"] or []:
                 out.append(f"      # {line}")
+            if o["control_total_uplift"]:
+                u = o["control_total_uplift"]
+                out.append(f"      # Incentive PSF (illustrative): agrees to raise its control total by "
+                           f"£{u:g}m and earns")
+                out.append(f"      # £{INCENTIVE_RATE * u:g}m more PSF if it meets the raised total.")
             out.append(f"      - id: {o['id']}")
             out.append(f"        name: {json.dumps(o['name'])}")
             out.append(f"        kind: {o['kind']}")
-            out.append(f"        plan: {fmt(o['plan'])}   # P(miss) ~{100 * o['p_miss']:.0f}%")
+            out.append(f"        plan: {fmt(o['plan'])}   # P(shortfall) ~{pct(o['p_short'])}, "
+                       f"P(miss) after actions ~{pct(o['p_miss'])}")
             out.append(f"        control_total: {fmt(o['control_total'])}")
+            if o["control_total_uplift"]:
+                out.append(f"        control_total_uplift: {fmt(o['control_total_uplift'])}")
             out.append(f"        sustainability_funding: {fmt(o['sustainability_funding'])}")
             out.append(f"        turnover: {fmt(o['turnover'])}")
             out.append(f"        sd_pct: {o['sd_pct']}")
+            if o["mitigation"]:
+                out.append(f"        mitigation: {fmt(o['mitigation'])}")
+            if o["tail"]:
+                out.append("        tail:")
+                out.extend(_yaml_tail(o["tail"], "          "))
             if o["kind"] == "provider":
                 out.append(f"        has_ae: {'true' if o['has_ae'] else 'false'}")
                 if o["has_ae"]:
@@ -465,22 +593,26 @@ def render() -> str:
 # Check
 # ---------------------------------------------------------------------------
 
-ALLOWED_TOP = {"name", "description", "simulation", "uncertainty", "schemes", "systems",
-               "organisations_csv"}
-ALLOWED_SYSTEM = {"id", "name", "system_control_total", "organisations", "organisations_csv"}
-ALLOWED_ORG = {"id", "name", "kind", "plan", "control_total", "sustainability_funding",
-               "turnover", "sd", "sd_pct", "has_ae", "ae_share", "p_ae"}
+#: 2018/19 facts (shared/docs/scheme-2018-19.md) printed beside the file's numbers.
+FACT_MISS_PROVIDERS = "44/227=19% adverse YTD at Q2, 60/227=26% at Q3"
+FACT_MISS_CCGS = "33/~195=17% overspent"
+FACT_BIG = "29/227=12.6%"
+FACT_YTD = "Q2 44/227=19%, Q3 60/227=26%"
+FACT_BIG_SHARE = "120%"
+#: "Just above" target: met the control total by less than this share of turnover.
+JUST_ABOVE_PCT = 0.5
 
 
 def validate(doc: dict) -> list[str]:
-    """Field-name check against shared/docs/scenario-format.md."""
-    errs = []
-    errs += [f"top-level field {k!r}" for k in set(doc) - ALLOWED_TOP]
+    """Field names against the engine's scenario models (the format's contract), and unique ids."""
+    from sct_engine.scenario import Organisation, Scenario, System
+
+    errs = [f"top-level field {k!r}" for k in set(doc) - set(Scenario.model_fields)]
     ids = set()
     for s in doc["systems"]:
-        errs += [f"system {s.get('id')}: field {k!r}" for k in set(s) - ALLOWED_SYSTEM]
+        errs += [f"system {s.get('id')}: field {k!r}" for k in set(s) - set(System.model_fields)]
         for o in s["organisations"]:
-            errs += [f"org {o.get('id')}: field {k!r}" for k in set(o) - ALLOWED_ORG]
+            errs += [f"org {o.get('id')}: field {k!r}" for k in set(o) - set(Organisation.model_fields)]
             if o["id"] in ids:
                 errs.append(f"duplicate id {o['id']}")
             ids.add(o["id"])
@@ -489,9 +621,70 @@ def validate(doc: dict) -> list[str]:
     return errs
 
 
+def engine_calibration(path: Path, draws: int, seed: int) -> dict:
+    """Calibration numbers from the engine's own draws of the scenario (reference simulator).
+
+    Outturns are ``block_outturns(model, draw_block(...))`` (ordinary variation, large adverse
+    events, management actions), compared with the control total the engine tests (with any
+    uplift), so ``1 - share missing`` equals the mean of ``p_meet_control_total``.
+    """
+    import numpy as np
+
+    from sct_engine.model import build_model
+    from sct_engine.reference import block_outturns, block_ytd_outturns, draw_block
+    from sct_engine.rng import block_sizes
+    from sct_engine.scenario import load_scenario
+
+    model = build_model(load_scenario(path))
+    prov = np.array([k == "provider" for k in model.org_kinds])
+    ct = model.control_total
+    just_above = JUST_ABOVE_PCT / 100.0 * model.turnover
+    n_orgs = model.n_orgs
+    miss = np.zeros(n_orgs)
+    big = np.zeros(n_orgs)
+    on = np.zeros(n_orgs)
+    near = np.zeros(n_orgs)
+    miss_prov, miss_ccg = np.zeros(draws), np.zeros(draws)
+    ytd_miss = np.zeros((4, n_orgs))
+    shortfall = big_shortfall = 0.0
+    done = 0
+    for block, n in block_sizes(draws):
+        if model.quarterly:
+            ytd = block_ytd_outturns(model, draw_block(model, seed, block, n))  # (n, 4, N)
+            ytd_miss += (ytd < model.ytd_control_total().T[None]).sum(axis=0)
+            x = ytd[:, -1]
+        else:
+            x = block_outturns(model, draw_block(model, seed, block, n))
+        gap = ct - x  # > 0: adverse to the control total
+        m, b = gap > 0, gap > 10.0
+        miss += m.sum(axis=0)
+        big += b.sum(axis=0)
+        on += (gap == 0).sum(axis=0)
+        near += ((gap <= 0) & (-gap < just_above)).sum(axis=0)
+        miss_prov[done:done + n] = m[:, prov].sum(axis=1)
+        miss_ccg[done:done + n] = m[:, ~prov].sum(axis=1)
+        shortfall += gap[:, prov].sum()
+        big_shortfall += (gap * b)[:, prov].sum()
+        done += n
+    return {
+        "model": model, "prov": prov,
+        "miss_prov": miss[prov].mean() / draws, "miss_ccg": miss[~prov].mean() / draws,
+        "big_prov": big[prov].mean() / draws,
+        "on_prov": on[prov].mean() / draws, "near_prov": near[prov].mean() / draws,
+        "on_ccg": on[~prov].mean() / draws,
+        "ytd_miss_prov": ytd_miss[:, prov].mean(axis=1) / draws if model.quarterly else None,
+        "ytd_miss_ccg": ytd_miss[:, ~prov].mean(axis=1) / draws if model.quarterly else None,
+        "count_prov": miss_prov, "count_ccg": miss_ccg,
+        "net_shortfall": shortfall / draws, "big_shortfall": big_shortfall / draws,
+    }
+
+
 def check() -> int:
     import numpy as np
     import yaml
+
+    from sct_engine.scenario import load_scenario
+    from sct_engine.simulate import simulate
 
     text = OUT.read_text()
     stale = text != render()
@@ -499,72 +692,63 @@ def check() -> int:
     errs = validate(doc)
     for e in errs:
         print("FIELD ERROR:", e)
+    if errs:
+        return 1
 
-    rows = []  # (system index, kind, plan, ct, sd, sf, name)
-    for si, s in enumerate(doc["systems"]):
-        for o in s["organisations"]:
-            sd = o["sd"] if "sd" in o else o["sd_pct"] / 100.0 * o["turnover"]
-            rows.append((si, o["kind"], o["plan"], o["control_total"], sd,
-                         o["sustainability_funding"], o["id"]))
-    sys_idx = np.array([r[0] for r in rows])
-    prov = np.array([r[1] == "provider" for r in rows])
-    plan = np.array([r[2] for r in rows], float)
-    ct = np.array([r[3] for r in rows], float)
-    sd = np.array([r[4] for r in rows], float)
-    sf = np.array([r[5] for r in rows], float)
-
-    # Analytic (normal marginal, as in the calibration rule).
-    p_norm = norm.cdf(-(plan - ct) / sd)
-    p10_norm = norm.cdf(-(plan - ct + 10.0) / sd)
-
-    # Monte Carlo under the scenario's own model: Student-t factors scaled to unit variance.
-    unc = doc["uncertainty"]
-    a, b, dof = unc["national_share"], unc["system_share"], unc["dof"]
-    n_sys = len(doc["systems"])
-    rng = np.random.default_rng(doc["simulation"]["seed"])
-    scale = math.sqrt((dof - 2.0) / dof)
-    draws = doc["simulation"]["draws"]
-    miss_prov = np.zeros(draws)
-    miss_ccg = np.zeros(draws)
-    big_prov = np.zeros(draws)
-    p_mc = np.zeros(len(rows))
-    chunk = 20_000
-    for start in range(0, draws, chunk):
-        n = min(chunk, draws - start)
-        z_nat = rng.standard_t(dof, (n, 1)) * scale
-        z_sys = rng.standard_t(dof, (n, n_sys)) * scale
-        e = rng.standard_t(dof, (n, len(rows))) * scale
-        x = plan + sd * (math.sqrt(a) * z_nat + math.sqrt(b) * z_sys[:, sys_idx]
-                         + math.sqrt(1.0 - a - b) * e)
-        miss = x < ct
-        p_mc += miss.sum(axis=0)
-        miss_prov[start:start + n] = miss[:, prov].sum(axis=1)
-        miss_ccg[start:start + n] = miss[:, ~prov].sum(axis=1)
-        big_prov[start:start + n] = (x[:, prov] < ct[prov] - 10.0).sum(axis=1)
-    p_mc /= draws
-
+    orgs = [derive(o) for s in SYSTEMS for o in s["orgs"]]
+    prov_rows = [o for o in orgs if o["kind"] == "provider"]
+    ccg_rows = [o for o in orgs if o["kind"] != "provider"]
+    draws, seed = doc["simulation"]["draws"], doc["simulation"]["seed"]
+    cal = engine_calibration(OUT, draws, seed)
+    model, prov = cal["model"], cal["prov"]
     n_p, n_c = int(prov.sum()), int((~prov).sum())
-    print(f"file: {OUT.relative_to(HERE.parent.parent)}  systems {n_sys}  "
-          f"providers {n_p}  CCGs {n_c}")
-    print(f"PSF at stake £{sf[prov].sum():.1f}m; CSF at stake £{sf[~prov].sum():.1f}m "
-          f"({int((sf[~prov] > 0).sum())} CCGs with deficit control totals)")
-    print("Expected share missing control total:")
-    print(f"  providers: {p_norm[prov].mean():.1%} (normal marginal rule), "
-          f"{p_mc[prov].mean():.1%} (Monte Carlo, t{dof} factors)   [2018/19: 44/227=19% Q2, "
-          f"60/227=26% Q3]")
-    print(f"  CCGs:      {p_norm[~prov].mean():.1%} (normal marginal rule), "
-          f"{p_mc[~prov].mean():.1%} (Monte Carlo)   [2018/19: 33/~195=17% overspent]")
-    q = np.percentile(miss_prov, [5, 50, 95])
-    qc = np.percentile(miss_ccg, [5, 50, 95])
-    print(f"  number of providers missing: mean {miss_prov.mean():.1f}, "
+    psf, csf = model.funding[prov].sum(), model.funding[~prov].sum()
+    rel = OUT.relative_to(ROOT)
+    print(f"file: {rel}  systems {model.n_systems}  providers {n_p}  CCGs {n_c}  "
+          f"(engine draws: {draws:,}, seed {seed})")
+    print(f"PSF at stake £{psf:.1f}m; CSF at stake £{csf:.1f}m "
+          f"({int((model.funding[~prov] > 0).sum())} CCGs with deficit control totals); "
+          f"incentive uplifts £{model.control_total_uplift.sum():.1f}m "
+          f"({int((model.control_total_uplift > 0).sum())} providers); "
+          f"management actions £{model.mitigation[prov].sum():.1f}m providers, "
+          f"£{model.mitigation[~prov].sum():.1f}m CCGs")
+    print("Expected share missing control total (1 - mean p_meet_control_total):")
+    print(f"  providers: {cal['miss_prov']:.1%}   (normal rule, no large events: "
+          f"{np.mean([o['p_miss'] for o in prov_rows]):.1%})   [2018/19: {FACT_MISS_PROVIDERS}]")
+    print(f"  CCGs:      {cal['miss_ccg']:.1%}   (normal rule, no large events: "
+          f"{np.mean([o['p_miss'] for o in ccg_rows]):.1%})   [2018/19: {FACT_MISS_CCGS}]")
+    q = np.percentile(cal["count_prov"], [5, 50, 95])
+    qc = np.percentile(cal["count_ccg"], [5, 50, 95])
+    print(f"  number of providers missing: mean {cal['count_prov'].mean():.1f}, "
           f"5/50/95% {q[0]:.0f}/{q[1]:.0f}/{q[2]:.0f} of {n_p}")
-    print(f"  number of CCGs missing:      mean {miss_ccg.mean():.1f}, "
+    print(f"  number of CCGs missing:      mean {cal['count_ccg'].mean():.1f}, "
           f"5/50/95% {qc[0]:.0f}/{qc[1]:.0f}/{qc[2]:.0f} of {n_c}")
-    print(f"Providers > £10m adverse: {p10_norm[prov].mean():.1%} (normal), "
-          f"{big_prov.mean() / n_p:.1%} (Monte Carlo)   [2018/19: 29/227=12.6%]")
+    if cal["ytd_miss_prov"] is not None:
+        qp, qc = cal["ytd_miss_prov"], cal["ytd_miss_ccg"]
+        print("  adverse year to date at Q1/Q2/Q3 (quarterly tests, before year-end events and actions):")
+        print(f"    providers {qp[0]:.1%} / {qp[1]:.1%} / {qp[2]:.1%}   [2018/19: {FACT_YTD}]")
+        print(f"    CCGs      {qc[0]:.1%} / {qc[1]:.1%} / {qc[2]:.1%}")
+    print(f"Providers > £10m adverse: {cal['big_prov']:.1%}   [2018/19: {FACT_BIG}]")
+    rest = cal["net_shortfall"] - cal["big_shortfall"]
+    print(f"  providers' expected net shortfall against control totals £{cal['net_shortfall']:.1f}m: "
+          f"£{cal['big_shortfall']:.1f}m from those > £10m adverse, the rest £{abs(rest):.1f}m "
+          f"{'short of' if rest >= 0 else 'better than'} theirs   [2018/19: the > £10m adverse "
+          f"explained {FACT_BIG_SHARE} of the net shortfall]")
+    print(f"Providers landing on target (actions closed the gap): {cal['on_prov']:.1%}; on or less than "
+          f"{JUST_ABOVE_PCT:g}% of turnover above: {cal['near_prov']:.1%}   [2018/19: most trusts on or "
+          "just above]")
+
+    result = simulate(load_scenario(OUT), draws=draws, seed=seed)
+    nat = result.national
+    print(f"National funding lost per scheme (£m, engine kernel, {draws:,} draws, seed {seed}; "
+          f"£{nat['sustainability_funding'].iloc[0]:.1f}m at stake):")
+    for row in nat.itertuples():
+        print(f"  {row.scheme:<22} {row.expected_funding_lost:7.1f} (se {row.se_expected_funding_lost:.2f})"
+              f"   p95 {row.funding_lost_p95:6.1f}   incentive {row.expected_incentive:5.2f}"
+              f"   bonus {row.expected_bonus:6.1f}")
     if stale:
         print("STALE: the YAML differs from what the script writes; re-run without --check.")
-    return 1 if (stale or errs) else 0
+    return 1 if stale else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -99,3 +99,13 @@ def test_readme_commands_are_what_ci_runs():
     assert commands[0].endswith("sct run scenarios/example_ics.yaml")
     ci = (ROOT / ".ci" / "run").read_text()
     assert commands[1] in ci
+
+
+def test_public_api_names_are_the_functions():
+    import sct_engine
+    from sct_engine import load_scenario, simulate
+
+    assert callable(simulate) and callable(load_scenario)
+    result = simulate(load_scenario(SCENARIOS / "example_ics.yaml"), draws=2000, engine="reference")
+    assert isinstance(result, sct_engine.Result)
+    assert len(result.national) == len(builtin_menu())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -106,24 +107,27 @@ SCRIPT = textwrap.dedent(
     from sct_engine.model import build_model
     from sct_engine.kernel import simulate_kernel
     import numba
-    acc = simulate_kernel(build_model(load_scenario(sys.argv[1])), 70_000, seed=123)
+    import dataclasses
+    model = dataclasses.replace(build_model(load_scenario(sys.argv[1])), quarterly=sys.argv[2] == "1")
+    acc = simulate_kernel(model, 70_000, seed=123)
     print(json.dumps({"threads": numba.get_num_threads(),
                       **{k: v.tolist() for k, v in acc.arrays().items() if v.size < 5000}}))
     """
 )
 
 
-def run_with_threads(threads: int, scenario: str) -> dict:
+def run_with_threads(threads: int, scenario: str, quarterly: bool) -> dict:
     env = {**os.environ, "NUMBA_NUM_THREADS": str(threads)}
-    out = subprocess.run([sys.executable, "-c", SCRIPT, scenario], env=env, check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-c", SCRIPT, scenario, "1" if quarterly else "0"], env=env,
+                         check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
 
-def test_results_identical_whatever_the_number_of_threads():
+@pytest.mark.parametrize("quarterly", [False, True])
+def test_results_identical_whatever_the_number_of_threads(quarterly):
     scenario = os.path.join(os.path.dirname(__file__), "..", "..", "scenarios", "example_ics.yaml")
-    one = run_with_threads(1, scenario)
-    two = run_with_threads(2, scenario)
+    one = run_with_threads(1, scenario, quarterly)
+    two = run_with_threads(2, scenario, quarterly)
     assert (one.pop("threads"), two.pop("threads")) == (1, 2)
     assert one.keys() == two.keys()
     for name in one:
@@ -157,3 +161,53 @@ def test_kernel_matches_reference_with_tails_mitigation_incentive_and_bonus(bonu
     reference = simulate_reference(model, draws, seed=8)
     assert_same_statistics(reference, simulate_kernel(model, draws, seed=8))
     assert (reference.org_bonus_sum.sum() > 0) == bonus
+
+
+# --- quarterly mode (rule 6) ------------------------------------------------------------
+
+#: Uneven profiles for some members: back-loaded, front-loaded, all at year end.
+PROFILES = {0: (0.1, 0.2, 0.3, 0.4), 2: (0.4, 0.3, 0.2, 0.1), 4: (0.0, 0.0, 0.0, 1.0)}
+
+
+def with_profiles(systems: list[list[dict]]) -> list[list[dict]]:
+    flat = [org for members in systems for org in members]
+    profiled = [{**org, "profile": PROFILES[i]} if i in PROFILES else org for i, org in enumerate(flat)]
+    sizes = np.cumsum([0, *(len(members) for members in systems)])
+    return [profiled[lo:hi] for lo, hi in itertools.pairwise(sizes)]
+
+
+@pytest.mark.parametrize(
+    ("distribution", "sct", "recovery", "draws"),
+    [
+        ("normal", None, True, 8192 + 1234),  # a full block and a short one
+        ("student_t", [1.0, None, None], False, 5000),
+        ("skew_normal", [None, -4.0, None], True, 3000),
+    ],
+)
+def test_quarterly_kernel_matches_reference(distribution, sct, recovery, draws):
+    """Full and capped redistribution, every_member, gateway on and off, explicit system totals."""
+    model = make_model(with_profiles(SYSTEMS), MENU, distribution=distribution, dof=4.0, skew=-3.0,
+                       system_control_total=sct, quarterly=True, recovery=recovery,
+                       quarter_variance=(0.1, 0.2, 0.3, 0.4))
+    reference = simulate_reference(model, draws, seed=17)
+    assert_same_statistics(reference, simulate_kernel(model, draws, seed=17))
+    assert reference.org_paid_quarter_sum[..., :3].sum() > 0  # money really is paid before year end
+
+
+@pytest.mark.parametrize(("bonus", "recovery"), [(False, True), (True, False), (True, True)])
+def test_quarterly_kernel_matches_reference_with_tails_mitigation_incentive_and_bonus(bonus, recovery):
+    model = make_model(with_profiles(REGIME_SYSTEMS), MENU, distribution="student_t", dof=5.0, bonus=bonus,
+                       bonus_share=0.7, quarterly=True, recovery=recovery)
+    reference = simulate_reference(model, 4000, seed=8)
+    assert_same_statistics(reference, simulate_kernel(model, 4000, seed=8))
+    assert (reference.org_bonus_sum.sum() > 0) == bonus
+
+
+def test_quarterly_kernel_matches_reference_on_a_large_system_with_many_failures():
+    rng = np.random.default_rng(1)
+    members = [
+        {"plan": float(p), "control_total": 0.0, "sd": float(s), "funding": float(f)}
+        for p, s, f in zip(rng.normal(-0.5, 1, 24), rng.uniform(1, 4, 24), rng.uniform(1, 9, 24), strict=True)
+    ]
+    model = make_model([members, members[:9]], MENU, national_share=0.1, system_share=0.1, quarterly=True)
+    assert_same_statistics(simulate_reference(model, 1500, seed=3), simulate_kernel(model, 1500, seed=3))

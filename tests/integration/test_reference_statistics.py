@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from sct_engine.reference import apply_schemes, draw_block, simulate_reference
+from sct_engine.reference import apply_schemes, block_ytd_outturns, draw_block, simulate_reference
 from sct_engine.results import Result
 from sct_engine.rng import block_generator
 from sct_engine.schemes import SchemeOption
@@ -130,3 +130,24 @@ def test_histogram_quantile_and_cvar_within_one_bin_of_exact():
         tail = np.sort(national)[::-1][: round(0.05 * draws)]
         cvar = hist_cvar(acc.national_hist[k], acc.national_hist_sum[k], 0.95)
         assert abs(cvar - tail.mean()) <= width + 1e-9
+
+
+@pytest.mark.parametrize("distribution", ["normal", "student_t"])
+def test_quarterly_paths_add_up_to_the_year_end_factor_model(distribution):
+    """YTD Q4 outturn has the year-end mean and sd; YTD Q2 the profiled plan and the first half's variance."""
+    variance = (0.05, 0.1, 0.35, 0.5)
+    model = make_model(SYSTEMS, [SchemeOption(name="x")], distribution=distribution, dof=5.0,
+                       national_share=0.2, system_share=0.3, quarterly=True, quarter_variance=variance)
+    ytd = np.concatenate([block_ytd_outturns(model, draw_block(model, 4, b, 8192)) for b in range(8)])
+    n = ytd.shape[0]
+    for q, share in ((3, 1.0), (1, variance[0] + variance[1])):
+        x = ytd[:, q]
+        sd = model.sd * math.sqrt(share)
+        assert np.all(np.abs(x.mean(axis=0) - model.plan * (q + 1) / 4) < 4 * sd / math.sqrt(n))
+        # SE of the sample variance: sqrt((m4 - s^4) / n).
+        m4 = np.mean((x - x.mean(axis=0)) ** 4, axis=0)
+        assert np.all(np.abs(x.var(axis=0) - sd**2) < 4 * np.sqrt((m4 - sd**4) / n)), (x.var(axis=0), sd**2)
+    corr = np.corrcoef(ytd[:, 3], rowvar=False)
+    se = (1 - 0.5**2) / math.sqrt(n)
+    assert abs(corr[0, 1] - 0.5) < 5 * se  # same system: a + b, as at year end
+    assert abs(corr[0, 3] - 0.2) < 5 * se  # different systems: a

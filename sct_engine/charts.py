@@ -1,0 +1,129 @@
+"""Report charts as inline SVG strings (matplotlib, no pyplot state, no files).
+
+Each function returns a self-contained ``<svg>`` element whose ids are prefixed,
+so several charts can share one HTML page without id clashes. matplotlib is
+imported inside the functions so that importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from sct_engine.results import Result
+
+#: One colour per option, in menu order (colour-blind-safe Okabe-Ito palette).
+SCHEME_COLOURS = ("#0072B2", "#D55E00", "#CC79A7", "#009E73", "#56B4E9", "#E69F00", "#F0E442", "#000000")
+
+_ID = re.compile(r'\bid="([^"]+)"')
+_URL = re.compile(r"url\(#([^)]+)\)")
+_HREF = re.compile(r'((?:xlink:)?href)="#([^"]+)"')
+
+
+def scheme_colour(index: int) -> str:
+    """The colour of option ``index`` in every chart."""
+    return SCHEME_COLOURS[index % len(SCHEME_COLOURS)]
+
+
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig
+
+
+def figure_svg(fig: Figure, prefix: str) -> str:
+    """The figure as an ``<svg>`` element for inlining: no XML prolog, ids prefixed, width fluid."""
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": prefix, "font.size": 9}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg") :]
+    svg = _ID.sub(lambda m: f'id="{prefix}-{m.group(1)}"', svg)
+    svg = _URL.sub(lambda m: f"url(#{prefix}-{m.group(1)})", svg)
+    svg = _HREF.sub(lambda m: f'{m.group(1)}="#{prefix}-{m.group(2)}"', svg)
+    # Fluid width: keep the viewBox, let CSS size the element.
+    svg = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 class="chart"', svg, count=1)
+    return svg
+
+
+def funding_at_risk_svg(
+    schemes: Sequence[str], expected_lost: np.ndarray, se: np.ndarray, p95: np.ndarray,
+    funding: float, title: str, prefix: str,
+) -> str:
+    """Horizontal bars of expected funding lost per option with 95% confidence bars and the 1-in-20-year loss."""
+    fig = _figure(7.0, 0.45 * len(schemes) + 1.3)
+    ax = fig.add_subplot()
+    y = np.arange(len(schemes))[::-1]
+    colours = [scheme_colour(k) for k in range(len(schemes))]
+    ax.barh(y, expected_lost, xerr=1.959963984540054 * np.asarray(se), color=colours, alpha=0.85,
+            error_kw={"ecolor": "black", "capsize": 4, "lw": 1.2}, label="expected funding lost (95% CI)")
+    ax.scatter(p95, y, marker="D", color="black", zorder=3, s=22, label="lost in a 1-in-20 bad year (p95)")
+    ax.set_yticks(y, list(schemes))
+    ax.set_xlim(0, max(funding, float(np.max(p95)) if len(p95) else 0.0) * 1.04 or 1.0)
+    ax.set_xlabel("sustainability funding lost, £m a year")
+    ax.set_title(title, loc="left", fontsize=10)
+    ax.grid(axis="x", color="#dddddd", lw=0.6)
+    ax.set_axisbelow(True)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.9 / (len(schemes) + 3)), ncol=2,
+              fontsize=8, frameon=False)
+    return figure_svg(fig, prefix)
+
+
+def loss_exceedance_svg(result: Result, system: int, prefix: str) -> str:
+    """P(system loses more than x) against x, one step curve per option (from the run's histograms)."""
+    model, stats = result.model, result.stats
+    funding = float(model.system_funding()[system])
+    bins = stats.system_hist.shape[-1] - 1
+    edges = np.arange(bins + 1) * funding / bins
+    fig = _figure(7.0, 3.6)
+    ax = fig.add_subplot()
+    for k, name in enumerate(result.scheme_names):
+        counts = stats.system_hist[k, system].astype(np.float64)
+        exceed = 1.0 - np.cumsum(counts) / counts.sum()  # P(loss > upper edge of bin b)
+        ax.step(edges, exceed, where="post", color=scheme_colour(k), lw=1.6, label=name)
+    ax.set_xlim(0, funding if funding > 0 else 1.0)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("funding lost by the system, £m (at least)")
+    ax.set_ylabel("probability of losing more")
+    ax.set_title(f"{model.system_names[system]}: loss exceedance", loc="left", fontsize=10)
+    ax.grid(color="#dddddd", lw=0.6)
+    ax.legend(fontsize=8, frameon=False, ncol=2)
+    return figure_svg(fig, prefix)
+
+
+def attribution_svg(attribution: pd.DataFrame, system: str, system_name: str, prefix: str) -> str:
+    """Stacked bars per option: each member's share of the system's loss in its worst 5% of years (co-CVaR)."""
+    rows = attribution[attribution["system"] == system]
+    schemes = list(dict.fromkeys(rows["scheme"]))
+    members = list(dict.fromkeys(rows["organisation"]))
+    table = rows.pivot(index="scheme", columns="organisation", values="co_cvar").loc[schemes, members]
+    fig = _figure(7.0, 0.45 * len(schemes) + 1.9)
+    ax = fig.add_subplot()
+    y = np.arange(len(schemes))[::-1]
+    left = np.zeros(len(schemes))
+    from matplotlib import colormaps
+
+    palette = colormaps["tab20"]
+    for j, member in enumerate(members):
+        values = table[member].to_numpy()
+        ax.barh(y, values, left=left, color=palette(j % 20), label=member, edgecolor="white", lw=0.4)
+        left += values
+    ax.set_yticks(y, schemes)
+    ax.set_xlabel("average funding lost in the worst 5% of years, £m, by member (co-CVaR)")
+    ax.set_title(f"{system_name}: who bears the tail loss", loc="left", fontsize=10)
+    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22),
+              ncol=min(4, max(1, len(members))))
+    ax.grid(axis="x", color="#dddddd", lw=0.6)
+    ax.set_axisbelow(True)
+    return figure_svg(fig, prefix)

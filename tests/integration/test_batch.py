@@ -1,0 +1,391 @@
+"""`sct batch` on a real Dask LocalCluster: manifest, sweeps, kills and resumes, worker counts.
+
+One set of 19 scenario files (16 plain, a 2 x 2 sweep, a malformed YAML, one
+that fails validation: 22 runs) is run once with two workers; the other tests
+compare against that batch. Compiled kernels are kept in pytest's cache folder
+so that only the first session on a machine pays for compiling them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+pytest.importorskip("distributed", reason="sct batch needs the [distributed] extra")
+import psutil  # installed with distributed
+
+import sct_engine
+from sct_engine import cli
+from sct_engine.batch import (
+    DONE,
+    FAILED,
+    MANIFEST_CSV,
+    RESULT_TABLES,
+    RUNS_DIR,
+    read_manifest,
+    read_results,
+    run_batch,
+)
+from sct_engine.results import TABLES
+from sct_engine.scenario import load_scenario
+from sct_engine.simulate import simulate
+
+DRAWS = 40_000  # about 0.1 s a run: long enough to stop a batch between runs
+PLAIN = 16
+SWEEP = {"uncertainty.national_share": [0.1, 0.3], "schemes[2].system_linked_share": [0.25, 0.75]}
+SORT_KEYS = {
+    "organisations": ["run_id", "scheme", "organisation"],
+    "systems": ["run_id", "scheme", "system"],
+    "national": ["run_id", "scheme"],
+}
+#: Manifest columns that legitimately differ between two runs of the same batch.
+TIMING_COLUMNS = ["wall_time_s", "simulate_time_s", "host", "finished_utc"]
+
+
+def small_scenario(k: int) -> dict:
+    """Two systems of three members; seed, plans and shock shape vary with ``k``."""
+
+    def member(s: int, j: int) -> dict:
+        kind = "commissioner" if j == 2 else "provider"
+        return {
+            "id": f"s{s}_o{j}",
+            "kind": kind,
+            "plan": round(-0.5 + 0.3 * j - 0.1 * (k % 5), 2),
+            "control_total": -1.0,
+            "sustainability_funding": 2.0 + j + s,
+            "sd": 1.0 + 0.25 * ((k + j) % 3),
+            "has_ae": kind == "provider" and j == 0,
+        }
+
+    return {
+        "name": f"small {k}",
+        "simulation": {"draws": DRAWS, "seed": 100 + k},
+        "uncertainty": {
+            "distribution": ["normal", "student_t", "skew_normal"][k % 3],
+            "skew": -2.0,
+        },
+        "systems": [
+            {"id": f"sys_{s}", "organisations": [member(s, j) for j in range(3)]} for s in range(2)
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("scenarios")
+    for k in range(PLAIN):
+        (folder / f"plain_{k:02d}.yaml").write_text(
+            yaml.safe_dump(small_scenario(k), sort_keys=False)
+        )
+    swept = small_scenario(99)
+    swept["uncertainty"] = {"distribution": "normal"}  # national_share comes from the sweep
+    (folder / "sweep_grid.yaml").write_text(
+        yaml.safe_dump({**swept, "sweep": SWEEP}, sort_keys=False)
+    )
+    (folder / "broken.yaml").write_text("name: broken\nsystems: [\n  - id: a\n")
+    invalid = small_scenario(50)
+    invalid["systems"][0]["organisations"][1]["sd"] = -2.0
+    (folder / "invalid.yaml").write_text(yaml.safe_dump(invalid, sort_keys=False))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def numba_cache(request, tmp_path_factory) -> Path:
+    cache = getattr(request.config, "cache", None)
+    return cache.mkdir("sct_batch_numba") if cache else tmp_path_factory.mktemp("numba")
+
+
+def sct_batch(*args: str) -> int:
+    """The `sct` command in this process, with the batch commands registered."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cli, "COMMAND_MODULES", ("sct_engine.batch",))
+        return cli.main(list(args))
+
+
+def batch_args(inputs: Path, out: Path, numba_cache: Path, workers: int = 2) -> list[str]:
+    return [str(inputs / "*.yaml"), "--out", str(out), "--workers", str(workers),
+            "--numba-cache", str(numba_cache), "--quiet"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def two_workers(inputs, numba_cache, tmp_path_factory) -> tuple[int, Path]:
+    out = tmp_path_factory.mktemp("two_workers") / "batch"
+    return sct_batch("batch", *batch_args(inputs, out, numba_cache)), out
+
+
+def expected_run_ids() -> set[str]:
+    plain = {f"plain_{k:02d}" for k in range(PLAIN)}
+    swept = {
+        f"sweep_grid__uncertainty.national_share={a}__schemes.2.system_linked_share={b}"
+        for a in SWEEP["uncertainty.national_share"]
+        for b in SWEEP["schemes[2].system_linked_share"]
+    }
+    return plain | swept | {"broken", "invalid"}
+
+
+def combined_results(out: Path) -> dict[str, pd.DataFrame]:
+    return {
+        table: read_results(out, table).sort_values(SORT_KEYS[table]).reset_index(drop=True)
+        for table in RESULT_TABLES
+    }
+
+
+def assert_same_results(a: Path, b: Path) -> None:
+    left, right = combined_results(a), combined_results(b)
+    for table in RESULT_TABLES:
+        pd.testing.assert_frame_equal(left[table], right[table], check_exact=True)
+    manifest_a = read_manifest(a).drop(columns=TIMING_COLUMNS)
+    manifest_b = read_manifest(b).drop(columns=TIMING_COLUMNS)
+    pd.testing.assert_frame_equal(manifest_a, manifest_b)
+
+
+def done_records(out: Path) -> dict[str, str]:
+    """status.json text of every finished run, by run id."""
+    records = {}
+    for status in (out / RUNS_DIR).glob("*/status.json"):
+        text = status.read_text()
+        if json.loads(text)["status"] == DONE:
+            records[status.parent.name] = text
+    return records
+
+
+# --- one batch, inspected -------------------------------------------------------------------
+
+
+def test_manifest_records_every_run_and_the_failures(two_workers, inputs):
+    status, out = two_workers
+    assert status == 2, "the exit status is the number of failed runs"
+    manifest = read_manifest(out)
+    assert sorted(manifest["run_id"]) == sorted(expected_run_ids())
+    by_id = manifest.set_index("run_id")
+    assert set(by_id.index[by_id["status"] == FAILED]) == {"broken", "invalid"}
+    broken, invalid = by_id.loc["broken", "error"], by_id.loc["invalid", "error"]
+    assert str(inputs / "broken.yaml") in broken and "YAML syntax error at line" in broken
+    assert str(inputs / "invalid.yaml") in invalid and "systems[0].organisations[1].sd" in invalid
+
+    done = manifest[manifest["status"] == DONE]
+    assert len(done) == PLAIN + 4 and done["error"].isna().all()
+    assert done["engine_version"].str.startswith(sct_engine.__version__ + "+src.").all()
+    assert (done["draws"] == DRAWS).all() and (done["wall_time_s"] > 0).all()
+    for k in range(PLAIN):
+        row = by_id.loc[f"plain_{k:02d}"]
+        scenario = load_scenario(inputs / f"plain_{k:02d}.yaml")
+        assert row["scenario_hash"] == scenario.content_hash
+        assert row["seed"] == 100 + k and row["scenario_name"] == f"small {k}"
+    readable = pd.read_csv(out / MANIFEST_CSV)
+    assert list(readable["run_id"]) == list(manifest["run_id"])
+    assert list(readable["status"]) == list(manifest["status"])
+    leftovers = [p.name for p in (out / RUNS_DIR).iterdir() if p.name.startswith(".")]
+    assert leftovers == [], "temporary folders must be renamed or removed"
+
+
+def test_each_run_holds_what_simulating_its_file_gives(two_workers, inputs):
+    _, out = two_workers
+    for run_id in ("plain_00", "plain_07"):
+        result = simulate(load_scenario(inputs / f"{run_id}.yaml"))
+        for table, frame in result.tables().items():
+            stored = pd.read_parquet(out / RUNS_DIR / run_id / f"{table}.parquet")
+            pd.testing.assert_frame_equal(stored, frame, check_exact=True)
+        provenance = json.loads((out / RUNS_DIR / run_id / "run.json").read_text())
+        assert provenance["scenario_hash"] == result.provenance["scenario_hash"]
+
+
+def test_combined_results_are_every_done_run_with_run_columns(two_workers):
+    _, out = two_workers
+    assert tuple(TABLES) == RESULT_TABLES
+    manifest = read_manifest(out)
+    done = manifest.loc[manifest["status"] == DONE, "run_id"]
+    for table in TABLES:
+        combined = read_results(out, table)
+        assert set(combined["run_id"]) == set(done)
+        one = combined[combined["run_id"] == "plain_03"].drop(
+            columns=["run_id", "file", "sweep", *[c for c in combined if c.startswith("sweep.")]]
+        )
+        stored = pd.read_parquet(out / RUNS_DIR / "plain_03" / f"{table}.parquet")
+        pd.testing.assert_frame_equal(one.reset_index(drop=True), stored, check_exact=True)
+
+
+def test_sweep_expands_into_named_runs_with_their_values(two_workers):
+    _, out = two_workers
+    manifest = read_manifest(out)
+    swept = manifest[manifest["run_id"].str.startswith("sweep_grid__")]
+    assert len(swept) == 4 and (swept["status"] == DONE).all()
+    pairs = set(
+        zip(
+            swept["sweep.uncertainty.national_share"],
+            swept["sweep.schemes[2].system_linked_share"],
+            strict=True,
+        )
+    )
+    assert pairs == {(a, b) for a in (0.1, 0.3) for b in (0.25, 0.75)}
+    assert (
+        manifest.loc[manifest["run_id"] == "plain_00", "sweep.uncertainty.national_share"]
+        .isna()
+        .all()
+    )
+    assert swept["scenario_hash"].nunique() == 4
+
+    national = read_results(out, "national")
+    national = national[national["run_id"].str.startswith("sweep_grid__")]
+    lost = national.pivot_table(
+        index=["sweep.uncertainty.national_share", "scheme"],
+        columns="sweep.schemes[2].system_linked_share",
+        values="expected_funding_lost",
+    )
+    # Common random numbers: changing option 2's share changes option 2's result only.
+    option_2 = "all_or_nothing_strict"
+    for share in (0.1, 0.3):
+        at_share = lost.loc[share]
+        others = at_share.drop(index=option_2)
+        assert (others[0.25] == others[0.75]).all()
+        assert at_share.loc[option_2, 0.25] != at_share.loc[option_2, 0.75]
+    # The national share reaches every option.
+    assert lost.loc[(0.1, "organisation_only"), 0.25] != lost.loc[(0.3, "organisation_only"), 0.25]
+
+
+def test_batch_summary_prints_counts_failures_and_a_table(two_workers, capsys):
+    _, out = two_workers
+    capsys.readouterr()
+    assert sct_batch("batch-summary", str(out)) == 0
+    printed = capsys.readouterr().out
+    assert "22 runs, 20 done, 2 failed" in printed
+    assert "FAILED invalid" in printed and "plain_00" in printed
+
+
+# --- the same batch again, other ways -------------------------------------------------------
+
+
+def test_an_existing_cluster_with_one_worker_gives_the_same_results(
+    two_workers, inputs, numba_cache, tmp_path
+):
+    from distributed import Client, LocalCluster
+
+    def numba_settings() -> tuple[str, int]:
+        import numba
+
+        return numba.config.CACHE_DIR, numba.config.NUMBA_NUM_THREADS
+
+    one = tmp_path / "one_worker"
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        summary = run_batch(
+            [inputs / "*.yaml"],
+            one,
+            scheduler=cluster.scheduler_address,
+            numba_cache=numba_cache,
+            progress=False,
+        )
+        with Client(cluster) as client:
+            settings = list(client.run(numba_settings).values())
+    assert settings == [(str(numba_cache), 1)], "workers use the shared cache and their own threads"
+    assert any(numba_cache.rglob("kernel.*.nbi")), "the kernel is cached in the shared folder"
+    assert (summary.total, summary.done, summary.failed) == (22, 20, 2)
+    assert summary.exit_status == 2
+    _, two = two_workers
+    assert_same_results(one, two)
+
+
+def start_batch(inputs: Path, out: Path, numba_cache: Path) -> subprocess.Popen:
+    command = [
+        sys.executable,
+        "-m",
+        "sct_engine.batch",
+        "batch",
+        *batch_args(inputs, out, numba_cache),
+    ]
+    return subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+    )
+
+
+def wait_for_done_runs(
+    out: Path, process: subprocess.Popen, count: int, timeout: float = 120
+) -> None:
+    deadline = time.monotonic() + timeout
+    while len(done_records(out)) < count:
+        if process.poll() is not None:
+            pytest.fail(
+                f"batch ended before {count} runs were done: {process.stderr.read().decode()}"
+            )
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"fewer than {count} runs done after {timeout} s")
+        time.sleep(0.01)
+
+
+def test_a_stopped_batch_resumes_without_losing_or_repeating_runs(
+    two_workers, inputs, numba_cache, tmp_path
+):
+    out = tmp_path / "stopped"
+    # 1. SIGTERM the driver: it stops cleanly, listing what it did not run.
+    process = start_batch(inputs, out, numba_cache)
+    wait_for_done_runs(out, process, count=2)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=60) == 130, process.stderr.read().decode()
+    assert "pending" in set(read_manifest(out)["status"])
+    terminated = done_records(out)
+
+    # 2. Run it again and SIGKILL the driver and its workers at once, part-way.
+    process = start_batch(inputs, out, numba_cache)
+    wait_for_done_runs(out, process, count=len(terminated) + 2)
+    os.killpg(process.pid, signal.SIGKILL)
+    assert process.wait(timeout=30) == -signal.SIGKILL
+    killed = done_records(out)
+    assert len(killed) < PLAIN + 4, (
+        "the batch must be killed part-way for this test to mean anything"
+    )
+
+    # 3. Run it again to the end.
+    assert sct_batch("batch", *batch_args(inputs, out, numba_cache)) == 2
+    finished = done_records(out)
+    assert set(finished) == expected_run_ids() - {"broken", "invalid"}
+    for earlier in (terminated, killed):
+        for run_id, text in earlier.items():
+            assert finished[run_id] == text, f"{run_id} was already done and must not run again"
+    manifest = read_manifest(out)
+    assert manifest["run_id"].is_unique and len(manifest) == len(expected_run_ids())
+    _, uninterrupted = two_workers
+    assert_same_results(out, uninterrupted)
+
+
+def test_killing_a_worker_loses_nothing(two_workers, inputs, numba_cache, tmp_path):
+    out = tmp_path / "worker_killed"
+    process = start_batch(inputs, out, numba_cache)
+    wait_for_done_runs(out, process, count=2)
+    workers = [
+        child
+        for child in psutil.Process(process.pid).children(recursive=True)
+        if "spawn_main" in " ".join(child.cmdline())
+    ]
+    assert workers, "expected worker processes under the batch"
+    workers[0].send_signal(signal.SIGKILL)
+    assert process.wait(timeout=120) == 2, process.stderr.read().decode()
+    _, uninterrupted = two_workers
+    assert_same_results(out, uninterrupted)
+
+
+# --- the command line without a cluster -------------------------------------------------------
+
+
+def test_a_glob_matching_nothing_is_an_error(tmp_path, capsys):
+    assert sct_batch("batch", str(tmp_path / "nothing*.yaml"), "--out", str(tmp_path / "out")) == 2
+    assert "no scenario files match" in capsys.readouterr().err
+
+
+def test_importing_the_batch_module_does_not_load_dask():
+    code = (
+        "import sys, sct_engine.batch; "
+        "print(sorted(m for m in ('distributed', 'dask') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
