@@ -47,7 +47,7 @@ from sct_engine.reference import (
 from sct_engine.results import Result
 from sct_engine.rng import BLOCK_DRAWS, block_sizes
 from sct_engine.scenario import Scenario, load_scenario
-from sct_engine.stats import HIST_BINS, Accumulator, hist_cvar, hist_quantile, loss_bins
+from sct_engine.stats import HIST_BINS, Accumulator, BlockSums, hist_cvar, hist_quantile, loss_bins
 
 #: Two-sided 95% normal quantile: a 95% confidence interval is +-Z95 standard errors.
 Z95 = 1.959963984540054
@@ -68,7 +68,7 @@ Progress = Callable[[int], None] | None
 
 
 @dataclass
-class PairedStats:
+class PairedStats(BlockSums):
     """Per-draw reductions the run's :class:`Accumulator` does not keep (K schemes, N orgs, S systems).
 
     Differences are against the baseline option (index ``baseline``) unless
@@ -117,14 +117,6 @@ class PairedStats:
             org_pivotal=np.zeros(n, f),
         )
 
-    @property
-    def n(self) -> int:
-        return int(self.draws)
-
-    def merge(self, other: PairedStats) -> None:
-        """Add the next block's statistics."""
-        for field in fields(self):
-            getattr(self, field.name)[...] += getattr(other, field.name)
 
 
 def _column_bincount(bins: np.ndarray, weights: np.ndarray, n_bins: int) -> np.ndarray:

@@ -984,17 +984,9 @@ def batch_summary_text(out: str | os.PathLike[str], max_rows: int = 20) -> str:
 # --- command line -----------------------------------------------------------------------
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def register_cli(subparsers: argparse._SubParsersAction) -> None:
+    from sct_engine.cli import positive_int
+
     """Add the ``batch`` and ``batch-summary`` subcommands to the ``sct`` parser."""
     batch = subparsers.add_parser(
         "batch",
@@ -1010,11 +1002,11 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
         "--out", required=True, metavar="DIR", help="batch folder (runs, manifest, results)"
     )
     batch.add_argument(
-        "--workers", type=_count, metavar="N", help="local worker processes (default: one per core)"
+        "--workers", type=positive_int, metavar="N", help="local worker processes (default: one per core)"
     )
     batch.add_argument(
         "--threads-per-worker",
-        type=_count,
+        type=positive_int,
         default=1,
         metavar="T",
         help="threads per local worker, for the simulation kernel (default 1)",
@@ -1036,7 +1028,7 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     summary = subparsers.add_parser("batch-summary", help="summarise a batch folder")
     summary.add_argument("out", metavar="DIR", help="the --out folder of a batch")
     summary.add_argument(
-        "--rows", type=_count, default=20, metavar="N", help="most runs to list (default 20)"
+        "--rows", type=positive_int, default=20, metavar="N", help="most runs to list (default 20)"
     )
     summary.set_defaults(func=_cmd_batch_summary)
 

@@ -20,7 +20,8 @@ from sct_engine.errors import ScenarioError
 COMMAND_MODULES: tuple[str, ...] = ("sct_engine.report", "sct_engine.batch", "sct_engine.calibration")
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (underscores allowed, e.g. 1_000_000)."""
     try:
         value = int(text.replace("_", ""))
     except ValueError:
@@ -30,7 +31,8 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _positive_float(text: str) -> float:
+def positive_float(text: str) -> float:
+    """argparse type: a number > 0."""
     try:
         value = float(text)
     except ValueError:
@@ -40,7 +42,8 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _non_negative_int(text: str) -> int:
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0 (a seed)."""
     try:
         value = int(text)
     except ValueError:
@@ -111,15 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="simulate a scenario and write the result tables")
     run.add_argument("scenario", help="scenario YAML file")
-    run.add_argument("--draws", type=_positive_int, help="Monte Carlo draws (default: the scenario's)")
-    run.add_argument("--seed", type=_non_negative_int, help="random seed (default: the scenario's)")
+    run.add_argument("--draws", type=positive_int, help="Monte Carlo draws (default: the scenario's)")
+    run.add_argument("--seed", type=non_negative_int, help="random seed (default: the scenario's)")
     run.add_argument("--out", help="output folder (default: out/<scenario name>)")
     run.add_argument(
         "--engine", default="kernel", choices=["kernel", "reference"],
         help="kernel: fused numba kernel (default); reference: plain numpy oracle",
     )
     run.add_argument(
-        "--target-se", type=_positive_float, metavar="X",
+        "--target-se", type=positive_float, metavar="X",
         help="add draws until every probability and expected loss has a standard error below X "
         "(--draws is then the cap)",
     )

@@ -854,33 +854,21 @@ def _probability(text: str) -> float:
     return value
 
 
-def _count(minimum: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text.replace("_", ""))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
-        return value
-
-    return parse
-
-
-_positive_int, _non_negative_int = _count(1), _count(0)
 
 
 def register_cli(subparsers: Any) -> None:
     """Add ``compare`` and ``report`` to the ``sct`` command."""
+    from sct_engine.cli import non_negative_int, positive_int
+
     compare = subparsers.add_parser(
         "compare", help="paired differences between options on the same draws, with confidence intervals"
     )
     compare.add_argument("scenario", help="scenario YAML file, or a result folder written by `sct run`")
     compare.add_argument("--schemes", help="comma-separated options; the first is the baseline "
                          "(default: every option against organisation_only)")
-    compare.add_argument("--draws", type=_positive_int, help=f"draws (default {DEFAULT_ANALYSIS_DRAWS:,}, "
+    compare.add_argument("--draws", type=positive_int, help=f"draws (default {DEFAULT_ANALYSIS_DRAWS:,}, "
                          "or the run's)")
-    compare.add_argument("--seed", type=_non_negative_int, help="random seed (default: the scenario's)")
+    compare.add_argument("--seed", type=non_negative_int, help="random seed (default: the scenario's)")
     compare.add_argument("--level", choices=["organisations", "systems", "national", "all"], default="all")
     compare.add_argument("--out", help="also write comparison_*.csv to this folder")
     compare.set_defaults(func=_cmd_compare)
@@ -890,10 +878,10 @@ def register_cli(subparsers: Any) -> None:
     report.add_argument("--out", help="HTML file (default: out/<scenario>/report.html, or inside the "
                         "result folder)")
     report.add_argument("--xlsx", help="also write the tables to this Excel workbook")
-    report.add_argument("--draws", type=_positive_int, help=f"draws of the main analysis (default "
+    report.add_argument("--draws", type=positive_int, help=f"draws of the main analysis (default "
                         f"{DEFAULT_ANALYSIS_DRAWS:,}, or the run's)")
-    report.add_argument("--seed", type=_non_negative_int, help="random seed (default: the scenario's or run's)")
-    report.add_argument("--detail-draws", type=_positive_int, default=DEFAULT_DETAIL_DRAWS,
+    report.add_argument("--seed", type=non_negative_int, help="random seed (default: the scenario's or run's)")
+    report.add_argument("--detail-draws", type=positive_int, default=DEFAULT_DETAIL_DRAWS,
                         help=f"draws of the incentive gradient and solvers (default {DEFAULT_DETAIL_DRAWS:,})")
     report.add_argument("--target", type=_probability, default=0.8,
                         help="solver target probability (default 0.8)")

@@ -26,8 +26,23 @@ HIST_BINS = 1000
 ZERO_LOSS = 1e-12
 
 
+class BlockSums:
+    """Dataclass mixin for statistics that are sums over draws: merge block by block, in order."""
+
+    draws: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.draws)
+
+    def merge(self, other: BlockSums) -> None:
+        """Add another block's statistics (the next block) into these."""
+        for field in fields(self):
+            getattr(self, field.name)[...] += getattr(other, field.name)
+
+
 @dataclass
-class Accumulator:
+class Accumulator(BlockSums):
     """Sufficient statistics of a run, for K schemes, N organisations and S systems."""
 
     draws: np.ndarray  # int64 scalar array: number of draws seen
@@ -86,15 +101,6 @@ class Accumulator:
             org_bonus_sumsq=np.zeros((k, n), f),
             org_paid_quarter_sum=np.zeros((k, n, 4), f),
         )
-
-    @property
-    def n(self) -> int:
-        return int(self.draws)
-
-    def merge(self, other: Accumulator) -> None:
-        """Add another accumulator (the next block) into this one."""
-        for field in fields(self):
-            getattr(self, field.name)[...] += getattr(other, field.name)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """All statistics by name (for saving or comparing runs)."""
