@@ -152,7 +152,12 @@ def done_records(out: Path) -> dict[str, str]:
     """status.json text of every finished run, by run id."""
     records = {}
     for status in (out / RUNS_DIR).glob("*/status.json"):
-        text = status.read_text()
+        if status.parent.name.startswith("."):
+            continue  # a hidden temporary folder: a run still being written, not yet published
+        try:
+            text = status.read_text()
+        except FileNotFoundError:
+            continue  # replaced by a newer copy of the same run between listing and reading
         if json.loads(text)["status"] == DONE:
             records[status.parent.name] = text
     return records
