@@ -30,32 +30,10 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(_CACHE))
 
 import yaml  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.factories
+
 from sct_engine.batch import read_manifest, run_batch  # noqa: E402
-
-
-def small_scenario(k: int, draws: int) -> dict:
-    """Two systems of three members; seed, plans and shock shape vary with ``k``."""
-
-    def member(s: int, j: int) -> dict:
-        kind = "commissioner" if j == 2 else "provider"
-        return {
-            "id": f"s{s}_o{j}",
-            "kind": kind,
-            "plan": round(-0.5 + 0.3 * j - 0.1 * (k % 5), 2),
-            "control_total": -1.0,
-            "sustainability_funding": 2.0 + j + s,
-            "sd": 1.0 + 0.25 * ((k + j) % 3),
-            "has_ae": kind == "provider" and j == 0,
-        }
-
-    return {
-        "name": f"bench {k}",
-        "simulation": {"draws": draws, "seed": k},
-        "uncertainty": {"distribution": ["normal", "student_t", "skew_normal"][k % 3]},
-        "systems": [
-            {"id": f"sys_{s}", "organisations": [member(s, j) for j in range(3)]} for s in range(2)
-        ],
-    }
+from tests.factories import small_scenario  # noqa: E402
 
 
 def write_scenarios(folder: Path, count: int, draws: int) -> list[Path]:
@@ -63,7 +41,7 @@ def write_scenarios(folder: Path, count: int, draws: int) -> list[Path]:
     paths = []
     for k in range(count):
         path = folder / f"bench_{k:04d}.yaml"
-        path.write_text(yaml.safe_dump(small_scenario(k, draws), sort_keys=False))
+        path.write_text(yaml.safe_dump(small_scenario(k, draws, seed=k, name=f"bench {k}"), sort_keys=False))
         paths.append(path)
     return paths
 

@@ -76,3 +76,36 @@ def make_model(
         quarterly_profile=np.array([o.get("profile", EVEN_QUARTERS) for o in orgs], dtype=np.float64),
         schemes=SchemeArrays.from_options(list(schemes) if schemes is not None else builtin_menu()),
     )
+
+
+def small_scenario(
+    k: int, draws: int, seed: int, name: str, skew: float | None = None
+) -> dict:
+    """A scenario dict of two systems of three members; plans, spreads and shock shape vary with ``k``.
+
+    Used by the batch tests and the batch benchmark, which need many small, different scenarios.
+    """
+
+    def member(s: int, j: int) -> dict:
+        kind = "commissioner" if j == 2 else "provider"
+        return {
+            "id": f"s{s}_o{j}",
+            "kind": kind,
+            "plan": round(-0.5 + 0.3 * j - 0.1 * (k % 5), 2),
+            "control_total": -1.0,
+            "sustainability_funding": 2.0 + j + s,
+            "sd": 1.0 + 0.25 * ((k + j) % 3),
+            "has_ae": kind == "provider" and j == 0,
+        }
+
+    uncertainty: dict = {"distribution": ["normal", "student_t", "skew_normal"][k % 3]}
+    if skew is not None:
+        uncertainty["skew"] = skew
+    return {
+        "name": name,
+        "simulation": {"draws": draws, "seed": seed},
+        "uncertainty": uncertainty,
+        "systems": [
+            {"id": f"sys_{s}", "organisations": [member(s, j) for j in range(3)]} for s in range(2)
+        ],
+    }

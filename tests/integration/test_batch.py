@@ -38,6 +38,7 @@ from sct_engine.batch import (
 from sct_engine.results import TABLES
 from sct_engine.scenario import load_scenario
 from sct_engine.simulate import simulate
+from tests.factories import small_scenario as make_small_scenario
 
 DRAWS = 40_000  # about 0.1 s a run: long enough to stop a batch between runs
 PLAIN = 16
@@ -52,31 +53,8 @@ TIMING_COLUMNS = ["wall_time_s", "simulate_time_s", "host", "finished_utc"]
 
 
 def small_scenario(k: int) -> dict:
-    """Two systems of three members; seed, plans and shock shape vary with ``k``."""
-
-    def member(s: int, j: int) -> dict:
-        kind = "commissioner" if j == 2 else "provider"
-        return {
-            "id": f"s{s}_o{j}",
-            "kind": kind,
-            "plan": round(-0.5 + 0.3 * j - 0.1 * (k % 5), 2),
-            "control_total": -1.0,
-            "sustainability_funding": 2.0 + j + s,
-            "sd": 1.0 + 0.25 * ((k + j) % 3),
-            "has_ae": kind == "provider" and j == 0,
-        }
-
-    return {
-        "name": f"small {k}",
-        "simulation": {"draws": DRAWS, "seed": 100 + k},
-        "uncertainty": {
-            "distribution": ["normal", "student_t", "skew_normal"][k % 3],
-            "skew": -2.0,
-        },
-        "systems": [
-            {"id": f"sys_{s}", "organisations": [member(s, j) for j in range(3)]} for s in range(2)
-        ],
-    }
+    """The k-th small test scenario (seed 100 + k)."""
+    return make_small_scenario(k, draws=DRAWS, seed=100 + k, name=f"small {k}", skew=-2.0)
 
 
 @pytest.fixture(scope="module")
