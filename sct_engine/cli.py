@@ -17,7 +17,7 @@ from sct_engine.errors import ScenarioError
 
 #: Modules that add their own subcommands through ``register_cli(subparsers)``.
 #: Each keeps heavy imports (Dask, matplotlib) inside its command function.
-COMMAND_MODULES: tuple[str, ...] = ("sct_engine.report", "sct_engine.batch", "sct_engine.calibration")
+COMMAND_MODULES: tuple[str, ...] = ("sct_engine.report", "sct_engine.batch", "sct_engine.calibration_cli")
 
 
 def positive_int(text: str) -> int:

@@ -23,19 +23,17 @@ import pandas as pd
 
 from sct_engine.analysis import (
     DEFAULT_ANALYSIS_DRAWS,
-    DEFAULT_DETAIL_DRAWS,
     TAIL_LEVEL,
-    Z95,
     Analysis,
     Recommendation,
     analyse,
-    control_total_buffer,
-    incentive_gradient,
-    largest_system_linked_share,
-    mitigation_needed,
 )
+from sct_engine.incentives import incentive_gradient
+from sct_engine.paired import Z95
 from sct_engine.scenario import Scenario, load_scenario
+from sct_engine.solvers import control_total_buffer, largest_system_linked_share, mitigation_needed
 from sct_engine.stats import proportion_se
+from sct_engine.submodels import DEFAULT_DETAIL_DRAWS
 
 #: Traffic lights on the probability of losing some funding: green below the
 #: first bound, amber below the second, red above.

@@ -1,4 +1,4 @@
-"""``sct calibrate``: the tail-model likelihood, parameter recovery, the snippet and bad input.
+"""``sct calibrate``: parameter recovery, the printed table and snippet, and the command line.
 
 Statistical checks state their tolerance in standard errors: an estimate
 passes when ``|estimate - true| < 4 SE`` on data simulated with fixed seeds,
@@ -15,19 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from scipy import integrate, optimize, stats
 
 import sct_engine.cli
 from sct_engine import calibration
-from sct_engine.calibration import (
-    Calibration,
-    History,
-    fit_history,
-    history_from_frame,
-    load_history,
-    log_density,
-)
-from sct_engine.errors import ScenarioError
+from sct_engine.calibration import Calibration, fit_history
+from sct_engine.history import history_from_frame, load_history
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "scenarios" / "history_synthetic.csv"
@@ -76,75 +68,6 @@ def assert_within(name: str, estimate: calibration.Estimate, true: float, max_se
     z = (estimate.value - true) / estimate.se
     assert abs(z) < TOLERANCE_SE, f"{name}: {estimate.value:.4g} vs true {true} ({z:+.1f} SE)"
     assert estimate.low <= estimate.value <= estimate.high
-
-
-# --- the likelihood ------------------------------------------------------------------
-
-
-def reference_log_density(r: float, sd: float, p: float, median: float, sigma: float) -> float:
-    """The mixture density by adaptive quadrature over z = (log L - log median) / sigma."""
-    mu = math.log(median)
-
-    def integrand(z: float) -> float:
-        x = (r + math.exp(mu + sigma * z)) / sd
-        return math.exp(-0.5 * (z * z + x * x)) / (2.0 * math.pi * sd)
-
-    points = [0.0]
-    if r < 0:  # the kernel peaks where L = -r
-        points.append((math.log(-r) - mu) / sigma)
-    points = sorted(z for z in points if -12 < z < 12)
-    tail, _ = integrate.quad(integrand, -12, 12, points=points, limit=500, epsabs=0, epsrel=1e-11)
-    return math.log((1 - p) * stats.norm.pdf(r, scale=sd) + p * tail)
-
-
-@pytest.mark.parametrize(
-    ("sd", "p", "median", "sigma"),
-    [(1.0, 0.06, 2.5, 0.6), (0.5, 0.1, 4.0, 0.4), (2.0, 0.05, 3.0, 1.0), (0.3, 0.2, 8.0, 0.8)],
-)
-def test_log_density_matches_adaptive_quadrature(
-    sd: float, p: float, median: float, sigma: float
-) -> None:
-    r = np.array([4.0, 1.0, 0.0, -1.0, -2.5, -5.0, -10.0, -20.0, -40.0])
-    got = log_density(r, sd, p, median, sigma)
-    want = np.array([reference_log_density(x, sd, p, median, sigma) for x in r])
-    np.testing.assert_allclose(got, want, rtol=0, atol=1e-8)
-
-
-def test_density_integrates_to_one_with_the_model_mean() -> None:
-    sd, p, median, sigma = 0.8, 0.1, 3.0, 0.7
-    r = np.linspace(-150.0, 10.0, 32_001)
-    density = np.exp(log_density(r, sd, p, median, sigma))
-    assert integrate.trapezoid(density, r) == pytest.approx(1.0, abs=1e-4)
-    mean = -p * median * math.exp(sigma**2 / 2)
-    assert integrate.trapezoid(r * density, r) == pytest.approx(mean, abs=1e-3)
-
-
-def test_log_density_without_tail_is_normal() -> None:
-    r = np.array([-3.0, 0.0, 2.0])
-    np.testing.assert_allclose(log_density(r, 1.5), stats.norm.logpdf(r, scale=1.5))
-
-
-@pytest.mark.parametrize("by_kind", [False, True])
-def test_gradient_matches_finite_differences(by_kind: bool) -> None:
-    rng = np.random.default_rng(3)
-    n = 400
-    kind = rng.integers(0, 2, n)
-    r = np.where(kind == 0, 1.2, 0.6) * rng.standard_normal(n)
-    r -= (rng.random(n) < 0.1) * 3.0 * np.exp(0.8 * rng.standard_normal(n))
-    group = kind if by_kind else np.zeros(n, dtype=np.int64)
-    g = 2 if by_kind else 1
-    design = calibration._Design(r, kind, group, 2, g)
-    theta = np.concatenate(
-        [[0.1, -0.4], np.full(g, -2.0), np.full(g, math.log(2.0)), np.full(g, math.log(0.7))]
-    )
-    theta[2 : 2 + g] += np.arange(g) * 0.3
-
-    def value(t: np.ndarray) -> float:
-        return calibration._negative_log_likelihood(t, design)[0]
-
-    gradient = calibration._negative_log_likelihood(theta, design)[1]
-    numeric = optimize.approx_fprime(theta, value, 1e-6)
-    np.testing.assert_allclose(gradient, numeric, rtol=1e-4, atol=1e-3)
 
 
 # --- parameter recovery -----------------------------------------------------------------
@@ -280,7 +203,7 @@ def test_table_shows_estimates_with_uncertainty(shipped: Calibration) -> None:
 
 @pytest.fixture
 def sct(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(sct_engine.cli, "COMMAND_MODULES", ("sct_engine.calibration",))
+    monkeypatch.setattr(sct_engine.cli, "COMMAND_MODULES", ("sct_engine.calibration_cli",))
     return sct_engine.cli.main
 
 
@@ -320,109 +243,3 @@ def test_cli_missing_file_is_one_clean_line(sct, tmp_path: Path, capsys) -> None
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert str(missing) in err and "file not found" in err and "Fix:" in err
-
-
-# --- bad input --------------------------------------------------------------------------
-
-GOOD_ROW = {
-    "organisation": "acute_a",
-    "kind": "acute",
-    "year": "2018",
-    "plan": "-3.0",
-    "outturn": "-4.5",
-    "turnover": "420",
-}
-
-
-def table(rows: int = 12, **changes: dict[int, str]) -> pd.DataFrame:
-    """``rows`` good rows (two kinds); ``changes`` sets column -> {row index: text}."""
-    records = []
-    for i in range(rows):
-        record = dict(GOOD_ROW)
-        record["organisation"] = f"org_{i}"
-        record["kind"] = "acute" if i % 2 else "ccg"
-        record["outturn"] = str(-3.0 + 0.1 * (i - rows / 2))
-        records.append(record)
-    frame = pd.DataFrame(records, dtype=str)
-    for column, cells in changes.items():
-        for index, text in cells.items():
-            frame.loc[index, column] = text
-    return frame
-
-
-def problems_of(frame: pd.DataFrame, tmp_path: Path) -> list[calibration.Problem]:
-    path = tmp_path / "hist.csv"
-    frame.to_csv(path, index=False)
-    with pytest.raises(ScenarioError) as info:
-        load_history(path)
-    return info.value.problems
-
-
-def test_good_table_loads(tmp_path: Path) -> None:
-    path = tmp_path / "hist.csv"
-    table(year={0: "2018/19", 1: "2017/18"}).to_csv(path, index=False)
-    history = load_history(path)
-    assert isinstance(history, History) and history.n == 12
-    assert history.year[0] == 2018 and history.year[1] == 2017
-
-
-def test_missing_column_is_named(tmp_path: Path) -> None:
-    (problem,) = problems_of(table().drop(columns=["outturn"]), tmp_path)
-    assert problem.file.endswith("hist.csv") and problem.field == "outturn"
-    assert "missing" in problem.message and "`outturn`" in problem.fix
-
-
-@pytest.mark.parametrize(
-    ("column", "text", "message"),
-    [
-        ("plan", "abc", "must be a number (got 'abc')"),
-        ("outturn", "", "is empty"),
-        ("turnover", "0", "must be greater than 0"),
-        ("turnover", "-5", "must be greater than 0"),
-        ("plan", "inf", "must be a finite number"),
-        ("year", "20x8", "must be a year"),
-        ("year", "2018/20", "must be a year"),
-        ("kind", " ", "is empty"),
-    ],
-)
-def test_bad_cell_names_file_row_and_column(
-    tmp_path: Path, column: str, text: str, message: str
-) -> None:
-    (problem,) = problems_of(table(**{column: {1: text}}), tmp_path)
-    assert problem.file.endswith("hist.csv row 3 (organisation=org_1)")
-    assert problem.field == column
-    assert message in problem.message
-    assert problem.fix
-    assert str(problem).count("\n") == 0
-
-
-def test_every_bad_cell_is_reported_at_once(tmp_path: Path) -> None:
-    problems = problems_of(table(plan={0: "x"}, turnover={4: "0"}), tmp_path)
-    assert [(p.file.rsplit(" ", 2)[-2], p.field) for p in problems] == [
-        ("2", "plan"),
-        ("6", "turnover"),
-    ]
-
-
-def test_too_few_rows(tmp_path: Path) -> None:
-    (problem,) = problems_of(table(rows=5), tmp_path)
-    assert "at least 10" in problem.message and problem.file.endswith("hist.csv")
-
-
-def test_duplicate_organisation_year(tmp_path: Path) -> None:
-    (problem,) = problems_of(table(organisation={3: "org_1"}), tmp_path)
-    assert problem.field == "year" and "repeats organisation org_1" in problem.message
-
-
-def test_kind_with_too_few_rows(tmp_path: Path) -> None:
-    (problem,) = problems_of(table(kind={0: "ambulance"}), tmp_path)
-    assert problem.field == "kind" and "'ambulance'" in problem.message
-    assert "merge it" in problem.fix
-
-
-def test_empty_file(tmp_path: Path) -> None:
-    path = tmp_path / "empty.csv"
-    path.write_text("")
-    with pytest.raises(ScenarioError) as info:
-        load_history(path)
-    assert "not a readable CSV" in str(info.value) and "empty.csv" in str(info.value)

@@ -1,0 +1,39 @@
+"""The layout of a batch folder and the run statuses every part of a batch shares.
+
+Names of the folders and files under ``--out``, and :class:`TaskContext`, the
+paths each worker task is given, so that the driver and the workers agree on
+where a batch lives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+RUNS_DIR = "runs"
+RESULTS_DIR = "results"
+MANIFEST_PARQUET = "manifest.parquet"
+MANIFEST_CSV = "manifest.csv"
+STATUS_FILE = "status.json"
+NUMBA_CACHE_DIR = ".numba_cache"
+#: The tables of a run (``results.TABLES``, named here to keep this module's import light).
+RESULT_TABLES = ("organisations", "systems", "national")
+
+DONE, FAILED, PENDING = "done", "failed", "pending"
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What every worker task needs besides its own input: where the batch lives.
+
+    ``out_dir`` and ``numba_cache`` must be the same paths on every worker (a
+    shared filesystem on a multi-machine cluster).
+    """
+
+    out_dir: str
+    numba_cache: str
+    force: bool = False
+
+    @property
+    def runs(self) -> Path:
+        return Path(self.out_dir) / RUNS_DIR

@@ -1,0 +1,189 @@
+"""Worker tasks that execute runs: read a scenario (or expand its sweep), simulate, publish.
+
+These functions are what the driver submits to Dask; workers import them by
+this module's path. Failures become failed runs, never exceptions, so one bad
+file cannot stop a batch.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sct_engine.batch.layout import DONE, TaskContext
+from sct_engine.batch.plan import RunSpec, sweep_run_id
+from sct_engine.batch.records import (
+    exception_text,
+    make_record,
+    publish,
+    publish_failure,
+    read_run_record,
+    still_valid,
+)
+
+if TYPE_CHECKING:
+    from sct_engine.results import Result
+    from sct_engine.scenario import Scenario
+
+# A worker simulates one scenario at a time; its threads are for the kernel's own
+# parallel loops. Two numba parallel launches at once can abort a process under
+# numba's default threading layer, so tasks in one worker take turns.
+_SIMULATE_LOCK = threading.Lock()
+
+
+def run_file(file: str, base_id: str, context: TaskContext) -> dict[str, Any] | list[RunSpec]:
+    """Run one scenario file; for a file with a ``sweep:`` block, return its runs instead.
+
+    A plain file (the usual case) is read once and run in this task; a sweep's
+    points come back to the driver to be spread over the workers as
+    :func:`execute_run` tasks. A file that cannot be read or expanded becomes a
+    failed run; nothing is raised.
+    """
+    from sct_engine.errors import ScenarioError
+    from sct_engine.sweep import SWEEP_KEY, point_label, sweep_points
+
+    started = time.perf_counter()
+    spec = RunSpec(base_id, file)
+    try:
+        loaded = _scenario_or_sweep(file)
+        if not isinstance(loaded, dict):
+            return _run_scenario(spec, loaded, context, started)
+        points = sweep_points(loaded.pop(SWEEP_KEY), loaded, file)
+    except ScenarioError as err:
+        return publish_failure(context.runs / base_id, spec, str(err), started)
+    except Exception as err:  # an unexpected failure is recorded, the batch carries on
+        return publish_failure(context.runs / base_id, spec, exception_text(file, err), started)
+    return [
+        RunSpec(sweep_run_id(base_id, point), file, point, sweep=point_label(point))
+        for point in points
+    ]
+
+
+def execute_run(spec: RunSpec, context: TaskContext) -> dict[str, Any]:
+    """Run one sweep point (or a run planned with an error); return its status record."""
+    from sct_engine.errors import ScenarioError
+
+    started = time.perf_counter()
+    folder = context.runs / spec.run_id
+    if spec.error is not None:
+        return publish_failure(folder, spec, spec.error, started)
+    try:
+        scenario = scenario_for(spec)
+    except ScenarioError as err:
+        return publish_failure(folder, spec, str(err), started)
+    except Exception as err:
+        return publish_failure(folder, spec, exception_text(spec.file, err), started)
+    return _run_scenario(spec, scenario, context, started)
+
+
+def _run_scenario(
+    spec: RunSpec, scenario: Scenario, context: TaskContext, started: float
+) -> dict[str, Any]:
+    """Simulate and publish ``DIR/runs/<run_id>/``; return the run's status record.
+
+    Skips the simulation when the folder already holds a done run of the same
+    scenario hash and engine version (unless ``context.force``); such records
+    come back with ``"skipped": True``. A failure is recorded, not raised.
+    """
+    folder = context.runs / spec.run_id
+    previous = read_run_record(folder)
+    if not context.force and still_valid(previous, scenario.content_hash):
+        return {**previous, "skipped": True}
+    try:
+        result = _simulate(scenario)
+    except Exception as err:
+        return publish_failure(folder, spec, exception_text(spec.file, err), started)
+    record = make_record(spec, DONE, provenance=result.provenance)
+    publish(folder, record, result, started)
+    return record
+
+
+def _scenario_or_sweep(file: str) -> Scenario | dict[str, Any]:
+    """The validated scenario of a plain file, or the raw data of a file with a sweep.
+
+    ``load_scenario`` does the reading, so bad YAML or a bad plain scenario fails
+    with its usual messages; a ``sweep`` key is the one problem it reports that
+    this module knows how to handle.
+    """
+    from sct_engine.errors import ScenarioError
+    from sct_engine.scenario import load_scenario
+    from sct_engine.sweep import SWEEP_KEY
+
+    try:
+        return load_scenario(file)
+    except ScenarioError as err:
+        if not any(problem.field == SWEEP_KEY for problem in err.problems):
+            raise
+    return _read_yaml(file)
+
+
+def _read_yaml(file: str) -> dict[str, Any]:
+    """Plain data of a scenario file already known to be valid YAML holding a mapping."""
+    import yaml
+
+    from sct_engine.errors import Problem, ScenarioError
+
+    try:
+        data = yaml.safe_load(Path(file).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise ScenarioError(
+            [Problem(file, "", f"cannot be read: {err}", "check the file")]
+        ) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            [Problem(file, "", "is not a set of fields", "see docs/scenario-format.md")]
+        )
+    return data
+
+
+def scenario_for(spec: RunSpec) -> Scenario:
+    """The validated scenario of a run: the file itself, or the file at its sweep point."""
+    from sct_engine.scenario import load_scenario, parse_scenario
+    from sct_engine.sweep import SWEEP_KEY, apply_point
+
+    if spec.point is None:
+        return load_scenario(spec.file)
+    data = _read_yaml(spec.file)
+    data.pop(SWEEP_KEY, None)
+    return parse_scenario(apply_point(data, spec.point, spec.file), source=Path(spec.file))
+
+
+def _simulate(scenario: Scenario, draws: int | None = None) -> Result:
+    from sct_engine.simulate import simulate
+
+    with _SIMULATE_LOCK:
+        return simulate(scenario, draws=draws)
+
+
+#: A minimal valid scenario: numba compiles the kernel for argument types, which
+#: every scenario shares, so compiling it for this one compiles it for all.
+_WARM_UP_SCENARIO: dict[str, Any] = {
+    "name": "engine warm-up",
+    "systems": [
+        {
+            "id": "warm_up",
+            "organisations": [
+                {"id": "trust", "kind": "provider", "plan": 0.0, "control_total": 0.0,
+                 "sustainability_funding": 1.0, "sd": 1.0, "has_ae": True},
+                {"id": "ccg", "kind": "commissioner", "plan": 0.0, "control_total": 0.0,
+                 "sustainability_funding": 1.0, "sd": 1.0},
+            ],
+        }
+    ],
+}  # fmt: skip
+
+
+def warm_up_engine(context: TaskContext) -> float:
+    """Compile (or load from the shared cache) the simulation kernel; return seconds taken.
+
+    The batch runs this on one worker before any run, so that the kernel is
+    compiled once and the other workers load it from the cache, instead of
+    every worker compiling it at the same time.
+    """
+    from sct_engine.scenario import parse_scenario
+
+    started = time.perf_counter()
+    _simulate(parse_scenario(_WARM_UP_SCENARIO), draws=1)
+    return time.perf_counter() - started

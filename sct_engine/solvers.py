@@ -1,0 +1,290 @@
+"""Solvers: the plan improvement or mitigation each member needs, and the largest linked share a system can take.
+
+Each answer is found by bisection on common random numbers (the same draws at
+every candidate level), so the pass probability moves only with the level, and
+comes with its delta-method standard error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+
+from sct_engine import schemes
+from sct_engine.model import Model
+from sct_engine.reference import apply_schemes, draw_block
+from sct_engine.rng import BLOCK_DRAWS, block_sizes
+from sct_engine.submodels import (
+    DEFAULT_DETAIL_DRAWS,
+    default_baseline,
+    draw_rows,
+    organisation_indices,
+    system_draws,
+    system_model,
+    with_lever,
+    with_schemes,
+)
+
+# --- shared by every solver ---------------------------------------------------------------
+
+
+def _check_target(target: float) -> None:
+    if not 0.0 < target < 1.0:
+        raise ValueError(f"target must be strictly between 0 and 1 (got {target})")
+
+
+def _bisect(prob: Callable[[float], float], target: float, low: float, high: float, tol: float,
+            rising: bool) -> tuple[float, float]:
+    """Narrow ``[low, high]`` to within ``tol`` around the level where ``prob`` crosses ``target``.
+
+    ``rising``: ``prob`` reaches the target above the crossing (else below it).
+    """
+    while high - low > tol:
+        mid = 0.5 * (low + high)
+        if (prob(mid) >= target) == rising:
+            high = mid
+        else:
+            low = mid
+    return low, high
+
+
+def _delta_method_se(prob: Callable[[float], float], left: float, right: float, target: float,
+                     draws: int) -> float:
+    """Standard error of a level solved for ``prob == target``: the binomial SE over ``prob``'s slope."""
+    slope = (prob(right) - prob(left)) / (right - left)
+    p_se = math.sqrt(target * (1 - target) / draws)
+    return p_se / abs(slope) if slope != 0 else math.inf
+
+
+# --- a member's lever: control-total buffer and mitigation -----------------------------------
+
+
+class _PassThresholds:
+    """Per draw, bounds on the lever level at which one member starts to pass its finance test.
+
+    Passing is monotone in the member's own outturn under every rule (a better
+    outturn can only meet its own test, add headroom, shrink its shortfall or
+    lift the system), and a higher plan or more mitigation never lowers it, so
+    each draw has a threshold level. ``hi``: passes at any level >= hi; ``lo``:
+    fails at any level < lo (and at lo itself when it was evaluated as a
+    failure). A candidate level only re-runs the draws it does not already decide.
+    """
+
+    def __init__(self, model: Model, system: int, member: int, lever: str, start: float,
+                 seed: int, draws: int, base_outturn: np.ndarray, base_pass: np.ndarray) -> None:
+        # ``model`` has the one option solved for; ``system_model`` cuts it to the member's system.
+        self.model, self.system, self.member, self.lever = model, system, member, lever
+        self.seed, self.draws = seed, draws
+        self.sub = system_model(model, system)
+        mode = int(model.schemes.redistribution[0])
+        # Level at which the member meets its own control total (exact for both levers).
+        shortfall = np.maximum(self.sub.control_total[member] - base_outturn[:, member], 0.0)
+        upper = start + shortfall
+        if (mode == schemes.REDISTRIBUTION_CODES["full"] and lever == "plan"
+                and self.sub.mitigation[member] == 0.0):
+            # Without mitigation a plan improvement moves outturn one for one; a system
+            # that meets its total passes every member under full redistribution.
+            gap = np.maximum(self.sub.system_control_total[0] - base_outturn.sum(axis=1), 0.0)
+            upper = np.minimum(upper, start + gap)
+        self.hi = np.where(base_pass, start, upper)
+        exact = mode == schemes.REDISTRIBUTION_CODES["none"]
+        self.lo = np.where(base_pass, start, self.hi if exact else start)
+
+    def probability(self, level: float) -> float:
+        """P(the member passes with the lever at ``level``), on the same draws every call."""
+        passes = self.hi <= level
+        rows = np.flatnonzero(~passes & (self.lo < level))
+        if rows.size:
+            moved = with_lever(self.sub, self.member, self.lever, level)
+            for block, n in block_sizes(self.draws):
+                start = block * BLOCK_DRAWS
+                mine = rows[(rows >= start) & (rows < start + n)]
+                if not mine.size:
+                    continue
+                block_draws = system_draws(self.model, draw_block(self.model, self.seed, block, n), self.system)
+                ok = apply_schemes(moved, draw_rows(block_draws, mine - start)).org_pass[0][:, self.member]
+                self.hi[mine[ok]] = np.minimum(self.hi[mine[ok]], level)
+                self.lo[mine[~ok]] = np.maximum(self.lo[mine[~ok]], level)
+                passes[mine[ok]] = True
+        return float(passes.mean())
+
+
+@dataclass(frozen=True)
+class _Lever:
+    """What a lever solver moves and how its answer is labelled."""
+
+    name: str  # "plan" or "mitigation", as in ``with_lever``
+    column: str  # the answer; its ``se_`` and ``p_pass_with_`` columns follow this name
+    current: str  # the organisation's plan with the answer, or its current mitigation
+
+    @property
+    def sets_level(self) -> bool:
+        """Mitigation is set to the level (from its current value); the plan is raised by it (from 0)."""
+        return self.name == "mitigation"
+
+
+_BUFFER = _Lever(name="plan", column="buffer", current="plan_with_buffer")
+_MITIGATION = _Lever(name="mitigation", column="mitigation", current="current_mitigation")
+
+
+def _solve_lever(
+    model: Model, seed: int, draws: int, scheme: str | None, target: float,
+    organisations: Sequence[str] | None, tol: float, lever: _Lever,
+) -> pd.DataFrame:
+    """Smallest lever level per member reaching P(passes) >= target; see ``control_total_buffer``."""
+    _check_target(target)
+    scheme = default_baseline(model) if scheme is None else scheme
+    one = replace(with_schemes(model, [scheme]), bonus=False)
+    by_system: dict[int, list[int]] = {}
+    for i in organisation_indices(model, organisations):
+        by_system.setdefault(int(model.org_system[i]), []).append(i)
+    rows = []
+    for s, members in by_system.items():
+        lo_i, hi_i = int(model.system_start[s]), int(model.system_start[s + 1])
+        sub = system_model(one, s)
+        base_x = np.empty((draws, hi_i - lo_i))
+        base_pass = np.empty((draws, hi_i - lo_i), dtype=bool)
+        for block, n in block_sizes(draws):
+            outcome = apply_schemes(sub, system_draws(one, draw_block(one, seed, block, n), s))
+            cut = slice(block * BLOCK_DRAWS, block * BLOCK_DRAWS + n)
+            base_x[cut] = outcome.outturn
+            base_pass[cut] = outcome.org_pass[0]
+        for i in members:
+            j = i - lo_i
+            current = float(getattr(model, lever.name)[i])
+            start = current if lever.sets_level else 0.0
+            thresholds = _PassThresholds(one, s, j, lever.name, start, seed, draws, base_x, base_pass[:, j])
+            p_now = float(base_pass[:, j].mean())
+            level, se, p_at = start, 0.0, p_now
+            if p_now < target:
+                # hi bounds every draw's threshold from above, so its target quantile brackets the answer.
+                high = float(np.sort(thresholds.hi)[math.ceil(target * draws) - 1]) + tol
+                _, level = _bisect(thresholds.probability, target, start, high, tol, rising=True)
+                p_at = thresholds.probability(level)
+                h = max(5 * tol, 0.1 * float(model.sd[i]))
+                se = _delta_method_se(thresholds.probability, max(level - h, start), level + h, target, draws)
+            rows.append({
+                "scheme": scheme, "system": model.system_ids[s], "organisation": model.org_ids[i],
+                "target": target, "p_pass_at_plan": p_now, lever.column: level, f"se_{lever.column}": se,
+                f"p_pass_with_{lever.column}": p_at,
+                lever.current: current if lever.sets_level else current + level,
+            })
+    return pd.DataFrame(rows)
+
+
+def control_total_buffer(model: Model, seed: int, draws: int = DEFAULT_DETAIL_DRAWS, scheme: str | None = None,
+                         target: float = 0.8, organisations: Sequence[str] | None = None,
+                         tol: float = 0.01) -> pd.DataFrame:
+    """Smallest plan improvement (control-total buffer, £m) each member needs to pass with probability ``target``.
+
+    "Pass" is the option's finance test after redistribution (under
+    ``organisation_only``: meeting its own control total). Each member is solved
+    with the others at plan, by bisection on the same draws to within ``tol``;
+    ``se_buffer`` is the delta-method standard error
+    ``sqrt(target (1 - target) / draws) / slope`` with the slope of the pass
+    probability measured by a central difference on the same draws.
+    """
+    return _solve_lever(model, seed, draws, scheme, target, organisations, tol, _BUFFER)
+
+
+def mitigation_needed(model: Model, seed: int, draws: int = DEFAULT_DETAIL_DRAWS, scheme: str | None = None,
+                      target: float = 0.8, organisations: Sequence[str] | None = None,
+                      tol: float = 0.01) -> pd.DataFrame:
+    """Smallest mitigation (management actions held in reserve, £m) each member needs to pass with probability ``target``.
+
+    As :func:`control_total_buffer`, but the lever is the organisation's
+    ``mitigation``: a shortfall up to it is recovered, a larger one reduced by
+    it. The answer is the total mitigation (at least the scenario's own).
+    """
+    return _solve_lever(model, seed, draws, scheme, target, organisations, tol, _MITIGATION)
+
+
+# --- a system's linked share ----------------------------------------------------------------
+
+
+def _default_linked_template(model: Model) -> str:
+    """The first option with full redistribution, else the first option."""
+    sa = model.schemes
+    for k, name in enumerate(sa.names):
+        if sa.redistribution[k] == schemes.REDISTRIBUTION_CODES["full"]:
+            return name
+    return sa.names[0]
+
+
+def system_loss_lines(model: Model, seed: int, draws: int, scheme: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per draw and system, funding lost under ``scheme`` with linked share ``s`` is ``a + s * c``.
+
+    Which members pass, and whether the system test passes, do not depend on
+    the linked share, and the finance element is linear in it (rule 4, also
+    quarter by quarter), so the option run with shares 0 and 1 gives the loss
+    at every share: ``a`` is the loss at 0 and ``c`` the change to 1.
+    """
+    pair = with_schemes(model, [scheme, scheme])
+    pair = replace(pair, bonus=False, schemes=replace(
+        pair.schemes, names=("share_0", "share_1"), system_linked_share=np.array([0.0, 1.0])))
+    starts = model.system_start[:-1]
+    system_funding = model.system_funding()
+    a = np.empty((draws, model.n_systems))
+    c = np.empty((draws, model.n_systems))
+    for block, n in block_sizes(draws):
+        paid = apply_schemes(pair, draw_block(pair, seed, block, n)).paid
+        lost = [system_funding - np.add.reduceat(p, starts, axis=1) for p in paid]
+        rows = slice(block * BLOCK_DRAWS, block * BLOCK_DRAWS + n)
+        a[rows] = lost[0]
+        c[rows] = lost[1] - lost[0]
+    return a, c
+
+
+def largest_system_linked_share(
+    model: Model,
+    seed: int,
+    draws: int = DEFAULT_DETAIL_DRAWS,
+    scheme: str | None = None,
+    target: float = 0.8,
+    loss_limit: float = 0.25,
+    tol: float = 0.001,
+) -> pd.DataFrame:
+    """Per system, the largest ``system_linked_share`` keeping P(funding lost <= loss_limit x funding) >= target.
+
+    The option ``scheme`` (default: the first with full redistribution) gives
+    the redistribution and system test; only the linked share varies. A grid
+    of 21 shares finds the largest acceptable bracket, then bisection on the
+    same draws narrows it to ``tol``. ``se_share`` is the delta-method standard
+    error. ``feasible`` is False when even a share of 0 misses the target.
+    """
+    _check_target(target)
+    scheme = _default_linked_template(model) if scheme is None else scheme
+    a, c = system_loss_lines(model, seed, draws, scheme)
+    limit = loss_limit * model.system_funding()
+    rows = []
+    for s in range(model.n_systems):
+        def prob(share: float, s: int = s) -> float:
+            return float(np.mean(a[:, s] + share * c[:, s] <= limit[s] * (1 + 1e-12) + 1e-12))
+
+        grid = np.linspace(0.0, 1.0, 21)
+        ok = [prob(g) >= target for g in grid]
+        feasible = any(ok)
+        share, se = (math.nan, math.nan)
+        if feasible:
+            top = max(i for i, good in enumerate(ok) if good)
+            if top == len(grid) - 1:
+                share = 1.0
+                se = 0.0
+            else:
+                share, _ = _bisect(prob, target, float(grid[top]), float(grid[top + 1]), tol, rising=False)
+                h = 0.02
+                se = _delta_method_se(prob, max(share - h, 0.0), min(share + h, 1.0), target, draws)
+        rows.append({
+            "scheme": scheme, "system": model.system_ids[s], "target": target, "loss_limit": loss_limit,
+            "largest_share": share, "se_share": se, "feasible": feasible,
+            "p_at_share": prob(share) if feasible else math.nan,
+            "p_at_zero": prob(0.0), "p_at_one": prob(1.0),
+        })
+    return pd.DataFrame(rows)
+
+
+__all__ = ["control_total_buffer", "largest_system_linked_share", "mitigation_needed", "system_loss_lines"]
