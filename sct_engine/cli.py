@@ -83,18 +83,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from sct_engine.scenario import validate_files
+    from sct_engine.scenario import load_scenario
 
-    report = validate_files(args.files)
     bad = 0
-    for path, problems in report.items():
-        if problems:
+    for path in args.files:
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as exc:
             bad += 1
-            print(f"{path}: INVALID ({len(problems)} problem{'s' if len(problems) > 1 else ''})")
-            for problem in problems:
+            n = len(exc.problems)
+            print(f"{path}: INVALID ({n} problem{'s' if n > 1 else ''})")
+            for problem in exc.problems:
                 print(f"  - {problem}")
-        else:
-            print(f"{path}: ok")
+            continue
+        warnings = scenario.warnings
+        n = len(warnings)
+        print(f"{path}: ok" + (f" ({n} warning{'s' if n > 1 else ''})" if n else ""))
+        for warning in warnings:
+            print(f"  - warning: {warning}")
     return 1 if bad else 0
 
 

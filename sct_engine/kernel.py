@@ -9,8 +9,8 @@ totals in block order after the wave, and integer counts are kept per thread
 number of threads.
 
 The scalar work per draw mirrors the reference expression by expression
-(``plan + sd * (sqrt(a) Z + sqrt(b) Z_s + sqrt(c) E)``, the histogram bin
-formula), so the two agree bit for bit on counts and to rounding on sums.
+(``plan + sd * (sqrt(a) Z + l_i Z_s + c_i E)``, the Cholesky rows of systems with
+a correlation matrix summed in the same order, the histogram bin formula), so the two agree bit for bit on counts and to rounding on sums.
 An organisation's funding lost under a scheme takes one of eight values
 (own test, system test, A&E element: passed or not), so per organisation the
 kernel only counts outcome codes; sums, squares and histograms are read off
@@ -139,12 +139,20 @@ def _common_factors(g, dp, z_sys):
 
 
 @njit(inline="always")
-def _factor(g, dp, loadings, z_nat, z_s):
-    """One organisation's ``sqrt(a) Z_nat + sqrt(b) Z_s + sqrt(c) E``, drawing its own ``E``."""
+def _factor(g, dp, i, lo, sa, z_nat, z_s, system_loading, own_loading, correlated, corr_root, e):
+    """Organisation ``i``'s ``sqrt(a) Z_nat + l_i Z_s + c_i own_i``, drawing its own ``E`` into ``e[i]``.
+
+    In a system with a correlation matrix (first member ``lo``), ``own_i`` is the Cholesky
+    row times the members' variates drawn so far, summed in order as ``uncertainty.correlated_variates``.
+    """
     dist, dof, t_scale, delta, root, mean, scale = dp
-    sa, sb, sc = loadings
-    e = _variate(g, dist, dof, t_scale, delta, root, mean, scale)
-    return sa * z_nat + sb * z_s + sc * e
+    e[i] = _variate(g, dist, dof, t_scale, delta, root, mean, scale)
+    own = e[i]
+    if correlated[i]:
+        own = 0.0
+        for j in range(lo, i + 1):
+            own += corr_root[i, j - lo] * e[j]
+    return sa * z_nat + system_loading[i] * z_s + own_loading[i] * own
 
 
 @njit(inline="always")
@@ -234,13 +242,14 @@ def _pay_bonus(k, b, unearned, passed, funding, bonus_share, f_org_bonus, f_org_
 @njit(parallel=True, cache=True)
 def _run_wave(
     shock_gens, ae_gens, tail_occurs_gens, tail_size_gens, block_n,
-    dp, loadings, events, plan, ct, sd, fin, p_ae, funding, org_system, start, sct,
+    dp, dependence, events, plan, ct, sd, fin, p_ae, funding, org_system, start, sct,
     sys_funding, nat_funding, bins, bonus, bonus_share, group_mode, group_cap,
     class_group, class_test, class_gate, scheme_class, lost_table, bin_table, unearned_table,
     f_org_outturn, f_org_bonus, f_org_bonus2, loss_out, i_org_meet, i_sys_meet, i_org_code, i_sys_test,
 ):
     n_orgs = plan.shape[0]
     has_tails, turnover, tail_p, tail_mu, tail_sigma, mitigation = events
+    sa, system_loading, own_loading, correlated, corr_root = dependence
     n_sys = sct.shape[0]
     n_groups = group_mode.shape[0]
     n_classes = class_group.shape[0]
@@ -256,6 +265,7 @@ def _run_wave(
         gu = tail_occurs_gens[bi]
         gz = tail_size_gens[bi]
         x = np.empty(n_orgs)
+        e = np.empty(n_orgs)
         meets = np.empty(n_orgs, dtype=np.bool_)
         earned = np.empty(n_orgs, dtype=np.bool_)
         z_sys = np.empty(n_sys)
@@ -273,7 +283,11 @@ def _run_wave(
             # Shocks in stream order: national, one per system, one per organisation.
             z_nat = _common_factors(g, dp, z_sys)
             for i in range(n_orgs):
-                xi = plan[i] + sd[i] * _factor(g, dp, loadings, z_nat, z_sys[org_system[i]])
+                home = org_system[i]
+                f = _factor(
+                    g, dp, i, start[home], sa, z_nat, z_sys[home], system_loading, own_loading, correlated, corr_root, e
+                )
+                xi = plan[i] + sd[i] * f
                 x[i] = _year_end_events(
                     xi, has_tails, gu, gz, tail_p[i], tail_mu[i], tail_sigma[i], turnover[i], ct[i], mitigation[i]
                 )
@@ -332,7 +346,7 @@ def _run_wave(
 @njit(parallel=True, cache=True)
 def _run_wave_quarterly(
     shock_gens, ae_gens, tail_occurs_gens, tail_size_gens, block_n,
-    dp, loadings, events, ytd_plan, quarter_sd, ytd_ct, ct, sys_ytd_ct, fin, ae, p_ae, funding,
+    dp, dependence, events, ytd_plan, quarter_sd, ytd_ct, ct, sys_ytd_ct, fin, ae, p_ae, funding,
     org_system, start, sys_funding, nat_funding, bins, bonus, bonus_share, group_mode, group_cap,
     scheme_group, scheme_test, scheme_gate, scheme_share, share_table, instalment_table,
     ae_share_table, ae_instalment_table, f_org, i_org, loss_out,
@@ -347,6 +361,7 @@ def _run_wave_quarterly(
     f_org_outturn, f_org_paid, f_org_lost, f_org_lost2, f_org_paid_q, f_org_bonus, f_org_bonus2 = f_org
     i_org_meet, i_sys_meet, i_org_pass, i_org_any, i_org_hist, i_sys_test = i_org
     has_tails, turnover, tail_p, tail_mu, tail_sigma, mitigation = events
+    sa, system_loading, own_loading, correlated, corr_root = dependence
     n_q = ytd_plan.shape[0]
     n_orgs = ytd_plan.shape[1]
     n_sys = sys_ytd_ct.shape[1]
@@ -366,6 +381,7 @@ def _run_wave_quarterly(
         gu = tail_occurs_gens[bi]
         gz = tail_size_gens[bi]
         x = np.empty((n_q, n_orgs))
+        e = np.empty(n_orgs)
         running = np.empty(n_orgs)
         meets = np.empty((n_q, n_orgs), dtype=np.bool_)
         earned_bits = np.empty(n_orgs, dtype=np.int64)  # bit q: A&E earned on performance in quarter q + 1
@@ -387,7 +403,12 @@ def _run_wave_quarterly(
             for q in range(n_q):
                 z_nat = _common_factors(g, dp, z_sys)
                 for i in range(n_orgs):
-                    running[i] += quarter_sd[q, i] * _factor(g, dp, loadings, z_nat, z_sys[org_system[i]])
+                    home = org_system[i]
+                    f = _factor(
+                        g, dp, i, start[home], sa, z_nat, z_sys[home], system_loading, own_loading, correlated,
+                        corr_root, e,
+                    )
+                    running[i] += quarter_sd[q, i] * f
                     x[q, i] = ytd_plan[q, i] + running[i]
             for i in range(n_orgs):
                 x[year_end, i] = _year_end_events(
@@ -623,10 +644,11 @@ class KernelRun:
         block_n = np.array([n for _, n in blocks], dtype=np.int64)
         for arr in self._floats.values():
             arr[...] = 0.0
-        a, b = m.national_share, m.system_share
         t_scale = math.sqrt((m.dof - 2.0) / m.dof) if m.dof > 2 else 1.0
         dp = (m.distribution, m.dof, t_scale, *skew_normal_constants(m.skew))
-        loadings = (math.sqrt(a), math.sqrt(b), math.sqrt(max(0.0, 1.0 - a - b)))
+        dependence = (
+            math.sqrt(m.national_share), m.system_loading, m.own_loading, m.correlated, m.correlation_root
+        )
         events = (m.has_tails, m.turnover, m.tail_probability, m.tail_log_median, m.tail_sigma, m.mitigation)
         f, i = self._floats, self._ints
         loss_out = (
@@ -635,7 +657,7 @@ class KernelRun:
             i["system_hist"], i["national_hist"], i["system_any_lost"], i["system_all_lost"],
         )
         group_mode, group_cap, class_group, class_test, class_gate, scheme_class = self._classes
-        common = (shock_gens, ae_gens, occurs_gens, size_gens, block_n, dp, loadings, events)
+        common = (shock_gens, ae_gens, occurs_gens, size_gens, block_n, dp, dependence, events)
         totals = (m.system_funding(), float(m.funding.sum()), self.bins, m.bonus, m.bonus_share,
                   group_mode, group_cap)
         if m.quarterly:

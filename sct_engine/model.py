@@ -7,11 +7,14 @@ systems then members without lookups. Money in £m, float64.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sct_engine.correlation import system_correlation
 from sct_engine.schemes import REDISTRIBUTION_CODES, SYSTEM_TEST_CODES, SchemeOption
 
 if TYPE_CHECKING:
@@ -85,6 +88,14 @@ class Model:
     skew: float
     national_share: float
     system_share: float
+    # Dependence inside systems (see correlation.py): each organisation's standard shock is
+    # sqrt(a) Z_nat + system_loading Z_s + own_loading * own, where own is its own variate E,
+    # or, in a system with a correlation matrix ("correlated" members), the row of the Cholesky
+    # factor times the members' variates: sum_j correlation_root[i, j] E_{lo + j}.
+    system_loading: np.ndarray  # (N,) signed loading on the system factor (0 in a matrix system)
+    own_loading: np.ndarray  # (N,) sqrt(1 - a - system_loading^2), or sqrt(1 - a) in a matrix system
+    correlated: np.ndarray  # (N,) bool: member of a system with a correlation matrix
+    correlation_root: np.ndarray  # (N, M) row of the system's Cholesky factor (system-relative columns)
     quarterly: bool  # rule 6: Q1..Q4 year-to-date paths and tests
     recovery: bool  # rule 6: finance money missed in a quarter paid at year end on a year-end pass
     quarter_variance: tuple[float, ...]  # share of the year's outturn variance arising in each quarter
@@ -184,6 +195,13 @@ def build_model(scenario: Scenario) -> Model:
         dtype=np.float64,
     )
     u = scenario.uncertainty
+    dependence = dependence_arrays(
+        u.national_share,
+        u.system_share,
+        [o.system_loading for o in orgs],
+        [s.correlation_matrix() for s in scenario.systems],
+        start,
+    )
     return Model(
         org_ids=tuple(o.id for o in orgs),
         org_names=tuple(o.name or o.id for o in orgs),
@@ -213,6 +231,7 @@ def build_model(scenario: Scenario) -> Model:
         skew=float(u.skew),
         national_share=float(u.national_share),
         system_share=float(u.system_share),
+        **dependence,
         quarterly=bool(u.quarterly),
         recovery=bool(scenario.regime.recovery),
         quarter_variance=tuple(float(v) for v in (u.quarterly_variance or EVEN_QUARTERS)),
@@ -221,3 +240,41 @@ def build_model(scenario: Scenario) -> Model:
         ).reshape(-1, QUARTERS),
         schemes=SchemeArrays.from_options(list(scenario.schemes)),
     )
+
+
+
+def dependence_arrays(
+    national_share: float,
+    system_share: float,
+    system_loading: Sequence[float | None],
+    correlation: Sequence[np.ndarray | None],
+    system_start: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Per-organisation loadings and Cholesky rows (the ``Model`` fields of the same names).
+
+    ``system_loading`` has one entry per organisation (None: the default ``sqrt(b)``);
+    ``correlation`` one per system (None, or the members' outturn correlation matrix,
+    repaired if need be by :func:`~sct_engine.correlation.system_correlation`). The
+    defaults are computed exactly as the one-factor formula of scenario-format.md,
+    so a scenario without loadings or matrices draws bit for bit the numbers it
+    always did.
+    """
+    a, b = national_share, system_share
+    n = len(system_loading)
+    loading = np.array([math.sqrt(b) if x is None else x for x in system_loading], dtype=np.float64)
+    own = np.array(
+        [math.sqrt(max(0.0, 1.0 - a - b)) if x is None else math.sqrt(max(0.0, 1.0 - a - x * x)) for x in system_loading],
+        dtype=np.float64,
+    )
+    correlated = np.zeros(n, dtype=np.bool_)
+    width = max((len(m) for m in correlation if m is not None), default=0)
+    root = np.zeros((n, width), dtype=np.float64)
+    for k, matrix in enumerate(correlation):
+        if matrix is None:
+            continue
+        lo, hi = int(system_start[k]), int(system_start[k + 1])
+        root[lo:hi, : hi - lo] = system_correlation(matrix, a).root
+        correlated[lo:hi] = True
+        loading[lo:hi] = 0.0
+        own[lo:hi] = math.sqrt(max(0.0, 1.0 - a))
+    return {"system_loading": loading, "own_loading": own, "correlated": correlated, "correlation_root": root}

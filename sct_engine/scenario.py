@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import yaml
 from pydantic import (
@@ -35,6 +36,7 @@ from pydantic import (
     model_validator,
 )
 
+from sct_engine.correlation import signed_loading_limit, system_correlation
 from sct_engine.errors import (
     Problem,
     RuleViolation,
@@ -293,6 +295,15 @@ class Organisation(BaseModel):
         description="Quarterly mode: share of plan and control total falling in each quarter, "
         "[q1, q2, q3, q4], non-negative and summing to 1 (default even, 0.25 each).",
     )
+    system_loading: StrictFloat | None = Field(
+        None,
+        ge=-1,
+        le=1,
+        allow_inf_nan=False,
+        description="Signed loading l on the system factor: two members of a system correlate "
+        "national_share + l_i l_j; default sqrt(system_share). A provider at +l and a commissioner "
+        "at -l move against each other (the contract line). |l| at most sqrt(1 - national_share).",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Organisation:
@@ -368,6 +379,58 @@ class Organisation(BaseModel):
         return 0.0 if self.csf_ineligible else self.sustainability_funding
 
 
+class Correlation(BaseModel):
+    """A full correlation matrix of a system's members' year-end outturns."""
+
+    model_config = _CONFIG
+
+    organisations: list[str] | None = Field(
+        None,
+        description="Ids of the members in the order of the matrix rows, each member once; "
+        "default: the order the system's organisations are listed in.",
+    )
+    matrix: list[list[StrictFloat]] = Field(
+        description="Correlation of members' outturns, national factor included: square, "
+        "symmetric, 1 on the diagonal, entries in [-1, 1]. One that is not positive "
+        "semi-definite (or that the national_share makes invalid) is repaired to the nearest "
+        "valid matrix with a warning.",
+    )
+
+    @model_validator(mode="after")
+    def _shape(self) -> Correlation:
+        problems = list(_matrix_problems(self.matrix))
+        if problems:
+            raise RuleViolation(problems)
+        return self
+
+
+def _matrix_problems(matrix: list[list[float]]) -> Iterator[Problem]:
+    """Square, finite, symmetric, unit diagonal, entries in [-1, 1]."""
+    n = len(matrix)
+    for r, row in enumerate(matrix):
+        if len(row) != n:
+            yield _rule(
+                f"matrix[{r}]",
+                f"has {len(row)} entries but the matrix has {n} rows; it must be square",
+                "give one row per member and one entry per member in every row",
+            )
+            return
+    for r in range(n):
+        for c in range(n):
+            value = matrix[r][c]
+            where = f"matrix[{r}][{c}]"
+            if not math.isfinite(value) or abs(value) > 1:
+                yield _rule(where, f"is {value:g}; a correlation lies in [-1, 1]", "use a number from -1 to 1")
+            elif r == c and value != 1:
+                yield _rule(where, f"is {value:g} on the diagonal", "put 1 on the diagonal (a member correlates 1 with itself)")
+            elif c < r and abs(value - matrix[c][r]) > 1e-9:
+                yield _rule(
+                    where,
+                    f"is {value:g} but matrix[{c}][{r}] is {matrix[c][r]:g}; the matrix must be symmetric",
+                    "make the two entries equal",
+                )
+
+
 class System(BaseModel):
     """An integrated care system: its members and, optionally, its own control total."""
 
@@ -388,6 +451,63 @@ class System(BaseModel):
         description="CSV of further members (columns are organisation fields), relative to the "
         "scenario file; the loader appends its rows to organisations.",
     )
+
+    correlation: Correlation | None = Field(
+        None,
+        description="Full correlation matrix of the members' outturns, instead of the one-factor "
+        "default (every pair national_share + system_share) or members' system_loading.",
+    )
+
+    @model_validator(mode="after")
+    def _correlation_fits(self) -> System:
+        problems = list(self._correlation_problems())
+        if problems:
+            raise RuleViolation(problems)
+        return self
+
+    def _correlation_problems(self) -> Iterator[Problem]:
+        if self.correlation is None or not self.organisations:
+            return
+        members = [org.id for org in self.organisations]
+        order = self.correlation.organisations or members
+        given = "correlation.organisations" if self.correlation.organisations else "correlation.matrix"
+        missing = [m for m in members if m not in order]
+        unknown = [o for o in order if o not in members]
+        repeated = sorted({o for o in order if order.count(o) > 1})
+        if missing or unknown or repeated:
+            parts = [
+                f"{label}: {', '.join(ids)}"
+                for label, ids in (("missing", missing), ("not members", unknown), ("repeated", repeated))
+                if ids
+            ]
+            yield _rule(
+                "correlation.organisations",
+                "must list every member of the system exactly once (" + "; ".join(parts) + ")",
+                f"list the members' ids in the order of the matrix rows: {members}",
+            )
+        elif len(self.correlation.matrix) != len(members):
+            yield _rule(
+                "correlation.matrix",
+                f"has {len(self.correlation.matrix)} rows but the system has {len(members)} members "
+                f"(rows follow {given})",
+                "give one row and one column per member",
+            )
+        for j, org in enumerate(self.organisations):
+            if org.system_loading is not None:
+                yield _rule(
+                    f"organisations[{j}].system_loading",
+                    "cannot be combined with the system's correlation matrix",
+                    "remove system_loading (the matrix says everything) or remove correlation",
+                )
+
+    def correlation_matrix(self) -> np.ndarray | None:
+        """The correlation matrix in the order the members are listed (None without one)."""
+        if self.correlation is None:
+            return None
+        members = [org.id for org in self.organisations]
+        order = self.correlation.organisations or members
+        rows = [order.index(m) for m in members]
+        return np.asarray(self.correlation.matrix, dtype=np.float64)[np.ix_(rows, rows)]
 
     @property
     def effective_control_total(self) -> float:
@@ -448,7 +568,12 @@ class Scenario(BaseModel):
 
     @model_validator(mode="after")
     def _whole_scenario_rules(self) -> Scenario:
-        problems = [*self._membership_problems(), *self._duplicate_problems(), *self._tail_turnover()]
+        problems = [
+            *self._membership_problems(),
+            *self._duplicate_problems(),
+            *self._tail_turnover(),
+            *self._dependence_problems(),
+        ]
         if problems:
             raise RuleViolation(problems)
         return self
@@ -465,11 +590,33 @@ class Scenario(BaseModel):
                         "add `turnover: <number>` in £m to this organisation",
                     )
 
+    def _dependence_problems(self) -> Iterator[Problem]:
+        """Loadings and matrices must leave room for the national factor."""
+        a = self.uncertainty.national_share
+        limit = signed_loading_limit(a)
+        for i, system in enumerate(self.systems):
+            if system.correlation is not None and a >= 1.0:
+                yield _rule(
+                    f"systems[{i}].correlation",
+                    "national_share is 1, so every organisation moves with the national factor alone "
+                    "and a system correlation matrix cannot apply",
+                    "lower uncertainty.national_share below 1, or remove correlation",
+                )
+            for j, org in enumerate(system.organisations):
+                if org.system_loading is not None and abs(org.system_loading) > limit + 1e-12:
+                    yield _rule(
+                        f"systems[{i}].organisations[{j}].system_loading",
+                        f"is {org.system_loading:g} but with national_share {a:g} a loading can be at "
+                        f"most {limit:.4g} in size (national_share + loading^2 <= 1)",
+                        f"use a loading between -{limit:.4g} and {limit:.4g}, or lower national_share",
+                    )
+
     @property
     def warnings(self) -> list[Problem]:
-        """Things that are allowed but probably not meant, e.g. CSF for a surplus commissioner."""
+        """Things that are allowed but probably not meant: CSF for a surplus commissioner,
+        a correlation matrix repaired to the nearest valid one."""
         file = self._source.name if self._source else "<scenario>"
-        found = []
+        found = [*self._correlation_repairs(file)]
         for i, system in enumerate(self.systems):
             for j, org in enumerate(system.organisations):
                 if org.csf_ineligible:
@@ -485,6 +632,25 @@ class Scenario(BaseModel):
                         )
                     )
         return found
+
+    def _correlation_repairs(self, file: str) -> Iterator[Problem]:
+        a = self.uncertainty.national_share
+        for i, system in enumerate(self.systems):
+            matrix = system.correlation_matrix()
+            if matrix is None:
+                continue
+            fit = system_correlation(matrix, a)
+            if fit.repaired:
+                yield Problem(
+                    file,
+                    f"systems[{i}].correlation.matrix",
+                    f"system '{system.id}': the correlation matrix is not a valid one with "
+                    f"national_share {a:g} (smallest eigenvalue of the within-system part "
+                    f"{fit.smallest_eigenvalue:.3g}); the run uses the nearest valid matrix, "
+                    f"which moves entries by up to {fit.largest_change:.3f}",
+                    "check the signs and sizes of the correlations (strong negative ones among "
+                    "three or more members cannot all hold), or lower national_share",
+                )
 
     def _membership_problems(self) -> Iterator[Problem]:
         if not self.systems:

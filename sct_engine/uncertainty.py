@@ -4,6 +4,8 @@
 with ``a = national_share``, ``b = system_share`` and independent standard
 variables (mean 0, variance 1) of the chosen distribution, so two members of a
 system have correlation ``a + b`` and organisations in different systems ``a``.
+Signed ``system_loading`` and per-system correlation matrices refine the
+within-system part (``correlation.py``); the draws are the same variates.
 
 Per draw the variates are laid out ``[Z_nat, Z_1..Z_S, E_1..E_N]`` and taken
 from the block's shock stream in that order; the kernel consumes the stream in
@@ -72,14 +74,36 @@ def draw_shocks(rng: np.random.Generator, model: Model, n: int) -> np.ndarray:
 
 
 def standard_factors(model: Model, shocks: np.ndarray) -> np.ndarray:
-    """``sqrt(a) Z_nat + sqrt(b) Z_s + sqrt(1 - a - b) E_i`` per organisation (last axis
-    organisations; leading axes as ``shocks``): mean 0, variance 1."""
-    a, b = model.national_share, model.system_share
+    """``sqrt(a) Z_nat + l_i Z_s + c_i own_i`` per organisation (last axis organisations;
+    leading axes as ``shocks``): mean 0, variance 1.
+
+    By default ``l_i = sqrt(b)``, ``c_i = sqrt(1 - a - b)`` and ``own_i = E_i``; with
+    signed ``system_loading`` ``c_i = sqrt(1 - a - l_i^2)``; in a system with a
+    correlation matrix ``l_i = 0``, ``c_i = sqrt(1 - a)`` and ``own_i`` is row ``i``
+    of the Cholesky factor times the members' ``E`` (see ``correlation.py``).
+    """
     s = model.n_systems
     z_nat = shocks[..., :1]
     z_sys = shocks[..., 1 : 1 + s][..., model.org_system]
-    e = shocks[..., 1 + s :]
-    return math.sqrt(a) * z_nat + math.sqrt(b) * z_sys + math.sqrt(max(0.0, 1.0 - a - b)) * e
+    own = correlated_variates(model, shocks[..., 1 + s :])
+    return math.sqrt(model.national_share) * z_nat + model.system_loading * z_sys + model.own_loading * own
+
+
+def correlated_variates(model: Model, e: np.ndarray) -> np.ndarray:
+    """Organisations' own variates, with members of a matrix system combined by its Cholesky
+    factor: ``sum_{j <= r} L[r, j] E_{lo + j}`` for the member in row ``r``. The sum runs
+    in ``j`` order, as in the kernel, so the two agree to the last bit."""
+    if not model.correlated.any():
+        return e
+    own = e.copy()
+    root = model.correlation_root
+    for i in np.flatnonzero(model.correlated):
+        lo = int(model.system_start[model.org_system[i]])
+        total = np.zeros(e.shape[:-1])
+        for j in range(lo, i + 1):
+            total = total + root[i, j - lo] * e[..., j]
+        own[..., i] = total
+    return own
 
 
 def outturns(model: Model, shocks: np.ndarray) -> np.ndarray:

@@ -6,7 +6,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sct_engine.model import DISTRIBUTION_CODES, EVEN_QUARTERS, Model, SchemeArrays
+from sct_engine.model import (
+    DISTRIBUTION_CODES,
+    EVEN_QUARTERS,
+    Model,
+    SchemeArrays,
+    dependence_arrays,
+)
 from sct_engine.schemes import SchemeOption, builtin_menu
 
 
@@ -25,11 +31,13 @@ def make_model(
     quarterly: bool = False,
     recovery: bool = True,
     quarter_variance: Sequence[float] = EVEN_QUARTERS,
+    correlation: Sequence[np.ndarray | None] | None = None,
 ) -> Model:
     """A model from plain dicts: each org needs plan, control_total, sd, funding.
 
     Optional per organisation: ae, p_ae, mitigation, uplift, turnover, a tail
-    ``(probability, median_pct, sigma)`` and a quarterly ``profile`` (four shares).
+    ``(probability, median_pct, sigma)``, a quarterly ``profile`` (four shares) and a
+    signed system ``loading``. ``correlation``: per system, None or its members' matrix.
     """
     orgs = [org for members in systems for org in members]
     sizes = [len(members) for members in systems]
@@ -70,6 +78,13 @@ def make_model(
         skew=skew,
         national_share=national_share,
         system_share=system_share,
+        **dependence_arrays(
+            national_share,
+            system_share,
+            [o.get("loading") for o in orgs],
+            correlation or [None] * len(systems),
+            start,
+        ),
         quarterly=quarterly,
         recovery=recovery,
         quarter_variance=tuple(quarter_variance),

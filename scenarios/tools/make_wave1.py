@@ -64,6 +64,11 @@ SEED = 20180401
 DOF = 5
 NATIONAL_SHARE = 0.25
 SYSTEM_SHARE = 0.25
+#: Commissioners' signed loading on their system's factor. Providers keep the default
+#: sqrt(SYSTEM_SHARE) = 0.5; a CCG at -0.25 moves partly against them (the contract
+#: line: activity above plan earns a trust income and costs its CCG the same money), so
+#: provider-CCG pairs correlate 0.25 - 0.125 = 0.125 and CCG pairs 0.25 + 0.0625 = 0.31.
+COMMISSIONER_LOADING = -0.25
 #: Quarterly year-to-date tests and payments (rule 6), and the share of the year's
 #: outturn variance arising in each quarter: most of it in the second half.
 QUARTERLY = True
@@ -522,7 +527,8 @@ def render() -> str:
     out.append("  distribution: student_t   # heavy tails: a few large overspends")
     out.append(f"  dof: {DOF}")
     out.append(f"  national_share: {NATIONAL_SHARE}")
-    out.append(f"  system_share: {SYSTEM_SHARE}")
+    out.append(f"  system_share: {SYSTEM_SHARE}   # providers in a system correlate 0.25 + 0.25 = 0.5; "
+               f"CCGs carry system_loading {COMMISSIONER_LOADING}")
     if QUARTERLY:
         out.append("  quarterly: true   # year-to-date tests and payments, Q1-Q4 weights 15/20/30/35%")
         out.append(f"  quarterly_variance: {json.dumps(QUARTER_VARIANCE)}   # most of the year's "
@@ -578,6 +584,9 @@ def render() -> str:
             out.append(f"        sd_pct: {o['sd_pct']}")
             if o["mitigation"]:
                 out.append(f"        mitigation: {fmt(o['mitigation'])}")
+            if o["kind"] == "commissioner":
+                out.append(f"        system_loading: {COMMISSIONER_LOADING}   # against the system's providers "
+                           "(contract line)")
             if o["tail"]:
                 out.append("        tail:")
                 out.extend(_yaml_tail(o["tail"], "          "))

@@ -109,3 +109,20 @@ def test_public_api_names_are_the_functions():
     result = simulate(load_scenario(SCENARIOS / "example_ics.yaml"), draws=2000, engine="reference")
     assert isinstance(result, sct_engine.Result)
     assert len(result.national) == len(builtin_menu())
+
+
+def test_validate_and_run_warn_about_a_repaired_correlation_matrix(tmp_path):
+    text = (SCENARIOS / "example_ics.yaml").read_text()
+    # acute_north against three members at -0.9 while they correlate 0.45-0.5: not a valid matrix.
+    text = text.replace("- [1.00,  0.50,  0.45,  0.45,  0.48,", "- [1.00, -0.90, -0.90, -0.90,  0.48,")
+    text = text.replace("- [0.50,  1.00,", "- [-0.90, 1.00,").replace("- [0.45,  0.45,  1.00,", "- [-0.90, 0.45,  1.00,")
+    text = text.replace("- [0.45,  0.45,  0.40,  1.00,", "- [-0.90, 0.45,  0.40,  1.00,")
+    bad = tmp_path / "repaired.yaml"
+    bad.write_text(text)
+    checked = sct("validate", str(bad))
+    assert checked.returncode == 0, checked.stdout
+    assert "1 warning" in checked.stdout and "systems[0].correlation.matrix" in checked.stdout
+    assert "nearest valid matrix" in checked.stdout
+    ran = sct("run", str(bad), "--draws", "2000", "--out", str(tmp_path / "o"), "--quiet")
+    assert ran.returncode == 0, ran.stderr
+    assert "warning:" in ran.stderr and "nearest valid matrix" in ran.stderr

@@ -211,3 +211,34 @@ def test_quarterly_kernel_matches_reference_on_a_large_system_with_many_failures
     ]
     model = make_model([members, members[:9]], MENU, national_share=0.1, system_share=0.1, quarterly=True)
     assert_same_statistics(simulate_reference(model, 1500, seed=3), simulate_kernel(model, 1500, seed=3))
+
+
+# --- dependence inside systems: correlation matrices (one needing repair) and signed loadings ---
+
+#: System 0: a valid matrix with a negative provider-commissioner pair; system 1: members
+#: on opposite sides of the system factor; system 2 (one member): a 1x1 matrix.
+DEPENDENCE_MATRICES = [
+    np.array([[1.0, -0.4, 0.3, 0.2], [-0.4, 1.0, 0.1, 0.0], [0.3, 0.1, 1.0, 0.5], [0.2, 0.0, 0.5, 1.0]]),
+    None,
+    np.array([[1.0]]),
+]
+#: Not positive semi-definite: repaired to the nearest valid matrix before either simulator sees it.
+INVALID_MATRIX = np.array([[1.0, -0.9, -0.9, 0.5], [-0.9, 1.0, -0.9, 0.0], [-0.9, -0.9, 1.0, 0.2], [0.5, 0.0, 0.2, 1.0]])
+
+
+def dependence_systems() -> list[list[dict]]:
+    first, second, third = with_profiles(SYSTEMS)
+    return [first, [{**second[0], "loading": 0.7}, {**second[1], "loading": -0.5}], third]
+
+
+@pytest.mark.parametrize("quarterly", [False, True])
+@pytest.mark.parametrize(("distribution", "matrix"), [("normal", 0), ("student_t", 1)])
+def test_kernel_matches_reference_with_correlation_matrices_and_loadings(quarterly, distribution, matrix):
+    matrices = list(DEPENDENCE_MATRICES)
+    if matrix == 1:
+        matrices[0] = INVALID_MATRIX
+    model = make_model(dependence_systems(), MENU, distribution=distribution, dof=4.0, national_share=0.15,
+                       system_share=0.3, correlation=matrices, quarterly=quarterly)
+    assert model.correlated.sum() == 5 and model.system_loading[4] == 0.7
+    draws = 8192 + 1500
+    assert_same_statistics(simulate_reference(model, draws, seed=21), simulate_kernel(model, draws, seed=21))

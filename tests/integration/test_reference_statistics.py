@@ -151,3 +151,40 @@ def test_quarterly_paths_add_up_to_the_year_end_factor_model(distribution):
     se = (1 - 0.5**2) / math.sqrt(n)
     assert abs(corr[0, 1] - 0.5) < 5 * se  # same system: a + b, as at year end
     assert abs(corr[0, 3] - 0.2) < 5 * se  # different systems: a
+
+
+# A system with its own correlation matrix (a provider and a commissioner moving against
+# each other) and a system with signed loadings on its factor.
+CONTRACT_MATRIX = np.array(
+    [
+        [1.0, -0.3, 0.4],
+        [-0.3, 1.0, 0.1],
+        [0.4, 0.1, 1.0],
+    ]
+)
+LOADINGS = (0.6, -0.5)
+
+
+def dependence_model(quarterly: bool = False):
+    systems = [SYSTEMS[0], [{**SYSTEMS[1][0], "loading": LOADINGS[0]}, {**SYSTEMS[1][1], "loading": LOADINGS[1]}]]
+    return make_model(systems, [SchemeOption(name="x")], national_share=0.1, system_share=0.3,
+                      correlation=[CONTRACT_MATRIX, None], quarterly=quarterly)
+
+
+@pytest.mark.parametrize("quarterly", [False, True])
+def test_correlation_matrix_and_signed_loadings_give_the_stated_correlations(quarterly):
+    model = dependence_model(quarterly)
+    a = model.national_share
+    blocks = [draw_block(model, 5, b, 8192) for b in range(8)]
+    if quarterly:  # year-end of the quarterly paths: the same correlations as one year-end draw
+        x = np.concatenate([block_ytd_outturns(model, d)[:, -1] for d in blocks])
+    else:
+        x = np.vstack([outturns(model, d.shocks) for d in blocks])
+    corr = np.corrcoef(x, rowvar=False)
+    expected = np.full((5, 5), a)
+    expected[:3, :3] = CONTRACT_MATRIX
+    expected[3, 4] = expected[4, 3] = a + LOADINGS[0] * LOADINGS[1]  # 0.1 - 0.3: negative
+    np.fill_diagonal(expected, 1.0)
+    se = (1 - expected**2) / math.sqrt(x.shape[0])
+    assert np.all(np.abs(corr - expected) < 5 * se + 1e-12), corr - expected
+    assert np.allclose(x.std(axis=0), model.sd, rtol=0.02)  # the spread is untouched
