@@ -15,7 +15,7 @@ An organisation's funding lost under a scheme takes one of eight values
 (own test, system test, A&E element: passed or not), so per organisation the
 kernel only counts outcome codes; sums, squares and histograms are read off
 the counts at the end. That keeps the inner loop to one integer increment per
-organisation and scheme. The knapsack cover is the very function of ``schemes.py``, compiled
+organisation and scheme. The knapsack cover is the very function of ``schemes.py`` (``cover_shortfalls_into``, with per-block scratch buffers), compiled
 in place.
 
 Quarterly mode (rule 6) is a second code path, ``_run_wave_quarterly``: four
@@ -67,7 +67,7 @@ _NONE = schemes.REDISTRIBUTION_CODES["none"]
 _FULL = schemes.REDISTRIBUTION_CODES["full"]
 _EVERY_MEMBER = schemes.SYSTEM_TEST_CODES["every_member"]
 
-_cover = schemes.cover_shortfalls
+_cover_into = schemes.cover_shortfalls_into
 
 
 @njit(inline="always")
@@ -98,7 +98,7 @@ def _loss_bin(lost, cap, bins):
 
 
 @njit(inline="always")
-def _group_passes(mode, cap, lo, hi, x, ct, fin, meets, system_meets, out, q, fbuf, dbuf, ibuf):
+def _group_passes(mode, cap, lo, hi, x, ct, fin, meets, system_meets, out, q, fbuf, dbuf, ibuf, scratch):
     """Members of one system passing their finance test after redistribution (writes ``out[q, lo:hi]``)."""
     all_meet = True
     for i in range(lo, hi):
@@ -122,7 +122,8 @@ def _group_passes(mode, cap, lo, hi, x, ct, fin, meets, system_meets, out, q, fb
             dbuf[m] = ct[i] - x[i]
             ibuf[m] = i
             m += 1
-    covered = _cover(fbuf[:m], dbuf[:m], headroom)
+    covered, order, values, takes = scratch
+    _cover_into(fbuf[:m], dbuf[:m], headroom, covered, order, values, takes)
     for j in range(m):
         if covered[j]:
             out[q, ibuf[j]] = True
@@ -279,6 +280,10 @@ def _run_wave(
         fbuf = np.empty(max_members)
         dbuf = np.empty(max_members)
         ibuf = np.empty(max_members, dtype=np.int64)
+        scratch = (
+            np.empty(max_members, dtype=np.bool_), np.empty(max_members, dtype=np.int64),
+            np.empty((2, max_members)), np.empty((2, max_members), dtype=np.bool_),
+        )
         for _ in range(block_n[b]):
             # Shocks in stream order: national, one per system, one per organisation.
             z_nat = _common_factors(g, dp, z_sys)
@@ -305,7 +310,7 @@ def _run_wave(
                 for s in range(n_sys):
                     _group_passes(
                         group_mode[q], group_cap[q], start[s], start[s + 1], x, ct, fin, meets,
-                        sys_meets[s], passes, q, fbuf, dbuf, ibuf,
+                        sys_meets[s], passes, q, fbuf, dbuf, ibuf, scratch,
                     )
             # Outcome codes once per class of schemes sharing redistribution, system test and gateway.
             for c in range(n_classes):
@@ -397,6 +402,10 @@ def _run_wave_quarterly(
         fbuf = np.empty(max_members)
         dbuf = np.empty(max_members)
         ibuf = np.empty(max_members, dtype=np.int64)
+        scratch = (
+            np.empty(max_members, dtype=np.bool_), np.empty(max_members, dtype=np.int64),
+            np.empty((2, max_members)), np.empty((2, max_members), dtype=np.bool_),
+        )
         for _ in range(block_n[b]):
             # Each quarter's whole factor model in stream order; YTD = profiled plan + running increments.
             running[:] = 0.0
@@ -441,7 +450,7 @@ def _run_wave_quarterly(
                     for s in range(n_sys):
                         _group_passes(
                             group_mode[r], group_cap[r], start[s], start[s + 1], x[q], ytd_ct[q], fin,
-                            meets[q], sys_meets[q, s], passes[r], q, fbuf, dbuf, ibuf,
+                            meets[q], sys_meets[q, s], passes[r], q, fbuf, dbuf, ibuf, scratch,
                         )
                 for i in range(n_orgs):
                     bits = 0

@@ -131,41 +131,84 @@ def cover_shortfalls(finance: np.ndarray, shortfall: np.ndarray, headroom: float
     Boolean mask over the members: True where the shortfall is covered.
     """
     n = finance.shape[0]
-    covered = np.zeros(n, dtype=np.bool_)
+    covered = np.empty(n, dtype=np.bool_)
+    cover_shortfalls_into(
+        finance, shortfall, headroom, covered, np.empty(n, dtype=np.int64), np.empty((2, n)),
+        np.empty((2, n), dtype=np.bool_),
+    )
+    return covered
+
+
+@register_jitable
+def cover_shortfalls_into(
+    finance: np.ndarray,
+    shortfall: np.ndarray,
+    headroom: float,
+    covered: np.ndarray,
+    order: np.ndarray,
+    values: np.ndarray,
+    takes: np.ndarray,
+) -> None:
+    """:func:`cover_shortfalls` writing into ``covered``, with caller-owned scratch.
+
+    The kernel calls this once per failing system, option group and draw, so it
+    passes buffers sized for the largest system (``order``: int64 ``(>= n,)``;
+    ``values``: float ``(2, >= n)``; ``takes``: bool ``(2, >= n)``) instead of
+    allocating seven small arrays each time. Same arithmetic, same answer.
+    """
+    n = finance.shape[0]
+    covered[:n] = False
     if n == 0 or headroom <= 0.0:
-        return covered
+        return
     total_weight = 0.0
     total_value = 0.0
+    smallest = shortfall[0]
     for i in range(n):
         total_weight += shortfall[i]
         total_value += finance[i]
-    if total_weight <= headroom:
-        covered[:] = True
-        return covered
-    smallest = shortfall[0]
-    for i in range(1, n):
         smallest = min(smallest, shortfall[i])
+    if total_weight <= headroom:
+        covered[:n] = True
+        return
     if smallest > headroom:
-        return covered
-    # Items in decreasing funding per pound of shortfall; stable so ties keep index order.
-    ratio = np.empty(n)
-    for i in range(n):
-        ratio[i] = finance[i] / shortfall[i]
-    order = np.argsort(-ratio, kind="mergesort")
-    v = np.empty(n)
-    w = np.empty(n)
+        return
+    # Items in decreasing funding per pound of shortfall, stable so ties keep index order:
+    # insertion sort for the small sets the exact search takes, merge sort above that.
+    # A shortfall larger than the whole headroom can never be covered: such members
+    # are left out of the search (fewer items, tighter bounds; same optimum).
+    v = values[0, :n]
+    w = values[1, :n]
+    m = 0
     for k in range(n):
+        if shortfall[k] <= headroom:
+            v[k] = finance[k] / shortfall[k]
+            order[m] = k
+            m += 1
+    if m > EXACT_COVER_LIMIT:
+        ratio = np.empty(m)
+        for k in range(m):
+            ratio[k] = v[order[k]]
+        order[:m] = order[:m][np.argsort(-ratio, kind="mergesort")]
+    else:
+        for k in range(1, m):
+            item = order[k]
+            j = k
+            while j > 0 and v[order[j - 1]] < v[item]:
+                order[j] = order[j - 1]
+                j -= 1
+            order[j] = item
+    for k in range(m):
         v[k] = finance[order[k]]
         w[k] = shortfall[order[k]]
     tol = 1e-9 * (1.0 + total_value)
-    take = np.zeros(n, dtype=np.bool_)
-    if n > EXACT_COVER_LIMIT:
-        _greedy_cover(v, w, headroom, take)
+    take = takes[0, :m]
+    take[:] = False
+    if m > EXACT_COVER_LIMIT:
+        _greedy_cover(v[:m], w[:m], headroom, take)
     else:
-        _branch_and_bound_cover(v, w, headroom, tol, take)
-    for k in range(n):
+        _branch_and_bound_cover(v[:m], w[:m], headroom, tol, take, takes[1, :m])
+    for k in range(m):
         covered[order[k]] = take[k]
-    return covered
 
 
 @register_jitable
@@ -190,11 +233,12 @@ def _greedy_cover(v: np.ndarray, w: np.ndarray, capacity: float, take: np.ndarra
 
 @register_jitable
 def _branch_and_bound_cover(
-    v: np.ndarray, w: np.ndarray, capacity: float, tol: float, best_take: np.ndarray
+    v: np.ndarray, w: np.ndarray, capacity: float, tol: float, best_take: np.ndarray, take: np.ndarray
 ) -> None:
-    """Exact 0/1 knapsack by depth-first branch and bound (items sorted by ratio)."""
+    """Exact 0/1 knapsack by depth-first branch and bound (items sorted by ratio);
+    ``take`` is scratch of the same length as ``best_take``."""
     n = v.shape[0]
-    take = np.zeros(n, dtype=np.bool_)
+    take[:] = False
     best_value = -1.0
     best_weight = np.inf
     value = 0.0
