@@ -95,6 +95,9 @@ def main() -> None:
         print(f"{distribution:<10} {kernel_rate / 1e6:>20.2f} {reference_rate / 1e6:>10.3f} "
               f"{kernel_rate / reference_rate:>10.1f} {kernel_rate / limit:>10.2f} {kernel_s:>9.2f}")
     if not args.no_memory:
+        # A fresh process may still compile (e.g. first run after a source change): its LLVM
+        # memory is not the run's, so one throwaway process fills the numba cache first.
+        peak_memory_mb(8192)
         small, large = peak_memory_mb(100_000), peak_memory_mb(10_000_000)
         print(f"\npeak memory (max RSS, fresh process): 100,000 draws {small:,.0f} MB; "
               f"10,000,000 draws {large:,.0f} MB; ratio {large / small:.2f}")
