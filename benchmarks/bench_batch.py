@@ -30,7 +30,9 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(_CACHE))
 
 import yaml  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for tests.factories
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # the repository root, for tests.factories
 
 from sct_engine.batch import read_manifest, run_batch  # noqa: E402
 from tests.factories import small_scenario  # noqa: E402
@@ -41,7 +43,9 @@ def write_scenarios(folder: Path, count: int, draws: int) -> list[Path]:
     paths = []
     for k in range(count):
         path = folder / f"bench_{k:04d}.yaml"
-        path.write_text(yaml.safe_dump(small_scenario(k, draws, seed=k, name=f"bench {k}"), sort_keys=False))
+        path.write_text(
+            yaml.safe_dump(small_scenario(k, draws, seed=k, name=f"bench {k}"), sort_keys=False)
+        )
         paths.append(path)
     return paths
 

@@ -60,7 +60,9 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 def peak_memory_mb(draws: int) -> float:
     script = MEMORY_SCRIPT.format(bench=str(Path(__file__).resolve().parent))
-    out = subprocess.run([sys.executable, "-c", script, str(draws)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(draws)], capture_output=True, text=True, check=True
+    )
     return int(out.stdout.strip().splitlines()[-1]) / 1024.0
 
 
@@ -77,30 +79,42 @@ def main() -> None:
         model = build_model(synthetic_scenario(distribution=distribution))
         simulate_kernel(model, 8192, seed=0)  # compile or load from cache
         kernel_s = best_of(2, lambda m=model: simulate_kernel(m, args.draws, seed=1))
-        reference_s = best_of(1, lambda m=model: simulate_reference(m, args.reference_draws, seed=1))
+        reference_s = best_of(
+            1, lambda m=model: simulate_reference(m, args.reference_draws, seed=1)
+        )
         kernel_rate = model.n_orgs * args.draws / kernel_s
         reference_rate = model.n_orgs * args.reference_draws / reference_s
         rows.append((distribution, kernel_rate, reference_rate, kernel_s))
 
-    print(f"machine: {platform.machine()} {platform.processor() or ''} cores={os.cpu_count()} "
-          f"numba threads={numba.get_num_threads()} python={platform.python_version()} "
-          f"numpy={np.__version__} numba={numba.__version__}")
-    print(f"model: 300 organisations in 10 systems, 7 schemes; kernel {args.draws:,} draws, "
-          f"reference {args.reference_draws:,} draws")
-    print(f"random-number limit (numpy standard_normal fill, 1 thread): {limit / 1e6:,.1f} M values/s\n")
+    print(
+        f"machine: {platform.machine()} {platform.processor() or ''} cores={os.cpu_count()} "
+        f"numba threads={numba.get_num_threads()} python={platform.python_version()} "
+        f"numpy={np.__version__} numba={numba.__version__}"
+    )
+    print(
+        f"model: 300 organisations in 10 systems, 7 schemes; kernel {args.draws:,} draws, "
+        f"reference {args.reference_draws:,} draws"
+    )
+    print(
+        f"random-number limit (numpy standard_normal fill, 1 thread): {limit / 1e6:,.1f} M values/s\n"
+    )
     header = f"{'shocks':<10} {'kernel Morg-draws/s':>20} {'reference':>10} {'kernel/ref':>10} {'kernel/RNG':>10} {'kernel s':>9}"
     print(header)
     print("-" * len(header))
     for distribution, kernel_rate, reference_rate, kernel_s in rows:
-        print(f"{distribution:<10} {kernel_rate / 1e6:>20.2f} {reference_rate / 1e6:>10.3f} "
-              f"{kernel_rate / reference_rate:>10.1f} {kernel_rate / limit:>10.2f} {kernel_s:>9.2f}")
+        print(
+            f"{distribution:<10} {kernel_rate / 1e6:>20.2f} {reference_rate / 1e6:>10.3f} "
+            f"{kernel_rate / reference_rate:>10.1f} {kernel_rate / limit:>10.2f} {kernel_s:>9.2f}"
+        )
     if not args.no_memory:
         # A fresh process may still compile (e.g. first run after a source change): its LLVM
         # memory is not the run's, so one throwaway process fills the numba cache first.
         peak_memory_mb(8192)
         small, large = peak_memory_mb(100_000), peak_memory_mb(10_000_000)
-        print(f"\npeak memory (max RSS, fresh process): 100,000 draws {small:,.0f} MB; "
-              f"10,000,000 draws {large:,.0f} MB; ratio {large / small:.2f}")
+        print(
+            f"\npeak memory (max RSS, fresh process): 100,000 draws {small:,.0f} MB; "
+            f"10,000,000 draws {large:,.0f} MB; ratio {large / small:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -76,7 +76,8 @@ def _resolve(
     if isinstance(source, Result):
         p = source.provenance
         return (
-            source.model, None,
+            source.model,
+            None,
             int(p.get("seed", 0)) if seed is None else int(seed),
             source.draws if draws is None else int(draws),
             {k: p[k] for k in ("scenario_name", "scenario_file", "scenario_hash") if k in p},
@@ -85,9 +86,11 @@ def _resolve(
         return source, None, 0 if seed is None else int(seed), draws or DEFAULT_ANALYSIS_DRAWS, {}
     scenario = source if isinstance(source, Scenario) else load_scenario(source)
     return (
-        build_model(scenario), scenario,
+        build_model(scenario),
+        scenario,
         scenario.simulation.seed if seed is None else int(seed),
-        DEFAULT_ANALYSIS_DRAWS if draws is None else int(draws), {},
+        DEFAULT_ANALYSIS_DRAWS if draws is None else int(draws),
+        {},
     )
 
 
@@ -124,8 +127,12 @@ def analyse(
         if progress is not None:
             progress(n)
     provenance = _provenance(model, scenario, seed, draws, inherited)
-    return Analysis(result=Result(model=model, stats=acc, provenance=provenance), paired=paired,
-                    baseline=baseline, seed=seed)
+    return Analysis(
+        result=Result(model=model, stats=acc, provenance=provenance),
+        paired=paired,
+        baseline=baseline,
+        seed=seed,
+    )
 
 
 @dataclass(frozen=True)
@@ -173,7 +180,9 @@ class Analysis:
 
     # -- 1. paired comparison ---------------------------------------------------------
 
-    def comparison(self, level: str = "systems", options: Sequence[str] | None = None) -> pd.DataFrame:
+    def comparison(
+        self, level: str = "systems", options: Sequence[str] | None = None
+    ) -> pd.DataFrame:
         """Differences of each option from the baseline on the same draws, with 95% paired CIs.
 
         ``level`` is ``organisations``, ``systems`` or ``national``. Positive
@@ -191,38 +200,61 @@ class Analysis:
                 d_paid, se_paid = mean_se(p.org_diff_paid_sum[k], p.org_diff_paid_sumsq[k], n)
                 d_any, se_any = mean_se(p.org_diff_any_sum[k], p.org_diff_any_sumsq[k], n)
                 for i in range(m.n_orgs):
-                    rows.append({
-                        "scheme": name, "baseline": self.baseline, "system": m.system_ids[m.org_system[i]],
-                        "organisation": m.org_ids[i],
-                        "diff_expected_funding": d_paid[i], "se_diff_expected_funding": se_paid[i],
-                        "diff_p_any_funding_lost": d_any[i], "se_diff_p_any_funding_lost": se_any[i],
-                    })
+                    rows.append(
+                        {
+                            "scheme": name,
+                            "baseline": self.baseline,
+                            "system": m.system_ids[m.org_system[i]],
+                            "organisation": m.org_ids[i],
+                            "diff_expected_funding": d_paid[i],
+                            "se_diff_expected_funding": se_paid[i],
+                            "diff_p_any_funding_lost": d_any[i],
+                            "se_diff_p_any_funding_lost": se_any[i],
+                        }
+                    )
             elif level == "systems":
                 d_paid, se_paid = pair_se(
-                    p.system_paid_sum[k], p.system_paid_sum[base], p.system_paid_cross[k, k],
-                    p.system_paid_cross[base, base], p.system_paid_cross[k, base], n,
+                    p.system_paid_sum[k],
+                    p.system_paid_sum[base],
+                    p.system_paid_cross[k, k],
+                    p.system_paid_cross[base, base],
+                    p.system_paid_cross[k, base],
+                    n,
                 )
                 d_any, se_any = mean_se(p.system_diff_any_sum[k], p.system_diff_any_sumsq[k], n)
                 for s in range(m.n_systems):
-                    rows.append({
-                        "scheme": name, "baseline": self.baseline, "system": m.system_ids[s],
-                        "diff_expected_funding": d_paid[s], "se_diff_expected_funding": se_paid[s],
-                        "diff_p_any_member_loses_funding": d_any[s],
-                        "se_diff_p_any_member_loses_funding": se_any[s],
-                    })
+                    rows.append(
+                        {
+                            "scheme": name,
+                            "baseline": self.baseline,
+                            "system": m.system_ids[s],
+                            "diff_expected_funding": d_paid[s],
+                            "se_diff_expected_funding": se_paid[s],
+                            "diff_p_any_member_loses_funding": d_any[s],
+                            "se_diff_p_any_member_loses_funding": se_any[s],
+                        }
+                    )
             else:
                 total = p.system_paid_sum.sum(axis=1)
                 d_paid, se_paid = pair_se(
-                    total[k], total[base], p.national_paid_cross[k, k], p.national_paid_cross[base, base],
-                    p.national_paid_cross[k, base], n,
+                    total[k],
+                    total[base],
+                    p.national_paid_cross[k, k],
+                    p.national_paid_cross[base, base],
+                    p.national_paid_cross[k, base],
+                    n,
                 )
                 d_any, se_any = mean_se(p.national_diff_any_sum[k], p.national_diff_any_sumsq[k], n)
-                rows.append({
-                    "scheme": name, "baseline": self.baseline,
-                    "diff_expected_funding": float(d_paid), "se_diff_expected_funding": float(se_paid),
-                    "diff_p_any_organisation_loses_funding": float(d_any),
-                    "se_diff_p_any_organisation_loses_funding": float(se_any),
-                })
+                rows.append(
+                    {
+                        "scheme": name,
+                        "baseline": self.baseline,
+                        "diff_expected_funding": float(d_paid),
+                        "se_diff_expected_funding": float(se_paid),
+                        "diff_p_any_organisation_loses_funding": float(d_any),
+                        "se_diff_p_any_organisation_loses_funding": float(se_any),
+                    }
+                )
         frame = pd.DataFrame(rows)
         for col in [c for c in frame.columns if c.startswith("diff_")]:
             frame[f"ci95_{col[5:]}"] = Z95 * frame[f"se_{col}"]
@@ -233,8 +265,12 @@ class Analysis:
         p, n = self.paired, self.draws
         i, j = scheme_index(self.model, a), scheme_index(self.model, b)
         mean, se = pair_se(
-            p.system_paid_sum[i, system], p.system_paid_sum[j, system], p.system_paid_cross[i, i, system],
-            p.system_paid_cross[j, j, system], p.system_paid_cross[i, j, system], n,
+            p.system_paid_sum[i, system],
+            p.system_paid_sum[j, system],
+            p.system_paid_cross[i, i, system],
+            p.system_paid_cross[j, j, system],
+            p.system_paid_cross[i, j, system],
+            n,
         )
         return float(mean), float(se)
 
@@ -275,19 +311,30 @@ class Analysis:
         for k, name in enumerate(self.scheme_names):
             diff, se = mean_se(p.org_diff_paid_sum[k], p.org_diff_paid_sumsq[k], n)
             for i in range(m.n_orgs):
-                worse_mean = bool(diff[i] < -Z95 * se[i] and diff[i] < -1e-12 * (1.0 + m.funding[i]))
+                worse_mean = bool(
+                    diff[i] < -Z95 * se[i] and diff[i] < -1e-12 * (1.0 + m.funding[i])
+                )
                 better_mean = bool(diff[i] > Z95 * se[i] and diff[i] > 1e-12 * (1.0 + m.funding[i]))
                 worse_tail = bool(p95[k, i] > p95[base, i] + bin_width[i] * 1.000001)
-                rows.append({
-                    "scheme": name, "system": m.system_ids[m.org_system[i]], "organisation": m.org_ids[i],
-                    "expected_funding": st.org_paid_sum[k, i] / n,
-                    "baseline_expected_funding": st.org_paid_sum[base, i] / n,
-                    "diff_expected_funding": diff[i], "se_diff_expected_funding": se[i],
-                    "funding_lost_p95": p95[k, i], "baseline_funding_lost_p95": p95[base, i],
-                    "funding_lost_cvar95": cvar[k, i], "baseline_funding_lost_cvar95": cvar[base, i],
-                    "better_in_expectation": better_mean, "worse_in_expectation": worse_mean,
-                    "worse_in_tail": worse_tail, "would_sign": not (worse_mean or worse_tail),
-                })
+                rows.append(
+                    {
+                        "scheme": name,
+                        "system": m.system_ids[m.org_system[i]],
+                        "organisation": m.org_ids[i],
+                        "expected_funding": st.org_paid_sum[k, i] / n,
+                        "baseline_expected_funding": st.org_paid_sum[base, i] / n,
+                        "diff_expected_funding": diff[i],
+                        "se_diff_expected_funding": se[i],
+                        "funding_lost_p95": p95[k, i],
+                        "baseline_funding_lost_p95": p95[base, i],
+                        "funding_lost_cvar95": cvar[k, i],
+                        "baseline_funding_lost_cvar95": cvar[base, i],
+                        "better_in_expectation": better_mean,
+                        "worse_in_expectation": worse_mean,
+                        "worse_in_tail": worse_tail,
+                        "would_sign": not (worse_mean or worse_tail),
+                    }
+                )
         return pd.DataFrame(rows)
 
     def options_nobody_worse_off(self, tail: bool = False) -> dict[str, list[str]]:
@@ -296,7 +343,8 @@ class Analysis:
         flag = part["worse_in_expectation"] | (part["worse_in_tail"] if tail else False)
         bad = part.assign(flag=flag).groupby(["system", "scheme"])["flag"].any()
         return {
-            sid: [name for name in self.scheme_names if not bad[(sid, name)]] for sid in self.model.system_ids
+            sid: [name for name in self.scheme_names if not bad[(sid, name)]]
+            for sid in self.model.system_ids
         }
 
     # -- 3. attribution and contagion ------------------------------------------------------
@@ -314,7 +362,9 @@ class Analysis:
         tail = (1.0 - level) * n
         above = np.flip(np.cumsum(np.flip(counts, -1), -1), -1) - counts
         take = np.clip(tail - above, 0.0, counts)
-        weight = np.divide(take, counts, out=np.zeros_like(take), where=counts > 0)  # share of each bin in the tail
+        weight = np.divide(
+            take, counts, out=np.zeros_like(take), where=counts > 0
+        )  # share of each bin in the tail
         system_cvar = hist_cvar(st.system_hist, st.system_hist_sum, level)
         system_expected = st.system_lost_sum / n
         rows = []
@@ -323,15 +373,19 @@ class Analysis:
             expected = st.org_lost_sum[k] / n
             for i in range(m.n_orgs):
                 s = m.org_system[i]
-                rows.append({
-                    "scheme": name, "system": m.system_ids[s], "organisation": m.org_ids[i],
-                    "expected_funding_lost": expected[i],
-                    "share_of_expected_loss": _share(expected[i], system_expected[k, s]),
-                    "co_cvar": co_cvar[i],
-                    "share_of_cvar": _share(co_cvar[i], system_cvar[k, s]),
-                    "system_expected_funding_lost": system_expected[k, s],
-                    "system_funding_lost_cvar": system_cvar[k, s],
-                })
+                rows.append(
+                    {
+                        "scheme": name,
+                        "system": m.system_ids[s],
+                        "organisation": m.org_ids[i],
+                        "expected_funding_lost": expected[i],
+                        "share_of_expected_loss": _share(expected[i], system_expected[k, s]),
+                        "co_cvar": co_cvar[i],
+                        "share_of_cvar": _share(co_cvar[i], system_cvar[k, s]),
+                        "system_expected_funding_lost": system_expected[k, s],
+                        "system_funding_lost_cvar": system_cvar[k, s],
+                    }
+                )
         return pd.DataFrame(rows)
 
     def contagion(self) -> pd.DataFrame:
@@ -345,23 +399,33 @@ class Analysis:
         m, st, p, n = self.model, self.result.stats, self.paired, self.draws
         miss = n - st.org_meet.astype(np.float64)
         system_miss = (n - st.system_meet.astype(np.float64))[m.org_system]
-        cond = np.divide(p.org_miss_system_miss, miss, out=np.full(m.n_orgs, np.nan), where=miss > 0)
-        cond_se = np.sqrt(np.divide(cond * (1 - cond), miss, out=np.full(m.n_orgs, np.nan), where=miss > 0))
+        cond = np.divide(
+            p.org_miss_system_miss, miss, out=np.full(m.n_orgs, np.nan), where=miss > 0
+        )
+        cond_se = np.sqrt(
+            np.divide(cond * (1 - cond), miss, out=np.full(m.n_orgs, np.nan), where=miss > 0)
+        )
         p_system_miss = system_miss / n
         pivotal = p.org_pivotal / n
-        piv_given = np.divide(p.org_pivotal, system_miss, out=np.full(m.n_orgs, np.nan), where=system_miss > 0)
-        return pd.DataFrame({
-            "system": np.array(m.system_ids)[m.org_system],
-            "organisation": list(m.org_ids),
-            "p_miss_control_total": miss / n,
-            "p_system_miss": p_system_miss,
-            "p_system_miss_given_miss": cond,
-            "se_p_system_miss_given_miss": cond_se,
-            "lift": np.divide(cond, p_system_miss, out=np.full(m.n_orgs, np.nan), where=p_system_miss > 0),
-            "p_pivotal": pivotal,
-            "se_p_pivotal": np.sqrt(pivotal * (1 - pivotal) / n),
-            "p_pivotal_given_system_miss": piv_given,
-        })
+        piv_given = np.divide(
+            p.org_pivotal, system_miss, out=np.full(m.n_orgs, np.nan), where=system_miss > 0
+        )
+        return pd.DataFrame(
+            {
+                "system": np.array(m.system_ids)[m.org_system],
+                "organisation": list(m.org_ids),
+                "p_miss_control_total": miss / n,
+                "p_system_miss": p_system_miss,
+                "p_system_miss_given_miss": cond,
+                "se_p_system_miss_given_miss": cond_se,
+                "lift": np.divide(
+                    cond, p_system_miss, out=np.full(m.n_orgs, np.nan), where=p_system_miss > 0
+                ),
+                "p_pivotal": pivotal,
+                "se_p_pivotal": np.sqrt(pivotal * (1 - pivotal) / n),
+                "p_pivotal_given_system_miss": piv_given,
+            }
+        )
 
     # -- 4. recommendation ------------------------------------------------------------------
 
@@ -382,25 +446,50 @@ class Analysis:
             compensation: dict[str, float] = {}  # expected funding the worse-off members give up
             for name in self.scheme_names:
                 rows = sys_part[sys_part["scheme"] == name]
-                worse = rows[rows["worse_in_expectation"] | (rows["worse_in_tail"] if tail else False)]
+                worse = rows[
+                    rows["worse_in_expectation"] | (rows["worse_in_tail"] if tail else False)
+                ]
                 if name != self.baseline and len(worse):
                     excluded[name] = _exclusion_reason(worse, org_names, tail)
-                    compensation[name] = float(-worse["diff_expected_funding"].clip(upper=0.0).sum())
+                    compensation[name] = float(
+                        -worse["diff_expected_funding"].clip(upper=0.0).sum()
+                    )
             eligible = tuple(x for x in self.scheme_names if x not in excluded)
-            expected = {x: self.paired.system_paid_sum[scheme_index(m, x), s] / n for x in self.scheme_names}
+            expected = {
+                x: self.paired.system_paid_sum[scheme_index(m, x), s] / n for x in self.scheme_names
+            }
             best = max(eligible, key=lambda x: expected[x])
             gain, se_gain = self.system_difference(s, best, self.baseline)
-            reasons = self._reasons(s, best, eligible, excluded, compensation, expected, systems, tail)
-            out.append(Recommendation(
-                system=sid, system_name=m.system_names[s], scheme=best, baseline=self.baseline,
-                expected_funding=float(expected[best]), gain=gain, se_gain=se_gain,
-                eligible=eligible, excluded=excluded, reasons=tuple(reasons),
-            ))
+            reasons = self._reasons(
+                s, best, eligible, excluded, compensation, expected, systems, tail
+            )
+            out.append(
+                Recommendation(
+                    system=sid,
+                    system_name=m.system_names[s],
+                    scheme=best,
+                    baseline=self.baseline,
+                    expected_funding=float(expected[best]),
+                    gain=gain,
+                    se_gain=se_gain,
+                    eligible=eligible,
+                    excluded=excluded,
+                    reasons=tuple(reasons),
+                )
+            )
         return out
 
-    def _reasons(self, s: int, best: str, eligible: tuple[str, ...], excluded: dict[str, str],
-                 compensation: dict[str, float], expected: dict[str, float], systems: pd.DataFrame,
-                 tail: bool) -> list[str]:
+    def _reasons(
+        self,
+        s: int,
+        best: str,
+        eligible: tuple[str, ...],
+        excluded: dict[str, str],
+        compensation: dict[str, float],
+        expected: dict[str, float],
+        systems: pd.DataFrame,
+        tail: bool,
+    ) -> list[str]:
         sid, base = self.model.system_ids[s], self.baseline
         at_stake = float(self.model.system_funding()[s])
         rows = systems[systems["system"] == sid].set_index("scheme")
@@ -437,7 +526,9 @@ class Analysis:
                     "either is defensible; more draws would separate them."
                 )
             else:
-                reasons.append(f"It beats the next acceptable option, {runner}, by £{margin:.2f}m (± £{Z95 * se:.2f}m).")
+                reasons.append(
+                    f"It beats the next acceptable option, {runner}, by £{margin:.2f}m (± £{Z95 * se:.2f}m)."
+                )
         for name, why in excluded.items():
             if expected[name] > expected[best]:
                 extra = expected[name] - expected[best]
@@ -461,7 +552,9 @@ def _exclusion_reason(worse: pd.DataFrame, org_names: dict[str, str], tail: bool
             bits.append(
                 f"£{row.funding_lost_p95 - row.baseline_funding_lost_p95:.2f}m more lost in a 1-in-20 year"
             )
-        parts.append(f"it leaves {org_names[row.organisation]} ({row.organisation}) {' and '.join(bits)}")
+        parts.append(
+            f"it leaves {org_names[row.organisation]} ({row.organisation}) {' and '.join(bits)}"
+        )
     return "; ".join(parts)
 
 
@@ -497,8 +590,9 @@ def compare(
     draws are re-created from its seed.
     """
     names = list(scheme_names) or None
-    analysis = analyse(source, draws=draws, seed=seed, baseline=names[0] if names else None,
-                       progress=progress)
+    analysis = analyse(
+        source, draws=draws, seed=seed, baseline=names[0] if names else None, progress=progress
+    )
     return Comparison(
         organisations=analysis.comparison("organisations", names),
         systems=analysis.comparison("systems", names),
@@ -508,5 +602,11 @@ def compare(
 
 
 __all__ = [
-    "DEFAULT_ANALYSIS_DRAWS", "TAIL_LEVEL", "Analysis", "Comparison", "Recommendation", "analyse", "compare",
+    "DEFAULT_ANALYSIS_DRAWS",
+    "TAIL_LEVEL",
+    "Analysis",
+    "Comparison",
+    "Recommendation",
+    "analyse",
+    "compare",
 ]

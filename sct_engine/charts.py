@@ -21,7 +21,16 @@ if TYPE_CHECKING:
     from sct_engine.results import Result
 
 #: One colour per option, in menu order (colour-blind-safe Okabe-Ito palette).
-SCHEME_COLOURS = ("#0072B2", "#D55E00", "#CC79A7", "#009E73", "#56B4E9", "#E69F00", "#F0E442", "#000000")
+SCHEME_COLOURS = (
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#009E73",
+    "#56B4E9",
+    "#E69F00",
+    "#F0E442",
+    "#000000",
+)
 
 _ID = re.compile(r'\bid="([^"]+)"')
 _URL = re.compile(r"url\(#([^)]+)\)")
@@ -53,30 +62,51 @@ def figure_svg(fig: Figure, prefix: str) -> str:
     svg = _URL.sub(lambda m: f"url(#{prefix}-{m.group(1)})", svg)
     svg = _HREF.sub(lambda m: f'{m.group(1)}="#{prefix}-{m.group(2)}"', svg)
     # Fluid width: keep the viewBox, let CSS size the element.
-    svg = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 class="chart"', svg, count=1)
+    svg = re.sub(
+        r'<svg([^>]*?) width="[^"]+" height="[^"]+"', r'<svg\1 class="chart"', svg, count=1
+    )
     return svg
 
 
 def funding_at_risk_svg(
-    schemes: Sequence[str], expected_lost: np.ndarray, se: np.ndarray, p95: np.ndarray,
-    funding: float, title: str, prefix: str,
+    schemes: Sequence[str],
+    expected_lost: np.ndarray,
+    se: np.ndarray,
+    p95: np.ndarray,
+    funding: float,
+    title: str,
+    prefix: str,
 ) -> str:
     """Horizontal bars of expected funding lost per option with 95% confidence bars and the 1-in-20-year loss."""
     fig = _figure(7.0, 0.45 * len(schemes) + 1.3)
     ax = fig.add_subplot()
     y = np.arange(len(schemes))[::-1]
     colours = [scheme_colour(k) for k in range(len(schemes))]
-    ax.barh(y, expected_lost, xerr=1.959963984540054 * np.asarray(se), color=colours, alpha=0.85,
-            error_kw={"ecolor": "black", "capsize": 4, "lw": 1.2}, label="expected funding lost (95% CI)")
-    ax.scatter(p95, y, marker="D", color="black", zorder=3, s=22, label="lost in a 1-in-20 bad year (p95)")
+    ax.barh(
+        y,
+        expected_lost,
+        xerr=1.959963984540054 * np.asarray(se),
+        color=colours,
+        alpha=0.85,
+        error_kw={"ecolor": "black", "capsize": 4, "lw": 1.2},
+        label="expected funding lost (95% CI)",
+    )
+    ax.scatter(
+        p95, y, marker="D", color="black", zorder=3, s=22, label="lost in a 1-in-20 bad year (p95)"
+    )
     ax.set_yticks(y, list(schemes))
     ax.set_xlim(0, max(funding, float(np.max(p95)) if len(p95) else 0.0) * 1.04 or 1.0)
     ax.set_xlabel("sustainability funding lost, £m a year")
     ax.set_title(title, loc="left", fontsize=10)
     ax.grid(axis="x", color="#dddddd", lw=0.6)
     ax.set_axisbelow(True)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.9 / (len(schemes) + 3)), ncol=2,
-              fontsize=8, frameon=False)
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.16 - 0.9 / (len(schemes) + 3)),
+        ncol=2,
+        fontsize=8,
+        frameon=False,
+    )
     return figure_svg(fig, prefix)
 
 
@@ -107,7 +137,9 @@ def attribution_svg(attribution: pd.DataFrame, system: str, system_name: str, pr
     rows = attribution[attribution["system"] == system]
     schemes = list(dict.fromkeys(rows["scheme"]))
     members = list(dict.fromkeys(rows["organisation"]))
-    table = rows.pivot(index="scheme", columns="organisation", values="co_cvar").loc[schemes, members]
+    table = rows.pivot(index="scheme", columns="organisation", values="co_cvar").loc[
+        schemes, members
+    ]
     fig = _figure(7.0, 0.45 * len(schemes) + 1.9)
     ax = fig.add_subplot()
     y = np.arange(len(schemes))[::-1]
@@ -117,13 +149,20 @@ def attribution_svg(attribution: pd.DataFrame, system: str, system_name: str, pr
     palette = colormaps["tab20"]
     for j, member in enumerate(members):
         values = table[member].to_numpy()
-        ax.barh(y, values, left=left, color=palette(j % 20), label=member, edgecolor="white", lw=0.4)
+        ax.barh(
+            y, values, left=left, color=palette(j % 20), label=member, edgecolor="white", lw=0.4
+        )
         left += values
     ax.set_yticks(y, schemes)
     ax.set_xlabel("average funding lost in the worst 5% of years, £m, by member (co-CVaR)")
     ax.set_title(f"{system_name}: who bears the tail loss", loc="left", fontsize=10)
-    ax.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.22),
-              ncol=min(4, max(1, len(members))))
+    ax.legend(
+        fontsize=7,
+        frameon=False,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.22),
+        ncol=min(4, max(1, len(members))),
+    )
     ax.grid(axis="x", color="#dddddd", lw=0.6)
     ax.set_axisbelow(True)
     return figure_svg(fig, prefix)

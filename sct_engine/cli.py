@@ -17,7 +17,11 @@ from sct_engine.errors import ScenarioError
 
 #: Modules that add their own subcommands through ``register_cli(subparsers)``.
 #: Each keeps heavy imports (Dask, matplotlib) inside its command function.
-COMMAND_MODULES: tuple[str, ...] = ("sct_engine.report", "sct_engine.batch", "sct_engine.calibration_cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "sct_engine.report",
+    "sct_engine.batch",
+    "sct_engine.calibration_cli",
+)
 
 
 def positive_int(text: str) -> int:
@@ -64,8 +68,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     draws = args.draws or scenario.simulation.draws
     with ProgressBar(total=draws, label=Path(args.scenario).name) as bar:
         result = simulate(
-            scenario, draws=args.draws, seed=args.seed, engine=args.engine,
-            progress=bar.update, target_se=args.target_se,
+            scenario,
+            draws=args.draws,
+            seed=args.seed,
+            engine=args.engine,
+            progress=bar.update,
+            target_se=args.target_se,
         )
     out = Path(args.out) if args.out else default_out_dir(args.scenario)
     result.save(out)
@@ -78,7 +86,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
     if not args.quiet:
         print(result.summary())
-        print(f"\nTables written to {out}/ (organisations, systems, national as CSV and Parquet; run.json)")
+        print(
+            f"\nTables written to {out}/ (organisations, systems, national as CSV and Parquet; run.json)"
+        )
     return 0
 
 
@@ -120,15 +130,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="simulate a scenario and write the result tables")
     run.add_argument("scenario", help="scenario YAML file")
-    run.add_argument("--draws", type=positive_int, help="Monte Carlo draws (default: the scenario's)")
+    run.add_argument(
+        "--draws", type=positive_int, help="Monte Carlo draws (default: the scenario's)"
+    )
     run.add_argument("--seed", type=non_negative_int, help="random seed (default: the scenario's)")
     run.add_argument("--out", help="output folder (default: out/<scenario name>)")
     run.add_argument(
-        "--engine", default="kernel", choices=["kernel", "reference"],
+        "--engine",
+        default="kernel",
+        choices=["kernel", "reference"],
         help="kernel: fused numba kernel (default); reference: plain numpy oracle",
     )
     run.add_argument(
-        "--target-se", type=positive_float, metavar="X",
+        "--target-se",
+        type=positive_float,
+        metavar="X",
         help="add draws until every probability and expected loss has a standard error below X "
         "(--draws is then the cap)",
     )

@@ -56,7 +56,10 @@ def incentive_gradient(
     system = np.zeros((2, k_schemes, model.n_orgs))
     diff = np.zeros((2, k_schemes, model.n_orgs))
     # The bonus pool is national and not part of the funding compared here: leave it out.
-    submodels = {s: replace(system_model(model, s), bonus=False) for s in {int(model.org_system[i]) for i in targets}}
+    submodels = {
+        s: replace(system_model(model, s), bonus=False)
+        for s in {int(model.org_system[i]) for i in targets}
+    }
     for block, n in block_sizes(draws):
         block_draws = draw_block(model, seed, block, n)
         for i in targets:
@@ -64,7 +67,9 @@ def incentive_gradient(
             j = i - int(model.system_start[s])
             mine = system_draws(model, block_draws, s)
             paid = [
-                np.stack(apply_schemes(with_lever(submodels[s], j, "plan", shift), mine).paid)  # (K, n, m)
+                np.stack(
+                    apply_schemes(with_lever(submodels[s], j, "plan", shift), mine).paid
+                )  # (K, n, m)
                 for shift in (delta / 2.0, -delta / 2.0)
             ]
             g_own = (paid[0][:, :, j] - paid[1][:, :, j]) / delta
@@ -90,15 +95,21 @@ def incentive_gradient(
             else:
                 verdict = "unchanged"
             base_g = own[0, base, i] / draws
-            rows.append({
-                "scheme": name, "system": model.system_ids[model.org_system[i]],
-                "organisation": model.org_ids[i],
-                "own_gradient": g[i], "se_own_gradient": se[i],
-                "system_gradient": gs[i], "se_system_gradient": se_s[i],
-                "diff_own_gradient": d[i], "se_diff_own_gradient": se_d[i],
-                "ratio_to_baseline": g[i] / base_g if base_g > 0 else np.nan,
-                "incentive": verdict,
-            })
+            rows.append(
+                {
+                    "scheme": name,
+                    "system": model.system_ids[model.org_system[i]],
+                    "organisation": model.org_ids[i],
+                    "own_gradient": g[i],
+                    "se_own_gradient": se[i],
+                    "system_gradient": gs[i],
+                    "se_system_gradient": se_s[i],
+                    "diff_own_gradient": d[i],
+                    "se_diff_own_gradient": se_d[i],
+                    "ratio_to_baseline": g[i] / base_g if base_g > 0 else np.nan,
+                    "incentive": verdict,
+                }
+            )
     return pd.DataFrame(rows)
 
 

@@ -98,7 +98,9 @@ def _loss_bin(lost, cap, bins):
 
 
 @njit(inline="always")
-def _group_passes(mode, cap, lo, hi, x, ct, fin, meets, system_meets, out, q, fbuf, dbuf, ibuf, scratch):
+def _group_passes(
+    mode, cap, lo, hi, x, ct, fin, meets, system_meets, out, q, fbuf, dbuf, ibuf, scratch
+):
     """Members of one system passing their finance test after redistribution (writes ``out[q, lo:hi]``)."""
     all_meet = True
     for i in range(lo, hi):
@@ -194,8 +196,18 @@ def _add_scheme_losses(k, b, tid, lost, lost_bin, start, sys_funding, nat_fundin
     A plain call, not inlined: inlined into the ``prange`` body, numba 0.68 lost the
     national accumulation (caught by the parity tests); one call per scheme and draw is cheap.
     """
-    f_sys_lost, f_sys_lost2, f_sys_hsum, f_nat_lost, f_nat_lost2, f_nat_hsum, i_sys_hist, i_nat_hist, \
-        i_sys_any, i_sys_all = out
+    (
+        f_sys_lost,
+        f_sys_lost2,
+        f_sys_hsum,
+        f_nat_lost,
+        f_nat_lost2,
+        f_nat_hsum,
+        i_sys_hist,
+        i_nat_hist,
+        i_sys_any,
+        i_sys_all,
+    ) = out
     nat_lost = 0.0
     for s in range(sys_funding.shape[0]):
         sys_lost = 0.0
@@ -242,11 +254,45 @@ def _pay_bonus(k, b, unearned, passed, funding, bonus_share, f_org_bonus, f_org_
 
 @njit(parallel=True, cache=True)
 def _run_wave(
-    shock_gens, ae_gens, tail_occurs_gens, tail_size_gens, block_n,
-    dp, dependence, events, plan, ct, sd, fin, p_ae, funding, org_system, start, sct,
-    sys_funding, nat_funding, bins, bonus, bonus_share, group_mode, group_cap,
-    class_group, class_test, class_gate, scheme_class, lost_table, bin_table, unearned_table,
-    f_org_outturn, f_org_bonus, f_org_bonus2, loss_out, i_org_meet, i_sys_meet, i_org_code, i_sys_test,
+    shock_gens,
+    ae_gens,
+    tail_occurs_gens,
+    tail_size_gens,
+    block_n,
+    dp,
+    dependence,
+    events,
+    plan,
+    ct,
+    sd,
+    fin,
+    p_ae,
+    funding,
+    org_system,
+    start,
+    sct,
+    sys_funding,
+    nat_funding,
+    bins,
+    bonus,
+    bonus_share,
+    group_mode,
+    group_cap,
+    class_group,
+    class_test,
+    class_gate,
+    scheme_class,
+    lost_table,
+    bin_table,
+    unearned_table,
+    f_org_outturn,
+    f_org_bonus,
+    f_org_bonus2,
+    loss_out,
+    i_org_meet,
+    i_sys_meet,
+    i_org_code,
+    i_sys_test,
 ):
     n_orgs = plan.shape[0]
     has_tails, turnover, tail_p, tail_mu, tail_sigma, mitigation = events
@@ -281,8 +327,10 @@ def _run_wave(
         dbuf = np.empty(max_members)
         ibuf = np.empty(max_members, dtype=np.int64)
         scratch = (
-            np.empty(max_members, dtype=np.bool_), np.empty(max_members, dtype=np.int64),
-            np.empty((2, max_members)), np.empty((2, max_members), dtype=np.bool_),
+            np.empty(max_members, dtype=np.bool_),
+            np.empty(max_members, dtype=np.int64),
+            np.empty((2, max_members)),
+            np.empty((2, max_members), dtype=np.bool_),
         )
         for _ in range(block_n[b]):
             # Shocks in stream order: national, one per system, one per organisation.
@@ -290,11 +338,31 @@ def _run_wave(
             for i in range(n_orgs):
                 home = org_system[i]
                 f = _factor(
-                    g, dp, i, start[home], sa, z_nat, z_sys[home], system_loading, own_loading, correlated, corr_root, e
+                    g,
+                    dp,
+                    i,
+                    start[home],
+                    sa,
+                    z_nat,
+                    z_sys[home],
+                    system_loading,
+                    own_loading,
+                    correlated,
+                    corr_root,
+                    e,
                 )
                 xi = plan[i] + sd[i] * f
                 x[i] = _year_end_events(
-                    xi, has_tails, gu, gz, tail_p[i], tail_mu[i], tail_sigma[i], turnover[i], ct[i], mitigation[i]
+                    xi,
+                    has_tails,
+                    gu,
+                    gz,
+                    tail_p[i],
+                    tail_mu[i],
+                    tail_sigma[i],
+                    turnover[i],
+                    ct[i],
+                    mitigation[i],
                 )
                 meets[i] = x[i] >= ct[i]
                 f_org_outturn[b, i] += x[i]
@@ -309,8 +377,21 @@ def _run_wave(
             for q in range(n_groups):
                 for s in range(n_sys):
                     _group_passes(
-                        group_mode[q], group_cap[q], start[s], start[s + 1], x, ct, fin, meets,
-                        sys_meets[s], passes, q, fbuf, dbuf, ibuf, scratch,
+                        group_mode[q],
+                        group_cap[q],
+                        start[s],
+                        start[s + 1],
+                        x,
+                        ct,
+                        fin,
+                        meets,
+                        sys_meets[s],
+                        passes,
+                        q,
+                        fbuf,
+                        dbuf,
+                        ibuf,
+                        scratch,
                     )
             # Outcome codes once per class of schemes sharing redistribution, system test and gateway.
             for c in range(n_classes):
@@ -340,21 +421,57 @@ def _run_wave(
                 for i in range(n_orgs):
                     lost[i] = lost_table[k, i, codes[c, i]]
                     lost_bin[i] = bin_table[k, i, codes[c, i]]
-                _add_scheme_losses(k, b, tid, lost, lost_bin, start, sys_funding, nat_funding, bins, loss_out)
+                _add_scheme_losses(
+                    k, b, tid, lost, lost_bin, start, sys_funding, nat_funding, bins, loss_out
+                )
                 if bonus:
                     for i in range(n_orgs):
                         unearned[i] = unearned_table[k, i, codes[c, i]]
                         passed[i] = (codes[c, i] & 1) != 0
-                    _pay_bonus(k, b, unearned, passed, funding, bonus_share, f_org_bonus, f_org_bonus2)
+                    _pay_bonus(
+                        k, b, unearned, passed, funding, bonus_share, f_org_bonus, f_org_bonus2
+                    )
 
 
 @njit(parallel=True, cache=True)
 def _run_wave_quarterly(
-    shock_gens, ae_gens, tail_occurs_gens, tail_size_gens, block_n,
-    dp, dependence, events, ytd_plan, quarter_sd, ytd_ct, ct, sys_ytd_ct, fin, ae, p_ae, funding,
-    org_system, start, sys_funding, nat_funding, bins, bonus, bonus_share, group_mode, group_cap,
-    scheme_group, scheme_test, scheme_gate, scheme_share, share_table, instalment_table,
-    ae_share_table, ae_instalment_table, f_org, i_org, loss_out,
+    shock_gens,
+    ae_gens,
+    tail_occurs_gens,
+    tail_size_gens,
+    block_n,
+    dp,
+    dependence,
+    events,
+    ytd_plan,
+    quarter_sd,
+    ytd_ct,
+    ct,
+    sys_ytd_ct,
+    fin,
+    ae,
+    p_ae,
+    funding,
+    org_system,
+    start,
+    sys_funding,
+    nat_funding,
+    bins,
+    bonus,
+    bonus_share,
+    group_mode,
+    group_cap,
+    scheme_group,
+    scheme_test,
+    scheme_gate,
+    scheme_share,
+    share_table,
+    instalment_table,
+    ae_share_table,
+    ae_instalment_table,
+    f_org,
+    i_org,
+    loss_out,
 ):
     """Rule 6, as ``reference.apply_schemes_quarterly``: YTD arrays are ``(4, N)`` / ``(4, S)``.
 
@@ -363,7 +480,9 @@ def _run_wave_quarterly(
     shocks, year-end events on Q4, the tests and redistribution per quarter, then per
     scheme and organisation the year's payment, its split by quarter and the loss.
     """
-    f_org_outturn, f_org_paid, f_org_lost, f_org_lost2, f_org_paid_q, f_org_bonus, f_org_bonus2 = f_org
+    f_org_outturn, f_org_paid, f_org_lost, f_org_lost2, f_org_paid_q, f_org_bonus, f_org_bonus2 = (
+        f_org
+    )
     i_org_meet, i_sys_meet, i_org_pass, i_org_any, i_org_hist, i_sys_test = i_org
     has_tails, turnover, tail_p, tail_mu, tail_sigma, mitigation = events
     sa, system_loading, own_loading, correlated, corr_root = dependence
@@ -389,7 +508,9 @@ def _run_wave_quarterly(
         e = np.empty(n_orgs)
         running = np.empty(n_orgs)
         meets = np.empty((n_q, n_orgs), dtype=np.bool_)
-        earned_bits = np.empty(n_orgs, dtype=np.int64)  # bit q: A&E earned on performance in quarter q + 1
+        earned_bits = np.empty(
+            n_orgs, dtype=np.int64
+        )  # bit q: A&E earned on performance in quarter q + 1
         z_sys = np.empty(n_sys)
         sys_meets = np.empty((n_q, n_sys), dtype=np.bool_)
         passes = np.empty((n_groups, n_q, n_orgs), dtype=np.bool_)
@@ -403,8 +524,10 @@ def _run_wave_quarterly(
         dbuf = np.empty(max_members)
         ibuf = np.empty(max_members, dtype=np.int64)
         scratch = (
-            np.empty(max_members, dtype=np.bool_), np.empty(max_members, dtype=np.int64),
-            np.empty((2, max_members)), np.empty((2, max_members), dtype=np.bool_),
+            np.empty(max_members, dtype=np.bool_),
+            np.empty(max_members, dtype=np.int64),
+            np.empty((2, max_members)),
+            np.empty((2, max_members), dtype=np.bool_),
         )
         for _ in range(block_n[b]):
             # Each quarter's whole factor model in stream order; YTD = profiled plan + running increments.
@@ -414,15 +537,33 @@ def _run_wave_quarterly(
                 for i in range(n_orgs):
                     home = org_system[i]
                     f = _factor(
-                        g, dp, i, start[home], sa, z_nat, z_sys[home], system_loading, own_loading, correlated,
-                        corr_root, e,
+                        g,
+                        dp,
+                        i,
+                        start[home],
+                        sa,
+                        z_nat,
+                        z_sys[home],
+                        system_loading,
+                        own_loading,
+                        correlated,
+                        corr_root,
+                        e,
                     )
                     running[i] += quarter_sd[q, i] * f
                     x[q, i] = ytd_plan[q, i] + running[i]
             for i in range(n_orgs):
                 x[year_end, i] = _year_end_events(
-                    x[year_end, i], has_tails, gu, gz, tail_p[i], tail_mu[i], tail_sigma[i], turnover[i],
-                    ct[i], mitigation[i],
+                    x[year_end, i],
+                    has_tails,
+                    gu,
+                    gz,
+                    tail_p[i],
+                    tail_mu[i],
+                    tail_sigma[i],
+                    turnover[i],
+                    ct[i],
+                    mitigation[i],
                 )
                 f_org_outturn[b, i] += x[year_end, i]
             for q in range(n_q):
@@ -449,8 +590,21 @@ def _run_wave_quarterly(
                 for q in range(n_q):
                     for s in range(n_sys):
                         _group_passes(
-                            group_mode[r], group_cap[r], start[s], start[s + 1], x[q], ytd_ct[q], fin,
-                            meets[q], sys_meets[q, s], passes[r], q, fbuf, dbuf, ibuf, scratch,
+                            group_mode[r],
+                            group_cap[r],
+                            start[s],
+                            start[s + 1],
+                            x[q],
+                            ytd_ct[q],
+                            fin,
+                            meets[q],
+                            sys_meets[q, s],
+                            passes[r],
+                            q,
+                            fbuf,
+                            dbuf,
+                            ibuf,
+                            scratch,
                         )
                 for i in range(n_orgs):
                     bits = 0
@@ -483,8 +637,13 @@ def _run_wave_quarterly(
                         fin_paid = fin_i * (own * share_table[org_bits] + linked * y_share)
                         paid = fin_paid + ae_i * ae_share_table[ae_bits]
                         for q in range(n_q):
-                            fin_q = own * instalment_table[org_bits, q] + linked * instalment_table[sys_bits, q]
-                            f_org_paid_q[b, k, i, q] += fin_i * fin_q + ae_i * ae_instalment_table[ae_bits, q]
+                            fin_q = (
+                                own * instalment_table[org_bits, q]
+                                + linked * instalment_table[sys_bits, q]
+                            )
+                            f_org_paid_q[b, k, i, q] += (
+                                fin_i * fin_q + ae_i * ae_instalment_table[ae_bits, q]
+                            )
                         loss = funding[i] - paid
                         loss_bin = _loss_bin(loss, funding[i], bins)
                         lost[i] = loss
@@ -500,9 +659,13 @@ def _run_wave_quarterly(
                         if bonus:
                             unearned[i] = fin_i - fin_paid
                             passed[i] = (org_bits & year_end_bit) != 0
-                _add_scheme_losses(k, b, tid, lost, lost_bin, start, sys_funding, nat_funding, bins, loss_out)
+                _add_scheme_losses(
+                    k, b, tid, lost, lost_bin, start, sys_funding, nat_funding, bins, loss_out
+                )
                 if bonus:
-                    _pay_bonus(k, b, unearned, passed, funding, bonus_share, f_org_bonus, f_org_bonus2)
+                    _pay_bonus(
+                        k, b, unearned, passed, funding, bonus_share, f_org_bonus, f_org_bonus2
+                    )
 
 
 def _outcome_classes(model: Model) -> tuple[np.ndarray, ...]:
@@ -656,42 +819,112 @@ class KernelRun:
         t_scale = math.sqrt((m.dof - 2.0) / m.dof) if m.dof > 2 else 1.0
         dp = (m.distribution, m.dof, t_scale, *skew_normal_constants(m.skew))
         dependence = (
-            math.sqrt(m.national_share), m.system_loading, m.own_loading, m.correlated, m.correlation_root
+            math.sqrt(m.national_share),
+            m.system_loading,
+            m.own_loading,
+            m.correlated,
+            m.correlation_root,
         )
-        events = (m.has_tails, m.turnover, m.tail_probability, m.tail_log_median, m.tail_sigma, m.mitigation)
+        events = (
+            m.has_tails,
+            m.turnover,
+            m.tail_probability,
+            m.tail_log_median,
+            m.tail_sigma,
+            m.mitigation,
+        )
         f, i = self._floats, self._ints
         loss_out = (
-            f["system_lost_sum"], f["system_lost_sumsq"], f["system_hist_sum"],
-            f["national_lost_sum"], f["national_lost_sumsq"], f["national_hist_sum"],
-            i["system_hist"], i["national_hist"], i["system_any_lost"], i["system_all_lost"],
+            f["system_lost_sum"],
+            f["system_lost_sumsq"],
+            f["system_hist_sum"],
+            f["national_lost_sum"],
+            f["national_lost_sumsq"],
+            f["national_hist_sum"],
+            i["system_hist"],
+            i["national_hist"],
+            i["system_any_lost"],
+            i["system_all_lost"],
         )
         group_mode, group_cap, class_group, class_test, class_gate, scheme_class = self._classes
         common = (shock_gens, ae_gens, occurs_gens, size_gens, block_n, dp, dependence, events)
-        totals = (m.system_funding(), float(m.funding.sum()), self.bins, m.bonus, m.bonus_share,
-                  group_mode, group_cap)
+        totals = (
+            m.system_funding(),
+            float(m.funding.sum()),
+            self.bins,
+            m.bonus,
+            m.bonus_share,
+            group_mode,
+            group_cap,
+        )
         if m.quarterly:
             sa = m.schemes
             _run_wave_quarterly(
                 *common,
-                np.ascontiguousarray(m.ytd_plan().T), np.ascontiguousarray(m.quarter_sd().T),
-                np.ascontiguousarray(m.ytd_control_total().T), m.control_total,
+                np.ascontiguousarray(m.ytd_plan().T),
+                np.ascontiguousarray(m.quarter_sd().T),
+                np.ascontiguousarray(m.ytd_control_total().T),
+                m.control_total,
                 np.ascontiguousarray(m.system_ytd_control_total().T),
-                m.finance, m.ae, m.p_ae, m.funding, m.org_system, m.system_start, *totals,
-                class_group[scheme_class], sa.system_test, sa.ae_gateway, sa.system_linked_share,
+                m.finance,
+                m.ae,
+                m.p_ae,
+                m.funding,
+                m.org_system,
+                m.system_start,
+                *totals,
+                class_group[scheme_class],
+                sa.system_test,
+                sa.ae_gateway,
+                sa.system_linked_share,
                 *self._tables,
-                (f["org_outturn_sum"], f["org_paid_sum"], f["org_lost_sum"], f["org_lost_sumsq"],
-                 f["org_paid_quarter_sum"], f["org_bonus_sum"], f["org_bonus_sumsq"]),
-                (i["org_meet"], i["system_meet"], i["org_pass"], i["org_any_lost"], i["org_hist"],
-                 i["system_test_pass"]),
+                (
+                    f["org_outturn_sum"],
+                    f["org_paid_sum"],
+                    f["org_lost_sum"],
+                    f["org_lost_sumsq"],
+                    f["org_paid_quarter_sum"],
+                    f["org_bonus_sum"],
+                    f["org_bonus_sumsq"],
+                ),
+                (
+                    i["org_meet"],
+                    i["system_meet"],
+                    i["org_pass"],
+                    i["org_any_lost"],
+                    i["org_hist"],
+                    i["system_test_pass"],
+                ),
                 loss_out,
             )
         else:
             _run_wave(
-                *common, m.plan, m.control_total, m.sd, m.finance, m.p_ae, m.funding, m.org_system,
-                m.system_start, m.system_control_total, *totals,
-                class_group, class_test, class_gate, scheme_class, self._lost, self._bin, self._unearned,
-                f["org_outturn_sum"], f["org_bonus_sum"], f["org_bonus_sumsq"], loss_out,
-                i["org_meet"], i["system_meet"], i["org_code"], i["system_test_pass"],
+                *common,
+                m.plan,
+                m.control_total,
+                m.sd,
+                m.finance,
+                m.p_ae,
+                m.funding,
+                m.org_system,
+                m.system_start,
+                m.system_control_total,
+                *totals,
+                class_group,
+                class_test,
+                class_gate,
+                scheme_class,
+                self._lost,
+                self._bin,
+                self._unearned,
+                f["org_outturn_sum"],
+                f["org_bonus_sum"],
+                f["org_bonus_sumsq"],
+                loss_out,
+                i["org_meet"],
+                i["system_meet"],
+                i["org_code"],
+                i["system_test_pass"],
             )
         # Float partial sums enter the totals in block order, as in the reference.
         for j in range(len(blocks)):

@@ -45,10 +45,16 @@ class SchemeArrays:
     def from_options(cls, options: list[SchemeOption]) -> SchemeArrays:
         return cls(
             names=tuple(o.name for o in options),
-            system_linked_share=np.array([o.system_linked_share for o in options], dtype=np.float64),
-            redistribution=np.array([REDISTRIBUTION_CODES[o.redistribution] for o in options], dtype=np.int64),
+            system_linked_share=np.array(
+                [o.system_linked_share for o in options], dtype=np.float64
+            ),
+            redistribution=np.array(
+                [REDISTRIBUTION_CODES[o.redistribution] for o in options], dtype=np.int64
+            ),
             share_cap=np.array([o.share_cap for o in options], dtype=np.float64),
-            system_test=np.array([SYSTEM_TEST_CODES[o.system_test] for o in options], dtype=np.int64),
+            system_test=np.array(
+                [SYSTEM_TEST_CODES[o.system_test] for o in options], dtype=np.int64
+            ),
             ae_gateway=np.array([o.ae_gateway for o in options], dtype=np.bool_),
         )
 
@@ -93,12 +99,18 @@ class Model:
     # or, in a system with a correlation matrix ("correlated" members), the row of the Cholesky
     # factor times the members' variates: sum_j correlation_root[i, j] E_{lo + j}.
     system_loading: np.ndarray  # (N,) signed loading on the system factor (0 in a matrix system)
-    own_loading: np.ndarray  # (N,) sqrt(1 - a - system_loading^2), or sqrt(1 - a) in a matrix system
+    own_loading: (
+        np.ndarray
+    )  # (N,) sqrt(1 - a - system_loading^2), or sqrt(1 - a) in a matrix system
     correlated: np.ndarray  # (N,) bool: member of a system with a correlation matrix
-    correlation_root: np.ndarray  # (N, M) row of the system's Cholesky factor (system-relative columns)
+    correlation_root: (
+        np.ndarray
+    )  # (N, M) row of the system's Cholesky factor (system-relative columns)
     quarterly: bool  # rule 6: Q1..Q4 year-to-date paths and tests
     recovery: bool  # rule 6: finance money missed in a quarter paid at year end on a year-end pass
-    quarter_variance: tuple[float, ...]  # share of the year's outturn variance arising in each quarter
+    quarter_variance: tuple[
+        float, ...
+    ]  # share of the year's outturn variance arising in each quarter
     quarterly_profile: np.ndarray  # (N, 4) share of plan and control total falling in each quarter
     schemes: SchemeArrays
 
@@ -221,7 +233,9 @@ def build_model(scenario: Scenario) -> Model:
         control_total_uplift=uplift,
         turnover=np.array([o.turnover or 0.0 for o in orgs], dtype=np.float64),
         tail_probability=np.array([t.probability if t else 0.0 for t in tails], dtype=np.float64),
-        tail_log_median=np.array([np.log(t.median_pct) if t else 0.0 for t in tails], dtype=np.float64),
+        tail_log_median=np.array(
+            [np.log(t.median_pct) if t else 0.0 for t in tails], dtype=np.float64
+        ),
         tail_sigma=np.array([t.sigma if t else 0.0 for t in tails], dtype=np.float64),
         incentive_rate=float(scenario.regime.incentive_rate),
         bonus=bool(scenario.regime.bonus),
@@ -240,7 +254,6 @@ def build_model(scenario: Scenario) -> Model:
         ).reshape(-1, QUARTERS),
         schemes=SchemeArrays.from_options(list(scenario.schemes)),
     )
-
 
 
 def dependence_arrays(
@@ -263,7 +276,10 @@ def dependence_arrays(
     n = len(system_loading)
     loading = np.array([math.sqrt(b) if x is None else x for x in system_loading], dtype=np.float64)
     own = np.array(
-        [math.sqrt(max(0.0, 1.0 - a - b)) if x is None else math.sqrt(max(0.0, 1.0 - a - x * x)) for x in system_loading],
+        [
+            math.sqrt(max(0.0, 1.0 - a - b)) if x is None else math.sqrt(max(0.0, 1.0 - a - x * x))
+            for x in system_loading
+        ],
         dtype=np.float64,
     )
     correlated = np.zeros(n, dtype=np.bool_)
@@ -277,4 +293,9 @@ def dependence_arrays(
         correlated[lo:hi] = True
         loading[lo:hi] = 0.0
         own[lo:hi] = math.sqrt(max(0.0, 1.0 - a))
-    return {"system_loading": loading, "own_loading": own, "correlated": correlated, "correlation_root": root}
+    return {
+        "system_loading": loading,
+        "own_loading": own,
+        "correlated": correlated,
+        "correlation_root": root,
+    }

@@ -49,7 +49,9 @@ class PairedStats(BlockSums):
     org_pivotal: np.ndarray  # (N,) system misses but would meet without this member's shortfall
 
     @classmethod
-    def zeros(cls, n_schemes: int, n_orgs: int, n_systems: int, bins: int = HIST_BINS) -> PairedStats:
+    def zeros(
+        cls, n_schemes: int, n_orgs: int, n_systems: int, bins: int = HIST_BINS
+    ) -> PairedStats:
         k, n, s, b = n_schemes, n_orgs, n_systems, bins + 1
         f = np.float64
         return cls(
@@ -111,7 +113,9 @@ def reduce_paired_block(
 
         system_paid[k] = np.add.reduceat(paid, starts, axis=1)
         system_bins = loss_bins(system_funding - system_paid[k], system_funding, bins)
-        acc.member_lost_by_system_bin[k] = _column_bincount(system_bins[:, model.org_system], lost, bins + 1)
+        acc.member_lost_by_system_bin[k] = _column_bincount(
+            system_bins[:, model.org_system], lost, bins + 1
+        )
         d_sys_any = np.logical_or.reduceat(any_lost > 0, starts, axis=1) - base_system_any
         acc.system_diff_any_sum[k] = d_sys_any.sum(axis=0)
         acc.system_diff_any_sumsq[k] = (d_sys_any * d_sys_any).sum(axis=0)
@@ -144,8 +148,9 @@ def mean_se(total: np.ndarray, total_sq: np.ndarray, n: int) -> tuple[np.ndarray
     return mean, np.sqrt(var / n)
 
 
-def pair_se(sum_a: np.ndarray, sum_b: np.ndarray, aa: np.ndarray, bb: np.ndarray, ab: np.ndarray,
-            n: int) -> tuple[np.ndarray, np.ndarray]:
+def pair_se(
+    sum_a: np.ndarray, sum_b: np.ndarray, aa: np.ndarray, bb: np.ndarray, ab: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard error of ``a - b`` per draw from sums and cross-products."""
     return mean_se(sum_a - sum_b, aa - 2.0 * ab + bb, n)
 

@@ -17,7 +17,14 @@ class ProgressBar:
     def __init__(self, total: int, label: str = "", enabled: bool | None = None) -> None:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
         self._bar = (
-            tqdm(total=total, desc=label, unit=" draws", unit_scale=True, leave=False, file=sys.stderr)
+            tqdm(
+                total=total,
+                desc=label,
+                unit=" draws",
+                unit_scale=True,
+                leave=False,
+                file=sys.stderr,
+            )
             if self.enabled
             else None
         )
@@ -30,7 +37,10 @@ class ProgressBar:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if self._bar is not None:
             self._bar.close()

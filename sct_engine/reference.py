@@ -77,7 +77,10 @@ def draw_block(model: Model, seed: int, block: int, n: int) -> BlockDraws:
     tail_loss = None
     if model.has_tails:
         tail_loss = draw_tail_losses(
-            block_generator(seed, block, TAIL_OCCURS_STREAM), block_generator(seed, block, TAIL_SIZE_STREAM), model, n
+            block_generator(seed, block, TAIL_OCCURS_STREAM),
+            block_generator(seed, block, TAIL_SIZE_STREAM),
+            model,
+            n,
         )
     return BlockDraws(shocks=shocks, ae_earned=ae_earned, tail_loss=tail_loss)
 
@@ -115,8 +118,13 @@ def bonus_paid(model: Model, finance_paid: np.ndarray, passes: np.ndarray) -> np
 
 
 def passes_after_redistribution(
-    model: Model, outturn: np.ndarray, meets: np.ndarray, system_meets: np.ndarray,
-    redistribution: int, share_cap: float, control_total: np.ndarray | None = None,
+    model: Model,
+    outturn: np.ndarray,
+    meets: np.ndarray,
+    system_meets: np.ndarray,
+    redistribution: int,
+    share_cap: float,
+    control_total: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which members pass their finance test once control totals are varied within systems.
 
@@ -139,8 +147,12 @@ def passes_after_redistribution(
             todo = ~block_meets.all(axis=1)
         for r in np.flatnonzero(todo):
             org_pass[r, lo:hi], _ = schemes.redistribute(
-                outturn[r, lo:hi], control_total[lo:hi], finance[lo:hi],
-                redistribution, share_cap, bool(system_meets[r, s]),
+                outturn[r, lo:hi],
+                control_total[lo:hi],
+                finance[lo:hi],
+                redistribution,
+                share_cap,
+                bool(system_meets[r, s]),
             )
     return org_pass
 
@@ -168,7 +180,10 @@ def scheme_tests(
     org_pass, system_pass = [], []
     for k in range(len(sa)):
         mode = int(sa.redistribution[k])
-        key = (mode, float(sa.share_cap[k]) if mode == schemes.REDISTRIBUTION_CODES["capped"] else 0.0)
+        key = (
+            mode,
+            float(sa.share_cap[k]) if mode == schemes.REDISTRIBUTION_CODES["capped"] else 0.0,
+        )
         if key not in cache:
             cache[key] = passes_after_redistribution(
                 model, outturn, meets, system_meets, mode, key[1], control_total
@@ -194,13 +209,23 @@ def apply_schemes(model: Model, draws: BlockDraws) -> BlockOutcome:
     for k in range(len(sa)):
         passes = tests.org_pass[k]
         finance_k = schemes.finance_paid(
-            finance, float(sa.system_linked_share[k]), passes, tests.system_pass[k][:, model.org_system]
+            finance,
+            float(sa.system_linked_share[k]),
+            passes,
+            tests.system_pass[k][:, model.org_system],
         )
-        paid.append(finance_k + schemes.ae_paid(ae, draws.ae_earned, passes, bool(sa.ae_gateway[k])))
+        paid.append(
+            finance_k + schemes.ae_paid(ae, draws.ae_earned, passes, bool(sa.ae_gateway[k]))
+        )
         if model.bonus:
             bonus.append(bonus_paid(model, finance_k, passes))
     return BlockOutcome(
-        outturn, tests.meets, tests.system_meets, tests.org_pass, tests.system_pass, paid,
+        outturn,
+        tests.meets,
+        tests.system_meets,
+        tests.org_pass,
+        tests.system_pass,
+        paid,
         bonus if model.bonus else None,
     )
 
@@ -217,7 +242,10 @@ def apply_schemes_quarterly(model: Model, draws: BlockDraws) -> BlockOutcome:
     organisations that passed at year end.
     """
     ytd = block_ytd_outturns(model, draws)
-    control_total, system_control_total = model.ytd_control_total(), model.system_ytd_control_total()
+    control_total, system_control_total = (
+        model.ytd_control_total(),
+        model.system_ytd_control_total(),
+    )
     quarters = [
         scheme_tests(model, ytd[:, q], control_total[:, q], system_control_total[:, q])
         for q in range(ytd.shape[1])
@@ -233,14 +261,16 @@ def apply_schemes_quarterly(model: Model, draws: BlockDraws) -> BlockOutcome:
         ae_passes = earned & passes if sa.ae_gateway[k] else earned
         share = float(sa.system_linked_share[k])
         finance_k = schemes.finance_paid(
-            finance, share,
+            finance,
+            share,
             schemes.quarterly_share(passes, model.recovery),
             schemes.quarterly_share(system_pass, model.recovery),
         )
         paid.append(finance_k + ae * schemes.quarterly_share(ae_passes, recovery=False))
         paid_quarter.append(
             schemes.finance_paid(
-                finance[:, None], share,
+                finance[:, None],
+                share,
                 schemes.quarterly_instalments(passes, model.recovery),
                 schemes.quarterly_instalments(system_pass, model.recovery),
             )
@@ -249,16 +279,29 @@ def apply_schemes_quarterly(model: Model, draws: BlockDraws) -> BlockOutcome:
         if model.bonus:
             bonus.append(bonus_paid(model, finance_k, year_end.org_pass[k]))
     return BlockOutcome(
-        ytd[:, -1], year_end.meets, year_end.system_meets, year_end.org_pass, year_end.system_pass,
-        paid, bonus if model.bonus else None, paid_quarter,
+        ytd[:, -1],
+        year_end.meets,
+        year_end.system_meets,
+        year_end.org_pass,
+        year_end.system_pass,
+        paid,
+        bonus if model.bonus else None,
+        paid_quarter,
     )
 
 
 def reduce_block(model: Model, outcome: BlockOutcome) -> Accumulator:
     """Streaming statistics of one block."""
     return block_accumulator(
-        model.funding, model.system_start, outcome.meets, outcome.outturn, outcome.system_meets,
-        outcome.paid, outcome.org_pass, outcome.system_test_pass, bonus=outcome.bonus,
+        model.funding,
+        model.system_start,
+        outcome.meets,
+        outcome.outturn,
+        outcome.system_meets,
+        outcome.paid,
+        outcome.org_pass,
+        outcome.system_test_pass,
+        bonus=outcome.bonus,
         paid_quarter=outcome.paid_quarter,
     )
 
@@ -281,7 +324,12 @@ class ReferenceRun:
         """Add ``draws`` more draws: whole blocks from ``next_block`` on, the last possibly short."""
         for offset, n in block_sizes(draws, self.block_draws):
             block = self.next_block + offset
-            self.acc.merge(reduce_block(self.model, apply_schemes(self.model, draw_block(self.model, self.seed, block, n))))
+            self.acc.merge(
+                reduce_block(
+                    self.model,
+                    apply_schemes(self.model, draw_block(self.model, self.seed, block, n)),
+                )
+            )
             if progress is not None:
                 progress(n)
         self.next_block += -(-draws // self.block_draws)
@@ -291,7 +339,10 @@ class ReferenceRun:
 
 
 def simulate_reference(
-    model: Model, draws: int, seed: int, block_draws: int = BLOCK_DRAWS,
+    model: Model,
+    draws: int,
+    seed: int,
+    block_draws: int = BLOCK_DRAWS,
     progress: Callable[[int], None] | None = None,
 ) -> Accumulator:
     """Run ``draws`` draws block by block and return the merged statistics."""

@@ -104,7 +104,9 @@ def resolve_source(path: str | os.PathLike) -> tuple[Scenario, dict[str, Any]]:
     try:
         info = json.loads(run_json.read_text())
     except json.JSONDecodeError as err:
-        raise ReportSourceError(f"{run_json} is not valid JSON ({err.msg}); re-run `sct run`") from None
+        raise ReportSourceError(
+            f"{run_json} is not valid JSON ({err.msg}); re-run `sct run`"
+        ) from None
     named = info.get("scenario_file")
     if not named:
         raise ReportSourceError(f"{run_json} does not name its scenario_file; re-run `sct run`")
@@ -124,7 +126,9 @@ def resolve_source(path: str | os.PathLike) -> tuple[Scenario, dict[str, Any]]:
 
 
 def prepare_report(
-    source: str | os.PathLike | Scenario, settings: ReportSettings | None = None, progress: bool | None = None
+    source: str | os.PathLike | Scenario,
+    settings: ReportSettings | None = None,
+    progress: bool | None = None,
 ) -> ReportData:
     """Run the analysis, the incentive gradient and the solvers for the report.
 
@@ -151,29 +155,45 @@ def prepare_report(
     gradient = None
     if settings.gradient:
         started = time.perf_counter()
-        with ProgressBar(total=detail * model.n_orgs, label="incentive gradient", enabled=progress) as bar:
-            gradient = incentive_gradient(model, analysis.seed, detail, baseline=analysis.baseline,
-                                          progress=bar.update)
+        with ProgressBar(
+            total=detail * model.n_orgs, label="incentive gradient", enabled=progress
+        ) as bar:
+            gradient = incentive_gradient(
+                model, analysis.seed, detail, baseline=analysis.baseline, progress=bar.update
+            )
         timings["gradient_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
     solved = dict.fromkeys([analysis.baseline, *(r.scheme for r in recommendations)])
     buffers = pd.concat(
-        [control_total_buffer(model, analysis.seed, detail, scheme=name, target=settings.target)
-         for name in solved],
+        [
+            control_total_buffer(model, analysis.seed, detail, scheme=name, target=settings.target)
+            for name in solved
+        ],
         ignore_index=True,
     )
     mitigation = pd.concat(
-        [mitigation_needed(model, analysis.seed, detail, scheme=name, target=settings.target)
-         for name in solved],
+        [
+            mitigation_needed(model, analysis.seed, detail, scheme=name, target=settings.target)
+            for name in solved
+        ],
         ignore_index=True,
     )
     linked_share = largest_system_linked_share(
         model, analysis.seed, detail, target=settings.target, loss_limit=settings.loss_limit
     )
     timings["solvers_s"] = time.perf_counter() - started
-    return ReportData(analysis, recommendations, gradient, buffers, mitigation, linked_share, settings,
-                      run["note"], timings)
+    return ReportData(
+        analysis,
+        recommendations,
+        gradient,
+        buffers,
+        mitigation,
+        linked_share,
+        settings,
+        run["note"],
+        timings,
+    )
 
 
 # --- tables shared by the HTML page and the workbook ---------------------------------------
@@ -182,15 +202,27 @@ def prepare_report(
 def report_tables(data: ReportData) -> dict[str, pd.DataFrame]:
     """The report's tables by sheet name, plain numbers (money £m, probabilities as fractions)."""
     a = data.analysis
-    recs = pd.DataFrame([
-        {"system": r.system, "system_name": r.system_name, "recommended_scheme": r.scheme,
-         "baseline": r.baseline, "expected_funding": r.expected_funding, "gain_vs_baseline": r.gain,
-         "se_gain": r.se_gain, "options_nobody_worse_off": ", ".join(r.eligible),
-         "reasons": " ".join(r.reasons)}
-        for r in data.recommendations
-    ])
+    recs = pd.DataFrame(
+        [
+            {
+                "system": r.system,
+                "system_name": r.system_name,
+                "recommended_scheme": r.scheme,
+                "baseline": r.baseline,
+                "expected_funding": r.expected_funding,
+                "gain_vs_baseline": r.gain,
+                "se_gain": r.se_gain,
+                "options_nobody_worse_off": ", ".join(r.eligible),
+                "reasons": " ".join(r.reasons),
+            }
+            for r in data.recommendations
+        ]
+    )
     provenance = pd.DataFrame(
-        [(k, json.dumps(v) if isinstance(v, list | dict) else v) for k, v in _provenance(data).items()],
+        [
+            (k, json.dumps(v) if isinstance(v, list | dict) else v)
+            for k, v in _provenance(data).items()
+        ],
         columns=["field", "value"],
     )
     tables = {
@@ -356,16 +388,32 @@ def _recommendation_html(data: ReportData) -> str:
     a = data.analysis
     parts = []
     if len(data.recommendations) > 1:
-        rows = [[_e(r.system_name), f"<strong>{_e(r.scheme)}</strong>",
-                 f"{_money(r.gain, sign=True)} <span class='se'>± {_money(Z95 * r.se_gain)}</span>",
-                 ("class='text'", _e(", ".join(r.eligible)))]
-                for r in data.recommendations]
-        parts.append(_table(["System", "Sign", f"Expected funding vs {_e(a.baseline)}",
-                             "<span class='text'>Options leaving nobody worse off</span>"], rows))
+        rows = [
+            [
+                _e(r.system_name),
+                f"<strong>{_e(r.scheme)}</strong>",
+                f"{_money(r.gain, sign=True)} <span class='se'>± {_money(Z95 * r.se_gain)}</span>",
+                ("class='text'", _e(", ".join(r.eligible))),
+            ]
+            for r in data.recommendations
+        ]
+        parts.append(
+            _table(
+                [
+                    "System",
+                    "Sign",
+                    f"Expected funding vs {_e(a.baseline)}",
+                    "<span class='text'>Options leaving nobody worse off</span>",
+                ],
+                rows,
+            )
+        )
     for r in data.recommendations:
         reasons = "".join(f"<li>{_e(x)}</li>" for x in r.reasons)
-        headline = (f"{_money(r.gain, sign=True)} a year of expected funding against {_e(r.baseline)} "
-                    f"<span class='se'>(95% CI ± {_money(Z95 * r.se_gain)})</span>")
+        headline = (
+            f"{_money(r.gain, sign=True)} a year of expected funding against {_e(r.baseline)} "
+            f"<span class='se'>(95% CI ± {_money(Z95 * r.se_gain)})</span>"
+        )
         parts.append(
             f"<div class='card'><h3>{_e(r.system_name)}: sign <strong>{_e(r.scheme)}</strong></h3>"
             f"<p class='big'>{headline}</p><ul>{reasons}</ul>"
@@ -373,12 +421,16 @@ def _recommendation_html(data: ReportData) -> str:
             f"{' (in expectation and in a 1-in-20 year)' if data.settings.tail else ' in expectation'}: "
             f"{_e(', '.join(r.eligible))}.</p></div>"
         )
-    criterion = ("the most expected sustainability funding for the system, among the options under which "
-                 "no member expects less funding than going alone (organisation_only)")
+    criterion = (
+        "the most expected sustainability funding for the system, among the options under which "
+        "no member expects less funding than going alone (organisation_only)"
+    )
     if data.settings.tail:
         criterion += " and no member loses more in a 1-in-20 bad year"
-    parts.append(f"<p class='note'>Rule: {criterion}. \"Worse off\" means lower by more than 1.96 paired "
-                 "standard errors on the same simulated years.</p>")
+    parts.append(
+        f"<p class='note'>Rule: {criterion}. \"Worse off\" means lower by more than 1.96 paired "
+        "standard errors on the same simulated years.</p>"
+    )
     return "".join(parts)
 
 
@@ -390,24 +442,44 @@ def _funding_at_risk_html(data: ReportData) -> str:
     names = list(a.scheme_names)
     title = "All organisations" if a.model.n_systems > 1 else a.model.system_names[0]
     svg = funding_at_risk_svg(
-        names, nat["expected_funding_lost"].to_numpy(), nat["se_expected_funding_lost"].to_numpy(),
-        nat["funding_lost_p95"].to_numpy(), float(a.model.funding.sum()),
-        f"{title}: expected funding lost with 95% confidence bars", "far",
+        names,
+        nat["expected_funding_lost"].to_numpy(),
+        nat["se_expected_funding_lost"].to_numpy(),
+        nat["funding_lost_p95"].to_numpy(),
+        float(a.model.funding.sum()),
+        f"{title}: expected funding lost with 95% confidence bars",
+        "far",
     )
     p_any = a.paired.national_any / a.draws
     rows = []
     for k, row in enumerate(nat.itertuples(index=False)):
-        rows.append([
-            f"<strong>{_e(row.scheme)}</strong>",
-            f"{_money(row.expected_funding_lost)} <span class='se'>± {_money(Z95 * row.se_expected_funding_lost)}</span>",
-            _money(row.funding_lost_p95), _money(row.funding_lost_cvar95), _money(row.expected_funding),
-            f"{_pct(p_any[k], 1)} <span class='se'>± {_pct(Z95 * proportion_se(p_any[k] * a.draws, a.draws), 1)}</span>",
-        ])
-    table = _table(["Option", "Expected funding lost", "1-in-20-year loss (p95)", "Average of worst 5% (CVaR95)",
-                    "Expected funding received", "P(some organisation loses funding)"], rows)
-    out = [f"<figure>{svg}<figcaption>Bars: expected sustainability funding lost a year, with 95% confidence "
-           f"bars; diamonds: the loss in a 1-in-20 bad year. £{a.model.funding.sum():,.1f}m is at stake."
-           "</figcaption></figure>", table]
+        rows.append(
+            [
+                f"<strong>{_e(row.scheme)}</strong>",
+                f"{_money(row.expected_funding_lost)} <span class='se'>± {_money(Z95 * row.se_expected_funding_lost)}</span>",
+                _money(row.funding_lost_p95),
+                _money(row.funding_lost_cvar95),
+                _money(row.expected_funding),
+                f"{_pct(p_any[k], 1)} <span class='se'>± {_pct(Z95 * proportion_se(p_any[k] * a.draws, a.draws), 1)}</span>",
+            ]
+        )
+    table = _table(
+        [
+            "Option",
+            "Expected funding lost",
+            "1-in-20-year loss (p95)",
+            "Average of worst 5% (CVaR95)",
+            "Expected funding received",
+            "P(some organisation loses funding)",
+        ],
+        rows,
+    )
+    out = [
+        f"<figure>{svg}<figcaption>Bars: expected sustainability funding lost a year, with 95% confidence "
+        f"bars; diamonds: the loss in a 1-in-20 bad year. £{a.model.funding.sum():,.1f}m is at stake."
+        "</figcaption></figure>",
+        table,
+    ]
     if a.model.n_systems > 1:
         sysf = a.result.systems
         head = ["System", *[_e(x) for x in names]]
@@ -416,8 +488,10 @@ def _funding_at_risk_html(data: ReportData) -> str:
             cells = [_e(sname)]
             sub = sysf[sysf["system"] == sid].set_index("scheme")
             for name in names:
-                cells.append(f"{_money(sub.loc[name, 'expected_funding_lost'])} "
-                             f"<span class='se'>± {Z95 * sub.loc[name, 'se_expected_funding_lost']:.2f}</span>")
+                cells.append(
+                    f"{_money(sub.loc[name, 'expected_funding_lost'])} "
+                    f"<span class='se'>± {Z95 * sub.loc[name, 'se_expected_funding_lost']:.2f}</span>"
+                )
             rows.append(cells)
         out.append("<h3>Expected funding lost per system</h3>" + _table(head, rows))
     return "".join(out)
@@ -428,8 +502,12 @@ def _organisations_html(data: ReportData) -> str:
     m, n = a.model, a.draws
     orgs = a.result.organisations
     names = list(a.scheme_names)
-    head = ["Organisation", "Funding at stake", "P(meets its control total)",
-            *[f"{_e(x)}" for x in names]]
+    head = [
+        "Organisation",
+        "Funding at stake",
+        "P(meets its control total)",
+        *[f"{_e(x)}" for x in names],
+    ]
     rows: list[Any] = []
     for s, sname in enumerate(m.system_names):
         if m.n_systems > 1:
@@ -438,20 +516,28 @@ def _organisations_html(data: ReportData) -> str:
             sub = orgs[orgs["organisation"] == m.org_ids[i]].set_index("scheme")
             p_meet = float(sub["p_meet_control_total"].iloc[0])
             cells: list[Any] = [
-                _org_label(m, i), _money(m.funding[i], 1),
+                _org_label(m, i),
+                _money(m.funding[i], 1),
                 f"{_pct(p_meet)} <span class='se'>±{_pct(proportion_se(p_meet * n, n), 1)}</span>",
             ]
             for name in names:
                 p = float(sub.loc[name, "p_any_funding_lost"])
                 cls, label = _light(p)
                 se = proportion_se(p * n, n)
-                cells.append((f"class='{cls}'", f"{_pct(p)} <span class='se'>±{_pct(se, 1)}</span>"
-                              f"<span class='tl-label'>{label}</span>"))
+                cells.append(
+                    (
+                        f"class='{cls}'",
+                        f"{_pct(p)} <span class='se'>±{_pct(se, 1)}</span>"
+                        f"<span class='tl-label'>{label}</span>",
+                    )
+                )
             rows.append(cells)
-    legend = (f"Each option's cells: probability that the organisation loses some of its sustainability "
-              f"funding in the year (± one standard error). Green below {_pct(TRAFFIC_LIGHTS[0])}, "
-              f"amber below {_pct(TRAFFIC_LIGHTS[1])}, red above; the word repeats the colour for "
-              "black-and-white printing.")
+    legend = (
+        f"Each option's cells: probability that the organisation loses some of its sustainability "
+        f"funding in the year (± one standard error). Green below {_pct(TRAFFIC_LIGHTS[0])}, "
+        f"amber below {_pct(TRAFFIC_LIGHTS[1])}, red above; the word repeats the colour for "
+        "black-and-white printing."
+    )
     return f"<p class='note'>{legend}</p>" + _table(head, rows)
 
 
@@ -462,9 +548,11 @@ def _loss_exceedance_html(data: ReportData) -> str:
     figures = []
     for s in range(a.model.n_systems):
         svg = loss_exceedance_svg(a.result, s, f"lec{s}")
-        figures.append(f"<figure>{svg}<figcaption>Probability that {_e(a.model.system_names[s])} loses more "
-                       "than the amount on the horizontal axis, by option. Lower and further left is "
-                       "safer.</figcaption></figure>")
+        figures.append(
+            f"<figure>{svg}<figcaption>Probability that {_e(a.model.system_names[s])} loses more "
+            "than the amount on the horizontal axis, by option. Lower and further left is "
+            "safer.</figcaption></figure>"
+        )
     return "".join(figures)
 
 
@@ -480,17 +568,22 @@ def _participation_html(data: ReportData) -> str:
             rows.append(_group_row(sname, len(head)))
         for i in range(m.system_start[s], m.system_start[s + 1]):
             sub = part[part["organisation"] == m.org_ids[i]].set_index("scheme")
-            cells: list[Any] = [_org_label(m, i), _money(float(sub["baseline_expected_funding"].iloc[0]))]
+            cells: list[Any] = [
+                _org_label(m, i),
+                _money(float(sub["baseline_expected_funding"].iloc[0])),
+            ]
             for name in names:
                 r = sub.loc[name]
-                text = (f"{r.diff_expected_funding:+.2f} <span class='se'>±{Z95 * r.se_diff_expected_funding:.2f}</span>")
+                text = f"{r.diff_expected_funding:+.2f} <span class='se'>±{Z95 * r.se_diff_expected_funding:.2f}</span>"
                 flags = []
                 if r.worse_in_expectation:
                     flags.append("worse off")
                 if r.worse_in_tail:
                     flags.append(f"tail +{r.funding_lost_p95 - r.baseline_funding_lost_p95:.1f}")
                 if flags:
-                    text += f"<br><span class='flag'>✗ would not sign ({_e(', '.join(flags))})</span>"
+                    text += (
+                        f"<br><span class='flag'>✗ would not sign ({_e(', '.join(flags))})</span>"
+                    )
                 cls = "worse" if flags else ("better" if r.better_in_expectation else "")
                 cells.append((f"class='{cls}'", text))
             rows.append(cells)
@@ -522,9 +615,11 @@ def _attribution_html(data: ReportData) -> str:
         if m.n_systems > 1:
             out.append(f"<h3>{_e(sname)}</h3>")
         svg = attribution_svg(attribution, sid, sname, f"attr{s}")
-        out.append(f"<figure>{svg}<figcaption>Euler (co-CVaR) allocation: each member's average loss in the "
-                   f"system's worst {_pct(1 - TAIL_LEVEL)} of years; the bar length is the system's "
-                   "CVaR95.</figcaption></figure>")
+        out.append(
+            f"<figure>{svg}<figcaption>Euler (co-CVaR) allocation: each member's average loss in the "
+            f"system's worst {_pct(1 - TAIL_LEVEL)} of years; the bar length is the system's "
+            "CVaR95.</figcaption></figure>"
+        )
         con = contagion[contagion["system"] == sid]
         top = con.sort_values("p_pivotal", ascending=False).iloc[0]
         i_top = m.org_ids.index(top.organisation)
@@ -535,21 +630,35 @@ def _attribution_html(data: ReportData) -> str:
         )
         base, rec = a.baseline, recommended[sid]
         att = attribution[attribution["system"] == sid]
-        head = ["Member", "P(misses its control total)", "P(system misses | it misses)", "Lift",
-                "P(pivotal)", f"Share of expected loss ({_e(rec)})", f"Share of worst-5% loss ({_e(rec)})",
-                f"Share of worst-5% loss ({_e(base)})"]
+        head = [
+            "Member",
+            "P(misses its control total)",
+            "P(system misses | it misses)",
+            "Lift",
+            "P(pivotal)",
+            f"Share of expected loss ({_e(rec)})",
+            f"Share of worst-5% loss ({_e(rec)})",
+            f"Share of worst-5% loss ({_e(base)})",
+        ]
         rows = []
         for row in con.itertuples(index=False):
             i = m.org_ids.index(row.organisation)
             r_rec = att[(att["scheme"] == rec) & (att["organisation"] == row.organisation)].iloc[0]
-            r_base = att[(att["scheme"] == base) & (att["organisation"] == row.organisation)].iloc[0]
-            rows.append([
-                _org_label(m, i), _pct(row.p_miss_control_total),
-                f"{_pct(row.p_system_miss_given_miss)} <span class='se'>±{_pct(row.se_p_system_miss_given_miss, 1)}</span>",
-                "&ndash;" if not np.isfinite(row.lift) else f"{row.lift:.2f}&times;",
-                f"{_pct(row.p_pivotal, 1)} <span class='se'>±{_pct(row.se_p_pivotal, 1)}</span>",
-                _pct(r_rec.share_of_expected_loss), _pct(r_rec.share_of_cvar), _pct(r_base.share_of_cvar),
-            ])
+            r_base = att[(att["scheme"] == base) & (att["organisation"] == row.organisation)].iloc[
+                0
+            ]
+            rows.append(
+                [
+                    _org_label(m, i),
+                    _pct(row.p_miss_control_total),
+                    f"{_pct(row.p_system_miss_given_miss)} <span class='se'>±{_pct(row.se_p_system_miss_given_miss, 1)}</span>",
+                    "&ndash;" if not np.isfinite(row.lift) else f"{row.lift:.2f}&times;",
+                    f"{_pct(row.p_pivotal, 1)} <span class='se'>±{_pct(row.se_p_pivotal, 1)}</span>",
+                    _pct(r_rec.share_of_expected_loss),
+                    _pct(r_rec.share_of_cvar),
+                    _pct(r_base.share_of_cvar),
+                ]
+            )
         out.append(_table(head, rows))
     out.append(
         "<p class='note'>Contagion uses the control total tests, the same under every option. Lift: how much "
@@ -580,10 +689,17 @@ def _incentives_html(data: ReportData) -> str:
                 r = sub.loc[name]
                 arrow = {"weaker": " ↓ weaker", "stronger": " ↑ stronger"}.get(r.incentive, "")
                 cls = {"weaker": "worse", "stronger": "better"}.get(r.incentive, "")
-                cells.append((f"class='{cls}'", f"{r.own_gradient:.2f} <span class='se'>±{Z95 * r.se_own_gradient:.2f}</span>"
-                              f"<span class='flag'>{arrow}</span>"))
+                cells.append(
+                    (
+                        f"class='{cls}'",
+                        f"{r.own_gradient:.2f} <span class='se'>±{Z95 * r.se_own_gradient:.2f}</span>"
+                        f"<span class='flag'>{arrow}</span>",
+                    )
+                )
             r = sub.loc[rec[m.system_ids[s]]]
-            cells.append(f"{r.system_gradient:.2f} <span class='se'>±{Z95 * r.se_system_gradient:.2f}</span>")
+            cells.append(
+                f"{r.system_gradient:.2f} <span class='se'>±{Z95 * r.se_system_gradient:.2f}</span>"
+            )
             rows.append(cells)
     return (
         "<p class='note'>£m of its own sustainability funding an organisation gains, in expectation, for each "
@@ -609,8 +725,11 @@ def _solvers_html(data: ReportData) -> str:
     solved = list(dict.fromkeys(b["scheme"]))
     head = ["Organisation"]
     for name in solved:
-        head += [f"P(passes) as planned: {_e(name)}", f"Plan improvement needed: {_e(name)}",
-                 f"Mitigation needed: {_e(name)}"]
+        head += [
+            f"P(passes) as planned: {_e(name)}",
+            f"Plan improvement needed: {_e(name)}",
+            f"Mitigation needed: {_e(name)}",
+        ]
     rows: list[Any] = []
     for sy, sname in enumerate(m.system_names):
         if m.n_systems > 1:
@@ -620,8 +739,11 @@ def _solvers_html(data: ReportData) -> str:
             for name in solved:
                 r = b[(b["scheme"] == name) & (b["organisation"] == m.org_ids[i])].iloc[0]
                 q = mit[(mit["scheme"] == name) & (mit["organisation"] == m.org_ids[i])].iloc[0]
-                cells += [_pct(r.p_pass_at_plan), _solved_cell(r.buffer, r.se_buffer),
-                          _solved_cell(q.mitigation - q.current_mitigation, q.se_mitigation)]
+                cells += [
+                    _pct(r.p_pass_at_plan),
+                    _solved_cell(r.buffer, r.se_buffer),
+                    _solved_cell(q.mitigation - q.current_mitigation, q.se_mitigation),
+                ]
             rows.append(cells)
     share_rows = []
     for r in data.linked_share.itertuples(index=False):
@@ -629,7 +751,9 @@ def _solvers_html(data: ReportData) -> str:
         if not r.feasible:
             answer = "not reachable, even with nothing linked"
         else:
-            answer = f"{_pct(r.largest_share)} <span class='se'>± {_pct(Z95 * r.se_share, 1)}</span>"
+            answer = (
+                f"{_pct(r.largest_share)} <span class='se'>± {_pct(Z95 * r.se_share, 1)}</span>"
+            )
         share_rows.append([_e(sname), answer, _pct(r.p_at_zero), _pct(r.p_at_one)])
     template = data.linked_share["scheme"].iloc[0]
     return (
@@ -645,7 +769,10 @@ def _solvers_html(data: ReportData) -> str:
         f"<p class='note'>With {_e(template)}'s rules (redistribution, system test) and only the linked share "
         f"varying: the largest system_linked_share that keeps the system's funding lost within "
         f"{_pct(s.loss_limit)} of its funding with probability at least {_pct(s.target)}.</p>"
-        + _table(["System", "Largest linked share", "P(target met) at 0%", "P(target met) at 100%"], share_rows)
+        + _table(
+            ["System", "Largest linked share", "P(target met) at 0%", "P(target met) at 100%"],
+            share_rows,
+        )
         + f"<p class='small'>{data.detail_draws:,} simulated years.</p>"
     )
 
@@ -653,35 +780,55 @@ def _solvers_html(data: ReportData) -> str:
 def _model_notes(m: Any) -> str:
     notes = []
     if np.any(m.tail_probability > 0):
-        notes.append("Large adverse events: some organisations face, each year, a chance of a one-off loss "
-                     "(a share of turnover) on top of the ordinary variation.")
+        notes.append(
+            "Large adverse events: some organisations face, each year, a chance of a one-off loss "
+            "(a share of turnover) on top of the ordinary variation."
+        )
     if np.any(m.mitigation > 0):
-        notes.append("Mitigation: management actions recover a shortfall against the control total up to "
-                     "each organisation's stated amount.")
+        notes.append(
+            "Mitigation: management actions recover a shortfall against the control total up to "
+            "each organisation's stated amount."
+        )
     if np.any(m.control_total_uplift != 0):
-        notes.append("Incentive uplifts are included in the control totals used for the tests; the "
-                     "incentive payments are not counted in the comparisons.")
+        notes.append(
+            "Incentive uplifts are included in the control totals used for the tests; the "
+            "incentive payments are not counted in the comparisons."
+        )
     if m.bonus:
-        notes.append("The year-end bonus of unearned funding is paid but not counted in the comparisons, "
-                     "the participation test or the recommendation, which use PSF/CSF received.")
+        notes.append(
+            "The year-end bonus of unearned funding is paid but not counted in the comparisons, "
+            "the participation test or the recommendation, which use PSF/CSF received."
+        )
     return "".join(f"<li>{_e(n)}</li>" for n in notes)
 
 
 def _assumptions_html(data: ReportData) -> str:
     a = data.analysis
     m = a.model
-    dist = {0: "normal", 1: f"Student-t ({m.dof:g} degrees of freedom, heavy tails)",
-            2: f"skew-normal (shape {m.skew:g})"}[m.distribution]
+    dist = {
+        0: "normal",
+        1: f"Student-t ({m.dof:g} degrees of freedom, heavy tails)",
+        2: f"skew-normal (shape {m.skew:g})",
+    }[m.distribution]
     from sct_engine.schemes import REDISTRIBUTION_CODES, SYSTEM_TEST_CODES
 
     redis = {v: k for k, v in REDISTRIBUTION_CODES.items()}
     tests = {v: k for k, v in SYSTEM_TEST_CODES.items()}
     sa = m.schemes
-    scheme_rows = [[f"<strong>{_e(name)}</strong>", _pct(sa.system_linked_share[k]),
-                    _e(redis[int(sa.redistribution[k])]), _e(tests[int(sa.system_test[k])]),
-                    "yes" if sa.ae_gateway[k] else "no"] for k, name in enumerate(sa.names)]
-    prov = "".join(f"<dt>{_e(k)}</dt><dd>{_e(json.dumps(v) if isinstance(v, list | dict) else v)}</dd>"
-                   for k, v in _provenance(data).items())
+    scheme_rows = [
+        [
+            f"<strong>{_e(name)}</strong>",
+            _pct(sa.system_linked_share[k]),
+            _e(redis[int(sa.redistribution[k])]),
+            _e(tests[int(sa.system_test[k])]),
+            "yes" if sa.ae_gateway[k] else "no",
+        ]
+        for k, name in enumerate(sa.names)
+    ]
+    prov = "".join(
+        f"<dt>{_e(k)}</dt><dd>{_e(json.dumps(v) if isinstance(v, list | dict) else v)}</dd>"
+        for k, v in _provenance(data).items()
+    )
     return (
         "<ul>"
         f"<li>Year-end outturn of each organisation (before sustainability funding) varies around its plan: "
@@ -698,7 +845,10 @@ def _assumptions_html(data: ReportData) -> str:
         + _model_notes(m)
         + "<li>All figures are illustrative unless the scenario holds real plans and control totals.</li>"
         "</ul>"
-        + _table(["Option", "Linked to system", "Redistribution", "System test", "A&amp;E gateway"], scheme_rows)
+        + _table(
+            ["Option", "Linked to system", "Redistribution", "System test", "A&amp;E gateway"],
+            scheme_rows,
+        )
         + f"<h3>Provenance</h3><dl class='prov'>{prov}</dl>"
     )
 
@@ -763,31 +913,43 @@ def _comparison_text(analysis: Analysis, names: list[str] | None, level: str) ->
     ]
     if level in ("national", "all"):
         nat = analysis.comparison("national", names)
-        view = pd.DataFrame({
-            "scheme": nat["scheme"],
-            "diff_expected_funding": nat["diff_expected_funding"],
-            "ci95": nat["ci95_expected_funding"],
-            "diff_p_any_org_loses_pts": 100 * nat["diff_p_any_organisation_loses_funding"],
-            "ci95_pts": 100 * nat["ci95_p_any_organisation_loses_funding"],
-        })
+        view = pd.DataFrame(
+            {
+                "scheme": nat["scheme"],
+                "diff_expected_funding": nat["diff_expected_funding"],
+                "ci95": nat["ci95_expected_funding"],
+                "diff_p_any_org_loses_pts": 100 * nat["diff_p_any_organisation_loses_funding"],
+                "ci95_pts": 100 * nat["ci95_p_any_organisation_loses_funding"],
+            }
+        )
         lines += ["", "National", view.to_string(index=False, **fmt)]
     if level in ("systems", "all"):
         sysf = analysis.comparison("systems", names)
-        view = pd.DataFrame({
-            "scheme": sysf["scheme"], "system": sysf["system"],
-            "diff_expected_funding": sysf["diff_expected_funding"],
-            "ci95": sysf["ci95_expected_funding"],
-            "diff_p_any_member_loses_pts": 100 * sysf["diff_p_any_member_loses_funding"],
-            "ci95_pts": 100 * sysf["ci95_p_any_member_loses_funding"],
-        })
+        view = pd.DataFrame(
+            {
+                "scheme": sysf["scheme"],
+                "system": sysf["system"],
+                "diff_expected_funding": sysf["diff_expected_funding"],
+                "ci95": sysf["ci95_expected_funding"],
+                "diff_p_any_member_loses_pts": 100 * sysf["diff_p_any_member_loses_funding"],
+                "ci95_pts": 100 * sysf["ci95_p_any_member_loses_funding"],
+            }
+        )
         lines += ["", "Systems", view.to_string(index=False, **fmt)]
     if level in ("organisations", "all"):
         org = analysis.comparison("organisations", names)
-        cell = org["diff_expected_funding"].map("{:+.3f}".format) + " ±" + org["ci95_expected_funding"].map(
-            "{:.3f}".format)
+        cell = (
+            org["diff_expected_funding"].map("{:+.3f}".format)
+            + " ±"
+            + org["ci95_expected_funding"].map("{:.3f}".format)
+        )
         table = org.assign(cell=cell).pivot(index="organisation", columns="scheme", values="cell")
         table = table.loc[list(analysis.model.org_ids), list(dict.fromkeys(org["scheme"]))]
-        lines += ["", "Organisations: change in expected funding (£m a year, ± 95% CI)", table.to_string()]
+        lines += [
+            "",
+            "Organisations: change in expected funding (£m a year, ± 95% CI)",
+            table.to_string(),
+        ]
     return "\n".join(lines)
 
 
@@ -802,8 +964,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         draws = args.draws or run.get("draws") or DEFAULT_ANALYSIS_DRAWS
         seed = args.seed if args.seed is not None else run.get("seed")
         with ProgressBar(total=int(draws), label="compare") as bar:
-            analysis = analyse(scenario, draws=int(draws), seed=seed, baseline=names[0] if names else None,
-                               progress=bar.update)
+            analysis = analyse(
+                scenario,
+                draws=int(draws),
+                seed=seed,
+                baseline=names[0] if names else None,
+                progress=bar.update,
+            )
         text = _comparison_text(analysis, names, args.level)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -820,12 +987,22 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     settings = ReportSettings(
-        draws=args.draws, seed=args.seed, detail_draws=args.detail_draws, target=args.target,
-        loss_limit=args.loss_limit, tail=args.tail, gradient=not args.no_gradient,
+        draws=args.draws,
+        seed=args.seed,
+        detail_draws=args.detail_draws,
+        target=args.target,
+        loss_limit=args.loss_limit,
+        tail=args.tail,
+        gradient=not args.no_gradient,
     )
     source = Path(args.source)
-    out = Path(args.out) if args.out else (
-        source / "report.html" if source.is_dir() else Path("out") / source.stem / "report.html")
+    out = (
+        Path(args.out)
+        if args.out
+        else (
+            source / "report.html" if source.is_dir() else Path("out") / source.stem / "report.html"
+        )
+    )
     try:
         data = prepare_report(source, settings)
     except ValueError as err:
@@ -836,8 +1013,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         write_workbook(data, args.xlsx)
     if not args.quiet:
         for r in data.recommendations:
-            print(f"{r.system_name}: sign {r.scheme} ({_money(r.gain, sign=True)} a year of expected funding "
-                  f"against {r.baseline}, ± {_money(Z95 * r.se_gain)})")
+            print(
+                f"{r.system_name}: sign {r.scheme} ({_money(r.gain, sign=True)} a year of expected funding "
+                f"against {r.baseline}, ± {_money(Z95 * r.se_gain)})"
+            )
         print(f"Report written to {out}" + (f"; tables to {args.xlsx}" if args.xlsx else ""))
     return 0
 
@@ -852,41 +1031,76 @@ def _probability(text: str) -> float:
     return value
 
 
-
-
 def register_cli(subparsers: Any) -> None:
     """Add ``compare`` and ``report`` to the ``sct`` command."""
     from sct_engine.cli import non_negative_int, positive_int
 
     compare = subparsers.add_parser(
-        "compare", help="paired differences between options on the same draws, with confidence intervals"
+        "compare",
+        help="paired differences between options on the same draws, with confidence intervals",
     )
-    compare.add_argument("scenario", help="scenario YAML file, or a result folder written by `sct run`")
-    compare.add_argument("--schemes", help="comma-separated options; the first is the baseline "
-                         "(default: every option against organisation_only)")
-    compare.add_argument("--draws", type=positive_int, help=f"draws (default {DEFAULT_ANALYSIS_DRAWS:,}, "
-                         "or the run's)")
-    compare.add_argument("--seed", type=non_negative_int, help="random seed (default: the scenario's)")
-    compare.add_argument("--level", choices=["organisations", "systems", "national", "all"], default="all")
+    compare.add_argument(
+        "scenario", help="scenario YAML file, or a result folder written by `sct run`"
+    )
+    compare.add_argument(
+        "--schemes",
+        help="comma-separated options; the first is the baseline "
+        "(default: every option against organisation_only)",
+    )
+    compare.add_argument(
+        "--draws",
+        type=positive_int,
+        help=f"draws (default {DEFAULT_ANALYSIS_DRAWS:,}, or the run's)",
+    )
+    compare.add_argument(
+        "--seed", type=non_negative_int, help="random seed (default: the scenario's)"
+    )
+    compare.add_argument(
+        "--level", choices=["organisations", "systems", "national", "all"], default="all"
+    )
     compare.add_argument("--out", help="also write comparison_*.csv to this folder")
     compare.set_defaults(func=_cmd_compare)
 
-    report = subparsers.add_parser("report", help="write a self-contained HTML report for the board")
-    report.add_argument("source", help="scenario YAML file, or a result folder written by `sct run`")
-    report.add_argument("--out", help="HTML file (default: out/<scenario>/report.html, or inside the "
-                        "result folder)")
+    report = subparsers.add_parser(
+        "report", help="write a self-contained HTML report for the board"
+    )
+    report.add_argument(
+        "source", help="scenario YAML file, or a result folder written by `sct run`"
+    )
+    report.add_argument(
+        "--out", help="HTML file (default: out/<scenario>/report.html, or inside the result folder)"
+    )
     report.add_argument("--xlsx", help="also write the tables to this Excel workbook")
-    report.add_argument("--draws", type=positive_int, help=f"draws of the main analysis (default "
-                        f"{DEFAULT_ANALYSIS_DRAWS:,}, or the run's)")
-    report.add_argument("--seed", type=non_negative_int, help="random seed (default: the scenario's or run's)")
-    report.add_argument("--detail-draws", type=positive_int, default=DEFAULT_DETAIL_DRAWS,
-                        help=f"draws of the incentive gradient and solvers (default {DEFAULT_DETAIL_DRAWS:,})")
-    report.add_argument("--target", type=_probability, default=0.8,
-                        help="solver target probability (default 0.8)")
-    report.add_argument("--loss-limit", type=_probability, default=0.5,
-                        help="share of a system's funding it can lose, for the linked-share solver (default 0.5)")
-    report.add_argument("--tail", action="store_true",
-                        help="recommend only options leaving nobody worse off in a 1-in-20 year too")
-    report.add_argument("--no-gradient", action="store_true", help="skip the (slow) incentive gradient")
+    report.add_argument(
+        "--draws",
+        type=positive_int,
+        help=f"draws of the main analysis (default {DEFAULT_ANALYSIS_DRAWS:,}, or the run's)",
+    )
+    report.add_argument(
+        "--seed", type=non_negative_int, help="random seed (default: the scenario's or run's)"
+    )
+    report.add_argument(
+        "--detail-draws",
+        type=positive_int,
+        default=DEFAULT_DETAIL_DRAWS,
+        help=f"draws of the incentive gradient and solvers (default {DEFAULT_DETAIL_DRAWS:,})",
+    )
+    report.add_argument(
+        "--target", type=_probability, default=0.8, help="solver target probability (default 0.8)"
+    )
+    report.add_argument(
+        "--loss-limit",
+        type=_probability,
+        default=0.5,
+        help="share of a system's funding it can lose, for the linked-share solver (default 0.5)",
+    )
+    report.add_argument(
+        "--tail",
+        action="store_true",
+        help="recommend only options leaving nobody worse off in a 1-in-20 year too",
+    )
+    report.add_argument(
+        "--no-gradient", action="store_true", help="skip the (slow) incentive gradient"
+    )
     report.add_argument("--quiet", action="store_true", help="print nothing but errors")
     report.set_defaults(func=_cmd_report)

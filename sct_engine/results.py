@@ -24,13 +24,28 @@ from sct_engine.stats import (
 
 #: Contract columns, in order. Extra columns follow them.
 ORGANISATION_COLUMNS = [
-    "scheme", "system", "organisation", "kind", "p_meet_control_total", "expected_outturn",
-    "expected_funding", "expected_funding_lost", "p_any_funding_lost", "funding_lost_p95",
+    "scheme",
+    "system",
+    "organisation",
+    "kind",
+    "p_meet_control_total",
+    "expected_outturn",
+    "expected_funding",
+    "expected_funding_lost",
+    "p_any_funding_lost",
+    "funding_lost_p95",
     "se_expected_funding_lost",
 ]
 SYSTEM_COLUMNS = [
-    "scheme", "system", "p_meet_system_control_total", "expected_funding", "expected_funding_lost",
-    "funding_lost_p95", "funding_lost_cvar95", "p_all_funding_lost", "se_expected_funding_lost",
+    "scheme",
+    "system",
+    "p_meet_system_control_total",
+    "expected_funding",
+    "expected_funding_lost",
+    "funding_lost_p95",
+    "funding_lost_cvar95",
+    "p_all_funding_lost",
+    "se_expected_funding_lost",
 ]
 NATIONAL_COLUMNS = ["scheme", "expected_funding_lost", "funding_lost_p95", "funding_lost_cvar95"]
 
@@ -86,7 +101,9 @@ class Result:
                 "control_total_uplift": np.tile(m.control_total_uplift, k),
                 "expected_incentive": np.tile(self._expected_incentive(), k),
                 "expected_bonus": (st.org_bonus_sum / n).ravel(),
-                "se_expected_bonus": mean_and_se(st.org_bonus_sum, st.org_bonus_sumsq, n)[1].ravel(),
+                "se_expected_bonus": mean_and_se(st.org_bonus_sum, st.org_bonus_sumsq, n)[
+                    1
+                ].ravel(),
                 # Rule 6: funding paid in each quarter (recovered money in Q4); year-end mode pays all in Q4.
                 **{
                     f"expected_funding_q{q + 1}": (st.org_paid_quarter_sum[..., q] / n).ravel()
@@ -129,7 +146,10 @@ class Result:
                 "expected_incentive": np.tile(
                     np.add.reduceat(self._expected_incentive(), m.system_start[:-1]), k
                 ),
-                "expected_bonus": np.add.reduceat(st.org_bonus_sum, m.system_start[:-1], axis=1).ravel() / n,
+                "expected_bonus": np.add.reduceat(
+                    st.org_bonus_sum, m.system_start[:-1], axis=1
+                ).ravel()
+                / n,
             }
         )
 
@@ -173,12 +193,30 @@ class Result:
     def summary(self, max_rows: int = 60) -> str:
         """A readable plain-text summary: national and system risk per scheme, organisations' expected loss."""
         fmt = {"float_format": lambda v: f"{v:,.3f}"}
-        nat = self.national[["scheme", "expected_funding_lost", "se_expected_funding_lost",
-                             "funding_lost_p95", "funding_lost_cvar95"]]
+        nat = self.national[
+            [
+                "scheme",
+                "expected_funding_lost",
+                "se_expected_funding_lost",
+                "funding_lost_p95",
+                "funding_lost_cvar95",
+            ]
+        ]
         sysf = self.systems
-        sys_view = sysf[["scheme", "system", "p_meet_system_control_total", "p_any_member_loses_funding",
-                         "expected_funding_lost", "funding_lost_p95", "funding_lost_cvar95"]]
-        org = self.organisations.pivot(index="organisation", columns="scheme", values="expected_funding_lost")
+        sys_view = sysf[
+            [
+                "scheme",
+                "system",
+                "p_meet_system_control_total",
+                "p_any_member_loses_funding",
+                "expected_funding_lost",
+                "funding_lost_p95",
+                "funding_lost_cvar95",
+            ]
+        ]
+        org = self.organisations.pivot(
+            index="organisation", columns="scheme", values="expected_funding_lost"
+        )
         org = org.loc[list(self.model.org_ids), list(self.scheme_names)]
         p = self.provenance
         lines = [

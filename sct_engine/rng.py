@@ -26,7 +26,9 @@ TAIL_SIZE_STREAM = 3
 
 def block_generator(seed: int, block: int, stream: int) -> np.random.Generator:
     """The SFC64 generator of one stream of one block."""
-    return np.random.Generator(np.random.SFC64(np.random.SeedSequence(seed, spawn_key=(block, stream))))
+    return np.random.Generator(
+        np.random.SFC64(np.random.SeedSequence(seed, spawn_key=(block, stream)))
+    )
 
 
 def block_sizes(draws: int, block_draws: int = BLOCK_DRAWS) -> Iterator[tuple[int, int]]:

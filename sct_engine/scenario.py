@@ -151,7 +151,9 @@ class Regime(BaseModel):
     model_config = _CONFIG
 
     incentive_rate: StrictFloat = Field(
-        2.0, ge=0, allow_inf_nan=False,
+        2.0,
+        ge=0,
+        allow_inf_nan=False,
         description="Incentive PSF per £1 of agreed control_total_uplift, earned when the raised "
         "control total is met (2.0 from the 2018/19 mid-year reset).",
     )
@@ -161,7 +163,10 @@ class Regime(BaseModel):
         "organisations that passed their finance test, pro rata to their allocations.",
     )
     bonus_share: StrictFloat = Field(
-        1.0, ge=0, le=1, description="Share of the unearned finance funding that forms the bonus pool."
+        1.0,
+        ge=0,
+        le=1,
+        description="Share of the unearned finance funding that forms the bonus pool.",
     )
     recovery: StrictBool = Field(
         True,
@@ -371,7 +376,11 @@ class Organisation(BaseModel):
     @property
     def csf_ineligible(self) -> bool:
         """A commissioner with a surplus or breakeven control total has no CSF at stake."""
-        return self.kind == "commissioner" and self.control_total >= 0 and self.sustainability_funding > 0
+        return (
+            self.kind == "commissioner"
+            and self.control_total >= 0
+            and self.sustainability_funding > 0
+        )
 
     @property
     def funding_at_stake(self) -> float:
@@ -420,9 +429,17 @@ def _matrix_problems(matrix: list[list[float]]) -> Iterator[Problem]:
             value = matrix[r][c]
             where = f"matrix[{r}][{c}]"
             if not math.isfinite(value) or abs(value) > 1:
-                yield _rule(where, f"is {value:g}; a correlation lies in [-1, 1]", "use a number from -1 to 1")
+                yield _rule(
+                    where,
+                    f"is {value:g}; a correlation lies in [-1, 1]",
+                    "use a number from -1 to 1",
+                )
             elif r == c and value != 1:
-                yield _rule(where, f"is {value:g} on the diagonal", "put 1 on the diagonal (a member correlates 1 with itself)")
+                yield _rule(
+                    where,
+                    f"is {value:g} on the diagonal",
+                    "put 1 on the diagonal (a member correlates 1 with itself)",
+                )
             elif c < r and abs(value - matrix[c][r]) > 1e-9:
                 yield _rule(
                     where,
@@ -470,14 +487,20 @@ class System(BaseModel):
             return
         members = [org.id for org in self.organisations]
         order = self.correlation.organisations or members
-        given = "correlation.organisations" if self.correlation.organisations else "correlation.matrix"
+        given = (
+            "correlation.organisations" if self.correlation.organisations else "correlation.matrix"
+        )
         missing = [m for m in members if m not in order]
         unknown = [o for o in order if o not in members]
         repeated = sorted({o for o in order if order.count(o) > 1})
         if missing or unknown or repeated:
             parts = [
                 f"{label}: {', '.join(ids)}"
-                for label, ids in (("missing", missing), ("not members", unknown), ("repeated", repeated))
+                for label, ids in (
+                    ("missing", missing),
+                    ("not members", unknown),
+                    ("repeated", repeated),
+                )
                 if ids
             ]
             yield _rule(

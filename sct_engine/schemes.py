@@ -34,7 +34,10 @@ class SchemeOption(BaseModel):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
     system_linked_share: float = Field(
-        0.0, ge=0.0, le=1.0, description="Share of each member's finance element paid on the system result."
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of each member's finance element paid on the system result.",
     )
     redistribution: Redistribution = Field(
         "none", description="How surplus headroom covers members' shortfalls: none | full | capped."
@@ -64,7 +67,9 @@ def builtin_menu() -> list[SchemeOption]:
     return [
         SchemeOption(name="organisation_only"),
         SchemeOption(name="all_or_nothing", system_linked_share=1.0),
-        SchemeOption(name="all_or_nothing_strict", system_linked_share=1.0, system_test="every_member"),
+        SchemeOption(
+            name="all_or_nothing_strict", system_linked_share=1.0, system_test="every_member"
+        ),
         SchemeOption(name="flexible_25", system_linked_share=0.25, redistribution="full"),
         SchemeOption(name="flexible_50", system_linked_share=0.5, redistribution="full"),
         SchemeOption(name="flexible_75", system_linked_share=0.75, redistribution="full"),
@@ -133,7 +138,12 @@ def cover_shortfalls(finance: np.ndarray, shortfall: np.ndarray, headroom: float
     n = finance.shape[0]
     covered = np.empty(n, dtype=np.bool_)
     cover_shortfalls_into(
-        finance, shortfall, headroom, covered, np.empty(n, dtype=np.int64), np.empty((2, n)),
+        finance,
+        shortfall,
+        headroom,
+        covered,
+        np.empty(n, dtype=np.int64),
+        np.empty((2, n)),
         np.empty((2, n), dtype=np.bool_),
     )
     return covered
@@ -233,7 +243,12 @@ def _greedy_cover(v: np.ndarray, w: np.ndarray, capacity: float, take: np.ndarra
 
 @register_jitable
 def _branch_and_bound_cover(
-    v: np.ndarray, w: np.ndarray, capacity: float, tol: float, best_take: np.ndarray, take: np.ndarray
+    v: np.ndarray,
+    w: np.ndarray,
+    capacity: float,
+    tol: float,
+    best_take: np.ndarray,
+    take: np.ndarray,
 ) -> None:
     """Exact 0/1 knapsack by depth-first branch and bound (items sorted by ratio);
     ``take`` is scratch of the same length as ``best_take``."""
@@ -341,13 +356,20 @@ def redistribute(
 
 
 def finance_paid(
-    finance: np.ndarray, system_linked_share: float, org_passes: np.ndarray, system_passes: np.ndarray
+    finance: np.ndarray,
+    system_linked_share: float,
+    org_passes: np.ndarray,
+    system_passes: np.ndarray,
 ) -> np.ndarray:
     """``(1 - s) * fin * org_pass + s * fin * system_pass`` (rule 4)."""
-    return finance * ((1.0 - system_linked_share) * org_passes + system_linked_share * system_passes)
+    return finance * (
+        (1.0 - system_linked_share) * org_passes + system_linked_share * system_passes
+    )
 
 
-def ae_paid(ae: np.ndarray, ae_earned: np.ndarray, org_passes: np.ndarray, gateway: bool) -> np.ndarray:
+def ae_paid(
+    ae: np.ndarray, ae_earned: np.ndarray, org_passes: np.ndarray, gateway: bool
+) -> np.ndarray:
     """A&E element paid: earned on performance and, behind the gateway, only with the finance test passed."""
     if gateway:
         return ae * (ae_earned & org_passes)

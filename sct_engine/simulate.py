@@ -37,8 +37,12 @@ def _engine_run(engine: str, model: Model, seed: int):
 
 
 def _run_engine(
-    engine: str, model: Model, draws: int, seed: int,
-    progress: Callable[[int], None] | None, target_se: float | None,
+    engine: str,
+    model: Model,
+    draws: int,
+    seed: int,
+    progress: Callable[[int], None] | None,
+    target_se: float | None,
 ) -> Accumulator:
     """Run ``draws`` draws, or with ``target_se`` stop early once every SE is below it.
 

@@ -37,8 +37,9 @@ def _check_target(target: float) -> None:
         raise ValueError(f"target must be strictly between 0 and 1 (got {target})")
 
 
-def _bisect(prob: Callable[[float], float], target: float, low: float, high: float, tol: float,
-            rising: bool) -> tuple[float, float]:
+def _bisect(
+    prob: Callable[[float], float], target: float, low: float, high: float, tol: float, rising: bool
+) -> tuple[float, float]:
     """Narrow ``[low, high]`` to within ``tol`` around the level where ``prob`` crosses ``target``.
 
     ``rising``: ``prob`` reaches the target above the crossing (else below it).
@@ -52,8 +53,9 @@ def _bisect(prob: Callable[[float], float], target: float, low: float, high: flo
     return low, high
 
 
-def _delta_method_se(prob: Callable[[float], float], left: float, right: float, target: float,
-                     draws: int) -> float:
+def _delta_method_se(
+    prob: Callable[[float], float], left: float, right: float, target: float, draws: int
+) -> float:
     """Standard error of a level solved for ``prob == target``: the binomial SE over ``prob``'s slope."""
     slope = (prob(right) - prob(left)) / (right - left)
     p_se = math.sqrt(target * (1 - target) / draws)
@@ -74,8 +76,18 @@ class _PassThresholds:
     failure). A candidate level only re-runs the draws it does not already decide.
     """
 
-    def __init__(self, model: Model, system: int, member: int, lever: str, start: float,
-                 seed: int, draws: int, base_outturn: np.ndarray, base_pass: np.ndarray) -> None:
+    def __init__(
+        self,
+        model: Model,
+        system: int,
+        member: int,
+        lever: str,
+        start: float,
+        seed: int,
+        draws: int,
+        base_outturn: np.ndarray,
+        base_pass: np.ndarray,
+    ) -> None:
         # ``model`` has the one option solved for; ``system_model`` cuts it to the member's system.
         self.model, self.system, self.member, self.lever = model, system, member, lever
         self.seed, self.draws = seed, draws
@@ -84,8 +96,11 @@ class _PassThresholds:
         # Level at which the member meets its own control total (exact for both levers).
         shortfall = np.maximum(self.sub.control_total[member] - base_outturn[:, member], 0.0)
         upper = start + shortfall
-        if (mode == schemes.REDISTRIBUTION_CODES["full"] and lever == "plan"
-                and self.sub.mitigation[member] == 0.0):
+        if (
+            mode == schemes.REDISTRIBUTION_CODES["full"]
+            and lever == "plan"
+            and self.sub.mitigation[member] == 0.0
+        ):
             # Without mitigation a plan improvement moves outturn one for one; a system
             # that meets its total passes every member under full redistribution.
             gap = np.maximum(self.sub.system_control_total[0] - base_outturn.sum(axis=1), 0.0)
@@ -105,8 +120,12 @@ class _PassThresholds:
                 mine = rows[(rows >= start) & (rows < start + n)]
                 if not mine.size:
                     continue
-                block_draws = system_draws(self.model, draw_block(self.model, self.seed, block, n), self.system)
-                ok = apply_schemes(moved, draw_rows(block_draws, mine - start)).org_pass[0][:, self.member]
+                block_draws = system_draws(
+                    self.model, draw_block(self.model, self.seed, block, n), self.system
+                )
+                ok = apply_schemes(moved, draw_rows(block_draws, mine - start)).org_pass[0][
+                    :, self.member
+                ]
                 self.hi[mine[ok]] = np.minimum(self.hi[mine[ok]], level)
                 self.lo[mine[~ok]] = np.maximum(self.lo[mine[~ok]], level)
                 passes[mine[ok]] = True
@@ -132,8 +151,14 @@ _MITIGATION = _Lever(name="mitigation", column="mitigation", current="current_mi
 
 
 def _solve_lever(
-    model: Model, seed: int, draws: int, scheme: str | None, target: float,
-    organisations: Sequence[str] | None, tol: float, lever: _Lever,
+    model: Model,
+    seed: int,
+    draws: int,
+    scheme: str | None,
+    target: float,
+    organisations: Sequence[str] | None,
+    tol: float,
+    lever: _Lever,
 ) -> pd.DataFrame:
     """Smallest lever level per member reaching P(passes) >= target; see ``control_total_buffer``."""
     _check_target(target)
@@ -157,7 +182,9 @@ def _solve_lever(
             j = i - lo_i
             current = float(getattr(model, lever.name)[i])
             start = current if lever.sets_level else 0.0
-            thresholds = _PassThresholds(one, s, j, lever.name, start, seed, draws, base_x, base_pass[:, j])
+            thresholds = _PassThresholds(
+                one, s, j, lever.name, start, seed, draws, base_x, base_pass[:, j]
+            )
             p_now = float(base_pass[:, j].mean())
             level, se, p_at = start, 0.0, p_now
             if p_now < target:
@@ -166,19 +193,34 @@ def _solve_lever(
                 _, level = _bisect(thresholds.probability, target, start, high, tol, rising=True)
                 p_at = thresholds.probability(level)
                 h = max(5 * tol, 0.1 * float(model.sd[i]))
-                se = _delta_method_se(thresholds.probability, max(level - h, start), level + h, target, draws)
-            rows.append({
-                "scheme": scheme, "system": model.system_ids[s], "organisation": model.org_ids[i],
-                "target": target, "p_pass_at_plan": p_now, lever.column: level, f"se_{lever.column}": se,
-                f"p_pass_with_{lever.column}": p_at,
-                lever.current: current if lever.sets_level else current + level,
-            })
+                se = _delta_method_se(
+                    thresholds.probability, max(level - h, start), level + h, target, draws
+                )
+            rows.append(
+                {
+                    "scheme": scheme,
+                    "system": model.system_ids[s],
+                    "organisation": model.org_ids[i],
+                    "target": target,
+                    "p_pass_at_plan": p_now,
+                    lever.column: level,
+                    f"se_{lever.column}": se,
+                    f"p_pass_with_{lever.column}": p_at,
+                    lever.current: current if lever.sets_level else current + level,
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def control_total_buffer(model: Model, seed: int, draws: int = DEFAULT_DETAIL_DRAWS, scheme: str | None = None,
-                         target: float = 0.8, organisations: Sequence[str] | None = None,
-                         tol: float = 0.01) -> pd.DataFrame:
+def control_total_buffer(
+    model: Model,
+    seed: int,
+    draws: int = DEFAULT_DETAIL_DRAWS,
+    scheme: str | None = None,
+    target: float = 0.8,
+    organisations: Sequence[str] | None = None,
+    tol: float = 0.01,
+) -> pd.DataFrame:
     """Smallest plan improvement (control-total buffer, £m) each member needs to pass with probability ``target``.
 
     "Pass" is the option's finance test after redistribution (under
@@ -191,9 +233,15 @@ def control_total_buffer(model: Model, seed: int, draws: int = DEFAULT_DETAIL_DR
     return _solve_lever(model, seed, draws, scheme, target, organisations, tol, _BUFFER)
 
 
-def mitigation_needed(model: Model, seed: int, draws: int = DEFAULT_DETAIL_DRAWS, scheme: str | None = None,
-                      target: float = 0.8, organisations: Sequence[str] | None = None,
-                      tol: float = 0.01) -> pd.DataFrame:
+def mitigation_needed(
+    model: Model,
+    seed: int,
+    draws: int = DEFAULT_DETAIL_DRAWS,
+    scheme: str | None = None,
+    target: float = 0.8,
+    organisations: Sequence[str] | None = None,
+    tol: float = 0.01,
+) -> pd.DataFrame:
     """Smallest mitigation (management actions held in reserve, £m) each member needs to pass with probability ``target``.
 
     As :func:`control_total_buffer`, but the lever is the organisation's
@@ -215,7 +263,9 @@ def _default_linked_template(model: Model) -> str:
     return sa.names[0]
 
 
-def system_loss_lines(model: Model, seed: int, draws: int, scheme: str) -> tuple[np.ndarray, np.ndarray]:
+def system_loss_lines(
+    model: Model, seed: int, draws: int, scheme: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Per draw and system, funding lost under ``scheme`` with linked share ``s`` is ``a + s * c``.
 
     Which members pass, and whether the system test passes, do not depend on
@@ -224,8 +274,13 @@ def system_loss_lines(model: Model, seed: int, draws: int, scheme: str) -> tuple
     at every share: ``a`` is the loss at 0 and ``c`` the change to 1.
     """
     pair = with_schemes(model, [scheme, scheme])
-    pair = replace(pair, bonus=False, schemes=replace(
-        pair.schemes, names=("share_0", "share_1"), system_linked_share=np.array([0.0, 1.0])))
+    pair = replace(
+        pair,
+        bonus=False,
+        schemes=replace(
+            pair.schemes, names=("share_0", "share_1"), system_linked_share=np.array([0.0, 1.0])
+        ),
+    )
     starts = model.system_start[:-1]
     system_funding = model.system_funding()
     a = np.empty((draws, model.n_systems))
@@ -262,6 +317,7 @@ def largest_system_linked_share(
     limit = loss_limit * model.system_funding()
     rows = []
     for s in range(model.n_systems):
+
         def prob(share: float, s: int = s) -> float:
             return float(np.mean(a[:, s] + share * c[:, s] <= limit[s] * (1 + 1e-12) + 1e-12))
 
@@ -275,16 +331,31 @@ def largest_system_linked_share(
                 share = 1.0
                 se = 0.0
             else:
-                share, _ = _bisect(prob, target, float(grid[top]), float(grid[top + 1]), tol, rising=False)
+                share, _ = _bisect(
+                    prob, target, float(grid[top]), float(grid[top + 1]), tol, rising=False
+                )
                 h = 0.02
                 se = _delta_method_se(prob, max(share - h, 0.0), min(share + h, 1.0), target, draws)
-        rows.append({
-            "scheme": scheme, "system": model.system_ids[s], "target": target, "loss_limit": loss_limit,
-            "largest_share": share, "se_share": se, "feasible": feasible,
-            "p_at_share": prob(share) if feasible else math.nan,
-            "p_at_zero": prob(0.0), "p_at_one": prob(1.0),
-        })
+        rows.append(
+            {
+                "scheme": scheme,
+                "system": model.system_ids[s],
+                "target": target,
+                "loss_limit": loss_limit,
+                "largest_share": share,
+                "se_share": se,
+                "feasible": feasible,
+                "p_at_share": prob(share) if feasible else math.nan,
+                "p_at_zero": prob(0.0),
+                "p_at_one": prob(1.0),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-__all__ = ["control_total_buffer", "largest_system_linked_share", "mitigation_needed", "system_loss_lines"]
+__all__ = [
+    "control_total_buffer",
+    "largest_system_linked_share",
+    "mitigation_needed",
+    "system_loss_lines",
+]

@@ -72,7 +72,9 @@ class Accumulator(BlockSums):
     org_paid_quarter_sum: np.ndarray
 
     @classmethod
-    def zeros(cls, n_schemes: int, n_orgs: int, n_systems: int, bins: int = HIST_BINS) -> Accumulator:
+    def zeros(
+        cls, n_schemes: int, n_orgs: int, n_systems: int, bins: int = HIST_BINS
+    ) -> Accumulator:
         k, n, s, b = n_schemes, n_orgs, n_systems, bins + 1
         i, f = np.int64, np.float64
         return cls(
@@ -186,7 +188,9 @@ def block_accumulator(
         acc.national_lost_sumsq[k] = (national_lost * national_lost).sum()
         national_bins = loss_bins(national_lost, national_funding, bins)
         acc.national_hist[k] = np.bincount(national_bins, minlength=bins + 1)
-        acc.national_hist_sum[k] = np.bincount(national_bins, weights=national_lost, minlength=bins + 1)
+        acc.national_hist_sum[k] = np.bincount(
+            national_bins, weights=national_lost, minlength=bins + 1
+        )
         if bonus is not None:
             acc.org_bonus_sum[k] = bonus[k].sum(axis=0)
             acc.org_bonus_sumsq[k] = (bonus[k] * bonus[k]).sum(axis=0)
@@ -208,7 +212,13 @@ def max_standard_error(acc: Accumulator) -> float:
     n = acc.n
     if n < 2:
         return float("inf")
-    counts = [acc.org_meet, acc.system_meet, acc.org_any_lost, acc.system_all_lost, acc.system_any_lost]
+    counts = [
+        acc.org_meet,
+        acc.system_meet,
+        acc.org_any_lost,
+        acc.system_all_lost,
+        acc.system_any_lost,
+    ]
     worst = max(float(proportion_se(c, n).max(initial=0.0)) for c in counts)
     for total, total_sq in (
         (acc.org_lost_sum, acc.org_lost_sumsq),
@@ -248,7 +258,9 @@ def hist_cvar(hist: np.ndarray, hist_sum: np.ndarray, q: float) -> np.ndarray:
     counts = hist.astype(np.float64)
     n = counts.sum(axis=-1, keepdims=True)
     tail = (1.0 - q) * n
-    above = np.flip(np.cumsum(np.flip(counts, -1), -1), -1) - counts  # draws in strictly higher bins
+    above = (
+        np.flip(np.cumsum(np.flip(counts, -1), -1), -1) - counts
+    )  # draws in strictly higher bins
     take = np.clip(tail - above, 0.0, counts)
     mean_in_bin = np.divide(hist_sum, counts, out=np.zeros_like(hist_sum), where=counts > 0)
     with np.errstate(invalid="ignore", divide="ignore"):

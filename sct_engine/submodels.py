@@ -29,7 +29,10 @@ def default_baseline(model: Model) -> str:
         return "organisation_only"
     sa = model.schemes
     for k, name in enumerate(names):
-        if sa.system_linked_share[k] == 0.0 and sa.redistribution[k] == schemes.REDISTRIBUTION_CODES["none"]:
+        if (
+            sa.system_linked_share[k] == 0.0
+            and sa.redistribution[k] == schemes.REDISTRIBUTION_CODES["none"]
+        ):
             return name
     return names[0]
 
@@ -86,13 +89,17 @@ def system_model(model: Model, system: int) -> Model:
         value = getattr(model, f.name)
         if f.name in _SYSTEM_ARRAYS:
             continue
-        per_org_array = isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == model.n_orgs
+        per_org_array = (
+            isinstance(value, np.ndarray) and value.ndim >= 1 and value.shape[0] == model.n_orgs
+        )
         if per_org_array or (isinstance(value, tuple) and f.name.startswith("org_")):
             cut[f.name] = value[lo:hi]
     return replace(
-        model, **cut,
+        model,
+        **cut,
         org_system=np.zeros(hi - lo, dtype=np.int64),
-        system_ids=(model.system_ids[system],), system_names=(model.system_names[system],),
+        system_ids=(model.system_ids[system],),
+        system_names=(model.system_names[system],),
         system_start=np.array([0, hi - lo], dtype=np.int64),
         system_control_total=model.system_control_total[system : system + 1],
     )
@@ -102,7 +109,11 @@ def with_schemes(model: Model, names: Sequence[str]) -> Model:
     """The model with only the named options (in that order; a name may repeat)."""
     idx = [scheme_index(model, x) for x in names]
     sa = model.schemes
-    cut = {f.name: getattr(sa, f.name)[idx] for f in fields(sa) if isinstance(getattr(sa, f.name), np.ndarray)}
+    cut = {
+        f.name: getattr(sa, f.name)[idx]
+        for f in fields(sa)
+        if isinstance(getattr(sa, f.name), np.ndarray)
+    }
     return replace(model, schemes=replace(sa, names=tuple(names), **cut))
 
 
@@ -121,13 +132,24 @@ def with_lever(model: Model, organisation: int, lever: str, level: float) -> Mod
 
 def draw_rows(draws: BlockDraws, rows: np.ndarray) -> BlockDraws:
     """The same random inputs for a subset of draws (every per-draw array cut)."""
-    return replace(draws, **{
-        f.name: getattr(draws, f.name)[rows]
-        for f in fields(draws) if isinstance(getattr(draws, f.name), np.ndarray)
-    })
+    return replace(
+        draws,
+        **{
+            f.name: getattr(draws, f.name)[rows]
+            for f in fields(draws)
+            if isinstance(getattr(draws, f.name), np.ndarray)
+        },
+    )
 
 
 __all__ = [
-    "DEFAULT_DETAIL_DRAWS", "default_baseline", "draw_rows", "organisation_indices", "scheme_index",
-    "system_draws", "system_model", "with_lever", "with_schemes",
+    "DEFAULT_DETAIL_DRAWS",
+    "default_baseline",
+    "draw_rows",
+    "organisation_indices",
+    "scheme_index",
+    "system_draws",
+    "system_model",
+    "with_lever",
+    "with_schemes",
 ]

@@ -86,7 +86,11 @@ def standard_factors(model: Model, shocks: np.ndarray) -> np.ndarray:
     z_nat = shocks[..., :1]
     z_sys = shocks[..., 1 : 1 + s][..., model.org_system]
     own = correlated_variates(model, shocks[..., 1 + s :])
-    return math.sqrt(model.national_share) * z_nat + model.system_loading * z_sys + model.own_loading * own
+    return (
+        math.sqrt(model.national_share) * z_nat
+        + model.system_loading * z_sys
+        + model.own_loading * own
+    )
 
 
 def correlated_variates(model: Model, e: np.ndarray) -> np.ndarray:
@@ -118,7 +122,9 @@ def ytd_outturns(model: Model, shocks: np.ndarray) -> np.ndarray:
     return model.ytd_plan().T + np.cumsum(increments, axis=1)
 
 
-def draw_tail_losses(rng_occurs: np.random.Generator, rng_size: np.random.Generator, model: Model, n: int) -> np.ndarray:
+def draw_tail_losses(
+    rng_occurs: np.random.Generator, rng_size: np.random.Generator, model: Model, n: int
+) -> np.ndarray:
     """Large adverse events, £m, shape ``(n, n_orgs)``: with probability ``tail_probability``
     a loss of ``turnover * LogNormal(log median_pct, sigma) / 100``, else 0.
 
@@ -135,7 +141,11 @@ def mitigate(outturn: np.ndarray, control_total: np.ndarray, mitigation: np.ndar
     """Management actions: a shortfall up to ``mitigation`` is recovered to land exactly on
     the control total; a larger one is reduced by ``mitigation``. Never lowers outturn."""
     shortfall = control_total - outturn
-    return np.where(shortfall > 0, np.where(shortfall <= mitigation, control_total, outturn + mitigation), outturn)
+    return np.where(
+        shortfall > 0,
+        np.where(shortfall <= mitigation, control_total, outturn + mitigation),
+        outturn,
+    )
 
 
 def draw_ae_earned(rng: np.random.Generator, model: Model, n: int) -> np.ndarray:

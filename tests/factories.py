@@ -88,14 +88,14 @@ def make_model(
         quarterly=quarterly,
         recovery=recovery,
         quarter_variance=tuple(quarter_variance),
-        quarterly_profile=np.array([o.get("profile", EVEN_QUARTERS) for o in orgs], dtype=np.float64),
+        quarterly_profile=np.array(
+            [o.get("profile", EVEN_QUARTERS) for o in orgs], dtype=np.float64
+        ),
         schemes=SchemeArrays.from_options(list(schemes) if schemes is not None else builtin_menu()),
     )
 
 
-def small_scenario(
-    k: int, draws: int, seed: int, name: str, skew: float | None = None
-) -> dict:
+def small_scenario(k: int, draws: int, seed: int, name: str, skew: float | None = None) -> dict:
     """A scenario dict of two systems of three members; plans, spreads and shock shape vary with ``k``.
 
     Used by the batch tests and the batch benchmark, which need many small, different scenarios.

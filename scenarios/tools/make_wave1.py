@@ -76,7 +76,12 @@ QUARTER_VARIANCE = [0.05, 0.1, 0.35, 0.5]
 
 # Kinds of organisation -> (scenario kind, has type-1 A&E)
 ACUTE, SPECIALIST, MH, COMMUNITY, AMBULANCE, CCG = (
-    "acute", "specialist", "mental_health", "community", "ambulance", "ccg",
+    "acute",
+    "specialist",
+    "mental_health",
+    "community",
+    "ambulance",
+    "ccg",
 )
 
 # ---------------------------------------------------------------------------
@@ -112,7 +117,9 @@ RECOVERY = True
 #: Providers modelled like those that did not accept a control total: plan this
 #: many £m below the control total and no management actions.
 NOT_ACCEPTED_GAP = {
-    "bedford_hospital": 18.0, "morecambe_bay_hospitals": 25.0, "pennine_acute": 35.0,
+    "bedford_hospital": 18.0,
+    "morecambe_bay_hospitals": 25.0,
+    "pennine_acute": 35.0,
 }
 
 # ---------------------------------------------------------------------------
@@ -142,19 +149,70 @@ SYSTEMS: list[dict] = [
         "note": "Dorset linked all of its members' PSF/CSF to the system control total in 2018/19.",
         "orgs": [
             ("dorset_ccg", "NHS Dorset CCG", CCG, 1160, 0.0, None, 0.5, 0.08, None, None),
-            ("dorset_county_hospital", "Dorset County Hospital NHS Foundation Trust", ACUTE,
-             225, -2.0, 3.0, 1.2, 0.30, 0.60, None),
-            ("poole_hospital", "Poole Hospital NHS Foundation Trust", ACUTE,
-             270, -4.0, 3.0, 1.2, 0.30, 0.55, None),
-            ("royal_bournemouth", "Royal Bournemouth and Christchurch Hospitals NHS Foundation Trust",
-             ACUTE, 330, 3.0, 2.5, 1.1, 0.10, 0.55, None),
-            ("dorset_healthcare", "Dorset HealthCare University NHS Foundation Trust", COMMUNITY,
-             300, 1.5, 1.0, 0.7, 0.08, None, None),
-            ("swast", "South Western Ambulance Service NHS Foundation Trust", AMBULANCE,
-             285, 2.0, 1.0, 0.8, 0.12, None,
-             ["Serves the whole South West (Devon, Cornwall, Somerset, Gloucestershire, ...).",
-              "Dorset is the only first-wave ICS it serves, so it is here, and its whole",
-              "trust-level PSF and control total sit in Dorset's system total."]),
+            (
+                "dorset_county_hospital",
+                "Dorset County Hospital NHS Foundation Trust",
+                ACUTE,
+                225,
+                -2.0,
+                3.0,
+                1.2,
+                0.30,
+                0.60,
+                None,
+            ),
+            (
+                "poole_hospital",
+                "Poole Hospital NHS Foundation Trust",
+                ACUTE,
+                270,
+                -4.0,
+                3.0,
+                1.2,
+                0.30,
+                0.55,
+                None,
+            ),
+            (
+                "royal_bournemouth",
+                "Royal Bournemouth and Christchurch Hospitals NHS Foundation Trust",
+                ACUTE,
+                330,
+                3.0,
+                2.5,
+                1.1,
+                0.10,
+                0.55,
+                None,
+            ),
+            (
+                "dorset_healthcare",
+                "Dorset HealthCare University NHS Foundation Trust",
+                COMMUNITY,
+                300,
+                1.5,
+                1.0,
+                0.7,
+                0.08,
+                None,
+                None,
+            ),
+            (
+                "swast",
+                "South Western Ambulance Service NHS Foundation Trust",
+                AMBULANCE,
+                285,
+                2.0,
+                1.0,
+                0.8,
+                0.12,
+                None,
+                [
+                    "Serves the whole South West (Devon, Cornwall, Somerset, Gloucestershire, ...).",
+                    "Dorset is the only first-wave ICS it serves, so it is here, and its whole",
+                    "trust-level PSF and control total sit in Dorset's system total.",
+                ],
+            ),
         ],
     },
     {
@@ -162,240 +220,934 @@ SYSTEMS: list[dict] = [
         "name": "South Yorkshire and Bassetlaw",
         "orgs": [
             ("barnsley_ccg", "NHS Barnsley CCG", CCG, 420, 0.0, None, 0.6, 0.10, None, None),
-            ("bassetlaw_ccg", "NHS Bassetlaw CCG", CCG, 170, 0.0, None, 0.7, 0.12, None,
-             ["In Nottinghamshire, but a member of South Yorkshire and Bassetlaw, not of",
-              "the Nottingham and Nottinghamshire ICS."]),
+            (
+                "bassetlaw_ccg",
+                "NHS Bassetlaw CCG",
+                CCG,
+                170,
+                0.0,
+                None,
+                0.7,
+                0.12,
+                None,
+                [
+                    "In Nottinghamshire, but a member of South Yorkshire and Bassetlaw, not of",
+                    "the Nottingham and Nottinghamshire ICS.",
+                ],
+            ),
             ("doncaster_ccg", "NHS Doncaster CCG", CCG, 500, 0.0, None, 0.6, 0.12, None, None),
             ("rotherham_ccg", "NHS Rotherham CCG", CCG, 420, 0.0, None, 0.5, 0.08, None, None),
             ("sheffield_ccg", "NHS Sheffield CCG", CCG, 850, 0.0, None, 0.6, 0.15, None, None),
-            ("barnsley_hospital", "Barnsley Hospital NHS Foundation Trust", ACUTE,
-             265, -7.0, 3.5, 1.3, 0.30, 0.50, None),
-            ("doncaster_bassetlaw", "Doncaster and Bassetlaw Teaching Hospitals NHS Foundation Trust",
-             ACUTE, 420, -14.0, 3.5, 1.3, 0.30, 0.45, None),
-            ("sheffield_teaching", "Sheffield Teaching Hospitals NHS Foundation Trust", ACUTE,
-             1150, 5.0, 2.0, 1.0, 0.10, 0.60, None),
-            ("rotherham_ft", "The Rotherham NHS Foundation Trust", ACUTE,
-             260, -9.0, 3.5, 1.4, 0.35, 0.45, None),
-            ("sheffield_childrens", "Sheffield Children's NHS Foundation Trust", SPECIALIST,
-             230, 1.0, 1.5, 1.0, 0.15, None,
-             ["Specialist children's trust: modelled with finance-only PSF (has_ae false)."]),
-            ("chesterfield_royal", "Chesterfield Royal Hospital NHS Foundation Trust", ACUTE,
-             270, -3.0, 3.0, 1.2, 0.25, 0.55,
-             ["In Derbyshire. It also works with the Derbyshire STP but was a member of",
-              "the South Yorkshire and Bassetlaw ICS, so it is listed here only."]),
-            ("sheffield_health_social_care", "Sheffield Health and Social Care NHS Foundation Trust",
-             MH, 140, 0.0, 1.0, 0.9, 0.20, None, None),
-            ("rdash", "Rotherham Doncaster and South Humber NHS Foundation Trust", MH,
-             170, 2.0, 1.0, 0.7, 0.08, None, None),
-            ("yorkshire_ambulance", "Yorkshire Ambulance Service NHS Trust", AMBULANCE,
-             290, 3.0, 1.0, 0.7, 0.10, None,
-             ["Covers all of Yorkshire and the Humber, including the West Yorkshire and",
-              "Harrogate system, which is not in this file. Listed here because the King's Fund",
-              "names it as a South Yorkshire and Bassetlaw member."]),
+            (
+                "barnsley_hospital",
+                "Barnsley Hospital NHS Foundation Trust",
+                ACUTE,
+                265,
+                -7.0,
+                3.5,
+                1.3,
+                0.30,
+                0.50,
+                None,
+            ),
+            (
+                "doncaster_bassetlaw",
+                "Doncaster and Bassetlaw Teaching Hospitals NHS Foundation Trust",
+                ACUTE,
+                420,
+                -14.0,
+                3.5,
+                1.3,
+                0.30,
+                0.45,
+                None,
+            ),
+            (
+                "sheffield_teaching",
+                "Sheffield Teaching Hospitals NHS Foundation Trust",
+                ACUTE,
+                1150,
+                5.0,
+                2.0,
+                1.0,
+                0.10,
+                0.60,
+                None,
+            ),
+            (
+                "rotherham_ft",
+                "The Rotherham NHS Foundation Trust",
+                ACUTE,
+                260,
+                -9.0,
+                3.5,
+                1.4,
+                0.35,
+                0.45,
+                None,
+            ),
+            (
+                "sheffield_childrens",
+                "Sheffield Children's NHS Foundation Trust",
+                SPECIALIST,
+                230,
+                1.0,
+                1.5,
+                1.0,
+                0.15,
+                None,
+                ["Specialist children's trust: modelled with finance-only PSF (has_ae false)."],
+            ),
+            (
+                "chesterfield_royal",
+                "Chesterfield Royal Hospital NHS Foundation Trust",
+                ACUTE,
+                270,
+                -3.0,
+                3.0,
+                1.2,
+                0.25,
+                0.55,
+                [
+                    "In Derbyshire. It also works with the Derbyshire STP but was a member of",
+                    "the South Yorkshire and Bassetlaw ICS, so it is listed here only.",
+                ],
+            ),
+            (
+                "sheffield_health_social_care",
+                "Sheffield Health and Social Care NHS Foundation Trust",
+                MH,
+                140,
+                0.0,
+                1.0,
+                0.9,
+                0.20,
+                None,
+                None,
+            ),
+            (
+                "rdash",
+                "Rotherham Doncaster and South Humber NHS Foundation Trust",
+                MH,
+                170,
+                2.0,
+                1.0,
+                0.7,
+                0.08,
+                None,
+                None,
+            ),
+            (
+                "yorkshire_ambulance",
+                "Yorkshire Ambulance Service NHS Trust",
+                AMBULANCE,
+                290,
+                3.0,
+                1.0,
+                0.7,
+                0.10,
+                None,
+                [
+                    "Covers all of Yorkshire and the Humber, including the West Yorkshire and",
+                    "Harrogate system, which is not in this file. Listed here because the King's Fund",
+                    "names it as a South Yorkshire and Bassetlaw member.",
+                ],
+            ),
         ],
     },
     {
         "id": "blmk",
         "name": "Bedfordshire, Luton and Milton Keynes",
-        "note": ("The CSV lists only the three acute trusts as providers. East of England Ambulance"
-                 " Service and the London-based mental health/community trusts serving BLMK (East"
-                 " London NHS FT, Central and North West London NHS FT) are left out: they sit"
-                 " mainly in other systems."),
+        "note": (
+            "The CSV lists only the three acute trusts as providers. East of England Ambulance"
+            " Service and the London-based mental health/community trusts serving BLMK (East"
+            " London NHS FT, Central and North West London NHS FT) are left out: they sit"
+            " mainly in other systems."
+        ),
         "orgs": [
-            ("bedfordshire_ccg", "NHS Bedfordshire CCG", CCG, 650, -12.0, None, 0.7, 0.40, None, None),
+            (
+                "bedfordshire_ccg",
+                "NHS Bedfordshire CCG",
+                CCG,
+                650,
+                -12.0,
+                None,
+                0.7,
+                0.40,
+                None,
+                None,
+            ),
             ("luton_ccg", "NHS Luton CCG", CCG, 330, 0.0, None, 0.6, 0.10, None, None),
-            ("milton_keynes_ccg", "NHS Milton Keynes CCG", CCG, 420, -4.0, None, 0.6, 0.30, None, None),
-            ("bedford_hospital", "Bedford Hospital NHS Trust", ACUTE,
-             230, -22.0, 4.0, 1.5, None, 0.45, NOT_ACCEPTED),
-            ("luton_dunstable", "Luton and Dunstable University Hospital NHS Foundation Trust", ACUTE,
-             345, 1.5, 2.5, 1.1, 0.20, 0.60, None),
-            ("milton_keynes_hospital", "Milton Keynes University Hospital NHS Foundation Trust", ACUTE,
-             290, -16.0, 4.0, 1.4, 0.45, 0.50, None),
+            (
+                "milton_keynes_ccg",
+                "NHS Milton Keynes CCG",
+                CCG,
+                420,
+                -4.0,
+                None,
+                0.6,
+                0.30,
+                None,
+                None,
+            ),
+            (
+                "bedford_hospital",
+                "Bedford Hospital NHS Trust",
+                ACUTE,
+                230,
+                -22.0,
+                4.0,
+                1.5,
+                None,
+                0.45,
+                NOT_ACCEPTED,
+            ),
+            (
+                "luton_dunstable",
+                "Luton and Dunstable University Hospital NHS Foundation Trust",
+                ACUTE,
+                345,
+                1.5,
+                2.5,
+                1.1,
+                0.20,
+                0.60,
+                None,
+            ),
+            (
+                "milton_keynes_hospital",
+                "Milton Keynes University Hospital NHS Foundation Trust",
+                ACUTE,
+                290,
+                -16.0,
+                4.0,
+                1.4,
+                0.45,
+                0.50,
+                None,
+            ),
         ],
     },
     {
         "id": "berkshire_west",
         "name": "Berkshire West",
         "orgs": [
-            ("berkshire_west_ccg", "NHS Berkshire West CCG", CCG, 700, 0.0, None, 0.5, 0.05, None, None),
-            ("royal_berkshire", "Royal Berkshire NHS Foundation Trust", ACUTE,
-             425, 4.0, 2.5, 1.0, 0.10, 0.55, None),
-            ("berkshire_healthcare", "Berkshire Healthcare NHS Foundation Trust", COMMUNITY,
-             285, 3.0, 1.0, 0.7, 0.05, None,
-             ["Also a member of Frimley (it serves all of Berkshire, East and West). It appears",
-              "only here, because it is a core partner of the Berkshire West system and without",
-              "it Berkshire West would have a single provider. Frimley keeps Frimley Health."]),
+            (
+                "berkshire_west_ccg",
+                "NHS Berkshire West CCG",
+                CCG,
+                700,
+                0.0,
+                None,
+                0.5,
+                0.05,
+                None,
+                None,
+            ),
+            (
+                "royal_berkshire",
+                "Royal Berkshire NHS Foundation Trust",
+                ACUTE,
+                425,
+                4.0,
+                2.5,
+                1.0,
+                0.10,
+                0.55,
+                None,
+            ),
+            (
+                "berkshire_healthcare",
+                "Berkshire Healthcare NHS Foundation Trust",
+                COMMUNITY,
+                285,
+                3.0,
+                1.0,
+                0.7,
+                0.05,
+                None,
+                [
+                    "Also a member of Frimley (it serves all of Berkshire, East and West). It appears",
+                    "only here, because it is a core partner of the Berkshire West system and without",
+                    "it Berkshire West would have a single provider. Frimley keeps Frimley Health.",
+                ],
+            ),
         ],
     },
     {
         "id": "buckinghamshire",
         "name": "Buckinghamshire",
         "orgs": [
-            ("buckinghamshire_ccg", "NHS Buckinghamshire CCG", CCG, 800, 0.0, None, 0.6, 0.12, None, None),
-            ("buckinghamshire_healthcare", "Buckinghamshire Healthcare NHS Trust", ACUTE,
-             430, -8.0, 3.0, 1.2, 0.35, 0.50,
-             ["Acute and community trust. Type-1 A&E at Stoke Mandeville."]),
-            ("oxford_health", "Oxford Health NHS Foundation Trust", MH,
-             330, 2.0, 1.0, 0.7, 0.12, None,
-             ["Also serves Oxfordshire (Buckinghamshire, Oxfordshire and Berkshire West STP),",
-              "which is not a first-wave ICS. Listed here as the King's Fund names it."]),
-            ("south_central_ambulance", "South Central Ambulance Service NHS Foundation Trust",
-             AMBULANCE, 235, 1.5, 1.0, 0.8, 0.15, None,
-             ["Also serves Berkshire West, Frimley (East Berkshire, North East Hampshire),",
-              "Oxfordshire and Hampshire. It appears once, here, as the King's Fund lists it",
-              "under Buckinghamshire."]),
+            (
+                "buckinghamshire_ccg",
+                "NHS Buckinghamshire CCG",
+                CCG,
+                800,
+                0.0,
+                None,
+                0.6,
+                0.12,
+                None,
+                None,
+            ),
+            (
+                "buckinghamshire_healthcare",
+                "Buckinghamshire Healthcare NHS Trust",
+                ACUTE,
+                430,
+                -8.0,
+                3.0,
+                1.2,
+                0.35,
+                0.50,
+                ["Acute and community trust. Type-1 A&E at Stoke Mandeville."],
+            ),
+            (
+                "oxford_health",
+                "Oxford Health NHS Foundation Trust",
+                MH,
+                330,
+                2.0,
+                1.0,
+                0.7,
+                0.12,
+                None,
+                [
+                    "Also serves Oxfordshire (Buckinghamshire, Oxfordshire and Berkshire West STP),",
+                    "which is not a first-wave ICS. Listed here as the King's Fund names it.",
+                ],
+            ),
+            (
+                "south_central_ambulance",
+                "South Central Ambulance Service NHS Foundation Trust",
+                AMBULANCE,
+                235,
+                1.5,
+                1.0,
+                0.8,
+                0.15,
+                None,
+                [
+                    "Also serves Berkshire West, Frimley (East Berkshire, North East Hampshire),",
+                    "Oxfordshire and Hampshire. It appears once, here, as the King's Fund lists it",
+                    "under Buckinghamshire.",
+                ],
+            ),
         ],
     },
     {
         "id": "frimley",
         "name": "Frimley",
-        "note": ("Berkshire Healthcare NHS FT (listed under Berkshire West) and Surrey and Borders"
-                 " Partnership NHS FT (listed under Surrey Heartlands) are also Frimley members."
-                 " Each appears only once in this file."),
+        "note": (
+            "Berkshire Healthcare NHS FT (listed under Berkshire West) and Surrey and Borders"
+            " Partnership NHS FT (listed under Surrey Heartlands) are also Frimley members."
+            " Each appears only once in this file."
+        ),
         "orgs": [
-            ("frimley_health", "Frimley Health NHS Foundation Trust", ACUTE,
-             660, 8.0, 2.5, 1.0, 0.12, 0.60, None),
-            ("east_berkshire_ccg", "NHS East Berkshire CCG", CCG, 580, 0.0, None, 0.5, 0.08, None, None),
-            ("ne_hampshire_farnham_ccg", "NHS North East Hampshire and Farnham CCG", CCG,
-             300, 0.0, None, 0.6, 0.10, None, None),
-            ("surrey_heath_ccg", "NHS Surrey Heath CCG", CCG, 140, 0.0, None, 0.7, 0.15, None, None),
+            (
+                "frimley_health",
+                "Frimley Health NHS Foundation Trust",
+                ACUTE,
+                660,
+                8.0,
+                2.5,
+                1.0,
+                0.12,
+                0.60,
+                None,
+            ),
+            (
+                "east_berkshire_ccg",
+                "NHS East Berkshire CCG",
+                CCG,
+                580,
+                0.0,
+                None,
+                0.5,
+                0.08,
+                None,
+                None,
+            ),
+            (
+                "ne_hampshire_farnham_ccg",
+                "NHS North East Hampshire and Farnham CCG",
+                CCG,
+                300,
+                0.0,
+                None,
+                0.6,
+                0.10,
+                None,
+                None,
+            ),
+            (
+                "surrey_heath_ccg",
+                "NHS Surrey Heath CCG",
+                CCG,
+                140,
+                0.0,
+                None,
+                0.7,
+                0.15,
+                None,
+                None,
+            ),
         ],
     },
     {
         "id": "nottinghamshire",
         "name": "Nottingham and Nottinghamshire",
-        "note": ("Nottingham CityCare Partnership is a member, but it is a community interest"
-                 " company, not an NHS trust: it had no NHS control total and no PSF, and its"
-                 " finances were outside the system control total. Left out so that its result"
-                 " does not move the system test. East Midlands Ambulance Service (not named by"
-                 " the King's Fund) is also left out."),
+        "note": (
+            "Nottingham CityCare Partnership is a member, but it is a community interest"
+            " company, not an NHS trust: it had no NHS control total and no PSF, and its"
+            " finances were outside the system control total. Left out so that its result"
+            " does not move the system test. East Midlands Ambulance Service (not named by"
+            " the King's Fund) is also left out."
+        ),
         "orgs": [
-            ("nottingham_university_hospitals", "Nottingham University Hospitals NHS Trust", ACUTE,
-             990, -18.0, 2.5, 1.2, 0.35, 0.50, None),
-            ("sherwood_forest", "Sherwood Forest Hospitals NHS Foundation Trust", ACUTE,
-             330, -60.0, 4.0, 1.5, 0.50, 0.55,
-             ["Large deficit control total (illustrative)."]),
-            ("nottinghamshire_healthcare", "Nottinghamshire Healthcare NHS Foundation Trust",
-             COMMUNITY, 430, 3.0, 1.0, 0.7, 0.10, None,
-             ["Mental health, community and national forensic services (e.g. Rampton)."]),
-            ("nottingham_city_ccg", "NHS Nottingham City CCG", CCG, 480, 0.0, None, 0.6, 0.10, None, None),
-            ("nottingham_north_east_ccg", "NHS Nottingham North and East CCG", CCG,
-             230, 0.0, None, 0.6, 0.15, None, None),
-            ("nottingham_west_ccg", "NHS Nottingham West CCG", CCG, 150, 0.0, None, 0.7, 0.12, None, None),
+            (
+                "nottingham_university_hospitals",
+                "Nottingham University Hospitals NHS Trust",
+                ACUTE,
+                990,
+                -18.0,
+                2.5,
+                1.2,
+                0.35,
+                0.50,
+                None,
+            ),
+            (
+                "sherwood_forest",
+                "Sherwood Forest Hospitals NHS Foundation Trust",
+                ACUTE,
+                330,
+                -60.0,
+                4.0,
+                1.5,
+                0.50,
+                0.55,
+                ["Large deficit control total (illustrative)."],
+            ),
+            (
+                "nottinghamshire_healthcare",
+                "Nottinghamshire Healthcare NHS Foundation Trust",
+                COMMUNITY,
+                430,
+                3.0,
+                1.0,
+                0.7,
+                0.10,
+                None,
+                ["Mental health, community and national forensic services (e.g. Rampton)."],
+            ),
+            (
+                "nottingham_city_ccg",
+                "NHS Nottingham City CCG",
+                CCG,
+                480,
+                0.0,
+                None,
+                0.6,
+                0.10,
+                None,
+                None,
+            ),
+            (
+                "nottingham_north_east_ccg",
+                "NHS Nottingham North and East CCG",
+                CCG,
+                230,
+                0.0,
+                None,
+                0.6,
+                0.15,
+                None,
+                None,
+            ),
+            (
+                "nottingham_west_ccg",
+                "NHS Nottingham West CCG",
+                CCG,
+                150,
+                0.0,
+                None,
+                0.7,
+                0.12,
+                None,
+                None,
+            ),
             ("rushcliffe_ccg", "NHS Rushcliffe CCG", CCG, 160, 0.0, None, 0.7, 0.12, None, None),
-            ("mansfield_ashfield_ccg", "NHS Mansfield and Ashfield CCG", CCG,
-             300, -5.0, None, 0.7, 0.25, None, None),
-            ("newark_sherwood_ccg", "NHS Newark and Sherwood CCG", CCG,
-             190, -3.0, None, 0.7, 0.30, None, None),
+            (
+                "mansfield_ashfield_ccg",
+                "NHS Mansfield and Ashfield CCG",
+                CCG,
+                300,
+                -5.0,
+                None,
+                0.7,
+                0.25,
+                None,
+                None,
+            ),
+            (
+                "newark_sherwood_ccg",
+                "NHS Newark and Sherwood CCG",
+                CCG,
+                190,
+                -3.0,
+                None,
+                0.7,
+                0.30,
+                None,
+                None,
+            ),
         ],
     },
     {
         "id": "lancashire_south_cumbria",
         "name": "Lancashire and South Cumbria",
-        "note": ("The CSV names no commissioners for this system. Its eight CCGs of 2018/19 are"
-                 " added from public knowledge (the King's Fund profile confirms the provider"
-                 " mix only)."),
+        "note": (
+            "The CSV names no commissioners for this system. Its eight CCGs of 2018/19 are"
+            " added from public knowledge (the King's Fund profile confirms the provider"
+            " mix only)."
+        ),
         "orgs": [
-            ("blackpool_teaching", "Blackpool Teaching Hospitals NHS Foundation Trust", ACUTE,
-             440, -10.0, 3.0, 1.2, 0.35, 0.50, None),
-            ("lancashire_teaching", "Lancashire Teaching Hospitals NHS Foundation Trust", ACUTE,
-             510, -15.0, 3.0, 1.2, 0.35, 0.45, None),
-            ("east_lancashire_hospitals", "East Lancashire Hospitals NHS Trust", ACUTE,
-             500, -8.0, 3.0, 1.2, 0.30, 0.50, None),
-            ("morecambe_bay_hospitals", "University Hospitals of Morecambe Bay NHS Foundation Trust",
-             ACUTE, 400, -40.0, 4.0, 1.5, None, 0.45, NOT_ACCEPTED),
-            ("lancashire_care", "Lancashire Care NHS Foundation Trust", COMMUNITY,
-             330, 1.0, 1.0, 0.8, 0.12, None, None),
-            ("north_west_ambulance", "North West Ambulance Service NHS Trust", AMBULANCE,
-             330, 2.5, 1.0, 0.7, 0.10, None,
-             ["Also serves Greater Manchester (another first-wave system), Cheshire and",
-              "Merseyside, and Cumbria. It appears once, here, because the King's Fund lists",
-              "an ambulance trust among Lancashire and South Cumbria's members."]),
-            ("blackburn_darwen_ccg", "NHS Blackburn with Darwen CCG", CCG,
-             240, 0.0, None, 0.7, 0.10, None, None),
+            (
+                "blackpool_teaching",
+                "Blackpool Teaching Hospitals NHS Foundation Trust",
+                ACUTE,
+                440,
+                -10.0,
+                3.0,
+                1.2,
+                0.35,
+                0.50,
+                None,
+            ),
+            (
+                "lancashire_teaching",
+                "Lancashire Teaching Hospitals NHS Foundation Trust",
+                ACUTE,
+                510,
+                -15.0,
+                3.0,
+                1.2,
+                0.35,
+                0.45,
+                None,
+            ),
+            (
+                "east_lancashire_hospitals",
+                "East Lancashire Hospitals NHS Trust",
+                ACUTE,
+                500,
+                -8.0,
+                3.0,
+                1.2,
+                0.30,
+                0.50,
+                None,
+            ),
+            (
+                "morecambe_bay_hospitals",
+                "University Hospitals of Morecambe Bay NHS Foundation Trust",
+                ACUTE,
+                400,
+                -40.0,
+                4.0,
+                1.5,
+                None,
+                0.45,
+                NOT_ACCEPTED,
+            ),
+            (
+                "lancashire_care",
+                "Lancashire Care NHS Foundation Trust",
+                COMMUNITY,
+                330,
+                1.0,
+                1.0,
+                0.8,
+                0.12,
+                None,
+                None,
+            ),
+            (
+                "north_west_ambulance",
+                "North West Ambulance Service NHS Trust",
+                AMBULANCE,
+                330,
+                2.5,
+                1.0,
+                0.7,
+                0.10,
+                None,
+                [
+                    "Also serves Greater Manchester (another first-wave system), Cheshire and",
+                    "Merseyside, and Cumbria. It appears once, here, because the King's Fund lists",
+                    "an ambulance trust among Lancashire and South Cumbria's members.",
+                ],
+            ),
+            (
+                "blackburn_darwen_ccg",
+                "NHS Blackburn with Darwen CCG",
+                CCG,
+                240,
+                0.0,
+                None,
+                0.7,
+                0.10,
+                None,
+                None,
+            ),
             ("blackpool_ccg", "NHS Blackpool CCG", CCG, 270, -3.0, None, 0.7, 0.25, None, None),
-            ("chorley_south_ribble_ccg", "NHS Chorley and South Ribble CCG", CCG,
-             250, -6.0, None, 0.8, 0.30, None, None),
-            ("east_lancashire_ccg", "NHS East Lancashire CCG", CCG, 560, 0.0, None, 0.6, 0.10, None, None),
-            ("fylde_wyre_ccg", "NHS Fylde and Wyre CCG", CCG, 250, -4.0, None, 0.7, 0.30, None, None),
-            ("greater_preston_ccg", "NHS Greater Preston CCG", CCG, 300, -7.0, None, 0.8, 0.30, None, None),
-            ("morecambe_bay_ccg", "NHS Morecambe Bay CCG", CCG, 470, -10.0, None, 0.7, 0.35, None,
-             ["Covers South Cumbria and North Lancashire (formed 2017)."]),
-            ("west_lancashire_ccg", "NHS West Lancashire CCG", CCG, 170, 0.0, None, 0.7, 0.15, None, None),
+            (
+                "chorley_south_ribble_ccg",
+                "NHS Chorley and South Ribble CCG",
+                CCG,
+                250,
+                -6.0,
+                None,
+                0.8,
+                0.30,
+                None,
+                None,
+            ),
+            (
+                "east_lancashire_ccg",
+                "NHS East Lancashire CCG",
+                CCG,
+                560,
+                0.0,
+                None,
+                0.6,
+                0.10,
+                None,
+                None,
+            ),
+            (
+                "fylde_wyre_ccg",
+                "NHS Fylde and Wyre CCG",
+                CCG,
+                250,
+                -4.0,
+                None,
+                0.7,
+                0.30,
+                None,
+                None,
+            ),
+            (
+                "greater_preston_ccg",
+                "NHS Greater Preston CCG",
+                CCG,
+                300,
+                -7.0,
+                None,
+                0.8,
+                0.30,
+                None,
+                None,
+            ),
+            (
+                "morecambe_bay_ccg",
+                "NHS Morecambe Bay CCG",
+                CCG,
+                470,
+                -10.0,
+                None,
+                0.7,
+                0.35,
+                None,
+                ["Covers South Cumbria and North Lancashire (formed 2017)."],
+            ),
+            (
+                "west_lancashire_ccg",
+                "NHS West Lancashire CCG",
+                CCG,
+                170,
+                0.0,
+                None,
+                0.7,
+                0.15,
+                None,
+                None,
+            ),
         ],
     },
     {
         "id": "greater_manchester",
         "name": "Greater Manchester",
-        "note": ("Membership added from public knowledge (not in the CSV). It is the Greater"
-                 " Manchester Health and Social Care Partnership (devolution), counted among the"
-                 " ten. North West Ambulance Service is listed under Lancashire and South Cumbria."
-                 " The Christie and other specialist trusts are not included."),
+        "note": (
+            "Membership added from public knowledge (not in the CSV). It is the Greater"
+            " Manchester Health and Social Care Partnership (devolution), counted among the"
+            " ten. North West Ambulance Service is listed under Lancashire and South Cumbria."
+            " The Christie and other specialist trusts are not included."
+        ),
         "orgs": [
             ("bolton_ccg", "NHS Bolton CCG", CCG, 430, 0.0, None, 0.5, 0.08, None, None),
             ("bury_ccg", "NHS Bury CCG", CCG, 290, -3.0, None, 0.7, 0.35, None, None),
-            ("hmr_ccg", "NHS Heywood, Middleton and Rochdale CCG", CCG, 330, 0.0, None, 0.6, 0.12, None, None),
+            (
+                "hmr_ccg",
+                "NHS Heywood, Middleton and Rochdale CCG",
+                CCG,
+                330,
+                0.0,
+                None,
+                0.6,
+                0.12,
+                None,
+                None,
+            ),
             ("manchester_ccg", "NHS Manchester CCG", CCG, 900, 0.0, None, 0.5, 0.05, None, None),
             ("oldham_ccg", "NHS Oldham CCG", CCG, 360, 0.0, None, 0.6, 0.10, None, None),
             ("salford_ccg", "NHS Salford CCG", CCG, 410, 0.0, None, 0.5, 0.05, None, None),
             ("stockport_ccg", "NHS Stockport CCG", CCG, 420, -4.0, None, 0.6, 0.30, None, None),
-            ("tameside_glossop_ccg", "NHS Tameside and Glossop CCG", CCG,
-             370, -6.0, None, 0.7, 0.35, None, None),
+            (
+                "tameside_glossop_ccg",
+                "NHS Tameside and Glossop CCG",
+                CCG,
+                370,
+                -6.0,
+                None,
+                0.7,
+                0.35,
+                None,
+                None,
+            ),
             ("trafford_ccg", "NHS Trafford CCG", CCG, 330, 0.0, None, 0.6, 0.15, None, None),
             ("wigan_ccg", "NHS Wigan Borough CCG", CCG, 480, 0.0, None, 0.5, 0.05, None, None),
-            ("manchester_university", "Manchester University NHS Foundation Trust", ACUTE,
-             1550, -5.0, 2.0, 1.0, 0.20, 0.50,
-             ["Formed October 2017 (Central Manchester + University Hospital of South Manchester)."]),
-            ("salford_royal", "Salford Royal NHS Foundation Trust", ACUTE,
-             720, 4.0, 2.0, 1.0, 0.10, 0.60, None),
-            ("pennine_acute", "The Pennine Acute Hospitals NHS Trust", ACUTE,
-             650, -55.0, 4.0, 1.4, None, 0.40,
-             [*NOT_ACCEPTED, "Large deficit control total. Run by Salford Royal as part of the Northern Care",
-              "Alliance, but a separate trust with its own control total and PSF."]),
-            ("stockport_ft", "Stockport NHS Foundation Trust", ACUTE,
-             380, -12.0, 3.5, 1.4, 0.35, 0.40, None),
-            ("tameside_glossop_icft", "Tameside and Glossop Integrated Care NHS Foundation Trust",
-             ACUTE, 270, -20.0, 4.0, 1.4, 0.35, 0.50, None),
-            ("wrightington_wigan_leigh", "Wrightington, Wigan and Leigh NHS Foundation Trust", ACUTE,
-             345, 1.0, 2.5, 1.1, 0.15, 0.55, None),
-            ("bolton_ft", "Bolton NHS Foundation Trust", ACUTE,
-             360, -6.0, 3.0, 1.2, 0.30, 0.50, None),
-            ("gm_mental_health", "Greater Manchester Mental Health NHS Foundation Trust", MH,
-             250, 1.5, 1.0, 0.8, 0.10, None, None),
-            ("pennine_care", "Pennine Care NHS Foundation Trust", COMMUNITY,
-             340, 1.0, 1.0, 0.8, 0.12, None, ["Mental health and community services."]),
+            (
+                "manchester_university",
+                "Manchester University NHS Foundation Trust",
+                ACUTE,
+                1550,
+                -5.0,
+                2.0,
+                1.0,
+                0.20,
+                0.50,
+                [
+                    "Formed October 2017 (Central Manchester + University Hospital of South Manchester)."
+                ],
+            ),
+            (
+                "salford_royal",
+                "Salford Royal NHS Foundation Trust",
+                ACUTE,
+                720,
+                4.0,
+                2.0,
+                1.0,
+                0.10,
+                0.60,
+                None,
+            ),
+            (
+                "pennine_acute",
+                "The Pennine Acute Hospitals NHS Trust",
+                ACUTE,
+                650,
+                -55.0,
+                4.0,
+                1.4,
+                None,
+                0.40,
+                [
+                    *NOT_ACCEPTED,
+                    "Large deficit control total. Run by Salford Royal as part of the Northern Care",
+                    "Alliance, but a separate trust with its own control total and PSF.",
+                ],
+            ),
+            (
+                "stockport_ft",
+                "Stockport NHS Foundation Trust",
+                ACUTE,
+                380,
+                -12.0,
+                3.5,
+                1.4,
+                0.35,
+                0.40,
+                None,
+            ),
+            (
+                "tameside_glossop_icft",
+                "Tameside and Glossop Integrated Care NHS Foundation Trust",
+                ACUTE,
+                270,
+                -20.0,
+                4.0,
+                1.4,
+                0.35,
+                0.50,
+                None,
+            ),
+            (
+                "wrightington_wigan_leigh",
+                "Wrightington, Wigan and Leigh NHS Foundation Trust",
+                ACUTE,
+                345,
+                1.0,
+                2.5,
+                1.1,
+                0.15,
+                0.55,
+                None,
+            ),
+            (
+                "bolton_ft",
+                "Bolton NHS Foundation Trust",
+                ACUTE,
+                360,
+                -6.0,
+                3.0,
+                1.2,
+                0.30,
+                0.50,
+                None,
+            ),
+            (
+                "gm_mental_health",
+                "Greater Manchester Mental Health NHS Foundation Trust",
+                MH,
+                250,
+                1.5,
+                1.0,
+                0.8,
+                0.10,
+                None,
+                None,
+            ),
+            (
+                "pennine_care",
+                "Pennine Care NHS Foundation Trust",
+                COMMUNITY,
+                340,
+                1.0,
+                1.0,
+                0.8,
+                0.12,
+                None,
+                ["Mental health and community services."],
+            ),
         ],
     },
     {
         "id": "surrey_heartlands",
         "name": "Surrey Heartlands",
-        "note": ("Membership added from public knowledge (not in the CSV). First Community Health"
-                 " and Care (a community interest company serving mainly East Surrey, which joined"
-                 " Surrey Heartlands later) and CSH Surrey (an employee-owned social enterprise) are"
-                 " left out: they are not NHS trusts, had no control total or PSF, and sat outside"
-                 " the system control total."),
+        "note": (
+            "Membership added from public knowledge (not in the CSV). First Community Health"
+            " and Care (a community interest company serving mainly East Surrey, which joined"
+            " Surrey Heartlands later) and CSH Surrey (an employee-owned social enterprise) are"
+            " left out: they are not NHS trusts, had no control total or PSF, and sat outside"
+            " the system control total."
+        ),
         "orgs": [
-            ("guildford_waverley_ccg", "NHS Guildford and Waverley CCG", CCG,
-             310, -3.0, None, 0.7, 0.30, None, None),
-            ("north_west_surrey_ccg", "NHS North West Surrey CCG", CCG,
-             480, -5.0, None, 0.6, 0.30, None, None),
-            ("surrey_downs_ccg", "NHS Surrey Downs CCG", CCG, 420, -8.0, None, 0.7, 0.30, None, None),
-            ("royal_surrey", "Royal Surrey County Hospital NHS Foundation Trust", ACUTE,
-             355, 3.0, 2.5, 1.0, 0.10, 0.60, None),
-            ("ashford_st_peters", "Ashford and St Peter's Hospitals NHS Foundation Trust", ACUTE,
-             330, -4.0, 3.0, 1.1, 0.25, 0.55, None),
-            ("epsom_st_helier", "Epsom and St Helier University Hospitals NHS Trust", ACUTE,
-             430, -25.0, 3.5, 1.4, 0.30, 0.50,
-             ["Also serves Sutton and Merton (South West London STP, not a first-wave ICS)."]),
-            ("surrey_borders", "Surrey and Borders Partnership NHS Foundation Trust", MH,
-             205, 1.0, 1.0, 0.8, 0.12, None,
-             ["Also a member of Frimley. It appears only here, because most of its Surrey",
-              "population and contract value is in the Surrey Heartlands CCGs (Frimley has",
-              "only Surrey Heath and part of North East Hampshire and Farnham)."]),
-            ("secamb", "South East Coast Ambulance Service NHS Foundation Trust", AMBULANCE,
-             240, -1.0, 1.0, 0.9, 0.25, None,
-             ["Also serves Kent, Sussex and Frimley's Surrey Heath. Its only first-wave",
-              "system with most of its Surrey work is Surrey Heartlands, so it is here."]),
+            (
+                "guildford_waverley_ccg",
+                "NHS Guildford and Waverley CCG",
+                CCG,
+                310,
+                -3.0,
+                None,
+                0.7,
+                0.30,
+                None,
+                None,
+            ),
+            (
+                "north_west_surrey_ccg",
+                "NHS North West Surrey CCG",
+                CCG,
+                480,
+                -5.0,
+                None,
+                0.6,
+                0.30,
+                None,
+                None,
+            ),
+            (
+                "surrey_downs_ccg",
+                "NHS Surrey Downs CCG",
+                CCG,
+                420,
+                -8.0,
+                None,
+                0.7,
+                0.30,
+                None,
+                None,
+            ),
+            (
+                "royal_surrey",
+                "Royal Surrey County Hospital NHS Foundation Trust",
+                ACUTE,
+                355,
+                3.0,
+                2.5,
+                1.0,
+                0.10,
+                0.60,
+                None,
+            ),
+            (
+                "ashford_st_peters",
+                "Ashford and St Peter's Hospitals NHS Foundation Trust",
+                ACUTE,
+                330,
+                -4.0,
+                3.0,
+                1.1,
+                0.25,
+                0.55,
+                None,
+            ),
+            (
+                "epsom_st_helier",
+                "Epsom and St Helier University Hospitals NHS Trust",
+                ACUTE,
+                430,
+                -25.0,
+                3.5,
+                1.4,
+                0.30,
+                0.50,
+                ["Also serves Sutton and Merton (South West London STP, not a first-wave ICS)."],
+            ),
+            (
+                "surrey_borders",
+                "Surrey and Borders Partnership NHS Foundation Trust",
+                MH,
+                205,
+                1.0,
+                1.0,
+                0.8,
+                0.12,
+                None,
+                [
+                    "Also a member of Frimley. It appears only here, because most of its Surrey",
+                    "population and contract value is in the Surrey Heartlands CCGs (Frimley has",
+                    "only Surrey Heath and part of North East Hampshire and Farnham).",
+                ],
+            ),
+            (
+                "secamb",
+                "South East Coast Ambulance Service NHS Foundation Trust",
+                AMBULANCE,
+                240,
+                -1.0,
+                1.0,
+                0.9,
+                0.25,
+                None,
+                [
+                    "Also serves Kent, Sussex and Frimley's Surrey Heath. Its only first-wave",
+                    "system with most of its Surrey work is Surrey Heartlands, so it is here.",
+                ],
+            ),
         ],
     },
 ]
@@ -404,6 +1156,7 @@ SYSTEMS: list[dict] = [
 # ---------------------------------------------------------------------------
 # Derivation
 # ---------------------------------------------------------------------------
+
 
 def derive(org: tuple) -> dict:
     """Turn a data tuple into the organisation's scenario fields (plus helpers)."""
@@ -426,10 +1179,22 @@ def derive(org: tuple) -> dict:
         sf = round(sf_pct / 100.0 * turnover, 1)
     has_ae = typ == ACUTE
     return {
-        "id": oid, "name": name, "type": typ, "kind": kind, "plan": plan, "control_total": ct,
-        "control_total_uplift": uplift, "sustainability_funding": sf, "turnover": float(turnover),
-        "sd_pct": sd_pct, "mitigation": mitigation, "tail": CCG_TAIL if typ == CCG else None,
-        "has_ae": has_ae, "p_ae": p_ae if has_ae else None, "comment": comment, "sd": sd,
+        "id": oid,
+        "name": name,
+        "type": typ,
+        "kind": kind,
+        "plan": plan,
+        "control_total": ct,
+        "control_total_uplift": uplift,
+        "sustainability_funding": sf,
+        "turnover": float(turnover),
+        "sd_pct": sd_pct,
+        "mitigation": mitigation,
+        "tail": CCG_TAIL if typ == CCG else None,
+        "has_ae": has_ae,
+        "p_ae": p_ae if has_ae else None,
+        "comment": comment,
+        "sd": sd,
         # Normal-marginal chances, ignoring large adverse events (the `plan:` comment):
         "p_short": float(norm.cdf(-(plan - target) / sd)),
         "p_miss": float(norm.cdf(-(plan + mitigation - target) / sd)),
@@ -437,9 +1202,12 @@ def derive(org: tuple) -> dict:
 
 
 TYPE_LABEL = {
-    ACUTE: "acute trust with type-1 A&E", SPECIALIST: "specialist trust, no type-1 A&E",
-    MH: "mental health trust", COMMUNITY: "community / mental health trust",
-    AMBULANCE: "ambulance trust", CCG: "CCG",
+    ACUTE: "acute trust with type-1 A&E",
+    SPECIALIST: "specialist trust, no type-1 A&E",
+    MH: "mental health trust",
+    COMMUNITY: "community / mental health trust",
+    AMBULANCE: "ambulance trust",
+    CCG: "CCG",
 }
 
 
@@ -503,8 +1271,11 @@ HEADER = """\
 
 
 def _yaml_tail(t: dict, indent: str) -> list[str]:
-    return [f"{indent}probability: {t['probability']}", f"{indent}median_pct: {t['median_pct']}",
-            f"{indent}sigma: {t['sigma']}"]
+    return [
+        f"{indent}probability: {t['probability']}",
+        f"{indent}median_pct: {t['median_pct']}",
+        f"{indent}sigma: {t['sigma']}",
+    ]
 
 
 def render() -> str:
@@ -527,27 +1298,41 @@ def render() -> str:
     out.append("  distribution: student_t   # heavy tails: a few large overspends")
     out.append(f"  dof: {DOF}")
     out.append(f"  national_share: {NATIONAL_SHARE}")
-    out.append(f"  system_share: {SYSTEM_SHARE}   # providers in a system correlate 0.25 + 0.25 = 0.5; "
-               f"CCGs carry system_loading {COMMISSIONER_LOADING}")
+    out.append(
+        f"  system_share: {SYSTEM_SHARE}   # providers in a system correlate 0.25 + 0.25 = 0.5; "
+        f"CCGs carry system_loading {COMMISSIONER_LOADING}"
+    )
     if QUARTERLY:
-        out.append("  quarterly: true   # year-to-date tests and payments, Q1-Q4 weights 15/20/30/35%")
-        out.append(f"  quarterly_variance: {json.dumps(QUARTER_VARIANCE)}   # most of the year's "
-                   "risk arises in the second half")
+        out.append(
+            "  quarterly: true   # year-to-date tests and payments, Q1-Q4 weights 15/20/30/35%"
+        )
+        out.append(
+            f"  quarterly_variance: {json.dumps(QUARTER_VARIANCE)}   # most of the year's "
+            "risk arises in the second half"
+        )
     out.append("  # Large adverse events, default for every organisation (CCGs override it):")
-    out.append(f"  # with probability {TAIL['probability']} a year, a loss of turnover x LogNormal"
-               f"(median {TAIL['median_pct']}%, sigma {TAIL['sigma']}).")
+    out.append(
+        f"  # with probability {TAIL['probability']} a year, a loss of turnover x LogNormal"
+        f"(median {TAIL['median_pct']}%, sigma {TAIL['sigma']})."
+    )
     out.append("  tail:")
     out.extend(_yaml_tail(TAIL, "    "))
     out.append("")
     out.append("regime:")
-    out.append(f"  incentive_rate: {INCENTIVE_RATE}   # £2 of incentive PSF per £1 of agreed uplift "
-               "(2018/19 mid-year reset)")
-    out.append(f"  bonus: {'true' if BONUS else 'false'}   # unearned finance funding paid at year end "
-               "to those that passed")
+    out.append(
+        f"  incentive_rate: {INCENTIVE_RATE}   # £2 of incentive PSF per £1 of agreed uplift "
+        "(2018/19 mid-year reset)"
+    )
+    out.append(
+        f"  bonus: {'true' if BONUS else 'false'}   # unearned finance funding paid at year end "
+        "to those that passed"
+    )
     out.append(f"  bonus_share: {BONUS_SHARE}")
     if QUARTERLY:
-        out.append(f"  recovery: {'true' if RECOVERY else 'false'}   # quarterly finance money missed is "
-                   "paid at year end on a year-end pass")
+        out.append(
+            f"  recovery: {'true' if RECOVERY else 'false'}   # quarterly finance money missed is "
+            "paid at year end on a year-end pass"
+        )
     out.append("")
     out.append("# No `schemes:` key, so the built-in 2018/19 menu is compared.")
     out.append("")
@@ -559,8 +1344,10 @@ def render() -> str:
         out.append(f"    name: {json.dumps(sysd['name'])}")
         if sysd.get("note"):
             out.extend(wrap(sysd["note"], "    "))
-        out.append("    system_control_total: null   # = sum of members' control totals, with "
-                   f"uplifts ({fmt(sct)})")
+        out.append(
+            "    system_control_total: null   # = sum of members' control totals, with "
+            f"uplifts ({fmt(sct)})"
+        )
         out.append("    organisations:")
         for o in orgs:
             out.append(f"      # {o['name']}: {TYPE_LABEL[o['type']]}.")
@@ -568,14 +1355,20 @@ def render() -> str:
                 out.append(f"      # {line}")
             if o["control_total_uplift"]:
                 u = o["control_total_uplift"]
-                out.append(f"      # Incentive PSF (illustrative): agrees to raise its control total by "
-                           f"£{u:g}m and earns")
-                out.append(f"      # £{INCENTIVE_RATE * u:g}m more PSF if it meets the raised total.")
+                out.append(
+                    f"      # Incentive PSF (illustrative): agrees to raise its control total by "
+                    f"£{u:g}m and earns"
+                )
+                out.append(
+                    f"      # £{INCENTIVE_RATE * u:g}m more PSF if it meets the raised total."
+                )
             out.append(f"      - id: {o['id']}")
             out.append(f"        name: {json.dumps(o['name'])}")
             out.append(f"        kind: {o['kind']}")
-            out.append(f"        plan: {fmt(o['plan'])}   # P(shortfall) ~{pct(o['p_short'])}, "
-                       f"P(miss) after actions ~{pct(o['p_miss'])}")
+            out.append(
+                f"        plan: {fmt(o['plan'])}   # P(shortfall) ~{pct(o['p_short'])}, "
+                f"P(miss) after actions ~{pct(o['p_miss'])}"
+            )
             out.append(f"        control_total: {fmt(o['control_total'])}")
             if o["control_total_uplift"]:
                 out.append(f"        control_total_uplift: {fmt(o['control_total_uplift'])}")
@@ -585,8 +1378,10 @@ def render() -> str:
             if o["mitigation"]:
                 out.append(f"        mitigation: {fmt(o['mitigation'])}")
             if o["kind"] == "commissioner":
-                out.append(f"        system_loading: {COMMISSIONER_LOADING}   # against the system's providers "
-                           "(contract line)")
+                out.append(
+                    f"        system_loading: {COMMISSIONER_LOADING}   # against the system's providers "
+                    "(contract line)"
+                )
             if o["tail"]:
                 out.append("        tail:")
                 out.extend(_yaml_tail(o["tail"], "          "))
@@ -621,7 +1416,9 @@ def validate(doc: dict) -> list[str]:
     for s in doc["systems"]:
         errs += [f"system {s.get('id')}: field {k!r}" for k in set(s) - set(System.model_fields)]
         for o in s["organisations"]:
-            errs += [f"org {o.get('id')}: field {k!r}" for k in set(o) - set(Organisation.model_fields)]
+            errs += [
+                f"org {o.get('id')}: field {k!r}" for k in set(o) - set(Organisation.model_fields)
+            ]
             if o["id"] in ids:
                 errs.append(f"duplicate id {o['id']}")
             ids.add(o["id"])
@@ -670,21 +1467,26 @@ def engine_calibration(path: Path, draws: int, seed: int) -> dict:
         big += b.sum(axis=0)
         on += (gap == 0).sum(axis=0)
         near += ((gap <= 0) & (-gap < just_above)).sum(axis=0)
-        miss_prov[done:done + n] = m[:, prov].sum(axis=1)
-        miss_ccg[done:done + n] = m[:, ~prov].sum(axis=1)
+        miss_prov[done : done + n] = m[:, prov].sum(axis=1)
+        miss_ccg[done : done + n] = m[:, ~prov].sum(axis=1)
         shortfall += gap[:, prov].sum()
         big_shortfall += (gap * b)[:, prov].sum()
         done += n
     return {
-        "model": model, "prov": prov,
-        "miss_prov": miss[prov].mean() / draws, "miss_ccg": miss[~prov].mean() / draws,
+        "model": model,
+        "prov": prov,
+        "miss_prov": miss[prov].mean() / draws,
+        "miss_ccg": miss[~prov].mean() / draws,
         "big_prov": big[prov].mean() / draws,
-        "on_prov": on[prov].mean() / draws, "near_prov": near[prov].mean() / draws,
+        "on_prov": on[prov].mean() / draws,
+        "near_prov": near[prov].mean() / draws,
         "on_ccg": on[~prov].mean() / draws,
         "ytd_miss_prov": ytd_miss[:, prov].mean(axis=1) / draws if model.quarterly else None,
         "ytd_miss_ccg": ytd_miss[:, ~prov].mean(axis=1) / draws if model.quarterly else None,
-        "count_prov": miss_prov, "count_ccg": miss_ccg,
-        "net_shortfall": shortfall / draws, "big_shortfall": big_shortfall / draws,
+        "count_prov": miss_prov,
+        "count_ccg": miss_ccg,
+        "net_shortfall": shortfall / draws,
+        "big_shortfall": big_shortfall / draws,
     }
 
 
@@ -713,48 +1515,70 @@ def check() -> int:
     n_p, n_c = int(prov.sum()), int((~prov).sum())
     psf, csf = model.funding[prov].sum(), model.funding[~prov].sum()
     rel = OUT.relative_to(ROOT)
-    print(f"file: {rel}  systems {model.n_systems}  providers {n_p}  CCGs {n_c}  "
-          f"(engine draws: {draws:,}, seed {seed})")
-    print(f"PSF at stake £{psf:.1f}m; CSF at stake £{csf:.1f}m "
-          f"({int((model.funding[~prov] > 0).sum())} CCGs with deficit control totals); "
-          f"incentive uplifts £{model.control_total_uplift.sum():.1f}m "
-          f"({int((model.control_total_uplift > 0).sum())} providers); "
-          f"management actions £{model.mitigation[prov].sum():.1f}m providers, "
-          f"£{model.mitigation[~prov].sum():.1f}m CCGs")
+    print(
+        f"file: {rel}  systems {model.n_systems}  providers {n_p}  CCGs {n_c}  "
+        f"(engine draws: {draws:,}, seed {seed})"
+    )
+    print(
+        f"PSF at stake £{psf:.1f}m; CSF at stake £{csf:.1f}m "
+        f"({int((model.funding[~prov] > 0).sum())} CCGs with deficit control totals); "
+        f"incentive uplifts £{model.control_total_uplift.sum():.1f}m "
+        f"({int((model.control_total_uplift > 0).sum())} providers); "
+        f"management actions £{model.mitigation[prov].sum():.1f}m providers, "
+        f"£{model.mitigation[~prov].sum():.1f}m CCGs"
+    )
     print("Expected share missing control total (1 - mean p_meet_control_total):")
-    print(f"  providers: {cal['miss_prov']:.1%}   (normal rule, no large events: "
-          f"{np.mean([o['p_miss'] for o in prov_rows]):.1%})   [2018/19: {FACT_MISS_PROVIDERS}]")
-    print(f"  CCGs:      {cal['miss_ccg']:.1%}   (normal rule, no large events: "
-          f"{np.mean([o['p_miss'] for o in ccg_rows]):.1%})   [2018/19: {FACT_MISS_CCGS}]")
+    print(
+        f"  providers: {cal['miss_prov']:.1%}   (normal rule, no large events: "
+        f"{np.mean([o['p_miss'] for o in prov_rows]):.1%})   [2018/19: {FACT_MISS_PROVIDERS}]"
+    )
+    print(
+        f"  CCGs:      {cal['miss_ccg']:.1%}   (normal rule, no large events: "
+        f"{np.mean([o['p_miss'] for o in ccg_rows]):.1%})   [2018/19: {FACT_MISS_CCGS}]"
+    )
     q = np.percentile(cal["count_prov"], [5, 50, 95])
     qc = np.percentile(cal["count_ccg"], [5, 50, 95])
-    print(f"  number of providers missing: mean {cal['count_prov'].mean():.1f}, "
-          f"5/50/95% {q[0]:.0f}/{q[1]:.0f}/{q[2]:.0f} of {n_p}")
-    print(f"  number of CCGs missing:      mean {cal['count_ccg'].mean():.1f}, "
-          f"5/50/95% {qc[0]:.0f}/{qc[1]:.0f}/{qc[2]:.0f} of {n_c}")
+    print(
+        f"  number of providers missing: mean {cal['count_prov'].mean():.1f}, "
+        f"5/50/95% {q[0]:.0f}/{q[1]:.0f}/{q[2]:.0f} of {n_p}"
+    )
+    print(
+        f"  number of CCGs missing:      mean {cal['count_ccg'].mean():.1f}, "
+        f"5/50/95% {qc[0]:.0f}/{qc[1]:.0f}/{qc[2]:.0f} of {n_c}"
+    )
     if cal["ytd_miss_prov"] is not None:
         qp, qc = cal["ytd_miss_prov"], cal["ytd_miss_ccg"]
-        print("  adverse year to date at Q1/Q2/Q3 (quarterly tests, before year-end events and actions):")
+        print(
+            "  adverse year to date at Q1/Q2/Q3 (quarterly tests, before year-end events and actions):"
+        )
         print(f"    providers {qp[0]:.1%} / {qp[1]:.1%} / {qp[2]:.1%}   [2018/19: {FACT_YTD}]")
         print(f"    CCGs      {qc[0]:.1%} / {qc[1]:.1%} / {qc[2]:.1%}")
     print(f"Providers > £10m adverse: {cal['big_prov']:.1%}   [2018/19: {FACT_BIG}]")
     rest = cal["net_shortfall"] - cal["big_shortfall"]
-    print(f"  providers' expected net shortfall against control totals £{cal['net_shortfall']:.1f}m: "
-          f"£{cal['big_shortfall']:.1f}m from those > £10m adverse, the rest £{abs(rest):.1f}m "
-          f"{'short of' if rest >= 0 else 'better than'} theirs   [2018/19: the > £10m adverse "
-          f"explained {FACT_BIG_SHARE} of the net shortfall]")
-    print(f"Providers landing on target (actions closed the gap): {cal['on_prov']:.1%}; on or less than "
-          f"{JUST_ABOVE_PCT:g}% of turnover above: {cal['near_prov']:.1%}   [2018/19: most trusts on or "
-          "just above]")
+    print(
+        f"  providers' expected net shortfall against control totals £{cal['net_shortfall']:.1f}m: "
+        f"£{cal['big_shortfall']:.1f}m from those > £10m adverse, the rest £{abs(rest):.1f}m "
+        f"{'short of' if rest >= 0 else 'better than'} theirs   [2018/19: the > £10m adverse "
+        f"explained {FACT_BIG_SHARE} of the net shortfall]"
+    )
+    print(
+        f"Providers landing on target (actions closed the gap): {cal['on_prov']:.1%}; on or less than "
+        f"{JUST_ABOVE_PCT:g}% of turnover above: {cal['near_prov']:.1%}   [2018/19: most trusts on or "
+        "just above]"
+    )
 
     result = simulate(load_scenario(OUT), draws=draws, seed=seed)
     nat = result.national
-    print(f"National funding lost per scheme (£m, engine kernel, {draws:,} draws, seed {seed}; "
-          f"£{nat['sustainability_funding'].iloc[0]:.1f}m at stake):")
+    print(
+        f"National funding lost per scheme (£m, engine kernel, {draws:,} draws, seed {seed}; "
+        f"£{nat['sustainability_funding'].iloc[0]:.1f}m at stake):"
+    )
     for row in nat.itertuples():
-        print(f"  {row.scheme:<22} {row.expected_funding_lost:7.1f} (se {row.se_expected_funding_lost:.2f})"
-              f"   p95 {row.funding_lost_p95:6.1f}   incentive {row.expected_incentive:5.2f}"
-              f"   bonus {row.expected_bonus:6.1f}")
+        print(
+            f"  {row.scheme:<22} {row.expected_funding_lost:7.1f} (se {row.se_expected_funding_lost:.2f})"
+            f"   p95 {row.funding_lost_p95:6.1f}   incentive {row.expected_incentive:5.2f}"
+            f"   bonus {row.expected_bonus:6.1f}"
+        )
     if stale:
         print("STALE: the YAML differs from what the script writes; re-run without --check.")
     return 1 if stale else 0

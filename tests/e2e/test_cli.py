@@ -19,8 +19,9 @@ SCENARIOS = ROOT / "scenarios"
 
 
 def sct(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sct_engine.cli", *args], capture_output=True,
-                          text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "sct_engine.cli", *args], capture_output=True, text=True, cwd=cwd
+    )
 
 
 def test_console_script_is_installed():
@@ -36,12 +37,18 @@ def test_run_writes_contract_tables(name, tmp_path):
     done = sct("run", str(SCENARIOS / name), "--draws", "20000", "--seed", "7", "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert "National funding lost by scheme" in done.stdout
-    expected = {"organisations": ORGANISATION_COLUMNS, "systems": SYSTEM_COLUMNS, "national": NATIONAL_COLUMNS}
+    expected = {
+        "organisations": ORGANISATION_COLUMNS,
+        "systems": SYSTEM_COLUMNS,
+        "national": NATIONAL_COLUMNS,
+    }
     menu = {option.name for option in builtin_menu()}
     for table, columns in expected.items():
         frame = pd.read_csv(out / f"{table}.csv")
         assert list(frame.columns[: len(columns)]) == columns
-        pd.testing.assert_frame_equal(frame, pd.read_parquet(out / f"{table}.parquet"), check_dtype=False)
+        pd.testing.assert_frame_equal(
+            frame, pd.read_parquet(out / f"{table}.parquet"), check_dtype=False
+        )
         assert set(frame["scheme"]) == menu
         probabilities = [c for c in frame.columns if c.startswith("p_")]
         assert ((frame[probabilities] >= 0) & (frame[probabilities] <= 1)).all().all()
@@ -54,8 +61,17 @@ def test_run_writes_contract_tables(name, tmp_path):
 
 def test_engines_agree_end_to_end(tmp_path):
     for engine in ("kernel", "reference"):
-        done = sct("run", str(SCENARIOS / "example_ics.yaml"), "--draws", "9000", "--engine", engine,
-                   "--out", str(tmp_path / engine), "--quiet")
+        done = sct(
+            "run",
+            str(SCENARIOS / "example_ics.yaml"),
+            "--draws",
+            "9000",
+            "--engine",
+            engine,
+            "--out",
+            str(tmp_path / engine),
+            "--quiet",
+        )
         assert done.returncode == 0, done.stderr
     kernel = pd.read_csv(tmp_path / "kernel" / "systems.csv")
     reference = pd.read_csv(tmp_path / "reference" / "systems.csv")
@@ -64,8 +80,12 @@ def test_engines_agree_end_to_end(tmp_path):
 
 def test_validate_reports_good_and_bad_files(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text((SCENARIOS / "example_ics.yaml").read_text().replace("control_total:", "contol_total:", 1))
-    good = sct("validate", str(SCENARIOS / "example_ics.yaml"), str(SCENARIOS / "wave1_2018_19.yaml"))
+    bad.write_text(
+        (SCENARIOS / "example_ics.yaml").read_text().replace("control_total:", "contol_total:", 1)
+    )
+    good = sct(
+        "validate", str(SCENARIOS / "example_ics.yaml"), str(SCENARIOS / "wave1_2018_19.yaml")
+    )
     assert good.returncode == 0, good.stdout + good.stderr
     failed = sct("validate", str(bad))
     assert failed.returncode != 0
@@ -75,8 +95,10 @@ def test_validate_reports_good_and_bad_files(tmp_path):
 
 def test_run_on_a_bad_file_gives_a_message_not_a_traceback(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("name: x\nsystems:\n  - id: a\n    organisations:\n      - id: b\n        kind: provider\n"
-                   "        plan: abc\n        control_total: 0\n        sustainability_funding: 1\n        sd: 1\n")
+    bad.write_text(
+        "name: x\nsystems:\n  - id: a\n    organisations:\n      - id: b\n        kind: provider\n"
+        "        plan: abc\n        control_total: 0\n        sustainability_funding: 1\n        sd: 1\n"
+    )
     done = sct("run", str(bad), "--out", str(tmp_path / "o"))
     assert done.returncode == 2
     assert "bad.yaml" in done.stderr and "plan" in done.stderr
@@ -88,7 +110,12 @@ def test_schema_command_prints_the_contract_fields():
     assert done.returncode == 0
     schema = json.loads(done.stdout)
     text = json.dumps(schema)
-    for name in ("system_linked_share", "sustainability_funding", "control_total", "national_share"):
+    for name in (
+        "system_linked_share",
+        "sustainability_funding",
+        "control_total",
+        "national_share",
+    ):
         assert name in text
 
 
@@ -114,8 +141,12 @@ def test_public_api_names_are_the_functions():
 def test_validate_and_run_warn_about_a_repaired_correlation_matrix(tmp_path):
     text = (SCENARIOS / "example_ics.yaml").read_text()
     # acute_north against three members at -0.9 while they correlate 0.45-0.5: not a valid matrix.
-    text = text.replace("- [1.00,  0.50,  0.45,  0.45,  0.48,", "- [1.00, -0.90, -0.90, -0.90,  0.48,")
-    text = text.replace("- [0.50,  1.00,", "- [-0.90, 1.00,").replace("- [0.45,  0.45,  1.00,", "- [-0.90, 0.45,  1.00,")
+    text = text.replace(
+        "- [1.00,  0.50,  0.45,  0.45,  0.48,", "- [1.00, -0.90, -0.90, -0.90,  0.48,"
+    )
+    text = text.replace("- [0.50,  1.00,", "- [-0.90, 1.00,").replace(
+        "- [0.45,  0.45,  1.00,", "- [-0.90, 0.45,  1.00,"
+    )
     text = text.replace("- [0.45,  0.45,  0.40,  1.00,", "- [-0.90, 0.45,  0.40,  1.00,")
     bad = tmp_path / "repaired.yaml"
     bad.write_text(text)

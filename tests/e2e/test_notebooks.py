@@ -40,9 +40,14 @@ def test_notebook_is_stored_without_outputs(name):
 def test_notebook_executes(name, python3_kernel):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     client = nbclient.NotebookClient(
-        nb, kernel_name=python3_kernel, timeout=120, resources={"metadata": {"path": str(NOTEBOOKS)}}
+        nb,
+        kernel_name=python3_kernel,
+        timeout=120,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
     )
     client.execute()  # raises CellExecutionError naming the failing cell
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    assert any(o.output_type == "display_data" and "image/png" in o.data for o in outputs), "no plot drawn"
+    assert any(o.output_type == "display_data" and "image/png" in o.data for o in outputs), (
+        "no plot drawn"
+    )

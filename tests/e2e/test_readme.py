@@ -17,7 +17,9 @@ BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
 
 
 def blocks(language: str) -> list[str]:
-    found = [body for lang, body in BLOCK.findall((ROOT / "README.md").read_text()) if lang == language]
+    found = [
+        body for lang, body in BLOCK.findall((ROOT / "README.md").read_text()) if lang == language
+    ]
     assert found, f"README.md has no {language} block"
     return found
 
@@ -33,5 +35,7 @@ def test_yaml_blocks_are_valid_scenario_fragments(text):
 @pytest.mark.parametrize("code", blocks("python"))
 def test_python_blocks_run(code, tmp_path):
     (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr

@@ -31,8 +31,21 @@ def sct(argv: list[str]) -> int:
 def report(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("report")
     html, xlsx = out / "report.html", out / "tables.xlsx"
-    code = sct(["report", str(EXAMPLE), "--out", str(html), "--xlsx", str(xlsx), "--draws", "8192",
-                "--detail-draws", "4096", "--quiet"])
+    code = sct(
+        [
+            "report",
+            str(EXAMPLE),
+            "--out",
+            str(html),
+            "--xlsx",
+            str(xlsx),
+            "--draws",
+            "8192",
+            "--detail-draws",
+            "4096",
+            "--quiet",
+        ]
+    )
     assert code == 0
     return {"dir": out, "html": html, "xlsx": xlsx}
 
@@ -63,11 +76,21 @@ def test_workbook_holds_the_tables(report):
     from openpyxl import load_workbook
 
     book = load_workbook(report["xlsx"], read_only=True)
-    for sheet in ("recommendation", "participation", "attribution", "contagion", "incentive_gradient",
-                  "buffers", "linked_share", "provenance"):
+    for sheet in (
+        "recommendation",
+        "participation",
+        "attribution",
+        "contagion",
+        "incentive_gradient",
+        "buffers",
+        "linked_share",
+        "provenance",
+    ):
         assert sheet in book.sheetnames, sheet
     participation = pd.read_excel(report["xlsx"], sheet_name="participation")
-    assert {"scheme", "organisation", "diff_expected_funding", "would_sign"} <= set(participation.columns)
+    assert {"scheme", "organisation", "diff_expected_funding", "would_sign"} <= set(
+        participation.columns
+    )
     assert len(participation) == 6 * 8  # built-in menu x example members
 
 
@@ -83,10 +106,24 @@ def _browser() -> str:
 
 def _chromium(page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [_browser(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", *extra, page.as_uri()],
-        capture_output=True, text=True, timeout=120, check=False,
+        [
+            _browser(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            *extra,
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -99,11 +136,20 @@ def test_report_renders_in_headless_chromium_without_errors(report, tmp_path):
         assert f'id="{anchor}"' in dom.stdout, anchor
 
     shot = tmp_path / "report.png"
-    run = _chromium(report["html"], tmp_path / "profile-shot", "--enable-logging=stderr", "--v=0",
-                    f"--screenshot={shot}", "--window-size=1280,2000")
+    run = _chromium(
+        report["html"],
+        tmp_path / "profile-shot",
+        "--enable-logging=stderr",
+        "--v=0",
+        f"--screenshot={shot}",
+        "--window-size=1280,2000",
+    )
     assert run.returncode == 0, run.stderr[-2000:]
-    problems = [line for line in run.stderr.splitlines()
-                if re.search(r"Uncaught|CONSOLE|Failed to load resource|net::ERR_", line)]
+    problems = [
+        line
+        for line in run.stderr.splitlines()
+        if re.search(r"Uncaught|CONSOLE|Failed to load resource|net::ERR_", line)
+    ]
     assert not problems, problems
     pixels = mpimg.imread(shot)[..., :3]
     assert pixels.std() > 0.05, "blank screenshot"
@@ -113,16 +159,49 @@ def test_report_renders_in_headless_chromium_without_errors(report, tmp_path):
 def test_report_from_a_run_folder_recreates_the_runs_draws(tmp_path):
     run_dir = tmp_path / "run"
     # The reference engine, so this checks the re-creation of the draws, not kernel parity (tested elsewhere).
-    assert sct(["run", str(EXAMPLE), "--draws", "4096", "--seed", "5", "--engine", "reference",
-                "--out", str(run_dir), "--quiet"]) == 0
-    data = prepare_report(run_dir, ReportSettings(detail_draws=2048, gradient=False), progress=False)
+    assert (
+        sct(
+            [
+                "run",
+                str(EXAMPLE),
+                "--draws",
+                "4096",
+                "--seed",
+                "5",
+                "--engine",
+                "reference",
+                "--out",
+                str(run_dir),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    data = prepare_report(
+        run_dir, ReportSettings(detail_draws=2048, gradient=False), progress=False
+    )
     assert data.analysis.draws == 4096 and data.analysis.seed == 5
     saved = pd.read_csv(run_dir / "national.csv")
     recreated = data.analysis.result.national
-    np.testing.assert_allclose(recreated["expected_funding_lost"], saved["expected_funding_lost"], rtol=1e-9)
+    np.testing.assert_allclose(
+        recreated["expected_funding_lost"], saved["expected_funding_lost"], rtol=1e-9
+    )
     html = tmp_path / "from_run.html"
-    assert sct(["report", str(run_dir), "--out", str(html), "--detail-draws", "2048", "--no-gradient",
-                "--quiet"]) == 0
+    assert (
+        sct(
+            [
+                "report",
+                str(run_dir),
+                "--out",
+                str(html),
+                "--detail-draws",
+                "2048",
+                "--no-gradient",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     page = html.read_text(encoding="utf-8")
     assert "re-created from the run" in page and "4,096 simulated years" in page
     info = json.loads((run_dir / "run.json").read_text())
@@ -135,18 +214,33 @@ def test_report_refuses_a_folder_without_a_run(tmp_path, capsys):
 
 
 def test_compare_prints_paired_differences(capsys, tmp_path):
-    code = sct(["compare", str(EXAMPLE), "--schemes", "organisation_only,flexible_50,all_or_nothing",
-                "--draws", "4096", "--out", str(tmp_path)])
+    code = sct(
+        [
+            "compare",
+            str(EXAMPLE),
+            "--schemes",
+            "organisation_only,flexible_50,all_or_nothing",
+            "--draws",
+            "4096",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     text = capsys.readouterr().out
     assert "differences from organisation_only" in text
-    assert re.search(r"flexible_50 (lowers|raises) the probability that any member loses funding by "
-                     r"\d+\.\d points ± \d+\.\d", text)
+    assert re.search(
+        r"flexible_50 (lowers|raises) the probability that any member loses funding by "
+        r"\d+\.\d points ± \d+\.\d",
+        text,
+    )
     systems = pd.read_csv(tmp_path / "comparison_systems.csv")
     assert list(systems["scheme"]) == ["organisation_only", "flexible_50", "all_or_nothing"]
     assert (systems["se_diff_expected_funding"] >= 0).all()
 
 
 def test_compare_rejects_an_unknown_option(capsys):
-    assert sct(["compare", str(EXAMPLE), "--schemes", "organisation_only,nope", "--draws", "100"]) == 2
+    assert (
+        sct(["compare", str(EXAMPLE), "--schemes", "organisation_only,nope", "--draws", "100"]) == 2
+    )
     assert "unknown scheme 'nope'" in capsys.readouterr().err

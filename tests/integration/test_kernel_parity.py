@@ -37,8 +37,13 @@ SYSTEMS = [
 MENU = [
     *builtin_menu(),
     SchemeOption(name="capped_40", system_linked_share=0.4, redistribution="capped", share_cap=0.3),
-    SchemeOption(name="full_strict_ungated", system_linked_share=0.6, redistribution="full",
-                 system_test="every_member", ae_gateway=False),
+    SchemeOption(
+        name="full_strict_ungated",
+        system_linked_share=0.6,
+        redistribution="full",
+        system_test="every_member",
+        ae_gateway=False,
+    ),
 ]
 
 
@@ -56,20 +61,27 @@ def assert_same_statistics(reference, kernel) -> None:
     [("normal", None), ("student_t", [1.0, None, None]), ("skew_normal", [None, -4.0, None])],
 )
 def test_kernel_matches_reference(distribution, sct):
-    model = make_model(SYSTEMS, MENU, distribution=distribution, dof=4.0, skew=-3.0,
-                       system_control_total=sct)
+    model = make_model(
+        SYSTEMS, MENU, distribution=distribution, dof=4.0, skew=-3.0, system_control_total=sct
+    )
     draws = 2 * 8192 + 1234  # two full blocks and a short one
-    assert_same_statistics(simulate_reference(model, draws, seed=17), simulate_kernel(model, draws, seed=17))
+    assert_same_statistics(
+        simulate_reference(model, draws, seed=17), simulate_kernel(model, draws, seed=17)
+    )
 
 
 def test_kernel_matches_reference_on_a_large_system_with_many_failures():
     rng = np.random.default_rng(0)
     members = [
         {"plan": float(p), "control_total": 0.0, "sd": float(s), "funding": float(f)}
-        for p, s, f in zip(rng.normal(-0.5, 1, 24), rng.uniform(1, 4, 24), rng.uniform(1, 9, 24), strict=True)
+        for p, s, f in zip(
+            rng.normal(-0.5, 1, 24), rng.uniform(1, 4, 24), rng.uniform(1, 9, 24), strict=True
+        )
     ]
     model = make_model([members, members[:9]], MENU, national_share=0.1, system_share=0.1)
-    assert_same_statistics(simulate_reference(model, 4000, seed=3), simulate_kernel(model, 4000, seed=3))
+    assert_same_statistics(
+        simulate_reference(model, 4000, seed=3), simulate_kernel(model, 4000, seed=3)
+    )
 
 
 @pytest.mark.parametrize("distribution", ["normal", "student_t", "skew_normal"])
@@ -85,7 +97,9 @@ def test_numba_streams_match_numpy_streams(distribution):
         return out
 
     code = DISTRIBUTION_CODES[distribution]
-    got = draw(block_generator(9, 3, 0), 5000, code, 5.0, np.sqrt(3.0 / 5.0), *skew_normal_constants(-2.0))
+    got = draw(
+        block_generator(9, 3, 0), 5000, code, 5.0, np.sqrt(3.0 / 5.0), *skew_normal_constants(-2.0)
+    )
     expected = standard_variates(block_generator(9, 3, 0), code, 5.0, -2.0, (5000,))
     np.testing.assert_array_equal(got, expected)
 
@@ -118,8 +132,13 @@ SCRIPT = textwrap.dedent(
 
 def run_with_threads(threads: int, scenario: str, quarterly: bool) -> dict:
     env = {**os.environ, "NUMBA_NUM_THREADS": str(threads)}
-    out = subprocess.run([sys.executable, "-c", SCRIPT, scenario, "1" if quarterly else "0"], env=env,
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-c", SCRIPT, scenario, "1" if quarterly else "0"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout)
 
 
@@ -140,15 +159,38 @@ def test_results_identical_whatever_the_number_of_threads(quarterly):
 
 REGIME_SYSTEMS = [
     [
-        {"plan": 1.0, "control_total": 0.0, "sd": 4.0, "funding": 10.0, "ae": 0.3, "p_ae": 0.6,
-         "turnover": 500.0, "tail": (0.1, 1.0, 0.6), "mitigation": 1.5, "uplift": 1.0},
+        {
+            "plan": 1.0,
+            "control_total": 0.0,
+            "sd": 4.0,
+            "funding": 10.0,
+            "ae": 0.3,
+            "p_ae": 0.6,
+            "turnover": 500.0,
+            "tail": (0.1, 1.0, 0.6),
+            "mitigation": 1.5,
+            "uplift": 1.0,
+        },
         {"plan": -1.0, "control_total": 0.0, "sd": 2.0, "funding": 4.0, "mitigation": 0.5},
-        {"plan": 0.5, "control_total": -1.0, "sd": 3.0, "funding": 6.0, "turnover": 300.0,
-         "tail": (0.3, 0.5, 0.4)},
+        {
+            "plan": 0.5,
+            "control_total": -1.0,
+            "sd": 3.0,
+            "funding": 6.0,
+            "turnover": 300.0,
+            "tail": (0.3, 0.5, 0.4),
+        },
     ],
     [
-        {"plan": -3.0, "control_total": -2.0, "sd": 5.0, "funding": 8.0, "turnover": 800.0,
-         "tail": (0.05, 2.0, 0.5), "uplift": 2.0},
+        {
+            "plan": -3.0,
+            "control_total": -2.0,
+            "sd": 5.0,
+            "funding": 8.0,
+            "turnover": 800.0,
+            "tail": (0.05, 2.0, 0.5),
+            "uplift": 2.0,
+        },
         {"plan": 1.0, "control_total": 1.0, "sd": 1.5, "funding": 2.0},
     ],
 ]
@@ -156,7 +198,9 @@ REGIME_SYSTEMS = [
 
 @pytest.mark.parametrize("bonus", [False, True])
 def test_kernel_matches_reference_with_tails_mitigation_incentive_and_bonus(bonus):
-    model = make_model(REGIME_SYSTEMS, MENU, distribution="student_t", dof=5.0, bonus=bonus, bonus_share=0.7)
+    model = make_model(
+        REGIME_SYSTEMS, MENU, distribution="student_t", dof=5.0, bonus=bonus, bonus_share=0.7
+    )
     draws = 8192 + 3000
     reference = simulate_reference(model, draws, seed=8)
     assert_same_statistics(reference, simulate_kernel(model, draws, seed=8))
@@ -171,7 +215,9 @@ PROFILES = {0: (0.1, 0.2, 0.3, 0.4), 2: (0.4, 0.3, 0.2, 0.1), 4: (0.0, 0.0, 0.0,
 
 def with_profiles(systems: list[list[dict]]) -> list[list[dict]]:
     flat = [org for members in systems for org in members]
-    profiled = [{**org, "profile": PROFILES[i]} if i in PROFILES else org for i, org in enumerate(flat)]
+    profiled = [
+        {**org, "profile": PROFILES[i]} if i in PROFILES else org for i, org in enumerate(flat)
+    ]
     sizes = np.cumsum([0, *(len(members) for members in systems)])
     return [profiled[lo:hi] for lo, hi in itertools.pairwise(sizes)]
 
@@ -186,18 +232,36 @@ def with_profiles(systems: list[list[dict]]) -> list[list[dict]]:
 )
 def test_quarterly_kernel_matches_reference(distribution, sct, recovery, draws):
     """Full and capped redistribution, every_member, gateway on and off, explicit system totals."""
-    model = make_model(with_profiles(SYSTEMS), MENU, distribution=distribution, dof=4.0, skew=-3.0,
-                       system_control_total=sct, quarterly=True, recovery=recovery,
-                       quarter_variance=(0.1, 0.2, 0.3, 0.4))
+    model = make_model(
+        with_profiles(SYSTEMS),
+        MENU,
+        distribution=distribution,
+        dof=4.0,
+        skew=-3.0,
+        system_control_total=sct,
+        quarterly=True,
+        recovery=recovery,
+        quarter_variance=(0.1, 0.2, 0.3, 0.4),
+    )
     reference = simulate_reference(model, draws, seed=17)
     assert_same_statistics(reference, simulate_kernel(model, draws, seed=17))
     assert reference.org_paid_quarter_sum[..., :3].sum() > 0  # money really is paid before year end
 
 
 @pytest.mark.parametrize(("bonus", "recovery"), [(False, True), (True, False), (True, True)])
-def test_quarterly_kernel_matches_reference_with_tails_mitigation_incentive_and_bonus(bonus, recovery):
-    model = make_model(with_profiles(REGIME_SYSTEMS), MENU, distribution="student_t", dof=5.0, bonus=bonus,
-                       bonus_share=0.7, quarterly=True, recovery=recovery)
+def test_quarterly_kernel_matches_reference_with_tails_mitigation_incentive_and_bonus(
+    bonus, recovery
+):
+    model = make_model(
+        with_profiles(REGIME_SYSTEMS),
+        MENU,
+        distribution="student_t",
+        dof=5.0,
+        bonus=bonus,
+        bonus_share=0.7,
+        quarterly=True,
+        recovery=recovery,
+    )
     reference = simulate_reference(model, 4000, seed=8)
     assert_same_statistics(reference, simulate_kernel(model, 4000, seed=8))
     assert (reference.org_bonus_sum.sum() > 0) == bonus
@@ -207,10 +271,16 @@ def test_quarterly_kernel_matches_reference_on_a_large_system_with_many_failures
     rng = np.random.default_rng(1)
     members = [
         {"plan": float(p), "control_total": 0.0, "sd": float(s), "funding": float(f)}
-        for p, s, f in zip(rng.normal(-0.5, 1, 24), rng.uniform(1, 4, 24), rng.uniform(1, 9, 24), strict=True)
+        for p, s, f in zip(
+            rng.normal(-0.5, 1, 24), rng.uniform(1, 4, 24), rng.uniform(1, 9, 24), strict=True
+        )
     ]
-    model = make_model([members, members[:9]], MENU, national_share=0.1, system_share=0.1, quarterly=True)
-    assert_same_statistics(simulate_reference(model, 1500, seed=3), simulate_kernel(model, 1500, seed=3))
+    model = make_model(
+        [members, members[:9]], MENU, national_share=0.1, system_share=0.1, quarterly=True
+    )
+    assert_same_statistics(
+        simulate_reference(model, 1500, seed=3), simulate_kernel(model, 1500, seed=3)
+    )
 
 
 # --- dependence inside systems: correlation matrices (one needing repair) and signed loadings ---
@@ -218,12 +288,16 @@ def test_quarterly_kernel_matches_reference_on_a_large_system_with_many_failures
 #: System 0: a valid matrix with a negative provider-commissioner pair; system 1: members
 #: on opposite sides of the system factor; system 2 (one member): a 1x1 matrix.
 DEPENDENCE_MATRICES = [
-    np.array([[1.0, -0.4, 0.3, 0.2], [-0.4, 1.0, 0.1, 0.0], [0.3, 0.1, 1.0, 0.5], [0.2, 0.0, 0.5, 1.0]]),
+    np.array(
+        [[1.0, -0.4, 0.3, 0.2], [-0.4, 1.0, 0.1, 0.0], [0.3, 0.1, 1.0, 0.5], [0.2, 0.0, 0.5, 1.0]]
+    ),
     None,
     np.array([[1.0]]),
 ]
 #: Not positive semi-definite: repaired to the nearest valid matrix before either simulator sees it.
-INVALID_MATRIX = np.array([[1.0, -0.9, -0.9, 0.5], [-0.9, 1.0, -0.9, 0.0], [-0.9, -0.9, 1.0, 0.2], [0.5, 0.0, 0.2, 1.0]])
+INVALID_MATRIX = np.array(
+    [[1.0, -0.9, -0.9, 0.5], [-0.9, 1.0, -0.9, 0.0], [-0.9, -0.9, 1.0, 0.2], [0.5, 0.0, 0.2, 1.0]]
+)
 
 
 def dependence_systems() -> list[list[dict]]:
@@ -233,12 +307,24 @@ def dependence_systems() -> list[list[dict]]:
 
 @pytest.mark.parametrize("quarterly", [False, True])
 @pytest.mark.parametrize(("distribution", "matrix"), [("normal", 0), ("student_t", 1)])
-def test_kernel_matches_reference_with_correlation_matrices_and_loadings(quarterly, distribution, matrix):
+def test_kernel_matches_reference_with_correlation_matrices_and_loadings(
+    quarterly, distribution, matrix
+):
     matrices = list(DEPENDENCE_MATRICES)
     if matrix == 1:
         matrices[0] = INVALID_MATRIX
-    model = make_model(dependence_systems(), MENU, distribution=distribution, dof=4.0, national_share=0.15,
-                       system_share=0.3, correlation=matrices, quarterly=quarterly)
+    model = make_model(
+        dependence_systems(),
+        MENU,
+        distribution=distribution,
+        dof=4.0,
+        national_share=0.15,
+        system_share=0.3,
+        correlation=matrices,
+        quarterly=quarterly,
+    )
     assert model.correlated.sum() == 5 and model.system_loading[4] == 0.7
     draws = 8192 + 1500
-    assert_same_statistics(simulate_reference(model, draws, seed=21), simulate_kernel(model, draws, seed=21))
+    assert_same_statistics(
+        simulate_reference(model, draws, seed=21), simulate_kernel(model, draws, seed=21)
+    )

@@ -49,7 +49,9 @@ def exact_system_meet(model) -> np.ndarray:
         lo, hi = model.system_start[s], model.system_start[s + 1]
         sd = model.sd[lo:hi]
         var = (a + b) * sd.sum() ** 2 + (1 - a - b) * (sd**2).sum()
-        out.append(sps.norm.cdf((model.plan[lo:hi].sum() - model.system_control_total[s]) / math.sqrt(var)))
+        out.append(
+            sps.norm.cdf((model.plan[lo:hi].sum() - model.system_control_total[s]) / math.sqrt(var))
+        )
     return np.array(out)
 
 
@@ -80,12 +82,16 @@ def test_expected_funding_lost_formula(closed_form_result, share):
     assert np.all(np.abs(got - expected) < 4 * se + 1e-12), (got, expected)
 
 
-@pytest.mark.parametrize(("distribution", "skew"), [("normal", 0.0), ("student_t", 0.0), ("skew_normal", -4.0)])
+@pytest.mark.parametrize(
+    ("distribution", "skew"), [("normal", 0.0), ("student_t", 0.0), ("skew_normal", -4.0)]
+)
 def test_standard_variates_have_mean_zero_and_unit_variance(distribution, skew):
     from sct_engine.model import DISTRIBUTION_CODES
 
     n = 400_000
-    x = standard_variates(block_generator(5, 0, 0), DISTRIBUTION_CODES[distribution], 6.0, skew, (n,))
+    x = standard_variates(
+        block_generator(5, 0, 0), DISTRIBUTION_CODES[distribution], 6.0, skew, (n,)
+    )
     assert abs(x.mean()) < 4 * x.std() / math.sqrt(n)
     # SE of the sample variance: sqrt((m4 - s^4) / n).
     m4 = np.mean((x - x.mean()) ** 4)
@@ -136,9 +142,19 @@ def test_histogram_quantile_and_cvar_within_one_bin_of_exact():
 def test_quarterly_paths_add_up_to_the_year_end_factor_model(distribution):
     """YTD Q4 outturn has the year-end mean and sd; YTD Q2 the profiled plan and the first half's variance."""
     variance = (0.05, 0.1, 0.35, 0.5)
-    model = make_model(SYSTEMS, [SchemeOption(name="x")], distribution=distribution, dof=5.0,
-                       national_share=0.2, system_share=0.3, quarterly=True, quarter_variance=variance)
-    ytd = np.concatenate([block_ytd_outturns(model, draw_block(model, 4, b, 8192)) for b in range(8)])
+    model = make_model(
+        SYSTEMS,
+        [SchemeOption(name="x")],
+        distribution=distribution,
+        dof=5.0,
+        national_share=0.2,
+        system_share=0.3,
+        quarterly=True,
+        quarter_variance=variance,
+    )
+    ytd = np.concatenate(
+        [block_ytd_outturns(model, draw_block(model, 4, b, 8192)) for b in range(8)]
+    )
     n = ytd.shape[0]
     for q, share in ((3, 1.0), (1, variance[0] + variance[1])):
         x = ytd[:, q]
@@ -146,7 +162,10 @@ def test_quarterly_paths_add_up_to_the_year_end_factor_model(distribution):
         assert np.all(np.abs(x.mean(axis=0) - model.plan * (q + 1) / 4) < 4 * sd / math.sqrt(n))
         # SE of the sample variance: sqrt((m4 - s^4) / n).
         m4 = np.mean((x - x.mean(axis=0)) ** 4, axis=0)
-        assert np.all(np.abs(x.var(axis=0) - sd**2) < 4 * np.sqrt((m4 - sd**4) / n)), (x.var(axis=0), sd**2)
+        assert np.all(np.abs(x.var(axis=0) - sd**2) < 4 * np.sqrt((m4 - sd**4) / n)), (
+            x.var(axis=0),
+            sd**2,
+        )
     corr = np.corrcoef(ytd[:, 3], rowvar=False)
     se = (1 - 0.5**2) / math.sqrt(n)
     assert abs(corr[0, 1] - 0.5) < 5 * se  # same system: a + b, as at year end
@@ -166,9 +185,18 @@ LOADINGS = (0.6, -0.5)
 
 
 def dependence_model(quarterly: bool = False):
-    systems = [SYSTEMS[0], [{**SYSTEMS[1][0], "loading": LOADINGS[0]}, {**SYSTEMS[1][1], "loading": LOADINGS[1]}]]
-    return make_model(systems, [SchemeOption(name="x")], national_share=0.1, system_share=0.3,
-                      correlation=[CONTRACT_MATRIX, None], quarterly=quarterly)
+    systems = [
+        SYSTEMS[0],
+        [{**SYSTEMS[1][0], "loading": LOADINGS[0]}, {**SYSTEMS[1][1], "loading": LOADINGS[1]}],
+    ]
+    return make_model(
+        systems,
+        [SchemeOption(name="x")],
+        national_share=0.1,
+        system_share=0.3,
+        correlation=[CONTRACT_MATRIX, None],
+        quarterly=quarterly,
+    )
 
 
 @pytest.mark.parametrize("quarterly", [False, True])

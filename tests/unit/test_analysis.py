@@ -37,11 +37,17 @@ TWO_SYSTEMS = [
 ]
 # The same systems with large adverse events, management actions and the year-end bonus.
 EVENTFUL = [
-    [{**org, "turnover": 300.0, "tail": (0.1, 2.0, 0.5), "mitigation": 1.0} for org in TWO_SYSTEMS[0]],
+    [
+        {**org, "turnover": 300.0, "tail": (0.1, 2.0, 0.5), "mitigation": 1.0}
+        for org in TWO_SYSTEMS[0]
+    ],
     TWO_SYSTEMS[1],
 ]
-LINKED = [SchemeOption(name="organisation_only"), SchemeOption(name="linked_30", system_linked_share=0.3),
-          SchemeOption(name="linked_100", system_linked_share=1.0)]
+LINKED = [
+    SchemeOption(name="organisation_only"),
+    SchemeOption(name="linked_30", system_linked_share=0.3),
+    SchemeOption(name="linked_100", system_linked_share=1.0),
+]
 SEED = 11
 
 
@@ -56,11 +62,18 @@ def system_sd(model, s: int) -> float:
 
 
 def exact_system_meet(model) -> np.ndarray:
-    return np.array([
-        sps.norm.cdf((model.plan[model.system_start[s] : model.system_start[s + 1]].sum()
-                      - model.system_control_total[s]) / system_sd(model, s))
-        for s in range(model.n_systems)
-    ])
+    return np.array(
+        [
+            sps.norm.cdf(
+                (
+                    model.plan[model.system_start[s] : model.system_start[s + 1]].sum()
+                    - model.system_control_total[s]
+                )
+                / system_sd(model, s)
+            )
+            for s in range(model.n_systems)
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +90,9 @@ def test_analysis_sees_exactly_the_runs_draws(menu_analysis):
     model = menu_analysis.model
     run = simulate_reference(model, menu_analysis.draws, SEED)
     for name, values in run.arrays().items():
-        np.testing.assert_array_equal(getattr(menu_analysis.result.stats, name), values, err_msg=name)
+        np.testing.assert_array_equal(
+            getattr(menu_analysis.result.stats, name), values, err_msg=name
+        )
 
 
 @pytest.mark.parametrize("quarterly", [False, True])
@@ -99,11 +114,17 @@ def test_a_system_on_its_own_draws_is_the_system_in_the_run(quarterly):
 
 def test_attribution_sums_to_the_system_total(menu_analysis):
     attribution = menu_analysis.attribution()
-    totals = attribution.groupby(["scheme", "system"], sort=False)[["expected_funding_lost", "co_cvar"]].sum()
+    totals = attribution.groupby(["scheme", "system"], sort=False)[
+        ["expected_funding_lost", "co_cvar"]
+    ].sum()
     systems = menu_analysis.result.systems.set_index(["scheme", "system"])
     for key, row in totals.iterrows():
-        assert row.expected_funding_lost == pytest.approx(systems.loc[key, "expected_funding_lost"], rel=1e-9)
-        assert row.co_cvar == pytest.approx(systems.loc[key, "funding_lost_cvar95"], rel=1e-9, abs=1e-9)
+        assert row.expected_funding_lost == pytest.approx(
+            systems.loc[key, "expected_funding_lost"], rel=1e-9
+        )
+        assert row.co_cvar == pytest.approx(
+            systems.loc[key, "funding_lost_cvar95"], rel=1e-9, abs=1e-9
+        )
     shares = attribution.groupby(["scheme", "system"])["share_of_cvar"].sum()
     assert np.allclose(shares[shares > 0], 1.0)
 
@@ -115,8 +136,10 @@ def test_co_cvar_of_a_member_is_at_most_its_allocation(menu_analysis):
 
 
 def test_one_member_system_shows_no_difference_between_schemes():
-    model = make_model([[{"plan": 0.5, "control_total": 0.0, "sd": 2.0, "funding": 5.0, "ae": 0.3}]],
-                       builtin_menu())
+    model = make_model(
+        [[{"plan": 0.5, "control_total": 0.0, "sd": 2.0, "funding": 5.0, "ae": 0.3}]],
+        builtin_menu(),
+    )
     analysis = analyse(model, draws=6000, seed=2)
     part = analysis.participation()
     assert (part["diff_expected_funding"] == 0.0).all()
@@ -140,7 +163,9 @@ def test_paired_difference_matches_closed_form(linked_analysis):
         finance = model.funding * (1 - model.ae_fraction)
         # The A&E element rides on the member's own test, unchanged by the linked share.
         exact = finance * share * (p_sys - p_org)
-        z = (rows["diff_expected_funding"].to_numpy() - exact) / rows["se_diff_expected_funding"].to_numpy()
+        z = (rows["diff_expected_funding"].to_numpy() - exact) / rows[
+            "se_diff_expected_funding"
+        ].to_numpy()
         assert np.all(np.abs(z) < 4), z
 
 
@@ -149,8 +174,10 @@ def test_pairing_shrinks_the_standard_error(linked_analysis):
     systems = linked_analysis.comparison("systems")
     run = linked_analysis.result.systems.set_index(["scheme", "system"])
     for row in systems[systems["scheme"] == "linked_30"].itertuples():
-        unpaired = math.hypot(run.loc[("linked_30", row.system), "se_expected_funding_lost"],
-                              run.loc[("organisation_only", row.system), "se_expected_funding_lost"])
+        unpaired = math.hypot(
+            run.loc[("linked_30", row.system), "se_expected_funding_lost"],
+            run.loc[("organisation_only", row.system), "se_expected_funding_lost"],
+        )
         assert row.se_diff_expected_funding < unpaired
 
 
@@ -165,11 +192,16 @@ def test_contagion_matches_the_bivariate_normal(linked_analysis):
         corr = np.where(np.arange(lo, hi) == i, 1.0, a + b)
         cov = model.sd[i] * float((sd * corr).sum())
         sigma = np.array([[model.sd[i] ** 2, cov], [cov, system_sd(model, s) ** 2]])
-        upper = [model.control_total[i] - model.plan[i],
-                 model.system_control_total[s] - model.plan[lo:hi].sum()]
+        upper = [
+            model.control_total[i] - model.plan[i],
+            model.system_control_total[s] - model.plan[lo:hi].sum(),
+        ]
         both = sps.multivariate_normal(mean=[0, 0], cov=sigma).cdf(upper)
         exact = both / sps.norm.cdf(upper[0] / model.sd[i])
-        assert abs(row.p_system_miss_given_miss - exact) < 4 * row.se_p_system_miss_given_miss, (i, exact)
+        assert abs(row.p_system_miss_given_miss - exact) < 4 * row.se_p_system_miss_given_miss, (
+            i,
+            exact,
+        )
         assert row.p_pivotal <= row.p_miss_control_total * row.p_system_miss_given_miss + 1e-12
 
 
@@ -182,16 +214,22 @@ def test_a_lone_member_is_always_pivotal():
 
 def test_incentive_gradient_matches_closed_form():
     """Central difference of +-0.5: F * (Phi((m + 0.5) / sd) - Phi((m - 0.5) / sd)), own or system margin."""
-    members = [{"plan": 1.0, "control_total": 0.0, "sd": 2.0, "funding": 6.0},
-               {"plan": -0.5, "control_total": 0.0, "sd": 1.0, "funding": 3.0},
-               {"plan": 0.2, "control_total": 0.0, "sd": 1.5, "funding": 2.0}]
+    members = [
+        {"plan": 1.0, "control_total": 0.0, "sd": 2.0, "funding": 6.0},
+        {"plan": -0.5, "control_total": 0.0, "sd": 1.0, "funding": 3.0},
+        {"plan": 0.2, "control_total": 0.0, "sd": 1.5, "funding": 2.0},
+    ]
     model = make_model([members], [LINKED[0], LINKED[2]])
     gradient = incentive_gradient(model, seed=4, draws=20_000).set_index(["scheme", "organisation"])
     margin = model.plan - model.control_total
-    own = model.funding * (sps.norm.cdf((margin + 0.5) / model.sd) - sps.norm.cdf((margin - 0.5) / model.sd))
+    own = model.funding * (
+        sps.norm.cdf((margin + 0.5) / model.sd) - sps.norm.cdf((margin - 0.5) / model.sd)
+    )
     sys_margin = model.plan.sum() - model.system_control_total[0]
     sigma = system_sd(model, 0)
-    linked = model.funding * (sps.norm.cdf((sys_margin + 0.5) / sigma) - sps.norm.cdf((sys_margin - 0.5) / sigma))
+    linked = model.funding * (
+        sps.norm.cdf((sys_margin + 0.5) / sigma) - sps.norm.cdf((sys_margin - 0.5) / sigma)
+    )
     for i, org in enumerate(model.org_ids):
         row = gradient.loc[("organisation_only", org)]
         assert abs(row.own_gradient - own[i]) < 4 * row.se_own_gradient
@@ -205,7 +243,9 @@ def test_incentive_gradient_matches_closed_form():
 def test_buffer_matches_the_normal_quantile_on_the_organisations_own_test():
     model = make_model(TWO_SYSTEMS, LINKED)
     target = 0.8
-    buffers = control_total_buffer(model, seed=9, draws=16_384, scheme="organisation_only", target=target)
+    buffers = control_total_buffer(
+        model, seed=9, draws=16_384, scheme="organisation_only", target=target
+    )
     exact = np.maximum(model.control_total - model.plan + model.sd * sps.norm.ppf(target), 0.0)
     for i, row in enumerate(buffers.itertuples()):
         if exact[i] == 0.0:
@@ -219,33 +259,49 @@ def test_mitigation_matches_the_normal_quantile_on_the_organisations_own_test():
     """A shortfall up to the mitigation is recovered, so P(meets) = P(shortfall <= m): the normal quantile."""
     model = make_model(TWO_SYSTEMS, LINKED)
     target = 0.8
-    needed = mitigation_needed(model, seed=9, draws=16_384, scheme="organisation_only", target=target)
+    needed = mitigation_needed(
+        model, seed=9, draws=16_384, scheme="organisation_only", target=target
+    )
     exact = np.maximum(model.control_total - model.plan + model.sd * sps.norm.ppf(target), 0.0)
     for i, row in enumerate(needed.itertuples()):
         assert row.current_mitigation == 0.0
         if exact[i] == 0.0:
             assert row.mitigation == 0.0
         else:
-            assert abs(row.mitigation - exact[i]) < 4 * row.se_mitigation + 0.01, (i, row.mitigation, exact[i])
+            assert abs(row.mitigation - exact[i]) < 4 * row.se_mitigation + 0.01, (
+                i,
+                row.mitigation,
+                exact[i],
+            )
 
 
 def _pass_probability(model, scheme: str, member: int, seed: int, draws: int) -> float:
     k = model.schemes.names.index(scheme)
     passed = 0
     for block, n in block_sizes(draws):
-        passed += int(apply_schemes(model, draw_block(model, seed, block, n)).org_pass[k][:, member].sum())
+        passed += int(
+            apply_schemes(model, draw_block(model, seed, block, n)).org_pass[k][:, member].sum()
+        )
     return passed / draws
 
 
-@pytest.mark.parametrize(("scheme", "quarterly"),
-                         [("flexible_25", False), ("organisation_only", False), ("flexible_25", True)])
+@pytest.mark.parametrize(
+    ("scheme", "quarterly"),
+    [("flexible_25", False), ("organisation_only", False), ("flexible_25", True)],
+)
 def test_buffer_resimulated_meets_the_target(scheme, quarterly):
     """Re-simulated on new draws with the plan raised by the buffer: the target within 4 combined SEs."""
     model = make_model(TWO_SYSTEMS, builtin_menu(), quarterly=quarterly)
     target, n_solve, n_check = 0.85, 8192, 16_384
     member = 1  # plans below its control total: needs a buffer under every option
-    (row,) = control_total_buffer(model, seed=21, draws=n_solve, scheme=scheme, target=target,
-                                  organisations=[model.org_ids[member]]).itertuples()
+    (row,) = control_total_buffer(
+        model,
+        seed=21,
+        draws=n_solve,
+        scheme=scheme,
+        target=target,
+        organisations=[model.org_ids[member]],
+    ).itertuples()
     assert row.buffer > 0 and math.isfinite(row.se_buffer)
     raised = replace(model, plan=model.plan + np.eye(model.n_orgs)[member] * row.buffer)
     p = _pass_probability(raised, scheme, member, seed=22, draws=n_check)
@@ -257,12 +313,20 @@ def test_mitigation_resimulated_meets_the_target():
     """Under full redistribution, with events and existing mitigation: the target within 4 combined SEs."""
     model = make_model(EVENTFUL, builtin_menu())
     target, n_solve, n_check, member = 0.9, 8192, 16_384, 1
-    (row,) = mitigation_needed(model, seed=41, draws=n_solve, scheme="flexible_50", target=target,
-                               organisations=[model.org_ids[member]]).itertuples()
+    (row,) = mitigation_needed(
+        model,
+        seed=41,
+        draws=n_solve,
+        scheme="flexible_50",
+        target=target,
+        organisations=[model.org_ids[member]],
+    ).itertuples()
     assert row.mitigation > row.current_mitigation and row.p_pass_at_plan < target
     mitigation = model.mitigation.copy()
     mitigation[member] = row.mitigation
-    p = _pass_probability(replace(model, mitigation=mitigation), "flexible_50", member, seed=42, draws=n_check)
+    p = _pass_probability(
+        replace(model, mitigation=mitigation), "flexible_50", member, seed=42, draws=n_check
+    )
     se = math.sqrt(target * (1 - target) * (1 / n_solve + 1 / n_check))
     assert abs(p - target) < 4 * se, (p, row.mitigation)
 
@@ -270,11 +334,14 @@ def test_mitigation_resimulated_meets_the_target():
 def test_largest_linked_share_resimulated_meets_the_target():
     model = make_model(TWO_SYSTEMS[:1], builtin_menu())
     target, limit, n_solve, n_check = 0.7, 0.5, 8192, 16_384
-    (row,) = largest_system_linked_share(model, seed=31, draws=n_solve, scheme="flexible_25", target=target,
-                                         loss_limit=limit).itertuples()
+    (row,) = largest_system_linked_share(
+        model, seed=31, draws=n_solve, scheme="flexible_25", target=target, loss_limit=limit
+    ).itertuples()
     assert row.feasible and 0 < row.largest_share < 1, row
     assert row.p_at_zero >= target > row.p_at_one
-    option = SchemeOption(name="solved", system_linked_share=row.largest_share, redistribution="full")
+    option = SchemeOption(
+        name="solved", system_linked_share=row.largest_share, redistribution="full"
+    )
     solved = replace(model, schemes=SchemeArrays.from_options([option]))
     ok = 0
     for block, n in block_sizes(n_check):
@@ -288,8 +355,11 @@ def test_recommendation_rules_out_an_option_that_leaves_a_member_worse_off():
     """A strong member loses under all_or_nothing; pooling headroom (nothing linked) helps everyone."""
     strong = {"plan": 4.0, "control_total": 0.0, "sd": 2.0, "funding": 5.0}
     weak = {"plan": -1.0, "control_total": 0.0, "sd": 2.0, "funding": 10.0}
-    options = [SchemeOption(name="organisation_only"), SchemeOption(name="all_or_nothing", system_linked_share=1.0),
-               SchemeOption(name="pooled", system_linked_share=0.0, redistribution="full")]
+    options = [
+        SchemeOption(name="organisation_only"),
+        SchemeOption(name="all_or_nothing", system_linked_share=1.0),
+        SchemeOption(name="pooled", system_linked_share=0.0, redistribution="full"),
+    ]
     analysis = analyse(make_model([[strong, weak]], options), draws=16_384, seed=7)
     (rec,) = analysis.recommend()
     assert "all_or_nothing" in rec.excluded and "org_0" in rec.excluded["all_or_nothing"]
@@ -309,8 +379,10 @@ def test_compare_a_result_reuses_its_draws():
     assert list(comparison.systems["scheme"].unique()) == ["organisation_only", "flexible_50"]
     run_systems = run.systems.set_index(["scheme", "system"])
     for row in comparison.systems[comparison.systems["scheme"] == "flexible_50"].itertuples():
-        gap = (run_systems.loc[("flexible_50", row.system), "expected_funding"]
-               - run_systems.loc[("organisation_only", row.system), "expected_funding"])
+        gap = (
+            run_systems.loc[("flexible_50", row.system), "expected_funding"]
+            - run_systems.loc[("organisation_only", row.system), "expected_funding"]
+        )
         assert row.diff_expected_funding == pytest.approx(gap, abs=1e-9)
     assert len(comparison.headlines) == model.n_systems
 

@@ -110,4 +110,6 @@ def test_a_matrix_valid_alone_can_be_invalid_with_the_national_factor():
     assert is_valid_correlation(total)
     fit = system_correlation(total, 0.1)
     assert fit.repaired
-    assert fit.total[0, 1] == pytest.approx(0.1 - 0.9, abs=1e-3)  # the most negative possible: a - (1 - a)
+    assert fit.total[0, 1] == pytest.approx(
+        0.1 - 0.9, abs=1e-3
+    )  # the most negative possible: a - (1 - a)

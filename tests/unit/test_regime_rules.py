@@ -41,8 +41,10 @@ organisation = st.fixed_dictionaries(
 
 
 @settings(max_examples=30, deadline=None)
-@given(systems=st.lists(st.lists(organisation, min_size=1, max_size=5), min_size=1, max_size=3),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    systems=st.lists(st.lists(organisation, min_size=1, max_size=5), min_size=1, max_size=3),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_mitigation_never_lowers_funding_paid(systems, seed):
     without = [[{**o, "mitigation": 0.0} for o in members] for members in systems]
     rng = np.random.default_rng(seed)
@@ -62,9 +64,14 @@ def test_mitigation_never_lowers_funding_paid(systems, seed):
 def test_bonus_pool_pays_out_exactly_the_unearned_finance_times_bonus_share(seed, share):
     rng = np.random.default_rng(seed)
     model = make_model(
-        [[{"plan": 0.0, "control_total": 0.0, "sd": 1.0, "funding": float(f), "ae": 0.3}
-          for f in rng.uniform(0, 10, 5)]],
-        bonus=True, bonus_share=share,
+        [
+            [
+                {"plan": 0.0, "control_total": 0.0, "sd": 1.0, "funding": float(f), "ae": 0.3}
+                for f in rng.uniform(0, 10, 5)
+            ]
+        ],
+        bonus=True,
+        bonus_share=share,
     )
     passes = rng.random((64, model.n_orgs)) < 0.6
     finance_paid = model.finance * passes * rng.uniform(0, 1, (64, 1))

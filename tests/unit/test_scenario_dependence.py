@@ -13,19 +13,32 @@ from sct_engine.scenario import parse_scenario
 
 
 def member(id_: str, kind: str = "provider", **extra) -> dict:
-    return {"id": id_, "kind": kind, "plan": 0.0, "control_total": -1.0, "sustainability_funding": 2.0,
-            "sd": 1.0, **extra}
+    return {
+        "id": id_,
+        "kind": kind,
+        "plan": 0.0,
+        "control_total": -1.0,
+        "sustainability_funding": 2.0,
+        "sd": 1.0,
+        **extra,
+    }
 
 
 def scenario(correlation=None, national_share=0.2, system_share=0.3, **loadings) -> dict:
-    system = {"id": "north", "organisations": [member("acute"), member("ccg", "commissioner"), member("mh")]}
+    system = {
+        "id": "north",
+        "organisations": [member("acute"), member("ccg", "commissioner"), member("mh")],
+    }
     if correlation is not None:
         system["correlation"] = correlation
     for org in system["organisations"]:
         if org["id"] in loadings:
             org["system_loading"] = loadings[org["id"]]
-    return {"name": "dependence", "uncertainty": {"national_share": national_share, "system_share": system_share},
-            "systems": [system, {"id": "south", "organisations": [member("other")]}]}
+    return {
+        "name": "dependence",
+        "uncertainty": {"national_share": national_share, "system_share": system_share},
+        "systems": [system, {"id": "south", "organisations": [member("other")]}],
+    }
 
 
 def problems(data: dict) -> list:
@@ -39,9 +52,14 @@ MATRIX = [[1, -0.3, 0.2], [-0.3, 1, 0.1], [0.2, 0.1, 1]]
 
 def test_matrix_in_a_given_order_reaches_the_model_in_member_order():
     # Rows ordered ccg, mh, acute: acute-ccg -0.3, acute-mh 0.2, ccg-mh 0.1 whatever the order.
-    reordered = {"organisations": ["ccg", "mh", "acute"], "matrix": [[1, 0.1, -0.3], [0.1, 1, 0.2], [-0.3, 0.2, 1]]}
+    reordered = {
+        "organisations": ["ccg", "mh", "acute"],
+        "matrix": [[1, 0.1, -0.3], [0.1, 1, 0.2], [-0.3, 0.2, 1]],
+    }
     parsed = parse_scenario(scenario(reordered))
-    np.testing.assert_array_equal(parsed.systems[0].correlation_matrix(), np.array(MATRIX, dtype=float))
+    np.testing.assert_array_equal(
+        parsed.systems[0].correlation_matrix(), np.array(MATRIX, dtype=float)
+    )
     model = build_model(parsed)
     assert model.correlated.tolist() == [True, True, True, False]
     assert model.system_loading[:3].tolist() == [0.0, 0.0, 0.0]
@@ -68,14 +86,36 @@ def test_an_invalid_matrix_is_repaired_with_a_warning_naming_the_field():
     ("correlation", "field", "words"),
     [
         ({"matrix": [[1, 0.2], [0.2, 1]]}, "systems[0].correlation.matrix", "3 members"),
-        ({"matrix": [[1, 0.2, 0.1], [0.2, 1], [0.1, 0.1, 1]]}, "systems[0].correlation.matrix[1]", "square"),
-        ({"matrix": [[1, 0.2, 0.1], [0.3, 1, 0.1], [0.1, 0.1, 1]]}, "systems[0].correlation.matrix[1][0]", "symmetric"),
-        ({"matrix": [[0.9, 0.2, 0.1], [0.2, 1, 0.1], [0.1, 0.1, 1]]}, "systems[0].correlation.matrix[0][0]", "diagonal"),
-        ({"matrix": [[1, 1.2, 0.1], [1.2, 1, 0.1], [0.1, 0.1, 1]]}, "systems[0].correlation.matrix[0][1]", "[-1, 1]"),
-        ({"organisations": ["acute", "ccg", "ccg"], "matrix": MATRIX}, "systems[0].correlation.organisations",
-         "missing: mh; repeated: ccg"),
-        ({"organisations": ["acute", "ccg", "other"], "matrix": MATRIX}, "systems[0].correlation.organisations",
-         "not members: other"),
+        (
+            {"matrix": [[1, 0.2, 0.1], [0.2, 1], [0.1, 0.1, 1]]},
+            "systems[0].correlation.matrix[1]",
+            "square",
+        ),
+        (
+            {"matrix": [[1, 0.2, 0.1], [0.3, 1, 0.1], [0.1, 0.1, 1]]},
+            "systems[0].correlation.matrix[1][0]",
+            "symmetric",
+        ),
+        (
+            {"matrix": [[0.9, 0.2, 0.1], [0.2, 1, 0.1], [0.1, 0.1, 1]]},
+            "systems[0].correlation.matrix[0][0]",
+            "diagonal",
+        ),
+        (
+            {"matrix": [[1, 1.2, 0.1], [1.2, 1, 0.1], [0.1, 0.1, 1]]},
+            "systems[0].correlation.matrix[0][1]",
+            "[-1, 1]",
+        ),
+        (
+            {"organisations": ["acute", "ccg", "ccg"], "matrix": MATRIX},
+            "systems[0].correlation.organisations",
+            "missing: mh; repeated: ccg",
+        ),
+        (
+            {"organisations": ["acute", "ccg", "other"], "matrix": MATRIX},
+            "systems[0].correlation.organisations",
+            "not members: other",
+        ),
         ({"matrix": "0.3"}, "systems[0].correlation.matrix", ""),
     ],
 )

@@ -20,11 +20,27 @@ def scenario(**org_extra) -> dict:
             {
                 "id": "s",
                 "organisations": [
-                    {"id": "acute", "kind": "provider", "plan": 1.0, "control_total": 0.0,
-                     "sustainability_funding": 10.0, "turnover": 500.0, "sd_pct": 1.0,
-                     "mitigation": 2.0, "control_total_uplift": 3.0, **org_extra},
-                    {"id": "ccg", "kind": "commissioner", "plan": 0.5, "control_total": 0.0,
-                     "sustainability_funding": 4.0, "turnover": 600.0, "sd": 3.0},
+                    {
+                        "id": "acute",
+                        "kind": "provider",
+                        "plan": 1.0,
+                        "control_total": 0.0,
+                        "sustainability_funding": 10.0,
+                        "turnover": 500.0,
+                        "sd_pct": 1.0,
+                        "mitigation": 2.0,
+                        "control_total_uplift": 3.0,
+                        **org_extra,
+                    },
+                    {
+                        "id": "ccg",
+                        "kind": "commissioner",
+                        "plan": 0.5,
+                        "control_total": 0.0,
+                        "sustainability_funding": 4.0,
+                        "turnover": 600.0,
+                        "sd": 3.0,
+                    },
                 ],
             }
         ],
@@ -64,7 +80,11 @@ def test_tail_without_turnover_names_the_field():
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("mitigation", -1.0), ("control_total_uplift", "lots"), ("tail", {"probability": 2, "median_pct": 1})],
+    [
+        ("mitigation", -1.0),
+        ("control_total_uplift", "lots"),
+        ("tail", {"probability": 2, "median_pct": 1}),
+    ],
 )
 def test_bad_regime_values_name_the_field(field, value):
     with pytest.raises(ScenarioError) as err:

@@ -68,7 +68,15 @@ def test_redistribution_conserves_money(outturn, control, finance, mode, cap):
 @settings(max_examples=40, deadline=None)
 @given(systems=systems_strategy, seed=st.integers(0, 2**32 - 1))
 def test_paid_between_zero_and_allocation(systems, seed):
-    model = make_model(systems, [*schemes.builtin_menu(), SchemeOption(name="capped_40", system_linked_share=0.4, redistribution="capped", share_cap=0.3)])
+    model = make_model(
+        systems,
+        [
+            *schemes.builtin_menu(),
+            SchemeOption(
+                name="capped_40", system_linked_share=0.4, redistribution="capped", share_cap=0.3
+            ),
+        ],
+    )
     outcome = run_block(model, seed)
     for paid in outcome.paid:
         assert np.all(paid >= -1e-12)
@@ -78,10 +86,13 @@ def test_paid_between_zero_and_allocation(systems, seed):
 @settings(max_examples=40, deadline=None)
 @given(systems=systems_strategy, seed=st.integers(0, 2**32 - 1))
 def test_zero_share_without_redistribution_is_organisation_only(systems, seed):
-    model = make_model(systems, [
-        SchemeOption(name="organisation_only"),
-        SchemeOption(name="zero_linked_strict", system_test="every_member"),
-    ])
+    model = make_model(
+        systems,
+        [
+            SchemeOption(name="organisation_only"),
+            SchemeOption(name="zero_linked_strict", system_test="every_member"),
+        ],
+    )
     outcome = run_block(model, seed)
     finance = model.finance * outcome.meets
     ae = model.ae * (outcome.meets & run_block_ae(model, seed))
@@ -104,10 +115,15 @@ def run_block_ae(model, seed: int, n: int = 64) -> np.ndarray:
     test=st.sampled_from(["total", "every_member"]),
 )
 def test_one_member_systems_give_the_same_result_under_every_share(orgs, seed, share, mode, test):
-    model = make_model(orgs, [
-        SchemeOption(name="organisation_only"),
-        SchemeOption(name="other", system_linked_share=share, redistribution=mode, system_test=test),
-    ])
+    model = make_model(
+        orgs,
+        [
+            SchemeOption(name="organisation_only"),
+            SchemeOption(
+                name="other", system_linked_share=share, redistribution=mode, system_test=test
+            ),
+        ],
+    )
     outcome = run_block(model, seed)
     np.testing.assert_allclose(outcome.paid[1], outcome.paid[0], rtol=0, atol=1e-12)
 
@@ -115,11 +131,14 @@ def test_one_member_systems_give_the_same_result_under_every_share(orgs, seed, s
 @settings(max_examples=40, deadline=None)
 @given(systems=systems_strategy, seed=st.integers(0, 2**32 - 1), share=st.floats(0.0, 1.0))
 def test_full_redistribution_never_pays_less_than_none(systems, seed, share):
-    model = make_model(systems, [
-        SchemeOption(name="none", system_linked_share=share, redistribution="none"),
-        SchemeOption(name="full", system_linked_share=share, redistribution="full"),
-        SchemeOption(name="capped", system_linked_share=share, redistribution="capped"),
-    ])
+    model = make_model(
+        systems,
+        [
+            SchemeOption(name="none", system_linked_share=share, redistribution="none"),
+            SchemeOption(name="full", system_linked_share=share, redistribution="full"),
+            SchemeOption(name="capped", system_linked_share=share, redistribution="capped"),
+        ],
+    )
     outcome = run_block(model, seed)
     assert np.all(outcome.paid[1] >= outcome.paid[0] - 1e-12)
     assert np.all(outcome.paid[2] >= outcome.paid[0] - 1e-12)
@@ -137,15 +156,22 @@ def test_strict_all_or_nothing_pays_nobody_when_one_member_misses():
     assert np.all(paid["all_or_nothing_strict"] == 0.0)  # member 2 misses: nobody is paid
     assert np.all(paid["all_or_nothing"] == 5.0)  # system total +9 meets: everybody is paid
     np.testing.assert_array_equal(paid["organisation_only"], np.tile([5.0, 0.0], (64, 1)))
-    np.testing.assert_array_equal(paid["flexible_50"], np.full((64, 2), 5.0))  # headroom covers the miss
+    np.testing.assert_array_equal(
+        paid["flexible_50"], np.full((64, 2), 5.0)
+    )  # headroom covers the miss
 
 
 def test_ae_gateway_withholds_ae_element_when_finance_test_fails():
-    orgs = [{"plan": -5.0, "control_total": 0.0, "sd": 0.001, "funding": 10.0, "ae": 0.3, "p_ae": 1.0}]
-    model = make_model([orgs], [
-        SchemeOption(name="gated"),
-        SchemeOption(name="ungated", ae_gateway=False),
-    ])
+    orgs = [
+        {"plan": -5.0, "control_total": 0.0, "sd": 0.001, "funding": 10.0, "ae": 0.3, "p_ae": 1.0}
+    ]
+    model = make_model(
+        [orgs],
+        [
+            SchemeOption(name="gated"),
+            SchemeOption(name="ungated", ae_gateway=False),
+        ],
+    )
     outcome = run_block(model, seed=3)
     assert np.all(outcome.paid[0] == 0.0)
     np.testing.assert_allclose(outcome.paid[1], 3.0)
