@@ -789,6 +789,12 @@ def _model_notes(m: Any) -> str:
             "Mitigation: management actions recover a shortfall against the control total up to "
             "each organisation's stated amount."
         )
+    if np.any(m.correlated) or not np.allclose(m.system_loading, np.sqrt(m.system_share)):
+        notes.append(
+            "Dependence inside systems is the scenario's own: signed loadings on the system factor "
+            "and/or a full correlation matrix per system replace the system share for those members "
+            "(a provider and its commissioner can move against each other on the contract line)."
+        )
     if np.any(m.control_total_uplift != 0):
         notes.append(
             "Incentive uplifts are included in the control totals used for the tests; the "

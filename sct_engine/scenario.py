@@ -396,7 +396,9 @@ class Correlation(BaseModel):
     organisations: list[str] | None = Field(
         None,
         description="Ids of the members in the order of the matrix rows, each member once; "
-        "default: the order the system's organisations are listed in.",
+        "default: the order the system's organisations are listed in (YAML members, then rows of "
+        "the system's organisations_csv, then rows of the top-level organisations_csv). Give it "
+        "whenever members come from a CSV.",
     )
     matrix: list[list[StrictFloat]] = Field(
         description="Correlation of members' outturns, national factor included: square, "
@@ -519,7 +521,7 @@ class System(BaseModel):
             if org.system_loading is not None:
                 yield _rule(
                     f"organisations[{j}].system_loading",
-                    "cannot be combined with the system's correlation matrix",
+                    f"of '{org.id}' cannot be combined with the system's correlation matrix",
                     "remove system_loading (the matrix says everything) or remove correlation",
                 )
 
@@ -629,7 +631,8 @@ class Scenario(BaseModel):
                 if org.system_loading is not None and abs(org.system_loading) > limit + 1e-12:
                     yield _rule(
                         f"systems[{i}].organisations[{j}].system_loading",
-                        f"is {org.system_loading:g} but with national_share {a:g} a loading can be at "
+                        f"of '{org.id}' is {org.system_loading:g} but with national_share {a:g} a "
+                        "loading can be at "
                         f"most {limit:.4g} in size (national_share + loading^2 <= 1)",
                         f"use a loading between -{limit:.4g} and {limit:.4g}, or lower national_share",
                     )

@@ -194,7 +194,10 @@ def cover_shortfalls_into(
             v[k] = finance[k] / shortfall[k]
             order[m] = k
             m += 1
-    if m > EXACT_COVER_LIMIT:
+    # Exact search or greedy is decided on the failing members (n), as it always was;
+    # dropping members that cannot fit changes neither answer.
+    exact = n <= EXACT_COVER_LIMIT
+    if not exact:
         ratio = np.empty(m)
         for k in range(m):
             ratio[k] = v[order[k]]
@@ -213,7 +216,7 @@ def cover_shortfalls_into(
     tol = 1e-9 * (1.0 + total_value)
     take = takes[0, :m]
     take[:] = False
-    if m > EXACT_COVER_LIMIT:
+    if not exact:
         _greedy_cover(v[:m], w[:m], headroom, take)
     else:
         _branch_and_bound_cover(v[:m], w[:m], headroom, tol, take, takes[1, :m])

@@ -118,6 +118,9 @@ def simulate(
         "wall_time_s": round(wall, 4),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "schemes": list(model.schemes.names),
+        # e.g. a correlation matrix repaired to the nearest valid one: kept with the results,
+        # since batch runs and the Python API print nothing.
+        "scenario_warnings": [str(w) for w in scenario.warnings],
     }
     return Result(model=model, stats=stats, provenance=provenance)
 

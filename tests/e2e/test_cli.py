@@ -157,3 +157,5 @@ def test_validate_and_run_warn_about_a_repaired_correlation_matrix(tmp_path):
     ran = sct("run", str(bad), "--draws", "2000", "--out", str(tmp_path / "o"), "--quiet")
     assert ran.returncode == 0, ran.stderr
     assert "warning:" in ran.stderr and "nearest valid matrix" in ran.stderr
+    run = json.loads((tmp_path / "o" / "run.json").read_text())
+    assert any("nearest valid matrix" in w for w in run["scenario_warnings"])

@@ -113,3 +113,13 @@ def test_a_matrix_valid_alone_can_be_invalid_with_the_national_factor():
     assert fit.total[0, 1] == pytest.approx(
         0.1 - 0.9, abs=1e-3
     )  # the most negative possible: a - (1 - a)
+
+
+@settings(max_examples=30, deadline=None)
+@given(any_correlation_like())
+def test_clipping_fallback_returns_a_valid_matrix(total):
+    from sct_engine.correlation import clipped_correlation
+
+    fixed = clipped_correlation(total)
+    assert is_valid_correlation(fixed)
+    assert smallest_eigenvalue(fixed) > 0

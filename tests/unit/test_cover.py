@@ -83,3 +83,17 @@ def test_greedy_gap_is_small_on_random_systems():
         gaps.append(0.0 if exact == 0 else 1.0 - greedy / exact)
     # Measured mean gap is a few percent; this bound fails if the greedy is broken.
     assert np.mean(gaps) < 0.10
+
+
+def test_more_failing_members_than_the_exact_limit_use_the_greedy_cover():
+    """The choice of method depends on how many members fail, even when most cannot fit."""
+    from sct_engine.schemes import EXACT_COVER_LIMIT
+
+    n = EXACT_COVER_LIMIT + 6
+    finance = np.array([6.0, 5.0, 5.0] + [1.0] * (n - 3))
+    shortfall = np.array([5.5, 5.0, 5.0] + [100.0] * (n - 3))
+    # Greedy by funding per pound takes member 0 (ratio 1.09); the exact optimum is {1, 2}.
+    np.testing.assert_array_equal(np.flatnonzero(cover_shortfalls(finance, shortfall, 10.0)), [0])
+    np.testing.assert_array_equal(
+        np.flatnonzero(cover_shortfalls(finance[:3], shortfall[:3], 10.0)), [1, 2]
+    )
