@@ -95,10 +95,26 @@ def test_analysis_sees_exactly_the_runs_draws(menu_analysis):
         )
 
 
-@pytest.mark.parametrize("quarterly", [False, True])
-def test_a_system_on_its_own_draws_is_the_system_in_the_run(quarterly):
-    """system_model + system_draws reproduce, draw for draw, the system's part of the full run."""
-    model = make_model(EVENTFUL, builtin_menu(), quarterly=quarterly)
+def with_dependence(systems):
+    """System 0 with a correlation matrix (a negative pair), system 1 with signed loadings."""
+    first, second, *rest = systems
+    n = len(first)
+    matrix = np.full((n, n), 0.3)
+    matrix[0, 1:] = matrix[1:, 0] = -0.2
+    np.fill_diagonal(matrix, 1.0)
+    loaded = [{**org, "loading": 0.6 if j % 2 == 0 else -0.4} for j, org in enumerate(second)]
+    return [first, loaded, *rest], [matrix, *([None] * (len(systems) - 1))]
+
+
+@pytest.mark.parametrize(
+    ("quarterly", "dependent"), [(False, False), (True, False), (False, True), (True, True)]
+)
+def test_a_system_on_its_own_draws_is_the_system_in_the_run(quarterly, dependent):
+    """system_model + system_draws reproduce, draw for draw, the system's part of the full run
+    (also with a correlation matrix and signed loadings)."""
+    systems, correlation = with_dependence(EVENTFUL) if dependent else (EVENTFUL, None)
+    model = make_model(systems, builtin_menu(), quarterly=quarterly, correlation=correlation)
+    assert model.correlated.any() == dependent
     draws = draw_block(model, 5, 0, 2000)
     full = apply_schemes(model, draws)
     for s in range(model.n_systems):
