@@ -29,16 +29,22 @@ def model(request):
     return m
 
 
+def record_rate(benchmark, model, draws: int) -> None:
+    """Organisation-draws per second of the fastest round (nothing when timing is disabled)."""
+    if benchmark.stats is not None:
+        benchmark.extra_info["org_draws_per_s"] = model.n_orgs * draws / benchmark.stats["min"]
+
+
 def test_kernel(benchmark, model):
     draws = 100_000
     benchmark.pedantic(simulate_kernel, args=(model, draws, 1), rounds=3, iterations=1)
-    benchmark.extra_info["org_draws_per_s"] = model.n_orgs * draws / benchmark.stats["min"]
+    record_rate(benchmark, model, draws)
 
 
 def test_reference(benchmark, model):
     draws = 4096
     benchmark.pedantic(simulate_reference, args=(model, draws, 1), rounds=1, iterations=1)
-    benchmark.extra_info["org_draws_per_s"] = model.n_orgs * draws / benchmark.stats["min"]
+    record_rate(benchmark, model, draws)
 
 
 def test_rules_on_one_block(benchmark, model):
