@@ -859,7 +859,7 @@ class KernelRun:
         )
         if m.quarterly:
             sa = m.schemes
-            _run_wave_quarterly(
+            _run_wave_quarterly(  # type: ignore[call-arg]  # numba Dispatcher: typed at run time
                 *common,
                 np.ascontiguousarray(m.ytd_plan().T),
                 np.ascontiguousarray(m.quarter_sd().T),

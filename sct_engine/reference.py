@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -144,7 +145,8 @@ def passes_after_redistribution(
             org_pass[system_meets[:, s], lo:hi] = True
             todo = ~system_meets[:, s] & ~block_meets.all(axis=1)
         else:
-            todo = ~block_meets.all(axis=1)
+            # A 2-D array reduced over axis 1 is a 1-D array, never a scalar.
+            todo = cast(np.ndarray, ~block_meets.all(axis=1))
         for r in np.flatnonzero(todo):
             org_pass[r, lo:hi], _ = schemes.redistribute(
                 outturn[r, lo:hi],

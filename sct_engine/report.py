@@ -137,6 +137,7 @@ def prepare_report(
     from sct_engine.progress import ProgressBar
 
     settings = settings or ReportSettings()
+    run: dict[str, Any]
     if isinstance(source, Scenario):
         scenario, run = source, {"note": "scenario given in memory"}
     else:
@@ -460,7 +461,7 @@ def _funding_at_risk_html(data: ReportData) -> str:
                 _money(row.funding_lost_p95),
                 _money(row.funding_lost_cvar95),
                 _money(row.expected_funding),
-                f"{_pct(p_any[k], 1)} <span class='se'>± {_pct(Z95 * proportion_se(p_any[k] * a.draws, a.draws), 1)}</span>",
+                f"{_pct(float(p_any[k]), 1)} <span class='se'>± {_pct(Z95 * proportion_se(p_any[k] * a.draws, a.draws), 1)}</span>",
             ]
         )
     table = _table(

@@ -35,6 +35,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonDict
 
 from sct_engine.correlation import signed_loading_limit, system_correlation
 from sct_engine.errors import (
@@ -56,7 +57,7 @@ MAX_ORGANISATIONS = 20_000
 ID_PATTERN = r"^[a-z0-9_]+$"
 
 _CONFIG = ConfigDict(extra="forbid")
-_MONEY = {"unit": "£m"}
+_MONEY: JsonDict = {"unit": "£m"}
 _BASE_COLUMNS = ("id", "kind", "plan", "control_total", "sustainability_funding")
 _TRUE = {"true", "t", "yes", "y", "1"}
 _FALSE = {"false", "f", "no", "n", "0"}

@@ -97,7 +97,9 @@ def meets_control_total(outturn: np.ndarray, control_total: np.ndarray) -> np.nd
     return outturn >= control_total
 
 
-def system_meets(system_outturn: np.ndarray, system_control_total: float) -> np.ndarray:
+def system_meets(
+    system_outturn: np.ndarray, system_control_total: float | np.ndarray
+) -> np.ndarray:
     """System test: the members' summed outturn at or above the system control total."""
     return system_outturn >= system_control_total
 

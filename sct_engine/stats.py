@@ -16,9 +16,13 @@ boundary bin is split.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, fields
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
+
+#: A count or proportion: one number, or an array of them.
+ArrayOrFloat = TypeVar("ArrayOrFloat", float, np.ndarray)
 
 HIST_BINS = 1000
 
@@ -29,6 +33,8 @@ ZERO_LOSS = 1e-12
 class BlockSums:
     """Dataclass mixin for statistics that are sums over draws: merge block by block, in order."""
 
+    # Set by @dataclass on each subclass; declared so type checkers accept ``fields(self)``.
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
     draws: np.ndarray
 
     @property
@@ -229,7 +235,7 @@ def max_standard_error(acc: Accumulator) -> float:
     return worst
 
 
-def proportion_se(count: np.ndarray, n: int) -> np.ndarray:
+def proportion_se(count: ArrayOrFloat, n: int) -> ArrayOrFloat:
     """Standard error of a proportion estimated from ``count`` of ``n`` draws."""
     p = count / n
     return np.sqrt(p * (1.0 - p) / n)

@@ -29,7 +29,7 @@ def find_scenario_files(inputs: Sequence[str | os.PathLike[str]]) -> list[Path]:
     plain path is kept even if missing, so the run records "file not found".
     """
     found: dict[Path, None] = {}
-    for item in map(os.fspath, inputs):
+    for item in (os.fspath(path) for path in inputs):
         if glob.has_magic(item):
             matches = [
                 Path(p) for p in sorted(glob.glob(item, recursive=True)) if Path(p).is_file()

@@ -89,7 +89,7 @@ def _run_scenario(
     """
     folder = context.runs / spec.run_id
     previous = read_run_record(folder)
-    if not context.force and still_valid(previous, scenario.content_hash):
+    if not context.force and previous is not None and still_valid(previous, scenario.content_hash):
         return {**previous, "skipped": True}
     try:
         result = _simulate(scenario)
