@@ -15,8 +15,9 @@ An organisation's funding lost under a scheme takes one of eight values
 (own test, system test, A&E element: passed or not), so per organisation the
 kernel only counts outcome codes; sums, squares and histograms are read off
 the counts at the end. That keeps the inner loop to one integer increment per
-organisation and scheme. The knapsack cover is the very function of ``schemes.py`` (``cover_shortfalls_into``, with per-block scratch buffers), compiled
-in place.
+organisation and scheme. The knapsack cover is the very function of ``schemes.py``
+(``cover_shortfalls_into``, with per-block scratch from ``_redistribution_scratch``),
+compiled in place.
 
 Quarterly mode (rule 6) is a second code path, ``_run_wave_quarterly``: four
 year-to-date tests per draw make an organisation's loss one of many values, so
@@ -98,10 +99,31 @@ def _loss_bin(lost, cap, bins):
 
 
 @njit(inline="always")
-def _group_passes(
-    mode, cap, lo, hi, x, ct, fin, meets, system_meets, out, q, fbuf, dbuf, ibuf, scratch
-):
-    """Members of one system passing their finance test after redistribution (writes ``out[q, lo:hi]``)."""
+def _redistribution_scratch(start):
+    """One block's buffers for ``_group_passes``, sized for the largest system: the failing
+    members' finance, shortfall and index, then the knapsack's own scratch
+    (``schemes.cover_shortfalls_into``: covered, order, values, takes)."""
+    n = 0
+    for s in range(start.shape[0] - 1):
+        n = max(n, start[s + 1] - start[s])
+    return (
+        np.empty(n),
+        np.empty(n),
+        np.empty(n, dtype=np.int64),
+        np.empty(n, dtype=np.bool_),
+        np.empty(n, dtype=np.int64),
+        np.empty((2, n)),
+        np.empty((2, n), dtype=np.bool_),
+    )
+
+
+@njit(inline="always")
+def _group_passes(mode, cap, lo, hi, x, ct, fin, meets, system_meets, out, q, scratch):
+    """Members of one system passing their finance test after redistribution (writes ``out[q, lo:hi]``).
+
+    ``scratch`` comes from ``_redistribution_scratch``.
+    """
+    fbuf, dbuf, ibuf, covered, order, values, takes = scratch
     all_meet = True
     for i in range(lo, hi):
         out[q, i] = meets[i]
@@ -124,7 +146,6 @@ def _group_passes(
             dbuf[m] = ct[i] - x[i]
             ibuf[m] = i
             m += 1
-    covered, order, values, takes = scratch
     _cover_into(fbuf[:m], dbuf[:m], headroom, covered, order, values, takes)
     for j in range(m):
         if covered[j]:
@@ -301,9 +322,6 @@ def _run_wave(
     n_groups = group_mode.shape[0]
     n_classes = class_group.shape[0]
     n_schemes = scheme_class.shape[0]
-    max_members = 0
-    for s in range(n_sys):
-        max_members = max(max_members, start[s + 1] - start[s])
     for b in prange(block_n.shape[0]):
         tid = numba.get_thread_id()
         bi = np.int64(b)  # prange indices are unsigned; typed lists want signed
@@ -323,15 +341,7 @@ def _run_wave(
         lost_bin = np.empty(n_orgs, dtype=np.int64)
         unearned = np.empty(n_orgs)
         passed = np.empty(n_orgs, dtype=np.bool_)
-        fbuf = np.empty(max_members)
-        dbuf = np.empty(max_members)
-        ibuf = np.empty(max_members, dtype=np.int64)
-        scratch = (
-            np.empty(max_members, dtype=np.bool_),
-            np.empty(max_members, dtype=np.int64),
-            np.empty((2, max_members)),
-            np.empty((2, max_members), dtype=np.bool_),
-        )
+        scratch = _redistribution_scratch(start)
         for _ in range(block_n[b]):
             # Shocks in stream order: national, one per system, one per organisation.
             z_nat = _common_factors(g, dp, z_sys)
@@ -388,9 +398,6 @@ def _run_wave(
                         sys_meets[s],
                         passes,
                         q,
-                        fbuf,
-                        dbuf,
-                        ibuf,
                         scratch,
                     )
             # Outcome codes once per class of schemes sharing redistribution, system test and gateway.
@@ -494,9 +501,6 @@ def _run_wave_quarterly(
     year_end = n_q - 1
     year_end_bit = 1 << year_end
     all_quarters = (1 << n_q) - 1
-    max_members = 0
-    for s in range(n_sys):
-        max_members = max(max_members, start[s + 1] - start[s])
     for b in prange(block_n.shape[0]):
         tid = numba.get_thread_id()
         bi = np.int64(b)
@@ -520,15 +524,7 @@ def _run_wave_quarterly(
         lost_bin = np.empty(n_orgs, dtype=np.int64)
         unearned = np.empty(n_orgs)
         passed = np.empty(n_orgs, dtype=np.bool_)
-        fbuf = np.empty(max_members)
-        dbuf = np.empty(max_members)
-        ibuf = np.empty(max_members, dtype=np.int64)
-        scratch = (
-            np.empty(max_members, dtype=np.bool_),
-            np.empty(max_members, dtype=np.int64),
-            np.empty((2, max_members)),
-            np.empty((2, max_members), dtype=np.bool_),
-        )
+        scratch = _redistribution_scratch(start)
         for _ in range(block_n[b]):
             # Each quarter's whole factor model in stream order; YTD = profiled plan + running increments.
             running[:] = 0.0
@@ -601,9 +597,6 @@ def _run_wave_quarterly(
                             sys_meets[q, s],
                             passes[r],
                             q,
-                            fbuf,
-                            dbuf,
-                            ibuf,
                             scratch,
                         )
                 for i in range(n_orgs):
