@@ -13,9 +13,11 @@ The scalar work per draw mirrors the reference expression by expression
 a correlation matrix summed in the same order, the histogram bin formula), so the two agree bit for bit on counts and to rounding on sums.
 An organisation's funding lost under a scheme takes one of eight values
 (own test, system test, A&E element: passed or not), so per organisation the
-kernel only counts outcome codes; sums, squares and histograms are read off
-the counts at the end. That keeps the inner loop to one integer increment per
-organisation and scheme. The knapsack cover is the very function of ``schemes.py``
+kernel only counts outcome codes per class of schemes (schemes sharing
+redistribution, system test and gateway); sums, squares and histograms are read
+off the counts at the end. A scheme's system loss is linear in its
+``system_linked_share`` given the class's codes, so the same pass over the members
+yields every scheme's system and national losses (``_score_draw``). The knapsack cover is the very function of ``schemes.py``
 (``cover_shortfalls_into``, with per-block scratch from ``_redistribution_scratch``),
 compiled in place.
 
@@ -73,9 +75,19 @@ _cover_into = schemes.cover_shortfalls_into
 
 @njit(inline="always")
 def _variate(g, dist, dof, t_scale, delta, root, mean, scale):
-    """One standard variate, consuming the stream exactly as ``uncertainty.standard_variates``."""
+    """One standard variate, consuming the stream exactly as ``uncertainty.standard_variates``.
+
+    The normal case is inlined; the others are a call. With Student-t and skew-normal
+    code inlined too, the normal path ran at about half speed in the hot loop.
+    """
     if dist == _NORMAL:
         return g.standard_normal()
+    return _other_variate(g, dist, dof, t_scale, delta, root, mean, scale)
+
+
+@njit
+def _other_variate(g, dist, dof, t_scale, delta, root, mean, scale):
+    """Student-t (scaled to unit variance) or standardised skew-normal, for ``_variate``."""
     if dist == _STUDENT_T:
         return g.standard_t(dof) * t_scale
     u0 = g.standard_normal()
@@ -185,16 +197,24 @@ def _year_end_events(xi, has_tails, gu, gz, tail_p, tail_mu, tail_sigma, turnove
     ``reference.year_end_events``: one uniform and one normal whenever the model has tails.
 
     Scalars rather than the arrays: unpacking a tuple of arrays per organisation costs
-    reference counting in the hottest loop (about 15% of the year-end kernel).
+    reference counting in the hottest loop (about 15% of the year-end kernel). The
+    event itself is a call, for the reason given in ``_variate``.
     """
     if has_tails:
-        occurs = gu.random() < tail_p
-        z = gz.standard_normal()
-        if occurs:
-            xi = xi - turnover * math.exp(tail_mu + tail_sigma * z) / 100.0
+        xi = _adverse_event(xi, gu, gz, tail_p, tail_mu, tail_sigma, turnover)
     shortfall = ct - xi
     if shortfall > 0:
         xi = ct if shortfall <= mitigation else xi + mitigation
+    return xi
+
+
+@njit
+def _adverse_event(xi, gu, gz, tail_p, tail_mu, tail_sigma, turnover):
+    """Outturn after a lognormal large adverse event with probability ``tail_p``."""
+    occurs = gu.random() < tail_p
+    z = gz.standard_normal()
+    if occurs:
+        xi = xi - turnover * math.exp(tail_mu + tail_sigma * z) / 100.0
     return xi
 
 
@@ -254,6 +274,128 @@ def _add_scheme_losses(k, b, tid, lost, lost_bin, start, sys_funding, nat_fundin
     f_nat_hsum[b, k, nbin] += nat_lost
 
 
+#: Schemes per word of the ``lossy`` bit sets (int64 words; bit 63 left clear).
+WORD_BITS = 63
+
+
+@njit
+def _score_draw(
+    b,
+    tid,
+    passes,
+    sys_meets,
+    earned,
+    start,
+    fin,
+    ae,
+    sys_funding,
+    sys_fin,
+    nat_funding,
+    bins,
+    class_group,
+    class_test,
+    class_gate,
+    class_start,
+    class_schemes,
+    share,
+    lossy,
+    codes,
+    nat_lost,
+    any_words,
+    i_org_code,
+    i_sys_test,
+    out,
+):
+    """Year-end mode, one draw: every class's outcome codes, then every scheme's system and
+    national statistics (writes ``codes``; ``nat_lost`` and ``any_words`` are scratch).
+
+    One pass over the members per class and system counts their codes and sums the
+    finance element of those passing their own test (``fin_kept``) and the A&E element
+    paid; a scheme's system loss is then linear in its ``system_linked_share`` ``s``:
+    ``funding - ((1 - s) fin_kept + s [system passes] fin + ae_paid)``, the sum of the
+    members' losses, so each scheme costs O(1) per system instead of a pass over the
+    members. Whether any member lost funding comes from the ``lossy`` bit sets (bit ``j``
+    of class ``c``, member ``i``, code: the class's ``j``-th scheme leaves that member a
+    loss in a non-zero histogram bin). A system where no member lost loses exactly 0.
+    A plain call, not inlined (see ``_add_scheme_losses``).
+    """
+    (
+        f_sys_lost,
+        f_sys_lost2,
+        f_sys_hsum,
+        f_nat_lost,
+        f_nat_lost2,
+        f_nat_hsum,
+        i_sys_hist,
+        i_nat_hist,
+        i_sys_any,
+        i_sys_all,
+    ) = out
+    n_words = any_words.shape[0]
+    nat_lost[:] = 0.0
+    for c in range(class_group.shape[0]):
+        q = class_group[c]
+        ungated = not class_gate[c]
+        every = class_test[c] == _EVERY_MEMBER
+        for s in range(sys_funding.shape[0]):
+            lo = start[s]
+            hi = start[s + 1]
+            ok = sys_meets[s]
+            if every:
+                ok = True
+                for i in range(lo, hi):
+                    if not passes[q, i]:
+                        ok = False
+                        break
+            if ok:
+                i_sys_test[tid, c, s] += 1
+            fin_kept = 0.0
+            ae_paid = 0.0
+            any_lost = np.int64(0)  # the first word of the bit sets, kept in a register
+            any_words[:] = 0
+            ok_bit = 2 if ok else 0
+            for i in range(lo, hi):
+                # Branch-free: adding 0.0 leaves a float sum bit for bit unchanged.
+                p = passes[q, i]
+                got_ae = earned[i] & (p | ungated)
+                code = np.int64(p) | ok_bit | (np.int64(got_ae) << 2)
+                codes[c, i] = code
+                i_org_code[tid, c, i, code] += 1
+                fin_kept += fin[i] * p
+                ae_paid += ae[i] * got_ae
+                any_lost |= lossy[c, i, code, 0]
+                for w in range(1, n_words):
+                    any_words[w] |= lossy[c, i, code, w]
+            any_words[0] = any_lost
+            system_paid = sys_fin[s] if ok else 0.0
+            for j in range(class_start[c], class_start[c + 1]):
+                k = class_schemes[j]
+                bit = j - class_start[c]
+                if (any_words[bit // WORD_BITS] >> (bit % WORD_BITS)) & 1 == 0:
+                    i_sys_hist[tid, k, s, 0] += 1
+                    continue
+                linked = share[k]
+                sys_lost = sys_funding[s] - (
+                    (1.0 - linked) * fin_kept + linked * system_paid + ae_paid
+                )
+                f_sys_lost[b, k, s] += sys_lost
+                f_sys_lost2[b, k, s] += sys_lost * sys_lost
+                sbin = _loss_bin(sys_lost, sys_funding[s], bins)
+                i_sys_hist[tid, k, s, sbin] += 1
+                f_sys_hsum[b, k, s, sbin] += sys_lost
+                i_sys_any[tid, k, s] += 1
+                if sys_funding[s] > 0.0 and sys_lost >= sys_funding[s] * (1.0 - 1e-9):
+                    i_sys_all[tid, k, s] += 1
+                nat_lost[k] += sys_lost
+    for k in range(nat_lost.shape[0]):
+        lost = nat_lost[k]
+        f_nat_lost[b, k] += lost
+        f_nat_lost2[b, k] += lost * lost
+        nbin = _loss_bin(lost, nat_funding, bins)
+        i_nat_hist[tid, k, nbin] += 1
+        f_nat_hsum[b, k, nbin] += lost
+
+
 @njit(inline="always")
 def _pay_bonus(k, b, unearned, passed, funding, bonus_share, f_org_bonus, f_org_bonus2):
     """Rule 8 for one draw and scheme, exactly as ``reference.bonus_paid``: the finance funding
@@ -287,12 +429,14 @@ def _run_wave(
     ct,
     sd,
     fin,
+    ae,
     p_ae,
     funding,
     org_system,
     start,
     sct,
     sys_funding,
+    sys_fin,
     nat_funding,
     bins,
     bonus,
@@ -302,9 +446,11 @@ def _run_wave(
     class_group,
     class_test,
     class_gate,
+    class_start,
+    class_schemes,
     scheme_class,
-    lost_table,
-    bin_table,
+    share,
+    lossy,
     unearned_table,
     f_org_outturn,
     f_org_bonus,
@@ -337,8 +483,8 @@ def _run_wave(
         sys_meets = np.empty(n_sys, dtype=np.bool_)
         passes = np.empty((n_groups, n_orgs), dtype=np.bool_)
         codes = np.empty((n_classes, n_orgs), dtype=np.int64)
-        lost = np.empty(n_orgs)
-        lost_bin = np.empty(n_orgs, dtype=np.int64)
+        nat_lost = np.empty(n_schemes)
+        any_words = np.empty(lossy.shape[3], dtype=np.int64)
         unearned = np.empty(n_orgs)
         passed = np.empty(n_orgs, dtype=np.bool_)
         scratch = _redistribution_scratch(start)
@@ -378,12 +524,11 @@ def _run_wave(
                 f_org_outturn[b, i] += x[i]
                 if meets[i]:
                     i_org_meet[tid, i] += 1
+                earned[i] = ga.random() < p_ae[i]  # its own stream: order among streams is free
             _system_meets(x, start, sct, sys_meets)
             for s in range(n_sys):
                 if sys_meets[s]:
                     i_sys_meet[tid, s] += 1
-            for i in range(n_orgs):
-                earned[i] = ga.random() < p_ae[i]
             for q in range(n_groups):
                 for s in range(n_sys):
                     _group_passes(
@@ -400,38 +545,36 @@ def _run_wave(
                         q,
                         scratch,
                     )
-            # Outcome codes once per class of schemes sharing redistribution, system test and gateway.
-            for c in range(n_classes):
-                q = class_group[c]
-                for s in range(n_sys):
-                    lo = start[s]
-                    hi = start[s + 1]
-                    if class_test[c] == _EVERY_MEMBER:
-                        ok = True
-                        for i in range(lo, hi):
-                            if not passes[q, i]:
-                                ok = False
-                                break
-                    else:
-                        ok = sys_meets[s]
-                    if ok:
-                        i_sys_test[tid, c, s] += 1
-                    for i in range(lo, hi):
-                        p = passes[q, i]
-                        got_ae = (earned[i] and p) if class_gate[c] else earned[i]
-                        code = (1 if p else 0) + (2 if ok else 0) + (4 if got_ae else 0)
-                        codes[c, i] = code
-                        i_org_code[tid, c, i, code] += 1
-            # Each scheme's losses read off its class's codes.
-            for k in range(n_schemes):
-                c = scheme_class[k]
-                for i in range(n_orgs):
-                    lost[i] = lost_table[k, i, codes[c, i]]
-                    lost_bin[i] = bin_table[k, i, codes[c, i]]
-                _add_scheme_losses(
-                    k, b, tid, lost, lost_bin, start, sys_funding, nat_funding, bins, loss_out
-                )
-                if bonus:
+            _score_draw(
+                b,
+                tid,
+                passes,
+                sys_meets,
+                earned,
+                start,
+                fin,
+                ae,
+                sys_funding,
+                sys_fin,
+                nat_funding,
+                bins,
+                class_group,
+                class_test,
+                class_gate,
+                class_start,
+                class_schemes,
+                share,
+                lossy,
+                codes,
+                nat_lost,
+                any_words,
+                i_org_code,
+                i_sys_test,
+                loss_out,
+            )
+            if bonus:
+                for k in range(n_schemes):
+                    c = scheme_class[k]
                     for i in range(n_orgs):
                         unearned[i] = unearned_table[k, i, codes[c, i]]
                         passed[i] = (codes[c, i] & 1) != 0
@@ -720,6 +863,28 @@ def outcome_tables(model: Model, bins: int = HIST_BINS) -> tuple[np.ndarray, ...
     return paid, lost, bin_index, unearned
 
 
+def class_loss_bits(scheme_class: np.ndarray, bin_index: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Schemes by outcome class, and which of them leave a member a loss, as bit sets.
+
+    Returns ``(class_start, class_schemes, lossy)``: class ``c``'s schemes are
+    ``class_schemes[class_start[c]:class_start[c + 1]]`` (in scheme order), and bit ``j``
+    of ``lossy[c, i, code]`` (words of ``WORD_BITS``, shape ``(C, N, 8, words)``) is set
+    when that class's ``j``-th scheme puts member ``i`` with outcome ``code`` in a non-zero
+    loss bin (``bin_index`` of ``outcome_tables``), exactly the reference's "lost funding".
+    """
+    n_classes = int(scheme_class.max()) + 1 if scheme_class.size else 0
+    class_schemes = np.argsort(scheme_class, kind="stable").astype(np.int64)
+    class_start = np.zeros(n_classes + 1, dtype=np.int64)
+    np.cumsum(np.bincount(scheme_class, minlength=n_classes), out=class_start[1:])
+    widest = int(np.diff(class_start).max()) if n_classes else 0
+    words = max(1, -(-widest // WORD_BITS))
+    lossy = np.zeros((n_classes, bin_index.shape[1], N_CODES, words), dtype=np.int64)
+    for c in range(n_classes):
+        for j, k in enumerate(class_schemes[class_start[c] : class_start[c + 1]]):
+            lossy[c, ..., j // WORD_BITS] |= (bin_index[k] > 0).astype(np.int64) << (j % WORD_BITS)
+    return class_start, class_schemes, lossy
+
+
 def quarterly_tables(recovery: bool) -> tuple[np.ndarray, ...]:
     """Rule 6 payment shares of every pattern of four quarterly passes (bit ``q`` = quarter ``q + 1``).
 
@@ -792,6 +957,7 @@ class KernelRun:
                 "system_test_pass": np.zeros((t, n_classes, s), np.int64),
             }
             self._paid, self._lost, self._bin, self._unearned = outcome_tables(model, bins)
+            self._class_bits = class_loss_bits(self._classes[-1], self._bin)
         self.draws = 0
         self.next_block = 0
 
@@ -891,24 +1057,28 @@ class KernelRun:
                 loss_out,
             )
         else:
-            _run_wave(
+            _run_wave(  # type: ignore[call-arg]  # numba Dispatcher: typed at run time
                 *common,
                 m.plan,
                 m.control_total,
                 m.sd,
                 m.finance,
+                m.ae,
                 m.p_ae,
                 m.funding,
                 m.org_system,
                 m.system_start,
                 m.system_control_total,
-                *totals,
+                totals[0],
+                m.system_finance(),
+                *totals[1:],
                 class_group,
                 class_test,
                 class_gate,
+                *self._class_bits[:2],
                 scheme_class,
-                self._lost,
-                self._bin,
+                m.schemes.system_linked_share,
+                self._class_bits[2],
                 self._unearned,
                 f["org_outturn_sum"],
                 f["org_bonus_sum"],

@@ -187,6 +187,10 @@ class Model:
         """Total sustainability funding at stake per system."""
         return np.add.reduceat(self.funding, self.system_start[:-1])
 
+    def system_finance(self) -> np.ndarray:
+        """Total finance element at stake per system (what a passed system test pays at s = 1)."""
+        return np.add.reduceat(self.finance, self.system_start[:-1])
+
 
 def build_model(scenario: Scenario) -> Model:
     """Flatten a validated scenario into a :class:`Model`."""

@@ -255,8 +255,17 @@ def _branch_and_bound_cover(
     best_take: np.ndarray,
     take: np.ndarray,
 ) -> None:
-    """Exact 0/1 knapsack by depth-first branch and bound (items sorted by ratio);
-    ``take`` is scratch of the same length as ``best_take``."""
+    """Exact 0/1 knapsack by depth-first branch and bound, items sorted by ratio;
+    ``take`` is scratch of the same length as ``best_take``.
+
+    Horowitz-Sahni forward moves: from item ``j`` the run of items that fit is taken
+    at once and the first item that does not fit (the critical item) is skipped, so
+    the bound is computed once per run rather than once per item. The bound is
+    Martello and Toth's U2, the better of skipping the critical item (the room
+    filled at the next item's ratio) and forcing it in (the excess removed at the
+    previous item's ratio); never above the fractional (Dantzig) bound, so it prunes
+    at least as much. Invariant: ``take[j:]`` is all False.
+    """
     n = v.shape[0]
     take[:] = False
     best_value = -1.0
@@ -265,33 +274,32 @@ def _branch_and_bound_cover(
     weight = 0.0
     j = 0
     while True:
-        prune = False
         if j < n:
-            # Fractional (LP) bound of the subtree rooted at item j.
-            bound = value
             room = capacity - weight
-            for k in range(j, n):
-                if w[k] <= room:
-                    room -= w[k]
-                    bound += v[k]
+            bound = value
+            r = j
+            while r < n and w[r] <= room:
+                room -= w[r]
+                bound += v[r]
+                r += 1
+            if r < n:
+                skip = bound + (room * v[r + 1] / w[r + 1] if r + 1 < n else 0.0)
+                if r > j:
+                    bound = max(skip, bound + v[r] - (w[r] - room) * v[r - 1] / w[r - 1])
                 else:
-                    bound += v[k] * room / w[k]
-                    break
-            prune = bound < best_value - tol
-        if j < n and not prune:
-            if weight + w[j] <= capacity:
-                take[j] = True
-                value += v[j]
-                weight += w[j]
-            else:
-                take[j] = False
-            j += 1
-            continue
-        if j >= n and _better(value, weight, best_value, best_weight, tol):
+                    bound = skip
+            if bound >= best_value - tol:
+                for k in range(j, r):
+                    take[k] = True
+                    value += v[k]
+                    weight += w[k]
+                j = r + 1 if r < n else n
+                continue
+        elif _better(value, weight, best_value, best_weight, tol):
             best_value = value
             best_weight = weight
             best_take[:] = take
-        # Backtrack: flip the deepest included item to excluded and explore from there.
+        # Backtrack: drop the deepest item taken and search on without it.
         k = j - 1
         while k >= 0 and not take[k]:
             k -= 1
@@ -300,7 +308,6 @@ def _branch_and_bound_cover(
         take[k] = False
         value -= v[k]
         weight -= w[k]
-        take[k + 1 :] = False
         j = k + 1
 
 

@@ -89,6 +89,22 @@ def test_kernel_matches_reference_on_a_large_system_with_many_failures():
     )
 
 
+def test_kernel_matches_reference_with_more_schemes_in_a_class_than_a_bit_set_word():
+    """70 schemes share one outcome class: the kernel's lossy bit sets take two words."""
+    from sct_engine.kernel import WORD_BITS
+
+    shares = np.linspace(0.0, 1.0, 70)
+    menu = [
+        SchemeOption(name=f"flex_{j}", system_linked_share=float(s), redistribution="full")
+        for j, s in enumerate(shares)
+    ]
+    assert len(menu) > WORD_BITS
+    model = make_model(SYSTEMS, menu)
+    assert_same_statistics(
+        simulate_reference(model, 3000, seed=8), simulate_kernel(model, 3000, seed=8)
+    )
+
+
 @pytest.mark.parametrize("distribution", ["normal", "student_t", "skew_normal"])
 def test_numba_streams_match_numpy_streams(distribution):
     """Draw-level parity: the kernel consumes each block's stream exactly as the reference."""
