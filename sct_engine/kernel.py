@@ -175,14 +175,22 @@ def _common_factors(g, dp, z_sys):
 
 
 @njit(inline="always")
-def _factor(g, dp, i, lo, sa, z_nat, z_s, system_loading, own_loading, correlated, corr_root, e):
-    """Organisation ``i``'s ``sqrt(a) Z_nat + l_i Z_s + c_i own_i``, drawing its own ``E`` into ``e[i]``.
+def _own_variates(g, dp, e):
+    """Every organisation's own standard variate, in stream order (after the common factors)."""
+    dist, dof, t_scale, delta, root, mean, scale = dp
+    for i in range(e.shape[0]):
+        e[i] = _variate(g, dist, dof, t_scale, delta, root, mean, scale)
+
+
+@njit(inline="always")
+def _factor(i, lo, sa, z_nat, z_s, system_loading, own_loading, correlated, corr_root, e):
+    """Organisation ``i``'s ``sqrt(a) Z_nat + l_i Z_s + c_i own_i`` from the variates ``e``.
 
     In a system with a correlation matrix (first member ``lo``), ``own_i`` is the Cholesky
-    row times the members' variates drawn so far, summed in order as ``uncertainty.correlated_variates``.
+    row times the members' variates up to ``i``, summed in order as
+    ``uncertainty.correlated_variates``. Drawing (``_own_variates``) and arithmetic are
+    separate loops: the arithmetic loop has no calls in it.
     """
-    dist, dof, t_scale, delta, root, mean, scale = dp
-    e[i] = _variate(g, dist, dof, t_scale, delta, root, mean, scale)
     own = e[i]
     if correlated[i]:
         own = 0.0
@@ -491,11 +499,12 @@ def _run_wave(
         for _ in range(block_n[b]):
             # Shocks in stream order: national, one per system, one per organisation.
             z_nat = _common_factors(g, dp, z_sys)
+            _own_variates(g, dp, e)
+            for i in range(n_orgs):
+                earned[i] = ga.random() < p_ae[i]  # its own stream: order among streams is free
             for i in range(n_orgs):
                 home = org_system[i]
                 f = _factor(
-                    g,
-                    dp,
                     i,
                     start[home],
                     sa,
@@ -524,7 +533,6 @@ def _run_wave(
                 f_org_outturn[b, i] += x[i]
                 if meets[i]:
                     i_org_meet[tid, i] += 1
-                earned[i] = ga.random() < p_ae[i]  # its own stream: order among streams is free
             _system_meets(x, start, sct, sys_meets)
             for s in range(n_sys):
                 if sys_meets[s]:
@@ -673,11 +681,10 @@ def _run_wave_quarterly(
             running[:] = 0.0
             for q in range(n_q):
                 z_nat = _common_factors(g, dp, z_sys)
+                _own_variates(g, dp, e)
                 for i in range(n_orgs):
                     home = org_system[i]
                     f = _factor(
-                        g,
-                        dp,
                         i,
                         start[home],
                         sa,

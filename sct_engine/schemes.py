@@ -185,33 +185,29 @@ def cover_shortfalls_into(
     if smallest > headroom:
         return
     # Items in decreasing funding per pound of shortfall, stable so ties keep index order:
-    # insertion sort for the small sets the exact search takes, merge sort above that.
-    # A shortfall larger than the whole headroom can never be covered: such members
-    # are left out of the search (fewer items, tighter bounds; same optimum).
+    # insertion sort (keys moved with the indices) for the small sets the exact search
+    # takes, merge sort above that. A shortfall larger than the whole headroom can never
+    # be covered: such members are left out of the search (fewer items, tighter bounds;
+    # same optimum). Exact search or greedy is decided on the failing members (n), as it
+    # always was; dropping members that cannot fit changes neither answer.
     v = values[0, :n]
     w = values[1, :n]
+    exact = n <= EXACT_COVER_LIMIT
     m = 0
     for k in range(n):
         if shortfall[k] <= headroom:
-            v[k] = finance[k] / shortfall[k]
-            order[m] = k
+            ratio_k = finance[k] / shortfall[k]
+            j = m
+            if exact:
+                while j > 0 and v[j - 1] < ratio_k:
+                    v[j] = v[j - 1]
+                    order[j] = order[j - 1]
+                    j -= 1
+            v[j] = ratio_k
+            order[j] = k
             m += 1
-    # Exact search or greedy is decided on the failing members (n), as it always was;
-    # dropping members that cannot fit changes neither answer.
-    exact = n <= EXACT_COVER_LIMIT
     if not exact:
-        ratio = np.empty(m)
-        for k in range(m):
-            ratio[k] = v[order[k]]
-        order[:m] = order[:m][np.argsort(-ratio, kind="mergesort")]
-    else:
-        for k in range(1, m):
-            item = order[k]
-            j = k
-            while j > 0 and v[order[j - 1]] < v[item]:
-                order[j] = order[j - 1]
-                j -= 1
-            order[j] = item
+        order[:m] = order[:m][np.argsort(-v[:m], kind="mergesort")]
     for k in range(m):
         v[k] = finance[order[k]]
         w[k] = shortfall[order[k]]
