@@ -236,50 +236,47 @@ def _system_meets(x, start, sct, out):
         out[s] = total >= sct[s]
 
 
-@njit
-def _add_scheme_losses(k, b, tid, lost, lost_bin, start, sys_funding, nat_funding, bins, out):
-    """System and national statistics of scheme ``k``'s losses in one draw.
+@njit(inline="always")
+def _record_system_loss(k, s, b, tid, lost, any_lost, funding, bins, out):
+    """Statistics of scheme ``k``'s loss ``lost`` in system ``s`` (of ``funding`` at stake) in
+    one draw; ``any_lost``: some member lost funding. ``out``: the system and national
+    accumulators (floats per block ``b``, counts per thread ``tid``)."""
+    f_sys_lost, f_sys_lost2, f_sys_hsum, _, _, _, i_sys_hist, _, i_sys_any, i_sys_all = out
+    f_sys_lost[b, k, s] += lost
+    f_sys_lost2[b, k, s] += lost * lost
+    sbin = _loss_bin(lost, funding, bins)
+    i_sys_hist[tid, k, s, sbin] += 1
+    f_sys_hsum[b, k, s, sbin] += lost
+    if any_lost:
+        i_sys_any[tid, k, s] += 1
+    if funding > 0.0 and lost >= funding * (1.0 - 1e-9):
+        i_sys_all[tid, k, s] += 1
 
-    ``lost`` and ``lost_bin`` hold each organisation's loss and its histogram bin;
-    ``out`` the system and national accumulators (floats per block, counts per thread).
+
+@njit(inline="always")
+def _record_national_loss(k, b, tid, lost, funding, bins, out):
+    """Statistics of scheme ``k``'s national loss in one draw (see ``_record_system_loss``)."""
+    _, _, _, f_nat_lost, f_nat_lost2, f_nat_hsum, _, i_nat_hist, _, _ = out
+    f_nat_lost[b, k] += lost
+    f_nat_lost2[b, k] += lost * lost
+    nbin = _loss_bin(lost, funding, bins)
+    i_nat_hist[tid, k, nbin] += 1
+    f_nat_hsum[b, k, nbin] += lost
+
+
+@njit
+def _add_scheme_losses(k, b, tid, sys_lost, sys_any, sys_funding, nat_funding, bins, out):
+    """Quarterly mode: system and national statistics of scheme ``k``'s losses in one draw,
+    from each system's loss (members' losses summed in order) and whether any member lost.
+
     A plain call, not inlined: inlined into the ``prange`` body, numba 0.68 lost the
     national accumulation (caught by the parity tests); one call per scheme and draw is cheap.
     """
-    (
-        f_sys_lost,
-        f_sys_lost2,
-        f_sys_hsum,
-        f_nat_lost,
-        f_nat_lost2,
-        f_nat_hsum,
-        i_sys_hist,
-        i_nat_hist,
-        i_sys_any,
-        i_sys_all,
-    ) = out
     nat_lost = 0.0
     for s in range(sys_funding.shape[0]):
-        sys_lost = 0.0
-        any_lost = False
-        for i in range(start[s], start[s + 1]):
-            sys_lost += lost[i]
-            if lost_bin[i] > 0:
-                any_lost = True
-        f_sys_lost[b, k, s] += sys_lost
-        f_sys_lost2[b, k, s] += sys_lost * sys_lost
-        sbin = _loss_bin(sys_lost, sys_funding[s], bins)
-        i_sys_hist[tid, k, s, sbin] += 1
-        f_sys_hsum[b, k, s, sbin] += sys_lost
-        if any_lost:
-            i_sys_any[tid, k, s] += 1
-        if sys_funding[s] > 0.0 and sys_lost >= sys_funding[s] * (1.0 - 1e-9):
-            i_sys_all[tid, k, s] += 1
-        nat_lost += sys_lost
-    f_nat_lost[b, k] += nat_lost
-    f_nat_lost2[b, k] += nat_lost * nat_lost
-    nbin = _loss_bin(nat_lost, nat_funding, bins)
-    i_nat_hist[tid, k, nbin] += 1
-    f_nat_hsum[b, k, nbin] += nat_lost
+        _record_system_loss(k, s, b, tid, sys_lost[s], sys_any[s], sys_funding[s], bins, out)
+        nat_lost += sys_lost[s]
+    _record_national_loss(k, b, tid, nat_lost, nat_funding, bins, out)
 
 
 #: Schemes per word of the ``lossy`` bit sets (int64 words; bit 63 left clear).
@@ -325,20 +322,9 @@ def _score_draw(
     members. Whether any member lost funding comes from the ``lossy`` bit sets (bit ``j``
     of class ``c``, member ``i``, code: the class's ``j``-th scheme leaves that member a
     loss in a non-zero histogram bin). A system where no member lost loses exactly 0.
-    A plain call, not inlined (see ``_add_scheme_losses``).
+    A plain call, not inlined, like ``_add_scheme_losses``.
     """
-    (
-        f_sys_lost,
-        f_sys_lost2,
-        f_sys_hsum,
-        f_nat_lost,
-        f_nat_lost2,
-        f_nat_hsum,
-        i_sys_hist,
-        i_nat_hist,
-        i_sys_any,
-        i_sys_all,
-    ) = out
+    _, _, _, _, _, _, i_sys_hist, _, _, _ = out
     n_words = any_words.shape[0]
     nat_lost[:] = 0.0
     for c in range(class_group.shape[0]):
@@ -386,22 +372,10 @@ def _score_draw(
                 sys_lost = sys_funding[s] - (
                     (1.0 - linked) * fin_kept + linked * system_paid + ae_paid
                 )
-                f_sys_lost[b, k, s] += sys_lost
-                f_sys_lost2[b, k, s] += sys_lost * sys_lost
-                sbin = _loss_bin(sys_lost, sys_funding[s], bins)
-                i_sys_hist[tid, k, s, sbin] += 1
-                f_sys_hsum[b, k, s, sbin] += sys_lost
-                i_sys_any[tid, k, s] += 1
-                if sys_funding[s] > 0.0 and sys_lost >= sys_funding[s] * (1.0 - 1e-9):
-                    i_sys_all[tid, k, s] += 1
+                _record_system_loss(k, s, b, tid, sys_lost, True, sys_funding[s], bins, out)
                 nat_lost[k] += sys_lost
     for k in range(nat_lost.shape[0]):
-        lost = nat_lost[k]
-        f_nat_lost[b, k] += lost
-        f_nat_lost2[b, k] += lost * lost
-        nbin = _loss_bin(lost, nat_funding, bins)
-        i_nat_hist[tid, k, nbin] += 1
-        f_nat_hsum[b, k, nbin] += lost
+        _record_national_loss(k, b, tid, nat_lost[k], nat_funding, bins, out)
 
 
 @njit(inline="always")
@@ -671,8 +645,8 @@ def _run_wave_quarterly(
         passes = np.empty((n_groups, n_q, n_orgs), dtype=np.bool_)
         pass_bits = np.empty((n_groups, n_orgs), dtype=np.int64)  # bit q: passed in quarter q + 1
         sys_meet_bits = np.empty(n_sys, dtype=np.int64)  # bit q: system outturn met its YTD total
-        lost = np.empty(n_orgs)
-        lost_bin = np.empty(n_orgs, dtype=np.int64)
+        sys_lost = np.empty(n_sys)
+        sys_any = np.empty(n_sys, dtype=np.bool_)
         unearned = np.empty(n_orgs)
         passed = np.empty(n_orgs, dtype=np.bool_)
         scratch = _redistribution_scratch(start)
@@ -772,6 +746,8 @@ def _run_wave_quarterly(
                     if (sys_bits & year_end_bit) != 0:
                         i_sys_test[tid, k, s] += 1
                     y_share = share_table[sys_bits]
+                    sys_lost_s = 0.0
+                    sys_any_s = False
                     for i in range(lo, hi):
                         org_bits = pass_bits[r, i]
                         ae_bits = earned_bits[i] & org_bits if gate else earned_bits[i]
@@ -789,8 +765,8 @@ def _run_wave_quarterly(
                             )
                         loss = funding[i] - paid
                         loss_bin = _loss_bin(loss, funding[i], bins)
-                        lost[i] = loss
-                        lost_bin[i] = loss_bin
+                        sys_lost_s += loss
+                        sys_any_s = sys_any_s or loss_bin > 0
                         f_org_paid[b, k, i] += paid
                         f_org_lost[b, k, i] += loss
                         f_org_lost2[b, k, i] += loss * loss
@@ -802,8 +778,10 @@ def _run_wave_quarterly(
                         if bonus:
                             unearned[i] = fin_i - fin_paid
                             passed[i] = (org_bits & year_end_bit) != 0
+                    sys_lost[s] = sys_lost_s
+                    sys_any[s] = sys_any_s
                 _add_scheme_losses(
-                    k, b, tid, lost, lost_bin, start, sys_funding, nat_funding, bins, loss_out
+                    k, b, tid, sys_lost, sys_any, sys_funding, nat_funding, bins, loss_out
                 )
                 if bonus:
                     _pay_bonus(
