@@ -1,17 +1,20 @@
 """Throughput of the kernel against the reference and the random-number limit, one table.
 
     python benchmarks/run.py [--draws 1000000] [--reference-draws 20000]
+                             [--quarterly-draws 200000] [--quarterly-reference-draws 4000]
 
 Everything is measured in this run on this machine: kernel and reference
 organisation-draws per second (300 organisations in 10 systems, seven schemes,
-normal and Student-t), numpy's one-thread ``standard_normal`` fill rate as the
-random-number limit, the ratios, and peak memory (max RSS of a fresh process)
-at 100,000 and 10,000,000 draws.
+normal and Student-t year-end shocks, and normal shocks in quarterly mode, the
+2018/19 regime's year-to-date tests that the shipped scenarios use), numpy's
+one-thread ``standard_normal`` fill rate as the random-number limit, the ratios,
+and peak memory (max RSS of a fresh process) at 100,000 and 10,000,000 draws.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import subprocess
@@ -70,21 +73,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=1_000_000)
     parser.add_argument("--reference-draws", type=int, default=20_000)
+    parser.add_argument("--quarterly-draws", type=int, default=200_000)
+    parser.add_argument("--quarterly-reference-draws", type=int, default=4_000)
     parser.add_argument("--no-memory", action="store_true", help="skip the 10M-draw memory runs")
     args = parser.parse_args()
 
     limit = rng_fill_rate()
     rows = []
-    for distribution in ("normal", "student_t"):
+    cases = [
+        ("normal", False, args.draws, args.reference_draws),
+        ("student_t", False, args.draws, args.reference_draws),
+        ("normal", True, args.quarterly_draws, args.quarterly_reference_draws),
+    ]
+    for distribution, quarterly, draws, reference_draws in cases:
         model = build_model(synthetic_scenario(distribution=distribution))
+        model = dataclasses.replace(model, quarterly=quarterly)
         simulate_kernel(model, 8192, seed=0)  # compile or load from cache
-        kernel_s = best_of(2, lambda m=model: simulate_kernel(m, args.draws, seed=1))
+        kernel_s = best_of(2, lambda m=model, n=draws: simulate_kernel(m, n, seed=1))
         reference_s = best_of(
-            1, lambda m=model: simulate_reference(m, args.reference_draws, seed=1)
+            1, lambda m=model, n=reference_draws: simulate_reference(m, n, seed=1)
         )
-        kernel_rate = model.n_orgs * args.draws / kernel_s
-        reference_rate = model.n_orgs * args.reference_draws / reference_s
-        rows.append((distribution, kernel_rate, reference_rate, kernel_s))
+        kernel_rate = model.n_orgs * draws / kernel_s
+        reference_rate = model.n_orgs * reference_draws / reference_s
+        label = distribution + (" quarterly" if quarterly else "")
+        rows.append((label, kernel_rate, reference_rate, kernel_s, draws))
 
     print(
         f"machine: {platform.machine()} {platform.processor() or ''} cores={os.cpu_count()} "
@@ -92,19 +104,24 @@ def main() -> None:
         f"numpy={np.__version__} numba={numba.__version__}"
     )
     print(
-        f"model: 300 organisations in 10 systems, 7 schemes; kernel {args.draws:,} draws, "
-        f"reference {args.reference_draws:,} draws"
+        f"model: 300 organisations in 10 systems, 7 schemes; kernel {args.draws:,} draws "
+        f"({args.quarterly_draws:,} quarterly), reference {args.reference_draws:,} draws "
+        f"({args.quarterly_reference_draws:,} quarterly)"
     )
     print(
         f"random-number limit (numpy standard_normal fill, 1 thread): {limit / 1e6:,.1f} M values/s\n"
     )
-    header = f"{'shocks':<10} {'kernel Morg-draws/s':>20} {'reference':>10} {'kernel/ref':>10} {'kernel/RNG':>10} {'kernel s':>9}"
+    header = (
+        f"{'shocks':<18} {'kernel Morg-draws/s':>20} {'reference':>10} {'kernel/ref':>10} "
+        f"{'kernel/RNG':>10} {'kernel s':>9} {'draws':>10}"
+    )
     print(header)
     print("-" * len(header))
-    for distribution, kernel_rate, reference_rate, kernel_s in rows:
+    for label, kernel_rate, reference_rate, kernel_s, draws in rows:
         print(
-            f"{distribution:<10} {kernel_rate / 1e6:>20.2f} {reference_rate / 1e6:>10.3f} "
-            f"{kernel_rate / reference_rate:>10.1f} {kernel_rate / limit:>10.2f} {kernel_s:>9.2f}"
+            f"{label:<18} {kernel_rate / 1e6:>20.2f} {reference_rate / 1e6:>10.3f} "
+            f"{kernel_rate / reference_rate:>10.1f} {kernel_rate / limit:>10.2f} {kernel_s:>9.2f} "
+            f"{draws:>10,}"
         )
     if not args.no_memory:
         # A fresh process may still compile (e.g. first run after a source change): its LLVM

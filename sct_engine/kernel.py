@@ -326,7 +326,8 @@ def _score_draw(
     """
     _, _, _, _, _, _, i_sys_hist, _, _, _ = out
     n_words = any_words.shape[0]
-    nat_lost[:] = 0.0
+    for k in range(nat_lost.shape[0]):
+        nat_lost[k] = 0.0
     for c in range(class_group.shape[0]):
         q = class_group[c]
         ungated = not class_gate[c]
@@ -346,7 +347,8 @@ def _score_draw(
             fin_kept = 0.0
             ae_paid = 0.0
             any_lost = np.int64(0)  # the first word of the bit sets, kept in a register
-            any_words[:] = 0
+            for w in range(1, n_words):
+                any_words[w] = 0
             ok_bit = 2 if ok else 0
             for i in range(lo, hi):
                 # Branch-free: adding 0.0 leaves a float sum bit for bit unchanged.
