@@ -8,7 +8,7 @@ organisation-draws per second (300 organisations in 10 systems, seven schemes,
 normal and Student-t year-end shocks, and normal shocks in quarterly mode, the
 2018/19 regime's year-to-date tests that the shipped scenarios use), numpy's
 one-thread ``standard_normal`` fill rate as the random-number limit, the ratios,
-and peak memory (max RSS of a fresh process) at 100,000 and 10,000,000 draws.
+and peak memory (VmHWM of a fresh process) at 100,000 and 10,000,000 draws.
 """
 
 from __future__ import annotations
@@ -51,20 +51,29 @@ def rng_fill_rate(values: int = 20_000_000) -> float:
 
 
 MEMORY_SCRIPT = """
-import resource, sys
+import dataclasses, resource, sys
 sys.path.insert(0, {bench!r})
 from synthetic import synthetic_scenario
 from sct_engine.model import build_model
 from sct_engine.kernel import simulate_kernel
-simulate_kernel(build_model(synthetic_scenario()), int(sys.argv[1]), seed=1)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+model = dataclasses.replace(build_model(synthetic_scenario()), quarterly=sys.argv[2] == "1")
+simulate_kernel(model, int(sys.argv[1]), seed=1)
+try:  # this process's own peak (ru_maxrss can carry the parent's peak over fork and exec)
+    with open("/proc/self/status") as status:
+        print(next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")))
+except OSError:
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def peak_memory_mb(draws: int) -> float:
+def peak_memory_mb(draws: int, quarterly: bool = False) -> float:
+    """Peak resident memory (MB) of a fresh process running ``draws`` draws of the model."""
     script = MEMORY_SCRIPT.format(bench=str(Path(__file__).resolve().parent))
     out = subprocess.run(
-        [sys.executable, "-c", script, str(draws)], capture_output=True, text=True, check=True
+        [sys.executable, "-c", script, str(draws), "1" if quarterly else "0"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return int(out.stdout.strip().splitlines()[-1]) / 1024.0
 
@@ -123,14 +132,21 @@ def main() -> None:
             f"{kernel_rate / reference_rate:>10.1f} {kernel_rate / limit:>10.2f} {kernel_s:>9.2f} "
             f"{draws:>10,}"
         )
+    print(
+        "kernel/RNG: organisation-draws per second over one-thread normals per second "
+        "(a quarterly organisation-draw takes four normals and four uniforms)"
+    )
     if not args.no_memory:
         # A fresh process may still compile (e.g. first run after a source change): its LLVM
-        # memory is not the run's, so one throwaway process fills the numba cache first.
+        # memory is not the run's, so one throwaway process per mode fills the numba cache first.
         peak_memory_mb(8192)
+        peak_memory_mb(8192, quarterly=True)
         small, large = peak_memory_mb(100_000), peak_memory_mb(10_000_000)
+        quarterly = peak_memory_mb(100_000, quarterly=True)
         print(
-            f"\npeak memory (max RSS, fresh process): 100,000 draws {small:,.0f} MB; "
-            f"10,000,000 draws {large:,.0f} MB; ratio {large / small:.2f}"
+            f"\npeak memory (VmHWM of a fresh process): 100,000 draws {small:,.0f} MB; "
+            f"10,000,000 draws {large:,.0f} MB; ratio {large / small:.2f}; "
+            f"quarterly mode, 100,000 draws {quarterly:,.0f} MB"
         )
 
 

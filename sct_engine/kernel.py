@@ -10,7 +10,10 @@ number of threads.
 
 The scalar work per draw mirrors the reference expression by expression
 (``plan + sd * (sqrt(a) Z + l_i Z_s + c_i E)``, the Cholesky rows of systems with
-a correlation matrix summed in the same order, the histogram bin formula), so the two agree bit for bit on counts and to rounding on sums.
+a correlation matrix summed in the same order, the histogram bin formula), so the
+two agree bit for bit on organisation outcomes and counts. System and national
+losses in year-end mode are summed differently (see below): they agree with the
+reference to rounding, far inside the 1e-9 slack of the histogram bin formula.
 An organisation's funding lost under a scheme takes one of eight values
 (own test, system test, A&E element: passed or not), so per organisation the
 kernel only counts outcome codes per class of schemes (schemes sharing
@@ -831,7 +834,8 @@ def outcome_tables(model: Model, bins: int = HIST_BINS) -> tuple[np.ndarray, ...
     outcome code, each of shape ``(K, N, 8)``.
 
     Same expressions as ``schemes.finance_paid + schemes.ae_paid`` and ``stats.loss_bins``,
-    so a draw's loss read from the table is bit-identical to the reference's.
+    so an organisation's loss and bin read from the table are bit-identical to the
+    reference's (the organisation statistics are read off the code counts with them).
     """
     codes = np.arange(N_CODES)
     org_q = (codes & 1).astype(bool)

@@ -123,9 +123,11 @@ def cover_shortfalls(finance: np.ndarray, shortfall: np.ndarray, headroom: float
     ``sum shortfall[i] <= headroom``; among subsets paying the same funding
     (within 1e-9 relative) the one using least headroom wins, so the choice is
     unique for continuous shortfalls. Exact branch and bound (items in order of
-    funding per £ of shortfall, fractional upper bound) up to
-    ``EXACT_COVER_LIMIT`` items; beyond that the ratio greedy, whose gap is
-    measured in ``tests/unit/test_cover.py``.
+    funding per £ of shortfall, Horowitz-Sahni forward moves, Martello-Toth
+    upper bound) up to ``EXACT_COVER_LIMIT`` items; beyond that the ratio greedy,
+    whose gap is measured in ``tests/unit/test_cover.py``. Members with no
+    finance element at stake are covered only when every shortfall fits (otherwise
+    they would only use headroom).
 
     Parameters
     ----------
@@ -187,15 +189,16 @@ def cover_shortfalls_into(
     # Items in decreasing funding per pound of shortfall, stable so ties keep index order:
     # insertion sort (keys moved with the indices) for the small sets the exact search
     # takes, merge sort above that. A shortfall larger than the whole headroom can never
-    # be covered: such members are left out of the search (fewer items, tighter bounds;
-    # same optimum). Exact search or greedy is decided on the failing members (n), as it
-    # always was; dropping members that cannot fit changes neither answer.
+    # be covered, and a member with no finance at stake adds nothing but headroom used:
+    # both are left out of the search (fewer items, tighter bounds; same optimum). Exact
+    # search or greedy is decided on the failing members (n), as it always was; dropping
+    # members changes neither answer.
     v = values[0, :n]
     w = values[1, :n]
     exact = n <= EXACT_COVER_LIMIT
     m = 0
     for k in range(n):
-        if shortfall[k] <= headroom:
+        if shortfall[k] <= headroom and finance[k] > 0.0:
             ratio_k = finance[k] / shortfall[k]
             j = m
             if exact:

@@ -48,6 +48,9 @@ MENU = [
 
 
 def assert_same_statistics(reference, kernel) -> None:
+    """Counts exactly; float sums to 1e-9 relative, or 1e-9 absolute where the true sum is 0
+    (the reference adds rounding noise of about 1e-16 of the funding where nobody lost,
+    which the kernel records as an exact 0)."""
     for name, expected in reference.arrays().items():
         got = kernel.arrays()[name]
         if expected.dtype.kind == "i":
@@ -103,6 +106,25 @@ def test_kernel_matches_reference_with_more_schemes_in_a_class_than_a_bit_set_wo
     assert_same_statistics(
         simulate_reference(model, 3000, seed=8), simulate_kernel(model, 3000, seed=8)
     )
+
+
+def test_class_loss_bits_set_bit_j_of_word_j_over_63_for_the_classs_jth_scheme():
+    from sct_engine.kernel import WORD_BITS, class_loss_bits
+
+    rng = np.random.default_rng(2)
+    scheme_class = np.array([0] * 70 + [1] + [0] * 3)  # class 0: 73 schemes, class 1: one
+    bin_index = rng.integers(0, 3, (len(scheme_class), 5, 8))  # (K, N, 8), about a third 0
+    class_start, class_schemes, lossy = class_loss_bits(scheme_class, bin_index)
+    assert class_start.tolist() == [0, 73, 74]
+    assert class_schemes[:73].tolist() == [*range(70), 71, 72, 73]
+    assert class_schemes[73] == 70
+    assert lossy.shape == (2, 5, 8, 2)
+    for c in range(2):
+        for j, k in enumerate(class_schemes[class_start[c] : class_start[c + 1]]):
+            bit = (lossy[c, ..., j // WORD_BITS] >> (j % WORD_BITS)) & 1
+            np.testing.assert_array_equal(bit == 1, bin_index[k] > 0)
+    assert (lossy[1, ..., 0] >> 1).max() == 0 and lossy[1, ..., 1].max() == 0
+    assert lossy.min() >= 0  # bit 63 stays clear: words are non-negative int64
 
 
 @pytest.mark.parametrize("distribution", ["normal", "student_t", "skew_normal"])

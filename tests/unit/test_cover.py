@@ -97,3 +97,83 @@ def test_more_failing_members_than_the_exact_limit_use_the_greedy_cover():
     np.testing.assert_array_equal(
         np.flatnonzero(cover_shortfalls(finance[:3], shortfall[:3], 10.0)), [1, 2]
     )
+
+
+def dynamic_programming_cover(finance: np.ndarray, shortfall: np.ndarray, headroom: int):
+    """Oracle for integer shortfalls: best funding, then least headroom, by DP over capacity."""
+    best = [(0.0, 0)] * (headroom + 1)  # best (value, weight) using at most c of headroom
+    for f, d in zip(finance.tolist(), shortfall.astype(int).tolist(), strict=True):
+        for c in range(headroom, d - 1, -1):
+            value, weight = best[c - d]
+            candidate = (value + f, weight + d)
+            current = best[c]
+            if candidate[0] > current[0] + 1e-9 or (
+                abs(candidate[0] - current[0]) <= 1e-9 and candidate[1] < current[1]
+            ):
+                best[c] = candidate
+    return best[headroom]
+
+
+def test_cover_is_optimal_on_systems_where_the_search_is_always_reached():
+    """Headroom between a tenth and nine tenths of the shortfalls: neither shortcut applies,
+    so every instance runs the branch and bound (checked against brute force)."""
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        n = int(rng.integers(2, 13))
+        finance = rng.uniform(0.0, 20.0, n)
+        shortfall = rng.lognormal(0.0, 1.0, n)
+        headroom = float(rng.uniform(0.1, 0.9) * shortfall.sum())
+        covered = cover_shortfalls(finance, shortfall, headroom)
+        value, weight = brute_force(finance, shortfall, headroom)
+        assert shortfall[covered].sum() <= headroom + 1e-9
+        assert finance[covered].sum() == pytest.approx(value, rel=1e-9, abs=1e-9)
+        assert shortfall[covered].sum() == pytest.approx(weight, rel=1e-9, abs=1e-9)
+
+
+def test_cover_is_optimal_with_many_ties_up_to_the_exact_limit():
+    """Integer funding and shortfalls (many equal values, equal ratios) with up to
+    ``EXACT_COVER_LIMIT`` members: the search matches a dynamic-programming oracle on the
+    funding covered and, among equal funding, the headroom used."""
+    from sct_engine.schemes import EXACT_COVER_LIMIT
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        n = int(rng.integers(2, EXACT_COVER_LIMIT + 1))
+        finance = rng.integers(0, 6, n).astype(float)
+        shortfall = rng.integers(1, 8, n).astype(float)
+        headroom = int(rng.uniform(0.1, 0.9) * shortfall.sum())
+        covered = cover_shortfalls(finance, shortfall, float(headroom))
+        value, weight = dynamic_programming_cover(finance, shortfall, headroom)
+        assert shortfall[covered].sum() <= headroom
+        assert finance[covered].sum() == pytest.approx(value, abs=1e-9)
+        assert shortfall[covered].sum() == weight
+
+
+def test_cover_breaks_exact_ties_by_member_order():
+    """Two identical members and room for one: the first is covered (stable ratio order)."""
+    covered = cover_shortfalls(np.array([1.0, 1.0]), np.array([1.0, 1.0]), 1.0)
+    assert covered.tolist() == [True, False]
+
+
+def test_cover_into_with_scratch_longer_than_the_members_matches_the_wrapper():
+    """The kernel passes buffers sized for its largest system; the answer must not change."""
+    from sct_engine.schemes import cover_shortfalls_into
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        n = int(rng.integers(1, 20))
+        finance = rng.uniform(0.0, 10.0, n)
+        shortfall = rng.lognormal(0.0, 1.0, n)
+        headroom = float(rng.uniform(0.0, 1.0) * shortfall.sum())
+        size = n + 7
+        covered = np.ones(size, dtype=bool)
+        cover_shortfalls_into(
+            finance,
+            shortfall,
+            headroom,
+            covered,
+            np.empty(size, dtype=np.int64),
+            np.full((2, size), np.nan),
+            np.ones((2, size), dtype=bool),
+        )
+        np.testing.assert_array_equal(covered[:n], cover_shortfalls(finance, shortfall, headroom))
