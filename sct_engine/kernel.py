@@ -203,6 +203,29 @@ def _factor(i, lo, sa, z_nat, z_s, system_loading, own_loading, correlated, corr
 
 
 @njit(inline="always")
+def _draw_factors(g, dp, dependence, org_system, start, z_sys, e, f):
+    """One period's factor model in stream order (national, one per system, one per
+    organisation), then every organisation's combined factor into ``f``."""
+    sa, system_loading, own_loading, correlated, corr_root = dependence
+    z_nat = _common_factors(g, dp, z_sys)
+    _own_variates(g, dp, e)
+    for i in range(f.shape[0]):
+        home = org_system[i]
+        f[i] = _factor(
+            i,
+            start[home],
+            sa,
+            z_nat,
+            z_sys[home],
+            system_loading,
+            own_loading,
+            correlated,
+            corr_root,
+            e,
+        )
+
+
+@njit(inline="always")
 def _year_end_events(xi, has_tails, gu, gz, tail_p, tail_mu, tail_sigma, turnover, ct, mitigation):
     """One organisation's large adverse event, then management actions, exactly as
     ``reference.year_end_events``: one uniform and one normal whenever the model has tails.
@@ -450,7 +473,6 @@ def _run_wave(
 ):
     n_orgs = plan.shape[0]
     has_tails, turnover, tail_p, tail_mu, tail_sigma, mitigation = events
-    sa, system_loading, own_loading, correlated, corr_root = dependence
     n_sys = sct.shape[0]
     n_groups = group_mode.shape[0]
     n_classes = class_group.shape[0]
@@ -464,6 +486,7 @@ def _run_wave(
         gz = tail_size_gens[bi]
         x = np.empty(n_orgs)
         e = np.empty(n_orgs)
+        f = np.empty(n_orgs)
         meets = np.empty(n_orgs, dtype=np.bool_)
         earned = np.empty(n_orgs, dtype=np.bool_)
         z_sys = np.empty(n_sys)
@@ -477,25 +500,11 @@ def _run_wave(
         scratch = _redistribution_scratch(start)
         for _ in range(block_n[b]):
             # Shocks in stream order: national, one per system, one per organisation.
-            z_nat = _common_factors(g, dp, z_sys)
-            _own_variates(g, dp, e)
+            _draw_factors(g, dp, dependence, org_system, start, z_sys, e, f)
             for i in range(n_orgs):
                 earned[i] = ga.random() < p_ae[i]  # its own stream: order among streams is free
             for i in range(n_orgs):
-                home = org_system[i]
-                f = _factor(
-                    i,
-                    start[home],
-                    sa,
-                    z_nat,
-                    z_sys[home],
-                    system_loading,
-                    own_loading,
-                    correlated,
-                    corr_root,
-                    e,
-                )
-                xi = plan[i] + sd[i] * f
+                xi = plan[i] + sd[i] * f[i]
                 x[i] = _year_end_events(
                     xi,
                     has_tails,
@@ -622,7 +631,6 @@ def _run_wave_quarterly(
     )
     i_org_meet, i_sys_meet, i_org_pass, i_org_any, i_org_hist, i_sys_test = i_org
     has_tails, turnover, tail_p, tail_mu, tail_sigma, mitigation = events
-    sa, system_loading, own_loading, correlated, corr_root = dependence
     n_q = ytd_plan.shape[0]
     n_orgs = ytd_plan.shape[1]
     n_sys = sys_ytd_ct.shape[1]
@@ -640,6 +648,7 @@ def _run_wave_quarterly(
         gz = tail_size_gens[bi]
         x = np.empty((n_q, n_orgs))
         e = np.empty(n_orgs)
+        f = np.empty(n_orgs)
         running = np.empty(n_orgs)
         meets = np.empty((n_q, n_orgs), dtype=np.bool_)
         earned_bits = np.empty(
@@ -659,23 +668,9 @@ def _run_wave_quarterly(
             # Each quarter's whole factor model in stream order; YTD = profiled plan + running increments.
             running[:] = 0.0
             for q in range(n_q):
-                z_nat = _common_factors(g, dp, z_sys)
-                _own_variates(g, dp, e)
+                _draw_factors(g, dp, dependence, org_system, start, z_sys, e, f)
                 for i in range(n_orgs):
-                    home = org_system[i]
-                    f = _factor(
-                        i,
-                        start[home],
-                        sa,
-                        z_nat,
-                        z_sys[home],
-                        system_loading,
-                        own_loading,
-                        correlated,
-                        corr_root,
-                        e,
-                    )
-                    running[i] += quarter_sd[q, i] * f
+                    running[i] += quarter_sd[q, i] * f[i]
                     x[q, i] = ytd_plan[q, i] + running[i]
             for i in range(n_orgs):
                 x[year_end, i] = _year_end_events(
