@@ -27,6 +27,24 @@ def brute_force(finance: np.ndarray, shortfall: np.ndarray, headroom: float) -> 
     return best
 
 
+def assert_optimal_cover(finance: np.ndarray, shortfall: np.ndarray, headroom: float) -> None:
+    """The cover fits the headroom and matches brute force on funding covered and headroom used."""
+    covered = cover_shortfalls(finance, shortfall, headroom)
+    assert shortfall[covered].sum() <= headroom + 1e-9
+    value, weight = brute_force(finance, shortfall, headroom)
+    assert finance[covered].sum() == pytest.approx(value, rel=1e-9, abs=1e-9)
+    assert shortfall[covered].sum() == pytest.approx(weight, rel=1e-9, abs=1e-9)
+
+
+def random_system(
+    rng: np.random.Generator, members: int, finance_low: float, finance_high: float, room: tuple
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Finance, lognormal shortfalls and a headroom of ``room`` (a range) times their total."""
+    finance = rng.uniform(finance_low, finance_high, members)
+    shortfall = rng.lognormal(0.0, 1.0, members)
+    return finance, shortfall, float(rng.uniform(*room) * shortfall.sum())
+
+
 money = st.floats(min_value=0.01, max_value=50.0, allow_nan=False, allow_infinity=False)
 
 
@@ -38,11 +56,7 @@ money = st.floats(min_value=0.01, max_value=50.0, allow_nan=False, allow_infinit
 def test_cover_is_optimal_against_brute_force(items, headroom):
     finance = np.array([f for f, _ in items])
     shortfall = np.array([d for _, d in items])
-    covered = cover_shortfalls(finance, shortfall, headroom)
-    assert shortfall[covered].sum() <= headroom + 1e-9
-    value, weight = brute_force(finance, shortfall, headroom)
-    assert finance[covered].sum() == pytest.approx(value, rel=1e-9, abs=1e-9)
-    assert shortfall[covered].sum() == pytest.approx(weight, rel=1e-9, abs=1e-9)
+    assert_optimal_cover(finance, shortfall, headroom)
 
 
 def test_cover_prefers_two_small_members_over_one_large_low_value():
@@ -70,9 +84,7 @@ def test_greedy_gap_is_small_on_random_systems():
     gaps = []
     for _ in range(400):
         n = int(rng.integers(2, 13))
-        finance = rng.uniform(0.5, 20.0, n)
-        shortfall = rng.lognormal(0.0, 1.0, n)
-        headroom = float(rng.uniform(0.1, 0.9) * shortfall.sum())
+        finance, shortfall, headroom = random_system(rng, n, 0.5, 20.0, (0.1, 0.9))
         exact = finance[cover_shortfalls(finance, shortfall, headroom)].sum()
         order = np.argsort(-finance / shortfall, kind="mergesort")
         take = np.zeros(n, dtype=bool)
@@ -120,14 +132,7 @@ def test_cover_is_optimal_on_systems_where_the_search_is_always_reached():
     rng = np.random.default_rng(11)
     for _ in range(300):
         n = int(rng.integers(2, 13))
-        finance = rng.uniform(0.0, 20.0, n)
-        shortfall = rng.lognormal(0.0, 1.0, n)
-        headroom = float(rng.uniform(0.1, 0.9) * shortfall.sum())
-        covered = cover_shortfalls(finance, shortfall, headroom)
-        value, weight = brute_force(finance, shortfall, headroom)
-        assert shortfall[covered].sum() <= headroom + 1e-9
-        assert finance[covered].sum() == pytest.approx(value, rel=1e-9, abs=1e-9)
-        assert shortfall[covered].sum() == pytest.approx(weight, rel=1e-9, abs=1e-9)
+        assert_optimal_cover(*random_system(rng, n, 0.0, 20.0, (0.1, 0.9)))
 
 
 def test_cover_is_optimal_with_many_ties_up_to_the_exact_limit():
@@ -162,9 +167,7 @@ def test_cover_into_with_scratch_longer_than_the_members_matches_the_wrapper():
     rng = np.random.default_rng(3)
     for _ in range(50):
         n = int(rng.integers(1, 20))
-        finance = rng.uniform(0.0, 10.0, n)
-        shortfall = rng.lognormal(0.0, 1.0, n)
-        headroom = float(rng.uniform(0.0, 1.0) * shortfall.sum())
+        finance, shortfall, headroom = random_system(rng, n, 0.0, 10.0, (0.0, 1.0))
         size = n + 7
         covered = np.ones(size, dtype=bool)
         cover_shortfalls_into(
