@@ -61,8 +61,8 @@ def timed_batch(inputs: list[Path], out: Path, workers: int) -> float:
 
 def timed_serial(inputs: list[Path], out: Path) -> float:
     """Load, simulate and save each scenario in this process, one after another."""
+    from sct_engine.engine.simulate import simulate
     from sct_engine.scenario import load_scenario
-    from sct_engine.simulate import simulate
 
     simulate(load_scenario(inputs[0]), draws=1)  # load the kernel outside the timing
     started = time.perf_counter()

@@ -28,9 +28,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import synthetic_scenario
 
-from sct_engine.kernel import simulate_kernel
-from sct_engine.model import build_model
-from sct_engine.reference import simulate_reference
+from sct_engine.engine.kernel import simulate_kernel
+from sct_engine.engine.model import build_model
+from sct_engine.engine.reference import simulate_reference
 
 
 def best_of(repeats: int, fn) -> float:
@@ -54,8 +54,8 @@ MEMORY_SCRIPT = """
 import dataclasses, resource, sys
 sys.path.insert(0, {bench!r})
 from synthetic import synthetic_scenario
-from sct_engine.model import build_model
-from sct_engine.kernel import simulate_kernel
+from sct_engine.engine.model import build_model
+from sct_engine.engine.kernel import simulate_kernel
 model = dataclasses.replace(build_model(synthetic_scenario()), quarterly=sys.argv[2] == "1")
 simulate_kernel(model, int(sys.argv[1]), seed=1)
 try:  # this process's own peak (ru_maxrss can carry the parent's peak over fork and exec)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sct_engine.rules import builtin_menu
 from sct_engine.scenario import Scenario, parse_scenario
-from sct_engine.schemes import builtin_menu
 
 #: The built-in menu plus a capped option: seven schemes, every rule exercised.
 SEVEN_SCHEMES = [option.model_dump() for option in builtin_menu()] + [

@@ -16,10 +16,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import synthetic_scenario
 
-from sct_engine.kernel import simulate_kernel
-from sct_engine.model import build_model
-from sct_engine.reference import apply_schemes, draw_block, simulate_reference
-from sct_engine.schemes import cover_shortfalls
+from sct_engine.engine.kernel import simulate_kernel
+from sct_engine.engine.model import build_model
+from sct_engine.engine.reference import apply_schemes, draw_block, simulate_reference
+from sct_engine.rules import cover_shortfalls
 
 
 @pytest.fixture(scope="module", params=["normal", "student_t"])

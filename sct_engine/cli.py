@@ -18,9 +18,9 @@ from sct_engine.errors import ScenarioError
 #: Modules that add their own subcommands through ``register_cli(subparsers)``.
 #: Each keeps heavy imports (Dask, matplotlib) inside its command function.
 COMMAND_MODULES: tuple[str, ...] = (
-    "sct_engine.report",
-    "sct_engine.batch",
-    "sct_engine.calibration_cli",
+    "sct_engine.report.commands",
+    "sct_engine.batch.commands",
+    "sct_engine.calibration.commands",
 )
 
 
@@ -58,9 +58,9 @@ def non_negative_int(text: str) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from sct_engine.engine.simulate import default_out_dir, simulate
     from sct_engine.progress import ProgressBar
     from sct_engine.scenario import load_scenario
-    from sct_engine.simulate import default_out_dir, simulate
 
     scenario = load_scenario(args.scenario)
     for warning in scenario.warnings:

@@ -6,14 +6,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sct_engine.model import (
+from sct_engine.engine.model import (
     DISTRIBUTION_CODES,
     EVEN_QUARTERS,
     Model,
     SchemeArrays,
     dependence_arrays,
 )
-from sct_engine.schemes import SchemeOption, builtin_menu
+from sct_engine.rules import SchemeOption, builtin_menu
 
 
 def make_model(

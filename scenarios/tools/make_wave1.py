@@ -1436,9 +1436,9 @@ def engine_calibration(path: Path, draws: int, seed: int) -> dict:
     """
     import numpy as np
 
-    from sct_engine.model import build_model
-    from sct_engine.reference import block_outturns, block_ytd_outturns, draw_block
-    from sct_engine.rng import block_sizes
+    from sct_engine.engine.model import build_model
+    from sct_engine.engine.reference import block_outturns, block_ytd_outturns, draw_block
+    from sct_engine.engine.rng import block_sizes
     from sct_engine.scenario import load_scenario
 
     model = build_model(load_scenario(path))
@@ -1494,8 +1494,8 @@ def check() -> int:
     import numpy as np
     import yaml
 
+    from sct_engine.engine.simulate import simulate
     from sct_engine.scenario import load_scenario
-    from sct_engine.simulate import simulate
 
     text = OUT.read_text()
     stale = text != render()

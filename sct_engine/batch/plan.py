@@ -83,7 +83,7 @@ def short_hash(text: str, n: int = 8) -> str:
 
 def sweep_run_id(base_id: str, point: Mapping[str, float | int]) -> str:
     """The run id of one sweep point of the file whose run id is ``base_id``."""
-    from sct_engine.sweep import point_slug
+    from sct_engine.scenario.sweep import point_slug
 
     slug = point_slug(point)
     run_id = f"{base_id}__{_safe_id(slug)}"

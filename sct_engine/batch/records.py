@@ -9,7 +9,6 @@ hash and engine version lets a rerun skip it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -26,7 +25,7 @@ from sct_engine.batch.layout import DONE, FAILED, STATUS_FILE
 from sct_engine.batch.plan import RunSpec
 
 if TYPE_CHECKING:
-    from sct_engine.results import Result
+    from sct_engine.engine.results import Result
 
 
 @cache
@@ -38,14 +37,9 @@ def engine_version() -> str:
     mistaken for one done by another; on a released install it never changes.
     Computed once per process.
     """
-    import sct_engine
+    from sct_engine.version import __version__, source_digest
 
-    package = Path(sct_engine.__file__).parent
-    digest = hashlib.sha256()
-    for module in sorted(package.rglob("*.py")):
-        name = module.relative_to(package).as_posix()
-        digest.update(name.encode() + b"\0" + module.read_bytes())
-    return f"{sct_engine.__version__}+src.{digest.hexdigest()[:12]}"
+    return f"{__version__}+src.{source_digest()[:12]}"
 
 
 def make_record(

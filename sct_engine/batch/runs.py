@@ -24,7 +24,7 @@ from sct_engine.batch.records import (
 )
 
 if TYPE_CHECKING:
-    from sct_engine.results import Result
+    from sct_engine.engine.results import Result
     from sct_engine.scenario import Scenario
 
 # A worker simulates one scenario at a time; its threads are for the kernel's own
@@ -42,7 +42,7 @@ def run_file(file: str, base_id: str, context: TaskContext) -> dict[str, Any] | 
     failed run; nothing is raised.
     """
     from sct_engine.errors import ScenarioError
-    from sct_engine.sweep import SWEEP_KEY, point_label, sweep_points
+    from sct_engine.scenario.sweep import SWEEP_KEY, point_label, sweep_points
 
     started = time.perf_counter()
     spec = RunSpec(base_id, file)
@@ -109,7 +109,7 @@ def _scenario_or_sweep(file: str) -> Scenario | dict[str, Any]:
     """
     from sct_engine.errors import ScenarioError
     from sct_engine.scenario import load_scenario
-    from sct_engine.sweep import SWEEP_KEY
+    from sct_engine.scenario.sweep import SWEEP_KEY
 
     try:
         return load_scenario(file)
@@ -141,7 +141,7 @@ def _read_yaml(file: str) -> dict[str, Any]:
 def scenario_for(spec: RunSpec) -> Scenario:
     """The validated scenario of a run: the file itself, or the file at its sweep point."""
     from sct_engine.scenario import load_scenario, parse_scenario
-    from sct_engine.sweep import SWEEP_KEY, apply_point
+    from sct_engine.scenario.sweep import SWEEP_KEY, apply_point
 
     if spec.point is None:
         return load_scenario(spec.file)
@@ -151,7 +151,7 @@ def scenario_for(spec: RunSpec) -> Scenario:
 
 
 def _simulate(scenario: Scenario, draws: int | None = None) -> Result:
-    from sct_engine.simulate import simulate
+    from sct_engine.engine.simulate import simulate
 
     with _SIMULATE_LOCK:
         return simulate(scenario, draws=draws)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sct_engine.results import NATIONAL_COLUMNS, ORGANISATION_COLUMNS, SYSTEM_COLUMNS
-from sct_engine.schemes import builtin_menu
+from sct_engine.engine.results import NATIONAL_COLUMNS, ORGANISATION_COLUMNS, SYSTEM_COLUMNS
+from sct_engine.rules import builtin_menu
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"

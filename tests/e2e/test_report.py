@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 import sct_engine.cli as cli
-from sct_engine.report import SECTIONS, ReportSettings, prepare_report
+from sct_engine.report.data import ReportSettings, prepare_report
+from sct_engine.report.html import SECTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "scenarios" / "example_ics.yaml"
@@ -23,7 +24,7 @@ BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 def sct(argv: list[str]) -> int:
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(cli, "COMMAND_MODULES", ("sct_engine.report",))
+        mp.setattr(cli, "COMMAND_MODULES", ("sct_engine.report.commands",))
         return cli.main(argv)
 
 

@@ -35,9 +35,9 @@ from sct_engine.batch import (
     read_results,
     run_batch,
 )
-from sct_engine.results import TABLES
+from sct_engine.engine.results import TABLES
+from sct_engine.engine.simulate import simulate
 from sct_engine.scenario import load_scenario
-from sct_engine.simulate import simulate
 from tests.factories import small_scenario as make_small_scenario
 
 DRAWS = 40_000  # about 0.1 s a run: long enough to stop a batch between runs

@@ -13,12 +13,12 @@ import numba
 import numpy as np
 import pytest
 
-from sct_engine.kernel import KernelRun, simulate_kernel
-from sct_engine.model import DISTRIBUTION_CODES
-from sct_engine.reference import simulate_reference
-from sct_engine.rng import block_generator
-from sct_engine.schemes import SchemeOption, builtin_menu
-from sct_engine.uncertainty import skew_normal_constants, standard_variates
+from sct_engine.engine.kernel import KernelRun, simulate_kernel
+from sct_engine.engine.model import DISTRIBUTION_CODES
+from sct_engine.engine.reference import simulate_reference
+from sct_engine.engine.rng import block_generator
+from sct_engine.engine.uncertainty import skew_normal_constants, standard_variates
+from sct_engine.rules import SchemeOption, builtin_menu
 from tests.factories import make_model
 
 SYSTEMS = [
@@ -94,7 +94,7 @@ def test_kernel_matches_reference_on_a_large_system_with_many_failures():
 
 def test_kernel_matches_reference_with_more_schemes_in_a_class_than_a_bit_set_word():
     """70 schemes share one outcome class: the kernel's lossy bit sets take two words."""
-    from sct_engine.kernel import WORD_BITS
+    from sct_engine.engine.kernel.loops import WORD_BITS
 
     shares = np.linspace(0.0, 1.0, 70)
     menu = [
@@ -109,7 +109,8 @@ def test_kernel_matches_reference_with_more_schemes_in_a_class_than_a_bit_set_wo
 
 
 def test_class_loss_bits_set_bit_j_of_word_j_over_63_for_the_classs_jth_scheme():
-    from sct_engine.kernel import WORD_BITS, class_loss_bits
+    from sct_engine.engine.kernel.loops import WORD_BITS
+    from sct_engine.engine.kernel.tables import class_loss_bits
 
     rng = np.random.default_rng(2)
     scheme_class = np.array([0] * 70 + [1] + [0] * 3)  # class 0: 73 schemes, class 1: one
@@ -130,7 +131,7 @@ def test_class_loss_bits_set_bit_j_of_word_j_over_63_for_the_classs_jth_scheme()
 @pytest.mark.parametrize("distribution", ["normal", "student_t", "skew_normal"])
 def test_numba_streams_match_numpy_streams(distribution):
     """Draw-level parity: the kernel consumes each block's stream exactly as the reference."""
-    from sct_engine.kernel import _variate
+    from sct_engine.engine.kernel.loops import _variate
 
     @numba.njit
     def draw(g, n, dist, dof, t_scale, delta, root, mean, scale):
@@ -161,8 +162,8 @@ SCRIPT = textwrap.dedent(
     import json, sys
     import numpy as np
     from sct_engine.scenario import load_scenario
-    from sct_engine.model import build_model
-    from sct_engine.kernel import simulate_kernel
+    from sct_engine.engine.model import build_model
+    from sct_engine.engine.kernel import simulate_kernel
     import numba
     import dataclasses
     model = dataclasses.replace(build_model(load_scenario(sys.argv[1])), quarterly=sys.argv[2] == "1")

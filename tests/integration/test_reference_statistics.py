@@ -8,12 +8,17 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from sct_engine.reference import apply_schemes, block_ytd_outturns, draw_block, simulate_reference
-from sct_engine.results import Result
-from sct_engine.rng import block_generator
-from sct_engine.schemes import SchemeOption
-from sct_engine.stats import HIST_BINS, hist_cvar, hist_quantile
-from sct_engine.uncertainty import outturns, standard_variates
+from sct_engine.engine.reference import (
+    apply_schemes,
+    block_ytd_outturns,
+    draw_block,
+    simulate_reference,
+)
+from sct_engine.engine.results import Result
+from sct_engine.engine.rng import block_generator
+from sct_engine.engine.stats import HIST_BINS, hist_cvar, hist_quantile
+from sct_engine.engine.uncertainty import outturns, standard_variates
+from sct_engine.rules import SchemeOption
 from tests.factories import make_model
 
 SYSTEMS = [
@@ -86,7 +91,7 @@ def test_expected_funding_lost_formula(closed_form_result, share):
     ("distribution", "skew"), [("normal", 0.0), ("student_t", 0.0), ("skew_normal", -4.0)]
 )
 def test_standard_variates_have_mean_zero_and_unit_variance(distribution, skew):
-    from sct_engine.model import DISTRIBUTION_CODES
+    from sct_engine.engine.model import DISTRIBUTION_CODES
 
     n = 400_000
     x = standard_variates(

@@ -14,14 +14,18 @@ import pytest
 from scipy import stats as sps
 
 from sct_engine.analysis import analyse, compare
-from sct_engine.incentives import incentive_gradient
-from sct_engine.model import SchemeArrays
-from sct_engine.reference import apply_schemes, draw_block, simulate_reference
-from sct_engine.results import Result
-from sct_engine.rng import block_sizes
-from sct_engine.schemes import SchemeOption, builtin_menu
-from sct_engine.solvers import control_total_buffer, largest_system_linked_share, mitigation_needed
-from sct_engine.submodels import system_draws, system_model
+from sct_engine.analysis.incentives import incentive_gradient
+from sct_engine.analysis.solvers import (
+    control_total_buffer,
+    largest_system_linked_share,
+    mitigation_needed,
+)
+from sct_engine.analysis.submodels import system_draws, system_model
+from sct_engine.engine.model import SchemeArrays
+from sct_engine.engine.reference import apply_schemes, draw_block, simulate_reference
+from sct_engine.engine.results import Result
+from sct_engine.engine.rng import block_sizes
+from sct_engine.rules import SchemeOption, builtin_menu
 from tests.factories import make_model
 
 TWO_SYSTEMS = [

@@ -19,7 +19,7 @@ import yaml
 import sct_engine.cli
 from sct_engine import calibration
 from sct_engine.calibration import Calibration, fit_history
-from sct_engine.history import history_from_frame, load_history
+from sct_engine.calibration.history import history_from_frame, load_history
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "scenarios" / "history_synthetic.csv"
@@ -203,7 +203,7 @@ def test_table_shows_estimates_with_uncertainty(shipped: Calibration) -> None:
 
 @pytest.fixture
 def sct(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(sct_engine.cli, "COMMAND_MODULES", ("sct_engine.calibration_cli",))
+    monkeypatch.setattr(sct_engine.cli, "COMMAND_MODULES", ("sct_engine.calibration.commands",))
     return sct_engine.cli.main
 
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sct_engine.correlation import (
+from sct_engine.rules.correlation import (
     is_valid_correlation,
     nearest_correlation,
     smallest_eigenvalue,
@@ -118,7 +118,7 @@ def test_a_matrix_valid_alone_can_be_invalid_with_the_national_factor():
 @settings(max_examples=30, deadline=None)
 @given(any_correlation_like())
 def test_clipping_fallback_returns_a_valid_matrix(total):
-    from sct_engine.correlation import clipped_correlation
+    from sct_engine.rules.correlation import clipped_correlation
 
     fixed = clipped_correlation(total)
     assert is_valid_correlation(fixed)

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sct_engine.schemes import _greedy_cover, cover_shortfalls
+from sct_engine.rules import cover_shortfalls
+from sct_engine.rules.cover import _greedy_cover
 
 
 def brute_force(finance: np.ndarray, shortfall: np.ndarray, headroom: float) -> tuple[float, float]:
@@ -99,7 +100,7 @@ def test_greedy_gap_is_small_on_random_systems():
 
 def test_more_failing_members_than_the_exact_limit_use_the_greedy_cover():
     """The choice of method depends on how many members fail, even when most cannot fit."""
-    from sct_engine.schemes import EXACT_COVER_LIMIT
+    from sct_engine.rules import EXACT_COVER_LIMIT
 
     n = EXACT_COVER_LIMIT + 6
     finance = np.array([6.0, 5.0, 5.0] + [1.0] * (n - 3))
@@ -139,7 +140,7 @@ def test_cover_is_optimal_with_many_ties_up_to_the_exact_limit():
     """Integer funding and shortfalls (many equal values, equal ratios) with up to
     ``EXACT_COVER_LIMIT`` members: the search matches a dynamic-programming oracle on the
     funding covered and, among equal funding, the headroom used."""
-    from sct_engine.schemes import EXACT_COVER_LIMIT
+    from sct_engine.rules import EXACT_COVER_LIMIT
 
     rng = np.random.default_rng(5)
     for _ in range(200):
@@ -162,7 +163,7 @@ def test_cover_breaks_exact_ties_by_member_order():
 
 def test_cover_into_with_scratch_longer_than_the_members_matches_the_wrapper():
     """The kernel passes buffers sized for its largest system; the answer must not change."""
-    from sct_engine.schemes import cover_shortfalls_into
+    from sct_engine.rules import cover_shortfalls_into
 
     rng = np.random.default_rng(3)
     for _ in range(50):

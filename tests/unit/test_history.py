@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from sct_engine.calibration.history import History, load_history
 from sct_engine.errors import Problem, ScenarioError
-from sct_engine.history import History, load_history
 
 GOOD_ROW = {
     "organisation": "acute_a",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, stats
 
-from sct_engine.likelihood import Design, log_density, negative_log_likelihood
+from sct_engine.calibration.likelihood import Design, log_density, negative_log_likelihood
 
 
 def reference_log_density(r: float, sd: float, p: float, median: float, sigma: float) -> float:

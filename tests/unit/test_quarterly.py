@@ -10,13 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sct_engine import schemes
+from sct_engine import rules
+from sct_engine.engine.model import build_model
+from sct_engine.engine.reference import (
+    apply_schemes,
+    block_ytd_outturns,
+    draw_block,
+    simulate_reference,
+)
+from sct_engine.engine.results import Result
 from sct_engine.errors import ScenarioError
-from sct_engine.model import build_model
-from sct_engine.reference import apply_schemes, block_ytd_outturns, draw_block, simulate_reference
-from sct_engine.results import Result
+from sct_engine.rules import QUARTER_WEIGHTS, SchemeOption, builtin_menu
 from sct_engine.scenario import parse_scenario
-from sct_engine.schemes import QUARTER_WEIGHTS, SchemeOption, builtin_menu
 from tests.factories import make_model
 
 PATTERNS = np.array(list(itertools.product([False, True], repeat=4)))
@@ -25,13 +30,13 @@ PATTERNS = np.array(list(itertools.product([False, True], repeat=4)))
 def test_quarter_weights_are_15_20_30_35_percent_and_sum_to_one():
     np.testing.assert_array_equal(QUARTER_WEIGHTS, [0.15, 0.20, 0.30, 0.35])
     assert math.fsum(QUARTER_WEIGHTS) == 1.0
-    assert schemes.QUARTER_WEIGHT_PERCENT.sum() == 100
+    assert rules.QUARTER_WEIGHT_PERCENT.sum() == 100
 
 
 @pytest.mark.parametrize("recovery", [False, True])
 def test_quarterly_share_is_the_weighted_passes_and_the_instalments_add_up_to_it(recovery):
-    share = schemes.quarterly_share(PATTERNS, recovery)
-    instalments = schemes.quarterly_instalments(PATTERNS, recovery)
+    share = rules.quarterly_share(PATTERNS, recovery)
+    instalments = rules.quarterly_instalments(PATTERNS, recovery)
     weighted = PATTERNS @ QUARTER_WEIGHTS
     expected = np.where(PATTERNS[:, 3], 1.0, weighted) if recovery else weighted
     np.testing.assert_allclose(share, expected, rtol=0, atol=1e-15)
@@ -46,18 +51,10 @@ def test_quarterly_share_is_the_weighted_passes_and_the_instalments_add_up_to_it
 
 def test_recovery_pays_missed_quarters_in_q4_only_on_a_year_end_pass():
     missed_q2 = np.array([True, False, True, True])
-    np.testing.assert_allclose(
-        schemes.quarterly_instalments(missed_q2, True), [0.15, 0, 0.30, 0.55]
-    )
-    np.testing.assert_allclose(
-        schemes.quarterly_instalments(missed_q2, False), [0.15, 0, 0.30, 0.35]
-    )
+    np.testing.assert_allclose(rules.quarterly_instalments(missed_q2, True), [0.15, 0, 0.30, 0.55])
+    np.testing.assert_allclose(rules.quarterly_instalments(missed_q2, False), [0.15, 0, 0.30, 0.35])
     missed_q4 = np.array([True, True, True, False])
-    assert (
-        schemes.quarterly_share(missed_q4, True)
-        == schemes.quarterly_share(missed_q4, False)
-        == 0.65
-    )
+    assert rules.quarterly_share(missed_q4, True) == rules.quarterly_share(missed_q4, False) == 0.65
 
 
 organisation = st.fixed_dictionaries(

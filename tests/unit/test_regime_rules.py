@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sct_engine.reference import BlockDraws, apply_schemes, bonus_paid, draw_block
-from sct_engine.results import Result
-from sct_engine.schemes import SchemeOption, builtin_menu
-from sct_engine.stats import Accumulator
-from sct_engine.uncertainty import draw_shocks, mitigate
+from sct_engine.engine.reference import BlockDraws, apply_schemes, bonus_paid, draw_block
+from sct_engine.engine.results import Result
+from sct_engine.engine.stats import Accumulator
+from sct_engine.engine.uncertainty import draw_shocks, mitigate
+from sct_engine.rules import SchemeOption, builtin_menu
 from tests.factories import make_model
 
 finite = st.floats(-50, 50)

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from sct_engine.errors import Problem, ScenarioError
+from sct_engine.rules import builtin_menu
 from sct_engine.scenario import (
     Organisation,
     Scenario,
@@ -19,7 +20,6 @@ from sct_engine.scenario import (
     scenario_json_schema,
     validate_files,
 )
-from sct_engine.schemes import builtin_menu
 
 GOOD: dict[str, Any] = {
     "name": "Example ICS 2018/19",

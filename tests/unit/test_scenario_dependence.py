@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from sct_engine.engine.model import build_model
 from sct_engine.errors import ScenarioError
-from sct_engine.model import build_model
 from sct_engine.scenario import parse_scenario
 
 

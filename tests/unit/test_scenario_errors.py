@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from sct_engine import scenario as scenario_module
 from sct_engine.errors import Problem, ScenarioError
-from sct_engine.scenario import MAX_DRAWS, load_scenario, parse_scenario
+from sct_engine.scenario import MAX_DRAWS, limits, load_scenario, parse_scenario
 
 ORG: dict[str, Any] = {
     "id": "acute_a",
@@ -400,7 +399,7 @@ def test_duplicate_yaml_key(tmp_path: Path) -> None:
 
 
 def test_file_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scenario_module, "MAX_FILE_BYTES", 50)
+    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 50)
 
     (problem,) = problems(tmp_path, scenario())
 
@@ -408,7 +407,7 @@ def test_file_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_too_many_organisations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(scenario_module, "MAX_ORGANISATIONS", 1)
+    monkeypatch.setattr(limits, "MAX_ORGANISATIONS", 1)
 
     (problem,) = problems(tmp_path, scenario())
 

@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sct_engine import schemes
-from sct_engine.reference import BlockDraws, apply_schemes
-from sct_engine.schemes import SchemeOption
-from sct_engine.uncertainty import draw_shocks
+from sct_engine import rules
+from sct_engine.engine.reference import BlockDraws, apply_schemes
+from sct_engine.engine.uncertainty import draw_shocks
+from sct_engine.rules import SchemeOption
 from tests.factories import make_model
 
-CODES = schemes.REDISTRIBUTION_CODES
+CODES = rules.REDISTRIBUTION_CODES
 
 organisation = st.fixed_dictionaries(
     {
@@ -49,14 +49,14 @@ def test_redistribution_conserves_money(outturn, control, finance, mode, cap):
     ct = np.array(control[:n])
     fin = np.array(finance[:n])
     system_passes = bool(x.sum() >= ct.sum())
-    passes, adjusted = schemes.redistribute(x, ct, fin, CODES[mode], cap, system_passes)
+    passes, adjusted = rules.redistribute(x, ct, fin, CODES[mode], cap, system_passes)
     # Net-neutral: the system control total is unchanged.
     assert adjusted.sum() == pytest.approx(ct.sum(), abs=1e-9 * (1 + np.abs(ct).sum()))
     # Everyone who passes meets its adjusted control total (to rounding); nobody is made to fail.
     assert np.all(x[passes] >= adjusted[passes] - 1e-9 * (1 + np.abs(x).max()))
     assert np.all(passes >= (x >= ct))
     # Covered shortfalls never exceed the headroom available to give.
-    give = schemes.available_headroom(x, ct, CODES[mode], cap)
+    give = rules.available_headroom(x, ct, CODES[mode], cap)
     covered = passes & (x < ct)
     if mode == "capped" or not system_passes:
         assert (ct - x)[covered].sum() <= give.sum() + 1e-9
@@ -71,7 +71,7 @@ def test_paid_between_zero_and_allocation(systems, seed):
     model = make_model(
         systems,
         [
-            *schemes.builtin_menu(),
+            *rules.builtin_menu(),
             SchemeOption(
                 name="capped_40", system_linked_share=0.4, redistribution="capped", share_cap=0.3
             ),
@@ -149,7 +149,7 @@ def test_strict_all_or_nothing_pays_nobody_when_one_member_misses():
         {"plan": 10.0, "control_total": 0.0, "sd": 0.001, "funding": 5.0},
         {"plan": -1.0, "control_total": 0.0, "sd": 0.001, "funding": 5.0},
     ]
-    model = make_model([orgs], schemes.builtin_menu())
+    model = make_model([orgs], rules.builtin_menu())
     outcome = run_block(model, seed=1)
     names = model.schemes.names
     paid = dict(zip(names, outcome.paid, strict=True))

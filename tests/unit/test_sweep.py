@@ -10,11 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sct_engine import sweep
 from sct_engine.errors import ScenarioError
-from sct_engine.scenario import parse_scenario
-from sct_engine.schemes import builtin_menu
-from sct_engine.sweep import apply_point, parse_path, point_label, point_slug, sweep_points
+from sct_engine.rules import builtin_menu
+from sct_engine.scenario import parse_scenario, sweep
+from sct_engine.scenario.sweep import apply_point, parse_path, point_label, point_slug, sweep_points
 
 FILE = "/data/sweeps/small.yaml"
 

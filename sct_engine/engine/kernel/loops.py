@@ -1,6 +1,6 @@
-"""The fused numba kernel: draw, apply every scheme, accumulate, one block at a time.
+"""The kernel's jitted loops: draw, apply every scheme, accumulate, one block at a time.
 
-Same draws and same rules as ``reference.py``, without ever holding an array
+Same draws and same rules as ``engine/reference.py``, without ever holding an array
 of draws x organisations. Blocks (``rng.BLOCK_DRAWS`` draws, each with its own
 generators) are processed in waves of ``WAVE_BLOCKS``; inside a wave, blocks
 run in parallel (``prange``). Float sums are kept per block and added into the
@@ -20,17 +20,17 @@ kernel only counts outcome codes per class of schemes (schemes sharing
 redistribution, system test and gateway); sums, squares and histograms are read
 off the counts at the end. A scheme's system loss is linear in its
 ``system_linked_share`` given the class's codes, so the same pass over the members
-yields every scheme's system and national losses (``_score_draw``). The knapsack cover is the very function of ``schemes.py``
+yields every scheme's system and national losses (``_score_draw``). The knapsack cover is the very function of ``rules/cover.py``
 (``cover_shortfalls_into``, with per-block scratch from ``_redistribution_scratch``),
 compiled in place.
 
-Quarterly mode (rule 6) is a second code path, ``_run_wave_quarterly``: four
+Quarterly mode (rule 6) is a second code path, ``run_wave_quarterly``: four
 year-to-date tests per draw make an organisation's loss one of many values, so
 there it accumulates losses, squares and funding paid per organisation and block
 (floats, merged in block order like every float sum) and counts the loss
 histogram per thread with the same ``_loss_bin``. The quarterly payment shares
 are read from 16-entry tables (one per pattern of four passes) built with the
-very functions of ``schemes.py`` the reference calls. Both paths share the
+very functions of ``rules/payments.py`` the reference calls (:mod:`.tables`). Both paths share the
 helpers that draw factors, apply year-end events, test systems, accumulate
 system and national losses and pay the bonus.
 
@@ -43,37 +43,22 @@ outcome counts.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numba
 import numpy as np
 from numba import njit, prange
-from numba.typed import List
 
-from sct_engine import schemes
-from sct_engine.model import DISTRIBUTION_CODES, QUARTERS, Model
-from sct_engine.rng import (
-    AE_STREAM,
-    BLOCK_DRAWS,
-    SHOCK_STREAM,
-    TAIL_OCCURS_STREAM,
-    TAIL_SIZE_STREAM,
-    block_generator,
-    block_sizes,
-)
-from sct_engine.stats import HIST_BINS, ZERO_LOSS, Accumulator, loss_bins
-from sct_engine.uncertainty import skew_normal_constants
-
-#: Blocks per wave: fixed, so the order of float reductions never depends on threads.
-WAVE_BLOCKS = 16
+from sct_engine import rules
+from sct_engine.engine.model import DISTRIBUTION_CODES
+from sct_engine.engine.stats import ZERO_LOSS
 
 _NORMAL = DISTRIBUTION_CODES["normal"]
 _STUDENT_T = DISTRIBUTION_CODES["student_t"]
-_NONE = schemes.REDISTRIBUTION_CODES["none"]
-_FULL = schemes.REDISTRIBUTION_CODES["full"]
-_EVERY_MEMBER = schemes.SYSTEM_TEST_CODES["every_member"]
+_NONE = rules.REDISTRIBUTION_CODES["none"]
+_FULL = rules.REDISTRIBUTION_CODES["full"]
+_EVERY_MEMBER = rules.SYSTEM_TEST_CODES["every_member"]
 
-_cover_into = schemes.cover_shortfalls_into
+_cover_into = rules.cover_shortfalls_into
 
 
 @njit(inline="always")
@@ -117,7 +102,7 @@ def _loss_bin(lost, cap, bins):
 def _redistribution_scratch(start):
     """One block's buffers for ``_group_passes``, sized for the largest system: the failing
     members' finance, shortfall and index, then the knapsack's own scratch
-    (``schemes.cover_shortfalls_into``: covered, order, values, takes)."""
+    (``rules.cover_shortfalls_into``: covered, order, values, takes)."""
     n = 0
     for s in range(start.shape[0] - 1):
         n = max(n, start[s + 1] - start[s])
@@ -426,7 +411,7 @@ def _pay_bonus(k, b, unearned, passed, funding, bonus_share, f_org_bonus, f_org_
 
 
 @njit(parallel=True, cache=True)
-def _run_wave(
+def run_wave(
     shock_gens,
     ae_gens,
     tail_occurs_gens,
@@ -580,7 +565,7 @@ def _run_wave(
 
 
 @njit(parallel=True, cache=True)
-def _run_wave_quarterly(
+def run_wave_quarterly(
     shock_gens,
     ae_gens,
     tail_occurs_gens,
@@ -787,343 +772,3 @@ def _run_wave_quarterly(
                     _pay_bonus(
                         k, b, unearned, passed, funding, bonus_share, f_org_bonus, f_org_bonus2
                     )
-
-
-def _outcome_classes(model: Model) -> tuple[np.ndarray, ...]:
-    """Group schemes whose outcome codes coincide: same redistribution, system test and gateway.
-
-    Returns ``(group_mode, group_cap, class_group, class_test, class_gate, scheme_class)``:
-    redistribution is computed once per group, codes are counted once per class.
-    """
-    sa = model.schemes
-    groups: list[tuple[int, float]] = []
-    classes: list[tuple[int, int, bool]] = []
-    scheme_class = np.empty(len(sa), dtype=np.int64)
-    for k in range(len(sa)):
-        mode = int(sa.redistribution[k])
-        cap = float(sa.share_cap[k]) if mode == schemes.REDISTRIBUTION_CODES["capped"] else 1.0
-        if (mode, cap) not in groups:
-            groups.append((mode, cap))
-        key = (groups.index((mode, cap)), int(sa.system_test[k]), bool(sa.ae_gateway[k]))
-        if key not in classes:
-            classes.append(key)
-        scheme_class[k] = classes.index(key)
-    return (
-        np.array([m for m, _ in groups], dtype=np.int64),
-        np.array([c for _, c in groups], dtype=np.float64),
-        np.array([g for g, _, _ in classes], dtype=np.int64),
-        np.array([t for _, t, _ in classes], dtype=np.int64),
-        np.array([gate for _, _, gate in classes], dtype=np.bool_),
-        scheme_class,
-    )
-
-
-#: Outcome codes of one organisation under one scheme in one draw:
-#: bit 0 own finance test passed (after redistribution), bit 1 system test passed,
-#: bit 2 A&E element paid. Its funding lost is one of these eight values.
-N_CODES = 8
-
-
-def outcome_tables(model: Model, bins: int = HIST_BINS) -> tuple[np.ndarray, ...]:
-    """Funding paid, funding lost, loss-histogram bin and unearned finance element of every
-    outcome code, each of shape ``(K, N, 8)``.
-
-    Same expressions as ``schemes.finance_paid + schemes.ae_paid`` and ``stats.loss_bins``,
-    so an organisation's loss and bin read from the table are bit-identical to the
-    reference's (the organisation statistics are read off the code counts with them).
-    """
-    codes = np.arange(N_CODES)
-    org_q = (codes & 1).astype(bool)
-    sys_q = (codes & 2).astype(bool)
-    ae_q = (codes & 4).astype(bool)
-    sa = model.schemes
-    paid = np.empty((len(sa), model.n_orgs, N_CODES))
-    unearned = np.empty_like(paid)
-    for k in range(len(sa)):
-        share = float(sa.system_linked_share[k])
-        fin = schemes.finance_paid(model.finance[:, None], share, org_q[None, :], sys_q[None, :])
-        paid[k] = fin + model.ae[:, None] * ae_q[None, :]
-        unearned[k] = model.finance[:, None] - fin
-    lost = model.funding[None, :, None] - paid
-    bin_index = loss_bins(lost, model.funding[None, :, None], bins)
-    return paid, lost, bin_index, unearned
-
-
-def class_loss_bits(scheme_class: np.ndarray, bin_index: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Schemes by outcome class, and which of them leave a member a loss, as bit sets.
-
-    Returns ``(class_start, class_schemes, lossy)``: class ``c``'s schemes are
-    ``class_schemes[class_start[c]:class_start[c + 1]]`` (in scheme order), and bit ``j``
-    of ``lossy[c, i, code]`` (words of ``WORD_BITS``, shape ``(C, N, 8, words)``) is set
-    when that class's ``j``-th scheme puts member ``i`` with outcome ``code`` in a non-zero
-    loss bin (``bin_index`` of ``outcome_tables``), exactly the reference's "lost funding".
-    """
-    n_classes = int(scheme_class.max()) + 1 if scheme_class.size else 0
-    class_schemes = np.argsort(scheme_class, kind="stable").astype(np.int64)
-    class_start = np.zeros(n_classes + 1, dtype=np.int64)
-    np.cumsum(np.bincount(scheme_class, minlength=n_classes), out=class_start[1:])
-    widest = int(np.diff(class_start).max()) if n_classes else 0
-    words = max(1, -(-widest // WORD_BITS))
-    lossy = np.zeros((n_classes, bin_index.shape[1], N_CODES, words), dtype=np.int64)
-    for c in range(n_classes):
-        for j, k in enumerate(class_schemes[class_start[c] : class_start[c + 1]]):
-            lossy[c, ..., j // WORD_BITS] |= (bin_index[k] > 0).astype(np.int64) << (j % WORD_BITS)
-    return class_start, class_schemes, lossy
-
-
-def quarterly_tables(recovery: bool) -> tuple[np.ndarray, ...]:
-    """Rule 6 payment shares of every pattern of four quarterly passes (bit ``q`` = quarter ``q + 1``).
-
-    Returns ``(share, instalments, ae_share, ae_instalments)`` of shapes ``(16,)`` and
-    ``(16, 4)``: the finance shares with ``recovery`` as the model has it, the A&E
-    shares never recovered. Built with ``schemes.quarterly_share`` and
-    ``schemes.quarterly_instalments``, so they are bit-identical to the reference's.
-    """
-    patterns = (np.arange(2**QUARTERS)[:, None] >> np.arange(QUARTERS)) & 1 == 1
-    return (
-        schemes.quarterly_share(patterns, recovery),
-        schemes.quarterly_instalments(patterns, recovery),
-        schemes.quarterly_share(patterns, recovery=False),
-        schemes.quarterly_instalments(patterns, recovery=False),
-    )
-
-
-class KernelRun:
-    """Runs a model wave by wave, keeping totals; ``extend`` adds more draws deterministically."""
-
-    def __init__(self, model: Model, seed: int, bins: int = HIST_BINS) -> None:
-        self.model = model
-        self.seed = seed
-        self.bins = bins
-        k, n, s, b1 = len(model.schemes), model.n_orgs, model.n_systems, bins + 1
-        self.totals = Accumulator.zeros(k, n, s, bins)
-        self._classes = _outcome_classes(model)
-        n_classes = self._classes[2].shape[0]
-        t, w = numba.get_num_threads(), WAVE_BLOCKS
-        # Integer counts per thread (order-free); float partial sums per block of a wave.
-        # Names are Accumulator fields, except the year-end path's per-class outcome codes.
-        self._ints = {
-            "org_meet": np.zeros((t, n), np.int64),
-            "system_meet": np.zeros((t, s), np.int64),
-            "system_all_lost": np.zeros((t, k, s), np.int64),
-            "system_any_lost": np.zeros((t, k, s), np.int64),
-            "system_hist": np.zeros((t, k, s, b1), np.int64),
-            "national_hist": np.zeros((t, k, b1), np.int64),
-        }
-        self._floats = {
-            "org_outturn_sum": np.zeros((w, n)),
-            "system_lost_sum": np.zeros((w, k, s)),
-            "system_lost_sumsq": np.zeros((w, k, s)),
-            "system_hist_sum": np.zeros((w, k, s, b1)),
-            "national_lost_sum": np.zeros((w, k)),
-            "national_lost_sumsq": np.zeros((w, k)),
-            "national_hist_sum": np.zeros((w, k, b1)),
-            "org_bonus_sum": np.zeros((w, k, n)),
-            "org_bonus_sumsq": np.zeros((w, k, n)),
-        }
-        if model.quarterly:
-            self._ints |= {
-                "org_pass": np.zeros((t, k, n), np.int64),
-                "org_any_lost": np.zeros((t, k, n), np.int64),
-                # Bin first: the no-loss bin of every organisation and scheme is one contiguous
-                # row, so the commonest increments stay in cache (bin last made the kernel ~35% slower).
-                "org_hist": np.zeros((t, b1, k, n), np.int64),
-                "system_test_pass": np.zeros((t, k, s), np.int64),
-            }
-            self._floats |= {
-                "org_paid_sum": np.zeros((w, k, n)),
-                "org_lost_sum": np.zeros((w, k, n)),
-                "org_lost_sumsq": np.zeros((w, k, n)),
-                "org_paid_quarter_sum": np.zeros((w, k, n, QUARTERS)),
-            }
-            self._tables = quarterly_tables(model.recovery)
-        else:
-            self._ints |= {
-                "org_code": np.zeros((t, n_classes, n, N_CODES), np.int64),
-                "system_test_pass": np.zeros((t, n_classes, s), np.int64),
-            }
-            self._paid, self._lost, self._bin, self._unearned = outcome_tables(model, bins)
-            self._class_bits = class_loss_bits(self._classes[-1], self._bin)
-        self.draws = 0
-        self.next_block = 0
-
-    def _wave(self, blocks: list[tuple[int, int]]) -> None:
-        m = self.model
-        shock_gens, ae_gens, occurs_gens, size_gens = List(), List(), List(), List()
-        for block, _ in blocks:
-            shock_gens.append(block_generator(self.seed, block, SHOCK_STREAM))
-            ae_gens.append(block_generator(self.seed, block, AE_STREAM))
-            if m.has_tails:
-                occurs_gens.append(block_generator(self.seed, block, TAIL_OCCURS_STREAM))
-                size_gens.append(block_generator(self.seed, block, TAIL_SIZE_STREAM))
-        if not m.has_tails:  # never drawn from; the kernel only needs lists of the right type
-            occurs_gens, size_gens = ae_gens, ae_gens
-        block_n = np.array([n for _, n in blocks], dtype=np.int64)
-        for arr in self._floats.values():
-            arr[...] = 0.0
-        t_scale = math.sqrt((m.dof - 2.0) / m.dof) if m.dof > 2 else 1.0
-        dp = (m.distribution, m.dof, t_scale, *skew_normal_constants(m.skew))
-        dependence = (
-            math.sqrt(m.national_share),
-            m.system_loading,
-            m.own_loading,
-            m.correlated,
-            m.correlation_root,
-        )
-        events = (
-            m.has_tails,
-            m.turnover,
-            m.tail_probability,
-            m.tail_log_median,
-            m.tail_sigma,
-            m.mitigation,
-        )
-        f, i = self._floats, self._ints
-        loss_out = (
-            f["system_lost_sum"],
-            f["system_lost_sumsq"],
-            f["system_hist_sum"],
-            f["national_lost_sum"],
-            f["national_lost_sumsq"],
-            f["national_hist_sum"],
-            i["system_hist"],
-            i["national_hist"],
-            i["system_any_lost"],
-            i["system_all_lost"],
-        )
-        group_mode, group_cap, class_group, class_test, class_gate, scheme_class = self._classes
-        common = (shock_gens, ae_gens, occurs_gens, size_gens, block_n, dp, dependence, events)
-        totals = (
-            m.system_funding(),
-            float(m.funding.sum()),
-            self.bins,
-            m.bonus,
-            m.bonus_share,
-            group_mode,
-            group_cap,
-        )
-        if m.quarterly:
-            sa = m.schemes
-            _run_wave_quarterly(  # type: ignore[call-arg]  # numba Dispatcher: typed at run time
-                *common,
-                np.ascontiguousarray(m.ytd_plan().T),
-                np.ascontiguousarray(m.quarter_sd().T),
-                np.ascontiguousarray(m.ytd_control_total().T),
-                m.control_total,
-                np.ascontiguousarray(m.system_ytd_control_total().T),
-                m.finance,
-                m.ae,
-                m.p_ae,
-                m.funding,
-                m.org_system,
-                m.system_start,
-                *totals,
-                class_group[scheme_class],
-                sa.system_test,
-                sa.ae_gateway,
-                sa.system_linked_share,
-                *self._tables,
-                (
-                    f["org_outturn_sum"],
-                    f["org_paid_sum"],
-                    f["org_lost_sum"],
-                    f["org_lost_sumsq"],
-                    f["org_paid_quarter_sum"],
-                    f["org_bonus_sum"],
-                    f["org_bonus_sumsq"],
-                ),
-                (
-                    i["org_meet"],
-                    i["system_meet"],
-                    i["org_pass"],
-                    i["org_any_lost"],
-                    i["org_hist"],
-                    i["system_test_pass"],
-                ),
-                loss_out,
-            )
-        else:
-            _run_wave(  # type: ignore[call-arg]  # numba Dispatcher: typed at run time
-                *common,
-                m.plan,
-                m.control_total,
-                m.sd,
-                m.finance,
-                m.ae,
-                m.p_ae,
-                m.funding,
-                m.org_system,
-                m.system_start,
-                m.system_control_total,
-                totals[0],
-                m.system_finance(),
-                *totals[1:],
-                class_group,
-                class_test,
-                class_gate,
-                *self._class_bits[:2],
-                scheme_class,
-                m.schemes.system_linked_share,
-                self._class_bits[2],
-                self._unearned,
-                f["org_outturn_sum"],
-                f["org_bonus_sum"],
-                f["org_bonus_sumsq"],
-                loss_out,
-                i["org_meet"],
-                i["system_meet"],
-                i["org_code"],
-                i["system_test_pass"],
-            )
-        # Float partial sums enter the totals in block order, as in the reference.
-        for j in range(len(blocks)):
-            for name, arr in self._floats.items():
-                getattr(self.totals, name)[...] += arr[j]
-        self.draws += int(block_n.sum())
-
-    def extend(self, draws: int, progress: Callable[[int], None] | None = None) -> None:
-        """Add ``draws`` more draws (whole blocks from ``next_block`` on, the last one possibly short)."""
-        pending = [(self.next_block + b, n) for b, n in block_sizes(draws, BLOCK_DRAWS)]
-        for w in range(0, len(pending), WAVE_BLOCKS):
-            wave = pending[w : w + WAVE_BLOCKS]
-            self._wave(wave)
-            if progress is not None:
-                progress(sum(n for _, n in wave))
-        self.next_block += len(pending)
-
-    def accumulator(self) -> Accumulator:
-        """The statistics so far: thread counts summed; in year-end mode the organisation
-        statistics are read off the outcome-code counts."""
-        acc = Accumulator(**{name: value.copy() for name, value in self.totals.arrays().items()})
-        ints = {name: arr.sum(axis=0) for name, arr in self._ints.items()}
-        if self.model.quarterly:
-            ints["org_hist"] = ints["org_hist"].transpose(1, 2, 0)
-        else:
-            self._read_outcome_codes(acc, ints)
-        for name, value in ints.items():
-            getattr(acc, name)[...] = value
-        acc.draws[...] = self.draws
-        return acc
-
-    def _read_outcome_codes(self, acc: Accumulator, ints: dict[str, np.ndarray]) -> None:
-        """Year-end mode: per-class counts to per-scheme ones, and organisation statistics from codes."""
-        scheme_class = self._classes[-1]
-        codes = ints.pop("org_code")[scheme_class]  # per class -> per scheme, (K, N, 8)
-        ints["system_test_pass"] = ints["system_test_pass"][scheme_class]
-        acc.org_pass[...] = codes[..., 1::2].sum(axis=-1)
-        acc.org_paid_sum[...] = (codes * self._paid).sum(axis=-1)
-        acc.org_paid_quarter_sum[..., -1] = acc.org_paid_sum  # everything paid at year end
-        acc.org_lost_sum[...] = (codes * self._lost).sum(axis=-1)
-        acc.org_lost_sumsq[...] = (codes * self._lost * self._lost).sum(axis=-1)
-        acc.org_any_lost[...] = (codes * (self._bin > 0)).sum(axis=-1)
-        k_idx, n_idx, _ = np.indices(codes.shape)
-        np.add.at(acc.org_hist, (k_idx, n_idx, self._bin), codes)
-
-
-def simulate_kernel(
-    model: Model, draws: int, seed: int, progress: Callable[[int], None] | None = None
-) -> Accumulator:
-    """Run ``draws`` draws with the numba kernel; same statistics as ``simulate_reference``."""
-    run = KernelRun(model, seed)
-    run.extend(draws, progress)
-    return run.accumulator()

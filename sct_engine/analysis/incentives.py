@@ -13,11 +13,8 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from sct_engine.model import Model
-from sct_engine.paired import Z95, mean_se
-from sct_engine.reference import apply_schemes, draw_block
-from sct_engine.rng import block_sizes
-from sct_engine.submodels import (
+from sct_engine.analysis.paired import Z95, mean_se
+from sct_engine.analysis.submodels import (
     DEFAULT_DETAIL_DRAWS,
     default_baseline,
     organisation_indices,
@@ -26,6 +23,9 @@ from sct_engine.submodels import (
     system_model,
     with_lever,
 )
+from sct_engine.engine.model import Model
+from sct_engine.engine.reference import apply_schemes, draw_block
+from sct_engine.engine.rng import block_sizes
 
 
 def incentive_gradient(

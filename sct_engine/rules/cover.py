@@ -1,107 +1,23 @@
-"""The 2018/19 risk-sharing options as data, and the scheme rules as pure functions.
+"""Rule 4, redistribution: the knapsack cover of members' shortfalls from surplus headroom.
 
-Rule numbers refer to ``shared/docs/scheme-2018-19.md``. Every function here is
-pure: arrays in, arrays out, no state. The numpy reference simulator calls them
-as plain Python; the knapsack functions are also marked ``register_jitable``
-(written in the subset of Python numba accepts), so the numba kernel compiles
-the very same code and the rule lives in exactly one place.
+Every function here is pure: arrays in, arrays out, no state. The numpy
+reference simulator calls them as plain Python; the knapsack functions are also
+marked ``register_jitable`` (written in the subset of Python numba accepts), so
+the numba kernel compiles the very same code and the rule lives in exactly one
+place. (An edit here changes the kernel's cache folder: see
+``sct_engine.engine.kernel.cache``.)
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 from numba.extending import register_jitable
-from pydantic import BaseModel, ConfigDict, Field
 
-Redistribution = Literal["none", "full", "capped"]
-SystemTest = Literal["total", "every_member"]
-
-#: Integer codes used in model arrays and the kernel.
-REDISTRIBUTION_CODES: dict[str, int] = {"none": 0, "full": 1, "capped": 2}
-SYSTEM_TEST_CODES: dict[str, int] = {"total": 0, "every_member": 1}
+from sct_engine.rules.options import REDISTRIBUTION_CODES
 
 #: Above this many members to cover in one draw, the exact branch and bound is
 #: replaced by the ratio greedy (see ``cover_shortfalls``).
 EXACT_COVER_LIMIT = 30
-
-
-class SchemeOption(BaseModel):
-    """One risk-sharing option a system could sign (rules 4 and 5)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_\-]+$")
-    system_linked_share: float = Field(
-        0.0,
-        ge=0.0,
-        le=1.0,
-        description="Share of each member's finance element paid on the system result.",
-    )
-    redistribution: Redistribution = Field(
-        "none", description="How surplus headroom covers members' shortfalls: none | full | capped."
-    )
-    share_cap: float = Field(
-        0.5, ge=0.0, le=1.0, description="capped only: most of its headroom a member gives."
-    )
-    system_test: SystemTest = Field(
-        "total",
-        description="total: system outturn >= system control total; every_member: every member "
-        "meets its own control total after redistribution (strict all or nothing).",
-    )
-    ae_gateway: bool = Field(
-        True, description="A&E element earned only when the organisation passes its finance test."
-    )
-
-
-def builtin_menu() -> list[SchemeOption]:
-    """The options compared when a scenario lists none.
-
-    ``all_or_nothing`` puts every member's finance element on the system total;
-    ``all_or_nothing_strict`` pays nobody unless every member meets its own
-    control total (the national proposal systems rejected); the flexible
-    options link a quarter, half or three quarters to the system total and let
-    members cover each other's shortfalls from surplus headroom.
-    """
-    return [
-        SchemeOption(name="organisation_only"),
-        SchemeOption(name="all_or_nothing", system_linked_share=1.0),
-        SchemeOption(
-            name="all_or_nothing_strict", system_linked_share=1.0, system_test="every_member"
-        ),
-        SchemeOption(name="flexible_25", system_linked_share=0.25, redistribution="full"),
-        SchemeOption(name="flexible_50", system_linked_share=0.5, redistribution="full"),
-        SchemeOption(name="flexible_75", system_linked_share=0.75, redistribution="full"),
-    ]
-
-
-# --- rule 1: elements -------------------------------------------------------------
-
-
-def finance_element(funding: np.ndarray, ae_fraction: np.ndarray) -> np.ndarray:
-    """Part of the allocation earned on the finance test: ``(1 - ae_share) * F``."""
-    return funding * (1.0 - ae_fraction)
-
-
-def ae_element(funding: np.ndarray, ae_fraction: np.ndarray) -> np.ndarray:
-    """Part of the allocation earned on A&E performance: ``ae_share * F``."""
-    return funding * ae_fraction
-
-
-# --- rules 2 and 3: tests ----------------------------------------------------------
-
-
-def meets_control_total(outturn: np.ndarray, control_total: np.ndarray) -> np.ndarray:
-    """Organisation test: outturn (before funding) at or above the control total."""
-    return outturn >= control_total
-
-
-def system_meets(
-    system_outturn: np.ndarray, system_control_total: float | np.ndarray
-) -> np.ndarray:
-    """System test: the members' summed outturn at or above the system control total."""
-    return system_outturn >= system_control_total
 
 
 # --- rule 4: redistribution (knapsack cover of shortfalls) -------------------------
@@ -361,66 +277,3 @@ def redistribute(
         moved = min(need, total_give)
         adjusted += np.where(meets, give * (moved / total_give), 0.0)
     return passes, adjusted
-
-
-# --- rule 4: finance element paid ---------------------------------------------------
-
-
-def finance_paid(
-    finance: np.ndarray,
-    system_linked_share: float,
-    org_passes: np.ndarray,
-    system_passes: np.ndarray,
-) -> np.ndarray:
-    """``(1 - s) * fin * org_pass + s * fin * system_pass`` (rule 4)."""
-    return finance * (
-        (1.0 - system_linked_share) * org_passes + system_linked_share * system_passes
-    )
-
-
-def ae_paid(
-    ae: np.ndarray, ae_earned: np.ndarray, org_passes: np.ndarray, gateway: bool
-) -> np.ndarray:
-    """A&E element paid: earned on performance and, behind the gateway, only with the finance test passed."""
-    if gateway:
-        return ae * (ae_earned & org_passes)
-    return ae * ae_earned
-
-
-# --- rule 6: quarterly payments -------------------------------------------------------
-
-#: Rule 6: weight of each quarter's year-to-date test, Q1..Q4, in whole percent. Shares are
-#: computed in percent and divided by 100 once, so every pattern of passes pays an exactly
-#: rounded share: four passes pay exactly 1.0 and none exactly 0.0 (0.15 + 0.2 + 0.3 + 0.35
-#: is not 1.0 in floating point).
-QUARTER_WEIGHT_PERCENT = np.array([15, 20, 30, 35], dtype=np.int64)
-
-#: Rule 6: weight of each quarter's year-to-date test, Q1..Q4 (15/20/30/35%).
-QUARTER_WEIGHTS = QUARTER_WEIGHT_PERCENT / 100.0
-
-
-def _quarter_percent(passes: np.ndarray, recovery: bool) -> np.ndarray:
-    """Whole percent of an element paid in each quarter (see :func:`quarterly_instalments`)."""
-    passes = np.asarray(passes, dtype=np.bool_)
-    percent = QUARTER_WEIGHT_PERCENT * passes
-    if recovery:
-        missed = (QUARTER_WEIGHT_PERCENT[:3] * ~passes[..., :3]).sum(axis=-1)
-        percent[..., 3] += missed * passes[..., 3]
-    return percent
-
-
-def quarterly_instalments(passes: np.ndarray, recovery: bool) -> np.ndarray:
-    """Share of an element paid in each quarter (rule 6); the last axis of ``passes`` is Q1..Q4.
-
-    A quarter whose year-to-date test passes pays its weight. With ``recovery`` a
-    year-end (Q4) pass also pays, in Q4, the weights of the quarters missed before,
-    so an organisation that ends the year on plan receives its whole element
-    whatever happened in between; without it, money missed in a quarter is lost.
-    """
-    return _quarter_percent(passes, recovery) / 100.0
-
-
-def quarterly_share(passes: np.ndarray, recovery: bool) -> np.ndarray:
-    """Share of an element paid over the year: ``sum_q w_q pass_q``, or exactly 1 when
-    ``recovery`` and the year-end test passes (the instalments summed, in whole percent)."""
-    return _quarter_percent(passes, recovery).sum(axis=-1) / 100.0

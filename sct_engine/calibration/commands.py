@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sct_engine.calibration import TailMode, calibrate
+from sct_engine.calibration.fit import TailMode, calibrate
+from sct_engine.calibration.history import REQUIRED_COLUMNS
 from sct_engine.errors import Problem, ScenarioError
-from sct_engine.history import REQUIRED_COLUMNS
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:

@@ -1,28 +1,21 @@
-"""The scenario file: typed models of ``docs/scenario-format.md`` and the loader.
+"""The scenario's typed models: the fields of a scenario file and their cross-field rules.
 
-Flow: YAML bytes -> safe YAML parse -> ``organisations_csv`` tables appended to
-their systems -> pydantic models -> cross-field rules. Every failure becomes a
-:class:`~sct_engine.errors.Problem` naming the file, the field path and a fix;
-the loader raises them together in one :class:`~sct_engine.errors.ScenarioError`.
+pydantic models of every scenario field (with units, defaults and
+descriptions, which ``sct schema`` publishes), and the checks that span fields.
+Every failure becomes a :class:`~sct_engine.errors.Problem` naming the field
+path and a fix; :mod:`sct_engine.scenario.loading` adds the file and raises
+them together in one :class:`~sct_engine.errors.ScenarioError`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import json
 import math
-import os
-import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -31,37 +24,21 @@ from pydantic import (
     StrictBool,
     StrictFloat,
     StrictInt,
-    ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic.json_schema import JsonDict
 
-from sct_engine.correlation import signed_loading_limit, system_correlation
-from sct_engine.errors import (
-    Problem,
-    RuleViolation,
-    ScenarioError,
-    did_you_mean,
-    problems_from_validation_error,
-)
-from sct_engine.schemes import SchemeOption, builtin_menu
+from sct_engine.errors import Problem, RuleViolation
+from sct_engine.rules import SchemeOption, builtin_menu, signed_loading_limit, system_correlation
 
 #: More draws than this is a typo, not a plan (memory and time grow linearly).
 MAX_DRAWS = 2_000_000_000
-#: Largest scenario YAML or organisations CSV read; hand-written files are far smaller.
-MAX_FILE_BYTES = 5 * 1024 * 1024
-#: Most organisations in one scenario (England has a few hundred NHS bodies).
-MAX_ORGANISATIONS = 20_000
 #: Allowed characters of system and organisation ids.
 ID_PATTERN = r"^[a-z0-9_]+$"
 
 _CONFIG = ConfigDict(extra="forbid")
 _MONEY: JsonDict = {"unit": "£m"}
-_BASE_COLUMNS = ("id", "kind", "plan", "control_total", "sustainability_funding")
-_TRUE = {"true", "t", "yes", "y", "1"}
-_FALSE = {"false", "f", "no", "n", "0"}
-_DOCS = "see docs/scenario-format.md"
 
 
 def _money(description: str, default: Any = ..., **constraints: Any) -> Any:
@@ -718,7 +695,7 @@ class Scenario(BaseModel):
     @property
     def content_hash(self) -> str:
         """sha256 hex of the file bytes (and CSV bytes) read, else of the model's JSON."""
-        return self._content_hash or _sha256([self.model_dump_json().encode()])
+        return self._content_hash or sha256_of([self.model_dump_json().encode()])
 
 
 def _duplicates(what: str, keyed: Iterable[tuple[str, str]]) -> Iterator[Problem]:
@@ -735,430 +712,9 @@ def _duplicates(what: str, keyed: Iterable[tuple[str, str]]) -> Iterator[Problem
             first[key] = path
 
 
-# --- public loading API ----------------------------------------------------------------
-
-
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Read and check a scenario YAML file; raise ScenarioError listing every problem."""
-    file = os.fspath(path)
-    source = Path(os.path.abspath(file))
-    raw = _read_limited(source, file, "", "check the file name and folder")
-    data = _parse_yaml(raw, file)
-    return _build(data, source, file, raw)
-
-
-def parse_scenario(data: dict[str, Any], source: Path | None = None) -> Scenario:
-    """Check scenario fields already in memory.
-
-    ``source`` is the file they came from: it names the file in problems and
-    anchors relative ``organisations_csv`` paths (without it they must be
-    absolute). ``content_hash`` covers the data's canonical JSON and any CSV bytes.
-    """
-    source = Path(os.path.abspath(source)) if source is not None else None
-    file = os.fspath(source) if source is not None else "<scenario>"
-    raw = json.dumps(data, sort_keys=True, default=str).encode()
-    return _build(data, source, file, raw)
-
-
-def validate_files(paths: Iterable[str | os.PathLike[str]]) -> dict[str, list[Problem]]:
-    """Problems per scenario file, keyed by the path as given; an empty list means valid."""
-    results: dict[str, list[Problem]] = {}
-    for path in paths:
-        try:
-            load_scenario(path)
-        except ScenarioError as exc:
-            results[os.fspath(path)] = exc.problems
-        else:
-            results[os.fspath(path)] = []
-    return results
-
-
-def scenario_json_schema() -> dict[str, Any]:
-    """JSON Schema of the scenario format, for editors and the published docs."""
-    return Scenario.model_json_schema()
-
-
-# --- loading steps ---------------------------------------------------------------------
-
-
-def _build(data: Any, source: Path | None, file: str, raw: bytes) -> Scenario:
-    """Append CSV members, check limits, validate, and record provenance."""
-    if not isinstance(data, dict):
-        raise ScenarioError(
-            [
-                Problem(
-                    file,
-                    "",
-                    f"must be a set of fields such as `name:` and `systems:` (got {type(data).__name__})",
-                    f"start with `name: <text>` then `systems:`; {_DOCS}",
-                )
-            ]
-        )
-    tables = _CsvTables(base=source.parent if source else None, file=file)
-    data = _with_csv_members(data, tables)
-    if tables.problems:
-        raise ScenarioError(tables.problems)
-    _check_organisation_count(data, file)
-    try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(problems_from_validation_error(exc, file, Scenario)) from None
-    scenario._source = source
-    scenario._content_hash = _sha256([raw, *tables.contents])
-    return scenario
-
-
-def _sha256(parts: Iterable[bytes]) -> str:
+def sha256_of(parts: Iterable[bytes]) -> str:
+    """sha256 hex digest of the byte strings, in order (a scenario's provenance hash)."""
     digest = hashlib.sha256()
     for part in parts:
         digest.update(part)
     return digest.hexdigest()
-
-
-def _read_limited(path: Path, file: str, field: str, not_found_fix: str) -> bytes:
-    """The bytes of a scenario or CSV file, refusing a missing or oversized one."""
-    if not path.is_file():
-        raise ScenarioError([Problem(file, field, f"file not found: {path}", not_found_fix)])
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise ScenarioError(
-            [
-                Problem(
-                    file,
-                    field,
-                    f"{path.name} is {size:,} bytes, above the limit of {MAX_FILE_BYTES:,} bytes",
-                    "check that this is the right file; a scenario this large should be split "
-                    "into several smaller ones",
-                )
-            ]
-        )
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(
-            [Problem(file, field, f"cannot read {path}: {exc.strerror}", "check its permissions")]
-        ) from None
-
-
-class _SafeLoaderNoDuplicateKeys(yaml.SafeLoader):
-    """``yaml.safe_load``'s loader (no tags, nothing executed) that also refuses repeated keys.
-
-    Plain YAML keeps the last of two ``sd:`` lines silently; in a hand-written
-    scenario that is almost always a mistake.
-    """
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, str | int | float | bool):
-                continue  # unhashable keys are reported by the base constructor
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    "while reading a mapping",
-                    node.start_mark,
-                    f"duplicate key `{key}`",
-                    key_node.start_mark,
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _parse_yaml(raw: bytes, file: str) -> Any:
-    """Plain data from YAML bytes, with line and column for syntax errors."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            [
-                Problem(
-                    file,
-                    "",
-                    f"is not UTF-8 text (bad byte at offset {exc.start})",
-                    "save it as UTF-8",
-                )
-            ]
-        ) from None
-    try:
-        # A SafeLoader subclass: as safe as yaml.safe_load (no object tags, nothing executed).
-        data = yaml.load(text, Loader=_SafeLoaderNoDuplicateKeys)
-    except yaml.MarkedYAMLError as exc:
-        raise ScenarioError([_yaml_problem(exc, file)]) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(file, "", f"is not valid YAML: {exc}", _DOCS)]) from None
-    if data is None:
-        raise ScenarioError(
-            [Problem(file, "", "is empty", f"write at least `name:` and `systems:`; {_DOCS}")]
-        )
-    return data
-
-
-def _yaml_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:
-    mark = exc.problem_mark or exc.context_mark
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-    problem = exc.problem or "invalid YAML"
-    if isinstance(exc, yaml.constructor.ConstructorError) and problem.startswith("duplicate key"):
-        return Problem(file, "", f"{problem}{where}", "keep only one of the two lines")
-    if isinstance(exc, yaml.constructor.ConstructorError):
-        return Problem(
-            file,
-            "",
-            f"unsupported YAML tag{where}: {problem}",
-            "remove the `!!` tag: a scenario holds plain numbers, text, lists and mappings, "
-            "and loading one never runs code",
-        )
-    context = f" ({exc.context})" if exc.context else ""
-    return Problem(
-        file,
-        "",
-        f"YAML syntax error{where}: {problem}{context}",
-        "check that line and the one before: indent with spaces (not tabs), put a space "
-        "after each `:`, and close every quote and bracket",
-    )
-
-
-def _check_organisation_count(data: dict[str, Any], file: str) -> None:
-    """Refuse a scenario too large to be real before spending time validating it."""
-    systems = data.get("systems")
-    if not isinstance(systems, list):
-        return
-    count = sum(
-        len(s["organisations"])
-        for s in systems
-        if isinstance(s, dict) and isinstance(s.get("organisations"), list)
-    )
-    if count > MAX_ORGANISATIONS:
-        raise ScenarioError([_too_many(file, "systems", count)])
-
-
-def _too_many(file: str, field: str, count: int) -> Problem:
-    return Problem(
-        file,
-        field,
-        f"{count:,} organisations is above the limit of {MAX_ORGANISATIONS:,}",
-        "split the scenario into several files, e.g. one per region",
-    )
-
-
-# --- organisations_csv -------------------------------------------------------------------
-
-
-def _with_csv_members(data: dict[str, Any], tables: _CsvTables) -> dict[str, Any]:
-    """A copy of ``data`` with each organisations_csv table appended to its system's members.
-
-    System-level tables come first, then the top-level table, whose rows for a
-    system not listed create that system. Shapes pydantic will reject are left
-    as they are for it to report.
-    """
-    systems = data.get("systems")
-    top = data.get("organisations_csv")
-    if systems is None and isinstance(top, str):
-        systems = []
-    if not isinstance(systems, list):
-        return data
-    systems = [_system_with_csv(system, i, tables) for i, system in enumerate(systems)]
-    if isinstance(top, str):
-        extra: dict[str, list[Organisation]] = {}
-        for system_id, org in tables.read(top, "organisations_csv", system_id=None):
-            extra.setdefault(system_id, []).append(org)
-        systems = [_append_members(system, extra) for system in systems]
-        systems += [{"id": sid, "organisations": orgs} for sid, orgs in extra.items()]
-    return {**data, "systems": systems}
-
-
-def _system_with_csv(system: Any, index: int, tables: _CsvTables) -> Any:
-    """``system`` with the rows of its own organisations_csv after its listed members."""
-    if not (isinstance(system, dict) and isinstance(system.get("organisations_csv"), str)):
-        return system
-    members = system.get("organisations") or []
-    if not isinstance(members, list):
-        return system
-    own_id = system.get("id")
-    rows = tables.read(
-        system["organisations_csv"],
-        f"systems[{index}].organisations_csv",
-        system_id=own_id if isinstance(own_id, str) else "",
-    )
-    return {**system, "organisations": [*members, *(org for _, org in rows)]}
-
-
-def _append_members(system: Any, extra: dict[str, list[Organisation]]) -> Any:
-    """``system`` with the members ``extra`` holds for its id (removed from ``extra``)."""
-    system_id = system.get("id") if isinstance(system, dict) else None
-    if not isinstance(system_id, str) or system_id not in extra:
-        return system
-    members = system.get("organisations") or []
-    if not isinstance(members, list):
-        return system
-    return {**system, "organisations": [*members, *extra.pop(system_id)]}
-
-
-@dataclass
-class _CsvTables:
-    """Reads one scenario's organisations_csv files, keeping their bytes and problems.
-
-    Row numbers count the header as row 1, as a spreadsheet shows them.
-    """
-
-    base: Path | None
-    file: str
-    contents: list[bytes] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-
-    def read(
-        self, written: str, where: str, system_id: str | None
-    ) -> list[tuple[str, Organisation]]:
-        """Valid (system id, organisation) rows of one table; problems are collected.
-
-        ``system_id`` is the system a system-level table belongs to, or None for
-        the top-level table, whose rows must name theirs in a ``system`` column.
-        """
-        frame = self._frame(written, where, require_system=system_id is None)
-        if frame is None:
-            return []
-        rows = []
-        for index, record in enumerate(frame.to_dict("records")):
-            row = self._row(written, index + 2, record, system_id)
-            if row is not None:
-                rows.append(row)
-        return rows
-
-    def _frame(self, written: str, where: str, require_system: bool) -> pd.DataFrame | None:
-        try:
-            raw = _read_limited(self._path(written, where), self.file, where, self._not_found_fix())
-        except ScenarioError as exc:
-            self.problems += exc.problems
-            return None
-        self.contents.append(raw)
-        try:
-            frame = pd.read_csv(
-                io.BytesIO(raw), dtype=str, keep_default_na=False, encoding="utf-8-sig"
-            )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            self._problem(
-                where,
-                f"{written} is not a readable CSV table: {exc}",
-                "save it as CSV (UTF-8) with a header row",
-            )
-            return None
-        frame.columns = [str(c).strip() for c in frame.columns]
-        if not self._columns_ok(written, where, list(frame.columns), require_system):
-            return None
-        if len(frame) > MAX_ORGANISATIONS:
-            self.problems.append(_too_many(self.file, where, len(frame)))
-            return None
-        return frame
-
-    def _path(self, written: str, where: str) -> Path:
-        path = Path(written).expanduser()
-        if path.is_absolute():
-            return path
-        if self.base is None:
-            raise ScenarioError(
-                [
-                    Problem(
-                        self.file,
-                        where,
-                        f"relative path '{written}' has no scenario file to be relative to",
-                        "give an absolute path, or pass source= to parse_scenario",
-                    )
-                ]
-            )
-        return self.base / path
-
-    def _not_found_fix(self) -> str:
-        return f"check the path; it is read relative to the scenario file's folder ({self.base})"
-
-    def _problem(self, where: str, message: str, fix: str) -> None:
-        self.problems.append(Problem(self.file, where, message, fix))
-
-    def _columns_ok(
-        self, written: str, where: str, columns: list[str], require_system: bool
-    ) -> bool:
-        allowed = [*Organisation.model_fields, "system"]
-        required = [*_BASE_COLUMNS, *(["system"] if require_system else [])]
-        missing = [c for c in required if c not in columns]
-        if "sd" not in columns and "sd_pct" not in columns:
-            missing.append("sd or sd_pct")
-        unknown = [c for c in columns if c not in allowed]
-        if missing:
-            self._problem(
-                where,
-                f"{written} is missing columns: {', '.join(missing)}",
-                f"add them to the header row; columns are organisation fields: {', '.join(allowed)}",
-            )
-        for column in unknown:
-            self._problem(
-                where, f"{written} has an unknown column `{column}`", did_you_mean(column, allowed)
-            )
-        return not missing and not unknown
-
-    def _row(
-        self, written: str, number: int, record: dict[str, str], system_id: str | None
-    ) -> tuple[str, Organisation] | None:
-        fields = {k: _cell(k, v) for k, v in record.items() if str(v).strip()}
-        row_system = str(fields.pop("system", system_id or ""))
-        label = f"{written} row {number}" + (f" (id={fields['id']})" if "id" in fields else "")
-        problems = _row_system_problems(label, row_system, system_id)
-        try:
-            org = Organisation.model_validate(fields)
-        except ValidationError as exc:
-            problems += problems_from_validation_error(exc, label, Organisation)
-        self.problems += problems
-        return None if problems else (row_system, org)
-
-
-def _row_system_problems(label: str, row_system: str, system_id: str | None) -> list[Problem]:
-    """A top-level row must name a valid system; a system-level row may only repeat its own."""
-    if system_id is None and not row_system:
-        return [Problem(label, "system", "is empty", "write the id of the system it belongs to")]
-    if system_id is None and not re.fullmatch(ID_PATTERN, row_system):
-        return [
-            Problem(
-                label,
-                "system",
-                f"'{row_system}' is not a valid system id",
-                "use lower-case letters, digits and _ only",
-            )
-        ]
-    if system_id is not None and row_system != system_id:
-        return [
-            Problem(
-                label,
-                "system",
-                f"says '{row_system}' but the file is listed under system '{system_id}'",
-                "remove the system column, or move the row to the right system's file",
-            )
-        ]
-    return []
-
-
-@cache
-def _column_types() -> dict[str, set[str]]:
-    """JSON types each organisation column may hold, from the model's schema."""
-    properties = Organisation.model_json_schema()["properties"]
-    return {
-        name: {str(branch.get("type")) for branch in spec.get("anyOf", [spec])}
-        for name, spec in properties.items()
-    }
-
-
-def _cell(column: str, text: str) -> Any:
-    """A CSV cell as the type its column needs; text that does not convert is kept for the error."""
-    text = str(text).strip()
-    types = _column_types().get(column, {"string"})
-    if "number" in types:
-        try:
-            return float(text)
-        except ValueError:
-            return text
-    if "boolean" in types:
-        lowered = text.lower()
-        return True if lowered in _TRUE else False if lowered in _FALSE else text
-    if "array" in types:
-        # A list of numbers in one cell, e.g. quarterly_profile "0.2;0.25;0.25;0.3".
-        try:
-            return [float(part) for part in re.split(r"[;,\s]+", text.strip("[] "))]
-        except ValueError:
-            return text
-    return text

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sct_engine.correlation import system_correlation
-from sct_engine.schemes import REDISTRIBUTION_CODES, SYSTEM_TEST_CODES, SchemeOption
+from sct_engine.rules import REDISTRIBUTION_CODES, SYSTEM_TEST_CODES, SchemeOption
+from sct_engine.rules.correlation import system_correlation
 
 if TYPE_CHECKING:
     from sct_engine.scenario import Scenario

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sct_engine import schemes
-from sct_engine.model import Model
-from sct_engine.reference import BlockOutcome
-from sct_engine.stats import HIST_BINS, BlockSums, loss_bins
+from sct_engine import rules
+from sct_engine.engine.model import Model
+from sct_engine.engine.reference import BlockOutcome
+from sct_engine.engine.stats import HIST_BINS, BlockSums, loss_bins
 
 #: Two-sided 95% normal quantile: a 95% confidence interval is +-Z95 standard errors.
 Z95 = 1.959963984540054
@@ -136,7 +136,7 @@ def reduce_paired_block(
     # The member at its control total if it was short, everyone else as drawn (X_i cancels exactly).
     system_outturn = np.add.reduceat(outcome.outturn, starts, axis=1)[:, model.org_system]
     without = (system_outturn - outcome.outturn) + np.maximum(outcome.outturn, model.control_total)
-    meets_without = schemes.system_meets(without, model.system_control_total[model.org_system])
+    meets_without = rules.system_meets(without, model.system_control_total[model.org_system])
     acc.org_pivotal[:] = (system_miss & meets_without).sum(axis=0)
     return acc
 

@@ -1,39 +1,19 @@
-"""The board report and the ``sct compare`` / ``sct report`` commands.
-
-``prepare_report`` runs the decision analysis (``analysis.py``) once;
-``render_html`` turns it into one self-contained HTML page (inline CSS and
-SVG charts, no scripts, no external assets) that also prints well;
-``write_workbook`` puts the same tables in an Excel workbook for finance teams.
-"""
+"""The board report as one self-contained HTML page (inline CSS and SVG, no scripts) that prints well."""
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import os
-import sys
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from sct_engine.analysis import (
-    DEFAULT_ANALYSIS_DRAWS,
-    TAIL_LEVEL,
-    Analysis,
-    Recommendation,
-    analyse,
-)
-from sct_engine.incentives import incentive_gradient
-from sct_engine.paired import Z95
-from sct_engine.scenario import Scenario, load_scenario
-from sct_engine.solvers import control_total_buffer, largest_system_linked_share, mitigation_needed
-from sct_engine.stats import proportion_se
-from sct_engine.submodels import DEFAULT_DETAIL_DRAWS
+from sct_engine.analysis.decision import TAIL_LEVEL
+from sct_engine.analysis.paired import Z95
+from sct_engine.engine.stats import proportion_se
+from sct_engine.report.data import ReportData, provenance_fields
 
 #: Traffic lights on the probability of losing some funding: green below the
 #: first bound, amber below the second, red above.
@@ -51,231 +31,6 @@ SECTIONS = (
     ("assumptions", "Assumptions and provenance"),
 )
 
-
-class ReportSourceError(ValueError):
-    """The report's input is neither a scenario file nor a folder written by ``sct run``."""
-
-
-@dataclass(frozen=True)
-class ReportSettings:
-    """How much to simulate and which targets to solve for."""
-
-    draws: int | None = None  # None: the run's draws (result folder) or DEFAULT_ANALYSIS_DRAWS
-    seed: int | None = None  # None: the run's or the scenario's seed
-    detail_draws: int = DEFAULT_DETAIL_DRAWS  # incentive gradient and solvers
-    target: float = 0.8  # probability every member passes / the system keeps funding
-    loss_limit: float = 0.5  # share of a system's funding it can lose (linked-share solver)
-    tail: bool = False  # also require nobody worse off in a 1-in-20 bad year
-    gradient: bool = True
-
-
-@dataclass(frozen=True)
-class ReportData:
-    """Everything the report shows, computed once."""
-
-    analysis: Analysis
-    recommendations: list[Recommendation]
-    gradient: pd.DataFrame | None
-    buffers: pd.DataFrame
-    mitigation: pd.DataFrame
-    linked_share: pd.DataFrame
-    settings: ReportSettings
-    source_note: str
-    timings: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def detail_draws(self) -> int:
-        return min(self.settings.detail_draws, self.analysis.draws)
-
-
-# --- preparing ---------------------------------------------------------------------------
-
-
-def resolve_source(path: str | os.PathLike) -> tuple[Scenario, dict[str, Any]]:
-    """A scenario YAML file, or a result folder of ``sct run`` (its run.json names scenario, seed, draws)."""
-    p = Path(path)
-    if not p.is_dir():
-        return load_scenario(p), {"note": f"scenario file {p}"}
-    run_json = p / "run.json"
-    if not run_json.is_file():
-        raise ReportSourceError(
-            f"{p} is a folder without run.json: give a scenario YAML file or a folder written by `sct run`"
-        )
-    try:
-        info = json.loads(run_json.read_text())
-    except json.JSONDecodeError as err:
-        raise ReportSourceError(
-            f"{run_json} is not valid JSON ({err.msg}); re-run `sct run`"
-        ) from None
-    named = info.get("scenario_file")
-    if not named:
-        raise ReportSourceError(f"{run_json} does not name its scenario_file; re-run `sct run`")
-    candidates = [Path(named), p / Path(named).name]
-    found = next((c for c in candidates if c.is_file()), None)
-    if found is None:
-        raise ReportSourceError(
-            f"the scenario file {named} named in {run_json} was not found; "
-            "run `sct report` on the scenario file itself"
-        )
-    scenario = load_scenario(found)
-    note = f"re-created from the run in {p} (run.json: seed {info.get('seed')}, {info.get('draws'):,} draws)"
-    if info.get("scenario_hash") and info["scenario_hash"] != scenario.content_hash:
-        note += "; the scenario file has changed since that run, so the report uses the file as it is now"
-        print(f"warning: {found} has changed since the run in {p}", file=sys.stderr)
-    return scenario, {"seed": info.get("seed"), "draws": info.get("draws"), "note": note}
-
-
-def prepare_report(
-    source: str | os.PathLike | Scenario,
-    settings: ReportSettings | None = None,
-    progress: bool | None = None,
-) -> ReportData:
-    """Run the analysis, the incentive gradient and the solvers for the report.
-
-    ``progress``: show progress bars (default: when stderr is a terminal).
-    """
-    from sct_engine.progress import ProgressBar
-
-    settings = settings or ReportSettings()
-    run: dict[str, Any]
-    if isinstance(source, Scenario):
-        scenario, run = source, {"note": "scenario given in memory"}
-    else:
-        scenario, run = resolve_source(source)
-    draws = settings.draws or run.get("draws") or DEFAULT_ANALYSIS_DRAWS
-    seed = settings.seed if settings.seed is not None else run.get("seed")
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    with ProgressBar(total=int(draws), label="analysis", enabled=progress) as bar:
-        analysis = analyse(scenario, draws=int(draws), seed=seed, progress=bar.update)
-    timings["analysis_s"] = time.perf_counter() - started
-    model = analysis.model
-    recommendations = analysis.recommend(tail=settings.tail)
-    detail = min(settings.detail_draws, analysis.draws)
-
-    gradient = None
-    if settings.gradient:
-        started = time.perf_counter()
-        with ProgressBar(
-            total=detail * model.n_orgs, label="incentive gradient", enabled=progress
-        ) as bar:
-            gradient = incentive_gradient(
-                model, analysis.seed, detail, baseline=analysis.baseline, progress=bar.update
-            )
-        timings["gradient_s"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    solved = dict.fromkeys([analysis.baseline, *(r.scheme for r in recommendations)])
-    buffers = pd.concat(
-        [
-            control_total_buffer(model, analysis.seed, detail, scheme=name, target=settings.target)
-            for name in solved
-        ],
-        ignore_index=True,
-    )
-    mitigation = pd.concat(
-        [
-            mitigation_needed(model, analysis.seed, detail, scheme=name, target=settings.target)
-            for name in solved
-        ],
-        ignore_index=True,
-    )
-    linked_share = largest_system_linked_share(
-        model, analysis.seed, detail, target=settings.target, loss_limit=settings.loss_limit
-    )
-    timings["solvers_s"] = time.perf_counter() - started
-    return ReportData(
-        analysis,
-        recommendations,
-        gradient,
-        buffers,
-        mitigation,
-        linked_share,
-        settings,
-        run["note"],
-        timings,
-    )
-
-
-# --- tables shared by the HTML page and the workbook ---------------------------------------
-
-
-def report_tables(data: ReportData) -> dict[str, pd.DataFrame]:
-    """The report's tables by sheet name, plain numbers (money £m, probabilities as fractions)."""
-    a = data.analysis
-    recs = pd.DataFrame(
-        [
-            {
-                "system": r.system,
-                "system_name": r.system_name,
-                "recommended_scheme": r.scheme,
-                "baseline": r.baseline,
-                "expected_funding": r.expected_funding,
-                "gain_vs_baseline": r.gain,
-                "se_gain": r.se_gain,
-                "options_nobody_worse_off": ", ".join(r.eligible),
-                "reasons": " ".join(r.reasons),
-            }
-            for r in data.recommendations
-        ]
-    )
-    provenance = pd.DataFrame(
-        [
-            (k, json.dumps(v) if isinstance(v, list | dict) else v)
-            for k, v in _provenance(data).items()
-        ],
-        columns=["field", "value"],
-    )
-    tables = {
-        "recommendation": recs,
-        "national": a.result.national,
-        "systems": a.result.systems,
-        "organisations": a.result.organisations,
-        "comparison_systems": a.comparison("systems"),
-        "comparison_organisations": a.comparison("organisations"),
-        "participation": a.participation(),
-        "attribution": a.attribution(),
-        "contagion": a.contagion(),
-        "buffers": data.buffers,
-        "mitigation": data.mitigation,
-        "linked_share": data.linked_share,
-        "provenance": provenance,
-    }
-    if data.gradient is not None:
-        tables["incentive_gradient"] = data.gradient
-    return tables
-
-
-def _provenance(data: ReportData) -> dict[str, Any]:
-    s = data.settings
-    return {
-        **data.analysis.result.provenance,
-        "source": data.source_note,
-        "baseline": data.analysis.baseline,
-        "detail_draws": data.detail_draws,
-        "solver_target": s.target,
-        "linked_share_loss_limit": s.loss_limit,
-        "tail_constraint": s.tail,
-        **{k: round(v, 2) for k, v in data.timings.items()},
-    }
-
-
-def write_workbook(data: ReportData, path: str | os.PathLike) -> Path:
-    """The report's tables in an Excel workbook (one sheet each, header frozen)."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(out, engine="openpyxl") as writer:
-        for name, frame in report_tables(data).items():
-            frame.to_excel(writer, sheet_name=name[:31], index=False)
-            sheet = writer.sheets[name[:31]]
-            sheet.freeze_panes = "A2"
-            for col, title in zip(sheet.columns, frame.columns, strict=False):
-                width = max([len(str(title))] + [len(f"{v}") for v in frame[title].head(200)])
-                sheet.column_dimensions[col[0].column_letter].width = min(max(10, width + 2), 60)
-    return out
-
-
-# --- HTML --------------------------------------------------------------------------------
 
 _CSS = """
 :root { --ink:#1d1d1b; --muted:#5b5b5b; --line:#d5d9de; --accent:#005eb8; --soft:#eef4fa;
@@ -334,7 +89,8 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _money(value: float, dp: int = 2, sign: bool = False) -> str:
+def money(value: float, dp: int = 2, sign: bool = False) -> str:
+    """£m with thousands separators, e.g. ``£1,234.50m``; ``sign`` adds + or -."""
     text = f"£{abs(value):,.{dp}f}m"
     return ("+" if value >= 0 else "-") + text if sign else text
 
@@ -393,7 +149,7 @@ def _recommendation_html(data: ReportData) -> str:
             [
                 _e(r.system_name),
                 f"<strong>{_e(r.scheme)}</strong>",
-                f"{_money(r.gain, sign=True)} <span class='se'>± {_money(Z95 * r.se_gain)}</span>",
+                f"{money(r.gain, sign=True)} <span class='se'>± {money(Z95 * r.se_gain)}</span>",
                 ("class='text'", _e(", ".join(r.eligible))),
             ]
             for r in data.recommendations
@@ -412,8 +168,8 @@ def _recommendation_html(data: ReportData) -> str:
     for r in data.recommendations:
         reasons = "".join(f"<li>{_e(x)}</li>" for x in r.reasons)
         headline = (
-            f"{_money(r.gain, sign=True)} a year of expected funding against {_e(r.baseline)} "
-            f"<span class='se'>(95% CI ± {_money(Z95 * r.se_gain)})</span>"
+            f"{money(r.gain, sign=True)} a year of expected funding against {_e(r.baseline)} "
+            f"<span class='se'>(95% CI ± {money(Z95 * r.se_gain)})</span>"
         )
         parts.append(
             f"<div class='card'><h3>{_e(r.system_name)}: sign <strong>{_e(r.scheme)}</strong></h3>"
@@ -436,7 +192,7 @@ def _recommendation_html(data: ReportData) -> str:
 
 
 def _funding_at_risk_html(data: ReportData) -> str:
-    from sct_engine.charts import funding_at_risk_svg
+    from sct_engine.report.charts import funding_at_risk_svg
 
     a = data.analysis
     nat = a.result.national
@@ -457,10 +213,10 @@ def _funding_at_risk_html(data: ReportData) -> str:
         rows.append(
             [
                 f"<strong>{_e(row.scheme)}</strong>",
-                f"{_money(row.expected_funding_lost)} <span class='se'>± {_money(Z95 * row.se_expected_funding_lost)}</span>",
-                _money(row.funding_lost_p95),
-                _money(row.funding_lost_cvar95),
-                _money(row.expected_funding),
+                f"{money(row.expected_funding_lost)} <span class='se'>± {money(Z95 * row.se_expected_funding_lost)}</span>",
+                money(row.funding_lost_p95),
+                money(row.funding_lost_cvar95),
+                money(row.expected_funding),
                 f"{_pct(float(p_any[k]), 1)} <span class='se'>± {_pct(Z95 * proportion_se(p_any[k] * a.draws, a.draws), 1)}</span>",
             ]
         )
@@ -490,7 +246,7 @@ def _funding_at_risk_html(data: ReportData) -> str:
             sub = sysf[sysf["system"] == sid].set_index("scheme")
             for name in names:
                 cells.append(
-                    f"{_money(sub.loc[name, 'expected_funding_lost'])} "
+                    f"{money(sub.loc[name, 'expected_funding_lost'])} "
                     f"<span class='se'>± {Z95 * sub.loc[name, 'se_expected_funding_lost']:.2f}</span>"
                 )
             rows.append(cells)
@@ -518,7 +274,7 @@ def _organisations_html(data: ReportData) -> str:
             p_meet = float(sub["p_meet_control_total"].iloc[0])
             cells: list[Any] = [
                 _org_label(m, i),
-                _money(m.funding[i], 1),
+                money(m.funding[i], 1),
                 f"{_pct(p_meet)} <span class='se'>±{_pct(proportion_se(p_meet * n, n), 1)}</span>",
             ]
             for name in names:
@@ -543,7 +299,7 @@ def _organisations_html(data: ReportData) -> str:
 
 
 def _loss_exceedance_html(data: ReportData) -> str:
-    from sct_engine.charts import loss_exceedance_svg
+    from sct_engine.report.charts import loss_exceedance_svg
 
     a = data.analysis
     figures = []
@@ -571,7 +327,7 @@ def _participation_html(data: ReportData) -> str:
             sub = part[part["organisation"] == m.org_ids[i]].set_index("scheme")
             cells: list[Any] = [
                 _org_label(m, i),
-                _money(float(sub["baseline_expected_funding"].iloc[0])),
+                money(float(sub["baseline_expected_funding"].iloc[0])),
             ]
             for name in names:
                 r = sub.loc[name]
@@ -604,7 +360,7 @@ def _participation_html(data: ReportData) -> str:
 
 
 def _attribution_html(data: ReportData) -> str:
-    from sct_engine.charts import attribution_svg
+    from sct_engine.report.charts import attribution_svg
 
     a = data.analysis
     m = a.model
@@ -715,7 +471,7 @@ def _incentives_html(data: ReportData) -> str:
 def _solved_cell(value: float, se: float) -> Any:
     if value <= 0:
         return ("class='better'", "none")
-    return f"{_money(value)} <span class='se'>± {Z95 * se:.2f}</span>"
+    return f"{money(value)} <span class='se'>± {Z95 * se:.2f}</span>"
 
 
 def _solvers_html(data: ReportData) -> str:
@@ -817,7 +573,7 @@ def _assumptions_html(data: ReportData) -> str:
         1: f"Student-t ({m.dof:g} degrees of freedom, heavy tails)",
         2: f"skew-normal (shape {m.skew:g})",
     }[m.distribution]
-    from sct_engine.schemes import REDISTRIBUTION_CODES, SYSTEM_TEST_CODES
+    from sct_engine.rules import REDISTRIBUTION_CODES, SYSTEM_TEST_CODES
 
     redis = {v: k for k, v in REDISTRIBUTION_CODES.items()}
     tests = {v: k for k, v in SYSTEM_TEST_CODES.items()}
@@ -834,7 +590,7 @@ def _assumptions_html(data: ReportData) -> str:
     ]
     prov = "".join(
         f"<dt>{_e(k)}</dt><dd>{_e(json.dumps(v) if isinstance(v, list | dict) else v)}</dd>"
-        for k, v in _provenance(data).items()
+        for k, v in provenance_fields(data).items()
     )
     return (
         "<ul>"
@@ -903,211 +659,3 @@ def write_html(data: ReportData, path: str | os.PathLike) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html(data), encoding="utf-8")
     return out
-
-
-# --- command line ----------------------------------------------------------------------------
-
-
-def _comparison_text(analysis: Analysis, names: list[str] | None, level: str) -> str:
-    fmt = {"float_format": lambda v: f"{v:,.3f}"}
-    p = analysis.result.provenance
-    lines = [
-        f"{p.get('scenario_name', '')}: {analysis.draws:,} draws, seed {analysis.seed}; differences from "
-        f"{analysis.baseline} on the same draws, ± 95% paired confidence interval. Money in £m a year, "
-        "probabilities in percentage points.",
-        "",
-        *[f"- {line}" for line in analysis.headlines(names)],
-    ]
-    if level in ("national", "all"):
-        nat = analysis.comparison("national", names)
-        view = pd.DataFrame(
-            {
-                "scheme": nat["scheme"],
-                "diff_expected_funding": nat["diff_expected_funding"],
-                "ci95": nat["ci95_expected_funding"],
-                "diff_p_any_org_loses_pts": 100 * nat["diff_p_any_organisation_loses_funding"],
-                "ci95_pts": 100 * nat["ci95_p_any_organisation_loses_funding"],
-            }
-        )
-        lines += ["", "National", view.to_string(index=False, **fmt)]
-    if level in ("systems", "all"):
-        sysf = analysis.comparison("systems", names)
-        view = pd.DataFrame(
-            {
-                "scheme": sysf["scheme"],
-                "system": sysf["system"],
-                "diff_expected_funding": sysf["diff_expected_funding"],
-                "ci95": sysf["ci95_expected_funding"],
-                "diff_p_any_member_loses_pts": 100 * sysf["diff_p_any_member_loses_funding"],
-                "ci95_pts": 100 * sysf["ci95_p_any_member_loses_funding"],
-            }
-        )
-        lines += ["", "Systems", view.to_string(index=False, **fmt)]
-    if level in ("organisations", "all"):
-        org = analysis.comparison("organisations", names)
-        cell = (
-            org["diff_expected_funding"].map("{:+.3f}".format)
-            + " ±"
-            + org["ci95_expected_funding"].map("{:.3f}".format)
-        )
-        table = org.assign(cell=cell).pivot(index="organisation", columns="scheme", values="cell")
-        table = table.loc[list(analysis.model.org_ids), list(dict.fromkeys(org["scheme"]))]
-        lines += [
-            "",
-            "Organisations: change in expected funding (£m a year, ± 95% CI)",
-            table.to_string(),
-        ]
-    return "\n".join(lines)
-
-
-def _cmd_compare(args: argparse.Namespace) -> int:
-    from sct_engine.progress import ProgressBar
-
-    try:
-        scenario, run = resolve_source(args.scenario)
-        names = [x.strip() for x in args.schemes.split(",") if x.strip()] if args.schemes else None
-        if names is not None and len(names) < 2:
-            raise ValueError("--schemes needs at least two options, the first being the baseline")
-        draws = args.draws or run.get("draws") or DEFAULT_ANALYSIS_DRAWS
-        seed = args.seed if args.seed is not None else run.get("seed")
-        with ProgressBar(total=int(draws), label="compare") as bar:
-            analysis = analyse(
-                scenario,
-                draws=int(draws),
-                seed=seed,
-                baseline=names[0] if names else None,
-                progress=bar.update,
-            )
-        text = _comparison_text(analysis, names, args.level)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(text)
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        for level in ("organisations", "systems", "national"):
-            analysis.comparison(level, names).to_csv(out / f"comparison_{level}.csv", index=False)
-        print(f"\nComparison tables written to {out}/")
-    return 0
-
-
-def _cmd_report(args: argparse.Namespace) -> int:
-    settings = ReportSettings(
-        draws=args.draws,
-        seed=args.seed,
-        detail_draws=args.detail_draws,
-        target=args.target,
-        loss_limit=args.loss_limit,
-        tail=args.tail,
-        gradient=not args.no_gradient,
-    )
-    source = Path(args.source)
-    out = (
-        Path(args.out)
-        if args.out
-        else (
-            source / "report.html" if source.is_dir() else Path("out") / source.stem / "report.html"
-        )
-    )
-    try:
-        data = prepare_report(source, settings)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    write_html(data, out)
-    if args.xlsx:
-        write_workbook(data, args.xlsx)
-    if not args.quiet:
-        for r in data.recommendations:
-            print(
-                f"{r.system_name}: sign {r.scheme} ({_money(r.gain, sign=True)} a year of expected funding "
-                f"against {r.baseline}, ± {_money(Z95 * r.se_gain)})"
-            )
-        print(f"Report written to {out}" + (f"; tables to {args.xlsx}" if args.xlsx else ""))
-    return 0
-
-
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1, got {value}")
-    return value
-
-
-def register_cli(subparsers: Any) -> None:
-    """Add ``compare`` and ``report`` to the ``sct`` command."""
-    from sct_engine.cli import non_negative_int, positive_int
-
-    compare = subparsers.add_parser(
-        "compare",
-        help="paired differences between options on the same draws, with confidence intervals",
-    )
-    compare.add_argument(
-        "scenario", help="scenario YAML file, or a result folder written by `sct run`"
-    )
-    compare.add_argument(
-        "--schemes",
-        help="comma-separated options; the first is the baseline "
-        "(default: every option against organisation_only)",
-    )
-    compare.add_argument(
-        "--draws",
-        type=positive_int,
-        help=f"draws (default {DEFAULT_ANALYSIS_DRAWS:,}, or the run's)",
-    )
-    compare.add_argument(
-        "--seed", type=non_negative_int, help="random seed (default: the scenario's)"
-    )
-    compare.add_argument(
-        "--level", choices=["organisations", "systems", "national", "all"], default="all"
-    )
-    compare.add_argument("--out", help="also write comparison_*.csv to this folder")
-    compare.set_defaults(func=_cmd_compare)
-
-    report = subparsers.add_parser(
-        "report", help="write a self-contained HTML report for the board"
-    )
-    report.add_argument(
-        "source", help="scenario YAML file, or a result folder written by `sct run`"
-    )
-    report.add_argument(
-        "--out", help="HTML file (default: out/<scenario>/report.html, or inside the result folder)"
-    )
-    report.add_argument("--xlsx", help="also write the tables to this Excel workbook")
-    report.add_argument(
-        "--draws",
-        type=positive_int,
-        help=f"draws of the main analysis (default {DEFAULT_ANALYSIS_DRAWS:,}, or the run's)",
-    )
-    report.add_argument(
-        "--seed", type=non_negative_int, help="random seed (default: the scenario's or run's)"
-    )
-    report.add_argument(
-        "--detail-draws",
-        type=positive_int,
-        default=DEFAULT_DETAIL_DRAWS,
-        help=f"draws of the incentive gradient and solvers (default {DEFAULT_DETAIL_DRAWS:,})",
-    )
-    report.add_argument(
-        "--target", type=_probability, default=0.8, help="solver target probability (default 0.8)"
-    )
-    report.add_argument(
-        "--loss-limit",
-        type=_probability,
-        default=0.5,
-        help="share of a system's funding it can lose, for the linked-share solver (default 0.5)",
-    )
-    report.add_argument(
-        "--tail",
-        action="store_true",
-        help="recommend only options leaving nobody worse off in a 1-in-20 year too",
-    )
-    report.add_argument(
-        "--no-gradient", action="store_true", help="skip the (slow) incentive gradient"
-    )
-    report.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    report.set_defaults(func=_cmd_report)

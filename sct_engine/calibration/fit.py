@@ -25,10 +25,10 @@ from typing import Any, Literal
 import numpy as np
 from scipy import special, stats
 
-from sct_engine.calibration_report import calibration_snippet, calibration_table
-from sct_engine.history import History, load_history
-from sct_engine.likelihood import Design, log_density
-from sct_engine.maximum_likelihood import Solution, maximise
+from sct_engine.calibration.history import History, load_history
+from sct_engine.calibration.likelihood import Design, log_density
+from sct_engine.calibration.maximum_likelihood import Solution, maximise
+from sct_engine.calibration.text import calibration_snippet, calibration_table
 
 #: Fewer organisation-years than this are too few to fit a tail (its size rests on a handful of events).
 MIN_ROWS_FOR_TAIL = 50

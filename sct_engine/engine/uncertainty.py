@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from sct_engine.model import DISTRIBUTION_CODES, QUARTERS, Model
+from sct_engine.engine.model import DISTRIBUTION_CODES, QUARTERS, Model
 
 
 def skew_normal_constants(skew: float) -> tuple[float, float, float, float]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
-from sct_engine.likelihood import Design, negative_log_likelihood
+from sct_engine.calibration.likelihood import Design, negative_log_likelihood
 
 # Search box on the fitting scale; an estimate on its edge is reported as such.
 _BOUNDS_LOG_SD = (math.log(1e-3), math.log(1e3))

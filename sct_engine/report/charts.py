@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from sct_engine.results import Result
+    from sct_engine.engine.results import Result
 
 #: One colour per option, in menu order (colour-blind-safe Okabe-Ito palette).
 SCHEME_COLOURS = (

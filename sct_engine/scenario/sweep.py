@@ -32,8 +32,8 @@ from typing import Any, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from sct_engine.errors import Problem, ScenarioError, did_you_mean
-from sct_engine.scenario import Scenario
-from sct_engine.schemes import builtin_menu
+from sct_engine.rules import builtin_menu
+from sct_engine.scenario.models import Scenario
 
 #: The key of the sweep block in a scenario file.
 SWEEP_KEY = "sweep"

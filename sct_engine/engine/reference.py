@@ -2,7 +2,7 @@
 
 Readable rather than fast. It draws each block from the block's own streams
 (``rng.py``), turns shocks into outturns (``uncertainty.py``), applies every
-scheme option to the same draws with the pure rules of ``schemes.py``, and
+scheme option to the same draws with the pure rules of :mod:`sct_engine.rules`, and
 reduces the block to streaming statistics (``stats.py``), so memory does not
 grow with the number of draws. The numba kernel must reproduce it exactly.
 
@@ -22,9 +22,9 @@ from typing import cast
 
 import numpy as np
 
-from sct_engine import schemes
-from sct_engine.model import Model
-from sct_engine.rng import (
+from sct_engine import rules
+from sct_engine.engine.model import Model
+from sct_engine.engine.rng import (
     AE_STREAM,
     BLOCK_DRAWS,
     SHOCK_STREAM,
@@ -33,8 +33,8 @@ from sct_engine.rng import (
     block_generator,
     block_sizes,
 )
-from sct_engine.stats import Accumulator, block_accumulator
-from sct_engine.uncertainty import (
+from sct_engine.engine.stats import Accumulator, block_accumulator
+from sct_engine.engine.uncertainty import (
     draw_ae_earned,
     draw_shocks,
     draw_tail_losses,
@@ -133,11 +133,11 @@ def passes_after_redistribution(
     totals by default, or a quarter's year-to-date ones.
     """
     org_pass = meets.copy()
-    if redistribution == schemes.REDISTRIBUTION_CODES["none"]:
+    if redistribution == rules.REDISTRIBUTION_CODES["none"]:
         return org_pass
     control_total = model.control_total if control_total is None else control_total
     finance = model.finance
-    full = redistribution == schemes.REDISTRIBUTION_CODES["full"]
+    full = redistribution == rules.REDISTRIBUTION_CODES["full"]
     for s in range(model.n_systems):
         lo, hi = model.system_start[s], model.system_start[s + 1]
         block_meets = meets[:, lo:hi]
@@ -148,7 +148,7 @@ def passes_after_redistribution(
             # A 2-D array reduced over axis 1 is a 1-D array, never a scalar.
             todo = cast(np.ndarray, ~block_meets.all(axis=1))
         for r in np.flatnonzero(todo):
-            org_pass[r, lo:hi], _ = schemes.redistribute(
+            org_pass[r, lo:hi], _ = rules.redistribute(
                 outturn[r, lo:hi],
                 control_total[lo:hi],
                 finance[lo:hi],
@@ -173,9 +173,9 @@ def scheme_tests(
     model: Model, outturn: np.ndarray, control_total: np.ndarray, system_control_total: np.ndarray
 ) -> SchemeTests:
     """Organisation and system tests, redistribution and every scheme's system test."""
-    meets = schemes.meets_control_total(outturn, control_total)
+    meets = rules.meets_control_total(outturn, control_total)
     system_outturn = np.add.reduceat(outturn, model.system_start[:-1], axis=1)
-    system_meets = schemes.system_meets(system_outturn, system_control_total)
+    system_meets = rules.system_meets(system_outturn, system_control_total)
     sa = model.schemes
     # Redistribution does not depend on the linked share: compute once per (mode, cap).
     cache: dict[tuple[int, float], np.ndarray] = {}
@@ -184,14 +184,14 @@ def scheme_tests(
         mode = int(sa.redistribution[k])
         key = (
             mode,
-            float(sa.share_cap[k]) if mode == schemes.REDISTRIBUTION_CODES["capped"] else 0.0,
+            float(sa.share_cap[k]) if mode == rules.REDISTRIBUTION_CODES["capped"] else 0.0,
         )
         if key not in cache:
             cache[key] = passes_after_redistribution(
                 model, outturn, meets, system_meets, mode, key[1], control_total
             )
         passes = cache[key]
-        if sa.system_test[k] == schemes.SYSTEM_TEST_CODES["every_member"]:
+        if sa.system_test[k] == rules.SYSTEM_TEST_CODES["every_member"]:
             system_pass.append(np.logical_and.reduceat(passes, model.system_start[:-1], axis=1))
         else:
             system_pass.append(system_meets)
@@ -210,15 +210,13 @@ def apply_schemes(model: Model, draws: BlockDraws) -> BlockOutcome:
     paid, bonus = [], []
     for k in range(len(sa)):
         passes = tests.org_pass[k]
-        finance_k = schemes.finance_paid(
+        finance_k = rules.finance_paid(
             finance,
             float(sa.system_linked_share[k]),
             passes,
             tests.system_pass[k][:, model.org_system],
         )
-        paid.append(
-            finance_k + schemes.ae_paid(ae, draws.ae_earned, passes, bool(sa.ae_gateway[k]))
-        )
+        paid.append(finance_k + rules.ae_paid(ae, draws.ae_earned, passes, bool(sa.ae_gateway[k])))
         if model.bonus:
             bonus.append(bonus_paid(model, finance_k, passes))
     return BlockOutcome(
@@ -236,7 +234,7 @@ def apply_schemes_quarterly(model: Model, draws: BlockDraws) -> BlockOutcome:
     """Rule 6: every scheme tested on each quarter's year-to-date figures and paid by quarter.
 
     The finance element pays ``fin * ((1 - s) O + s Y)`` with ``O`` and ``Y`` the
-    shares of ``schemes.quarterly_share`` for the organisation's and the system's
+    shares of ``rules.quarterly_share`` for the organisation's and the system's
     quarterly passes (with recovery when the model has it); the A&E element pays
     ``ae * sum_q w_q ae_q`` (earned that quarter, and behind the gateway only with the
     quarter's finance test passed; never recovered). The bonus pool is formed at
@@ -262,21 +260,21 @@ def apply_schemes_quarterly(model: Model, draws: BlockDraws) -> BlockOutcome:
         system_pass = np.stack([t.system_pass[k][:, model.org_system] for t in quarters], axis=-1)
         ae_passes = earned & passes if sa.ae_gateway[k] else earned
         share = float(sa.system_linked_share[k])
-        finance_k = schemes.finance_paid(
+        finance_k = rules.finance_paid(
             finance,
             share,
-            schemes.quarterly_share(passes, model.recovery),
-            schemes.quarterly_share(system_pass, model.recovery),
+            rules.quarterly_share(passes, model.recovery),
+            rules.quarterly_share(system_pass, model.recovery),
         )
-        paid.append(finance_k + ae * schemes.quarterly_share(ae_passes, recovery=False))
+        paid.append(finance_k + ae * rules.quarterly_share(ae_passes, recovery=False))
         paid_quarter.append(
-            schemes.finance_paid(
+            rules.finance_paid(
                 finance[:, None],
                 share,
-                schemes.quarterly_instalments(passes, model.recovery),
-                schemes.quarterly_instalments(system_pass, model.recovery),
+                rules.quarterly_instalments(passes, model.recovery),
+                rules.quarterly_instalments(system_pass, model.recovery),
             )
-            + ae[:, None] * schemes.quarterly_instalments(ae_passes, recovery=False)
+            + ae[:, None] * rules.quarterly_instalments(ae_passes, recovery=False)
         )
         if model.bonus:
             bonus.append(bonus_paid(model, finance_k, year_end.org_pass[k]))

@@ -24,14 +24,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sct_engine.model import Model, build_model
-from sct_engine.paired import Z95, PairedStats, mean_se, pair_se, reduce_paired_block
-from sct_engine.reference import apply_schemes, draw_block, reduce_block
-from sct_engine.results import Result
-from sct_engine.rng import BLOCK_DRAWS, block_sizes
+from sct_engine.analysis.paired import Z95, PairedStats, mean_se, pair_se, reduce_paired_block
+from sct_engine.analysis.submodels import default_baseline, scheme_index
+from sct_engine.engine.model import Model, build_model
+from sct_engine.engine.reference import apply_schemes, draw_block, reduce_block
+from sct_engine.engine.results import Result
+from sct_engine.engine.rng import BLOCK_DRAWS, block_sizes
+from sct_engine.engine.stats import HIST_BINS, Accumulator, hist_cvar, hist_quantile
 from sct_engine.scenario import Scenario, load_scenario
-from sct_engine.stats import HIST_BINS, Accumulator, hist_cvar, hist_quantile
-from sct_engine.submodels import default_baseline, scheme_index
 
 #: Draws of the main analysis pass when neither the caller nor a run fixes them.
 DEFAULT_ANALYSIS_DRAWS = 40_000
@@ -48,7 +48,7 @@ def _provenance(
     import platform
     from datetime import UTC, datetime
 
-    import sct_engine
+    from sct_engine.version import __version__
 
     source = scenario.source if scenario is not None else None
     return {
@@ -60,7 +60,7 @@ def _provenance(
         "engine": "reference",
         "block_draws": BLOCK_DRAWS,
         "hist_bins": HIST_BINS,
-        "package_version": sct_engine.__version__,
+        "package_version": __version__,
         "numpy_version": np.__version__,
         "python_version": platform.python_version(),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from sct_engine import schemes
-from sct_engine.model import Model
-from sct_engine.reference import BlockDraws
+from sct_engine import rules
+from sct_engine.engine.model import Model
+from sct_engine.engine.reference import BlockDraws
 
 #: Draws of the incentive gradient and the solvers (each re-applies the rules many times).
 DEFAULT_DETAIL_DRAWS = 16_384
@@ -31,7 +31,7 @@ def default_baseline(model: Model) -> str:
     for k, name in enumerate(names):
         if (
             sa.system_linked_share[k] == 0.0
-            and sa.redistribution[k] == schemes.REDISTRIBUTION_CODES["none"]
+            and sa.redistribution[k] == rules.REDISTRIBUTION_CODES["none"]
         ):
             return name
     return names[0]

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-import sct_engine
-from sct_engine.model import Model, build_model
-from sct_engine.reference import ReferenceRun
-from sct_engine.results import Result
-from sct_engine.rng import BLOCK_DRAWS
+from sct_engine.engine.model import Model, build_model
+from sct_engine.engine.reference import ReferenceRun
+from sct_engine.engine.results import Result
+from sct_engine.engine.rng import BLOCK_DRAWS
+from sct_engine.engine.stats import HIST_BINS, Accumulator, max_standard_error
 from sct_engine.scenario import Scenario, load_scenario
-from sct_engine.stats import HIST_BINS, Accumulator, max_standard_error
+from sct_engine.version import __version__
 
 #: ``kernel``: the fused numba kernel (default); ``reference``: the plain numpy oracle.
 ENGINES = ("kernel", "reference")
@@ -28,7 +28,7 @@ CHECK_EVERY = 16 * BLOCK_DRAWS
 
 def _engine_run(engine: str, model: Model, seed: int):
     if engine == "kernel":
-        from sct_engine.kernel import KernelRun  # numba import only when used
+        from sct_engine.engine.kernel import KernelRun  # numba import only when used
 
         return KernelRun(model, seed)
     if engine == "reference":
@@ -112,7 +112,7 @@ def simulate(
         "hist_bins": HIST_BINS,
         "quantile_resolution": "p95 values are histogram upper edges: at most one bin "
         f"(funding at stake / {HIST_BINS}) above the exact quantile",
-        "package_version": sct_engine.__version__,
+        "package_version": __version__,
         "numpy_version": np.__version__,
         "python_version": platform.python_version(),
         "wall_time_s": round(wall, 4),

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sct_engine.likelihood import prob_worse_than
+from sct_engine.calibration.likelihood import prob_worse_than
 
 if TYPE_CHECKING:  # the fit module calls this one, so its types are for annotations only
-    from sct_engine.calibration import Calibration, Estimate, Fit
+    from sct_engine.calibration.fit import Calibration, Estimate, Fit
 
 
 def _decimals(value: float, se: float) -> int:

@@ -14,11 +14,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from sct_engine import schemes
-from sct_engine.model import Model
-from sct_engine.reference import apply_schemes, draw_block
-from sct_engine.rng import BLOCK_DRAWS, block_sizes
-from sct_engine.submodels import (
+from sct_engine import rules
+from sct_engine.analysis.submodels import (
     DEFAULT_DETAIL_DRAWS,
     default_baseline,
     draw_rows,
@@ -28,6 +25,9 @@ from sct_engine.submodels import (
     with_lever,
     with_schemes,
 )
+from sct_engine.engine.model import Model
+from sct_engine.engine.reference import apply_schemes, draw_block
+from sct_engine.engine.rng import BLOCK_DRAWS, block_sizes
 
 # --- shared by every solver ---------------------------------------------------------------
 
@@ -97,7 +97,7 @@ class _PassThresholds:
         shortfall = np.maximum(self.sub.control_total[member] - base_outturn[:, member], 0.0)
         upper = start + shortfall
         if (
-            mode == schemes.REDISTRIBUTION_CODES["full"]
+            mode == rules.REDISTRIBUTION_CODES["full"]
             and lever == "plan"
             and self.sub.mitigation[member] == 0.0
         ):
@@ -106,7 +106,7 @@ class _PassThresholds:
             gap = np.maximum(self.sub.system_control_total[0] - base_outturn.sum(axis=1), 0.0)
             upper = np.minimum(upper, start + gap)
         self.hi = np.where(base_pass, start, upper)
-        exact = mode == schemes.REDISTRIBUTION_CODES["none"]
+        exact = mode == rules.REDISTRIBUTION_CODES["none"]
         self.lo = np.where(base_pass, start, self.hi if exact else start)
 
     def probability(self, level: float) -> float:
@@ -258,7 +258,7 @@ def _default_linked_template(model: Model) -> str:
     """The first option with full redistribution, else the first option."""
     sa = model.schemes
     for k, name in enumerate(sa.names):
-        if sa.redistribution[k] == schemes.REDISTRIBUTION_CODES["full"]:
+        if sa.redistribution[k] == rules.REDISTRIBUTION_CODES["full"]:
             return name
     return sa.names[0]
 

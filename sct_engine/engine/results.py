@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sct_engine.model import Model
-from sct_engine.stats import (
+from sct_engine.engine.model import Model
+from sct_engine.engine.stats import (
     HIST_BINS,
     Accumulator,
     hist_cvar,

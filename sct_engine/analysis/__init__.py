@@ -1,0 +1,72 @@
+"""Which option to sign: paired comparisons, recommendation, incentives and solvers.
+
+Everything runs on the same blocks of draws as ``sct run`` with the same seed
+(common random numbers), so differences between options are paired.
+:mod:`.decision` is the decision analysis (:func:`analyse`, :func:`compare`,
+the recommendation per system), built on the per-draw paired statistics of
+:mod:`.paired` and the one-system, some-options, moved-lever models of
+:mod:`.submodels`; :mod:`.incentives` measures what £1m better outturn is worth
+to a member under each option, and :mod:`.solvers` finds the buffers,
+mitigation and largest linked share that meet a target.
+
+This package re-exports the public names of those modules, so
+``from sct_engine.analysis import analyse, compare`` works as it always has.
+"""
+
+from sct_engine.analysis.decision import (
+    DEFAULT_ANALYSIS_DRAWS,
+    TAIL_LEVEL,
+    Analysis,
+    Comparison,
+    Recommendation,
+    analyse,
+    compare,
+)
+from sct_engine.analysis.incentives import incentive_gradient
+from sct_engine.analysis.paired import Z95, PairedStats, mean_se, pair_se, reduce_paired_block
+from sct_engine.analysis.solvers import (
+    control_total_buffer,
+    largest_system_linked_share,
+    mitigation_needed,
+    system_loss_lines,
+)
+from sct_engine.analysis.submodels import (
+    DEFAULT_DETAIL_DRAWS,
+    default_baseline,
+    draw_rows,
+    organisation_indices,
+    scheme_index,
+    system_draws,
+    system_model,
+    with_lever,
+    with_schemes,
+)
+
+__all__ = [
+    "DEFAULT_ANALYSIS_DRAWS",
+    "DEFAULT_DETAIL_DRAWS",
+    "TAIL_LEVEL",
+    "Z95",
+    "Analysis",
+    "Comparison",
+    "PairedStats",
+    "Recommendation",
+    "analyse",
+    "compare",
+    "control_total_buffer",
+    "default_baseline",
+    "draw_rows",
+    "incentive_gradient",
+    "largest_system_linked_share",
+    "mean_se",
+    "mitigation_needed",
+    "organisation_indices",
+    "pair_se",
+    "reduce_paired_block",
+    "scheme_index",
+    "system_draws",
+    "system_loss_lines",
+    "system_model",
+    "with_lever",
+    "with_schemes",
+]

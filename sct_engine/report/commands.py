@@ -1,0 +1,222 @@
+"""The ``sct compare`` and ``sct report`` commands: paired comparison text, the report files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sct_engine.analysis.decision import DEFAULT_ANALYSIS_DRAWS, Analysis, analyse
+from sct_engine.analysis.paired import Z95
+from sct_engine.analysis.submodels import DEFAULT_DETAIL_DRAWS
+from sct_engine.report.data import ReportSettings, prepare_report, resolve_source
+from sct_engine.report.html import money, write_html
+from sct_engine.report.workbook import write_workbook
+
+
+def _comparison_text(analysis: Analysis, names: list[str] | None, level: str) -> str:
+    fmt = {"float_format": lambda v: f"{v:,.3f}"}
+    p = analysis.result.provenance
+    lines = [
+        f"{p.get('scenario_name', '')}: {analysis.draws:,} draws, seed {analysis.seed}; differences from "
+        f"{analysis.baseline} on the same draws, ± 95% paired confidence interval. Money in £m a year, "
+        "probabilities in percentage points.",
+        "",
+        *[f"- {line}" for line in analysis.headlines(names)],
+    ]
+    if level in ("national", "all"):
+        nat = analysis.comparison("national", names)
+        view = pd.DataFrame(
+            {
+                "scheme": nat["scheme"],
+                "diff_expected_funding": nat["diff_expected_funding"],
+                "ci95": nat["ci95_expected_funding"],
+                "diff_p_any_org_loses_pts": 100 * nat["diff_p_any_organisation_loses_funding"],
+                "ci95_pts": 100 * nat["ci95_p_any_organisation_loses_funding"],
+            }
+        )
+        lines += ["", "National", view.to_string(index=False, **fmt)]
+    if level in ("systems", "all"):
+        sysf = analysis.comparison("systems", names)
+        view = pd.DataFrame(
+            {
+                "scheme": sysf["scheme"],
+                "system": sysf["system"],
+                "diff_expected_funding": sysf["diff_expected_funding"],
+                "ci95": sysf["ci95_expected_funding"],
+                "diff_p_any_member_loses_pts": 100 * sysf["diff_p_any_member_loses_funding"],
+                "ci95_pts": 100 * sysf["ci95_p_any_member_loses_funding"],
+            }
+        )
+        lines += ["", "Systems", view.to_string(index=False, **fmt)]
+    if level in ("organisations", "all"):
+        org = analysis.comparison("organisations", names)
+        cell = (
+            org["diff_expected_funding"].map("{:+.3f}".format)
+            + " ±"
+            + org["ci95_expected_funding"].map("{:.3f}".format)
+        )
+        table = org.assign(cell=cell).pivot(index="organisation", columns="scheme", values="cell")
+        table = table.loc[list(analysis.model.org_ids), list(dict.fromkeys(org["scheme"]))]
+        lines += [
+            "",
+            "Organisations: change in expected funding (£m a year, ± 95% CI)",
+            table.to_string(),
+        ]
+    return "\n".join(lines)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from sct_engine.progress import ProgressBar
+
+    try:
+        scenario, run = resolve_source(args.scenario)
+        names = [x.strip() for x in args.schemes.split(",") if x.strip()] if args.schemes else None
+        if names is not None and len(names) < 2:
+            raise ValueError("--schemes needs at least two options, the first being the baseline")
+        draws = args.draws or run.get("draws") or DEFAULT_ANALYSIS_DRAWS
+        seed = args.seed if args.seed is not None else run.get("seed")
+        with ProgressBar(total=int(draws), label="compare") as bar:
+            analysis = analyse(
+                scenario,
+                draws=int(draws),
+                seed=seed,
+                baseline=names[0] if names else None,
+                progress=bar.update,
+            )
+        text = _comparison_text(analysis, names, args.level)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(text)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for level in ("organisations", "systems", "national"):
+            analysis.comparison(level, names).to_csv(out / f"comparison_{level}.csv", index=False)
+        print(f"\nComparison tables written to {out}/")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    settings = ReportSettings(
+        draws=args.draws,
+        seed=args.seed,
+        detail_draws=args.detail_draws,
+        target=args.target,
+        loss_limit=args.loss_limit,
+        tail=args.tail,
+        gradient=not args.no_gradient,
+    )
+    source = Path(args.source)
+    out = (
+        Path(args.out)
+        if args.out
+        else (
+            source / "report.html" if source.is_dir() else Path("out") / source.stem / "report.html"
+        )
+    )
+    try:
+        data = prepare_report(source, settings)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    write_html(data, out)
+    if args.xlsx:
+        write_workbook(data, args.xlsx)
+    if not args.quiet:
+        for r in data.recommendations:
+            print(
+                f"{r.system_name}: sign {r.scheme} ({money(r.gain, sign=True)} a year of expected funding "
+                f"against {r.baseline}, ± {money(Z95 * r.se_gain)})"
+            )
+        print(f"Report written to {out}" + (f"; tables to {args.xlsx}" if args.xlsx else ""))
+    return 0
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1, got {value}")
+    return value
+
+
+def register_cli(subparsers: Any) -> None:
+    """Add ``compare`` and ``report`` to the ``sct`` command."""
+    from sct_engine.cli import non_negative_int, positive_int
+
+    compare = subparsers.add_parser(
+        "compare",
+        help="paired differences between options on the same draws, with confidence intervals",
+    )
+    compare.add_argument(
+        "scenario", help="scenario YAML file, or a result folder written by `sct run`"
+    )
+    compare.add_argument(
+        "--schemes",
+        help="comma-separated options; the first is the baseline "
+        "(default: every option against organisation_only)",
+    )
+    compare.add_argument(
+        "--draws",
+        type=positive_int,
+        help=f"draws (default {DEFAULT_ANALYSIS_DRAWS:,}, or the run's)",
+    )
+    compare.add_argument(
+        "--seed", type=non_negative_int, help="random seed (default: the scenario's)"
+    )
+    compare.add_argument(
+        "--level", choices=["organisations", "systems", "national", "all"], default="all"
+    )
+    compare.add_argument("--out", help="also write comparison_*.csv to this folder")
+    compare.set_defaults(func=_cmd_compare)
+
+    report = subparsers.add_parser(
+        "report", help="write a self-contained HTML report for the board"
+    )
+    report.add_argument(
+        "source", help="scenario YAML file, or a result folder written by `sct run`"
+    )
+    report.add_argument(
+        "--out", help="HTML file (default: out/<scenario>/report.html, or inside the result folder)"
+    )
+    report.add_argument("--xlsx", help="also write the tables to this Excel workbook")
+    report.add_argument(
+        "--draws",
+        type=positive_int,
+        help=f"draws of the main analysis (default {DEFAULT_ANALYSIS_DRAWS:,}, or the run's)",
+    )
+    report.add_argument(
+        "--seed", type=non_negative_int, help="random seed (default: the scenario's or run's)"
+    )
+    report.add_argument(
+        "--detail-draws",
+        type=positive_int,
+        default=DEFAULT_DETAIL_DRAWS,
+        help=f"draws of the incentive gradient and solvers (default {DEFAULT_DETAIL_DRAWS:,})",
+    )
+    report.add_argument(
+        "--target", type=_probability, default=0.8, help="solver target probability (default 0.8)"
+    )
+    report.add_argument(
+        "--loss-limit",
+        type=_probability,
+        default=0.5,
+        help="share of a system's funding it can lose, for the linked-share solver (default 0.5)",
+    )
+    report.add_argument(
+        "--tail",
+        action="store_true",
+        help="recommend only options leaving nobody worse off in a 1-in-20 year too",
+    )
+    report.add_argument(
+        "--no-gradient", action="store_true", help="skip the (slow) incentive gradient"
+    )
+    report.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    report.set_defaults(func=_cmd_report)

@@ -1,0 +1,239 @@
+"""The report's data: the decision analysis, incentive gradient and solvers, computed once.
+
+``prepare_report`` reads a scenario file or a folder written by ``sct run``,
+runs the decision analysis (:mod:`sct_engine.analysis`) once, then the
+incentive gradient and the solvers; ``report_tables`` lays the results out as
+the tables that the HTML page (:mod:`.html`) and the workbook (:mod:`.workbook`)
+both show.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sct_engine.analysis.decision import DEFAULT_ANALYSIS_DRAWS, Analysis, Recommendation, analyse
+from sct_engine.analysis.incentives import incentive_gradient
+from sct_engine.analysis.solvers import (
+    control_total_buffer,
+    largest_system_linked_share,
+    mitigation_needed,
+)
+from sct_engine.analysis.submodels import DEFAULT_DETAIL_DRAWS
+from sct_engine.scenario import Scenario, load_scenario
+
+
+class ReportSourceError(ValueError):
+    """The report's input is neither a scenario file nor a folder written by ``sct run``."""
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """How much to simulate and which targets to solve for."""
+
+    draws: int | None = None  # None: the run's draws (result folder) or DEFAULT_ANALYSIS_DRAWS
+    seed: int | None = None  # None: the run's or the scenario's seed
+    detail_draws: int = DEFAULT_DETAIL_DRAWS  # incentive gradient and solvers
+    target: float = 0.8  # probability every member passes / the system keeps funding
+    loss_limit: float = 0.5  # share of a system's funding it can lose (linked-share solver)
+    tail: bool = False  # also require nobody worse off in a 1-in-20 bad year
+    gradient: bool = True
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows, computed once."""
+
+    analysis: Analysis
+    recommendations: list[Recommendation]
+    gradient: pd.DataFrame | None
+    buffers: pd.DataFrame
+    mitigation: pd.DataFrame
+    linked_share: pd.DataFrame
+    settings: ReportSettings
+    source_note: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def detail_draws(self) -> int:
+        return min(self.settings.detail_draws, self.analysis.draws)
+
+
+# --- preparing ---------------------------------------------------------------------------
+
+
+def resolve_source(path: str | os.PathLike) -> tuple[Scenario, dict[str, Any]]:
+    """A scenario YAML file, or a result folder of ``sct run`` (its run.json names scenario, seed, draws)."""
+    p = Path(path)
+    if not p.is_dir():
+        return load_scenario(p), {"note": f"scenario file {p}"}
+    run_json = p / "run.json"
+    if not run_json.is_file():
+        raise ReportSourceError(
+            f"{p} is a folder without run.json: give a scenario YAML file or a folder written by `sct run`"
+        )
+    try:
+        info = json.loads(run_json.read_text())
+    except json.JSONDecodeError as err:
+        raise ReportSourceError(
+            f"{run_json} is not valid JSON ({err.msg}); re-run `sct run`"
+        ) from None
+    named = info.get("scenario_file")
+    if not named:
+        raise ReportSourceError(f"{run_json} does not name its scenario_file; re-run `sct run`")
+    candidates = [Path(named), p / Path(named).name]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        raise ReportSourceError(
+            f"the scenario file {named} named in {run_json} was not found; "
+            "run `sct report` on the scenario file itself"
+        )
+    scenario = load_scenario(found)
+    note = f"re-created from the run in {p} (run.json: seed {info.get('seed')}, {info.get('draws'):,} draws)"
+    if info.get("scenario_hash") and info["scenario_hash"] != scenario.content_hash:
+        note += "; the scenario file has changed since that run, so the report uses the file as it is now"
+        print(f"warning: {found} has changed since the run in {p}", file=sys.stderr)
+    return scenario, {"seed": info.get("seed"), "draws": info.get("draws"), "note": note}
+
+
+def prepare_report(
+    source: str | os.PathLike | Scenario,
+    settings: ReportSettings | None = None,
+    progress: bool | None = None,
+) -> ReportData:
+    """Run the analysis, the incentive gradient and the solvers for the report.
+
+    ``progress``: show progress bars (default: when stderr is a terminal).
+    """
+    from sct_engine.progress import ProgressBar
+
+    settings = settings or ReportSettings()
+    run: dict[str, Any]
+    if isinstance(source, Scenario):
+        scenario, run = source, {"note": "scenario given in memory"}
+    else:
+        scenario, run = resolve_source(source)
+    draws = settings.draws or run.get("draws") or DEFAULT_ANALYSIS_DRAWS
+    seed = settings.seed if settings.seed is not None else run.get("seed")
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    with ProgressBar(total=int(draws), label="analysis", enabled=progress) as bar:
+        analysis = analyse(scenario, draws=int(draws), seed=seed, progress=bar.update)
+    timings["analysis_s"] = time.perf_counter() - started
+    model = analysis.model
+    recommendations = analysis.recommend(tail=settings.tail)
+    detail = min(settings.detail_draws, analysis.draws)
+
+    gradient = None
+    if settings.gradient:
+        started = time.perf_counter()
+        with ProgressBar(
+            total=detail * model.n_orgs, label="incentive gradient", enabled=progress
+        ) as bar:
+            gradient = incentive_gradient(
+                model, analysis.seed, detail, baseline=analysis.baseline, progress=bar.update
+            )
+        timings["gradient_s"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    solved = dict.fromkeys([analysis.baseline, *(r.scheme for r in recommendations)])
+    buffers = pd.concat(
+        [
+            control_total_buffer(model, analysis.seed, detail, scheme=name, target=settings.target)
+            for name in solved
+        ],
+        ignore_index=True,
+    )
+    mitigation = pd.concat(
+        [
+            mitigation_needed(model, analysis.seed, detail, scheme=name, target=settings.target)
+            for name in solved
+        ],
+        ignore_index=True,
+    )
+    linked_share = largest_system_linked_share(
+        model, analysis.seed, detail, target=settings.target, loss_limit=settings.loss_limit
+    )
+    timings["solvers_s"] = time.perf_counter() - started
+    return ReportData(
+        analysis,
+        recommendations,
+        gradient,
+        buffers,
+        mitigation,
+        linked_share,
+        settings,
+        run["note"],
+        timings,
+    )
+
+
+# --- tables shared by the HTML page and the workbook ---------------------------------------
+
+
+def report_tables(data: ReportData) -> dict[str, pd.DataFrame]:
+    """The report's tables by sheet name, plain numbers (money £m, probabilities as fractions)."""
+    a = data.analysis
+    recs = pd.DataFrame(
+        [
+            {
+                "system": r.system,
+                "system_name": r.system_name,
+                "recommended_scheme": r.scheme,
+                "baseline": r.baseline,
+                "expected_funding": r.expected_funding,
+                "gain_vs_baseline": r.gain,
+                "se_gain": r.se_gain,
+                "options_nobody_worse_off": ", ".join(r.eligible),
+                "reasons": " ".join(r.reasons),
+            }
+            for r in data.recommendations
+        ]
+    )
+    provenance = pd.DataFrame(
+        [
+            (k, json.dumps(v) if isinstance(v, list | dict) else v)
+            for k, v in provenance_fields(data).items()
+        ],
+        columns=["field", "value"],
+    )
+    tables = {
+        "recommendation": recs,
+        "national": a.result.national,
+        "systems": a.result.systems,
+        "organisations": a.result.organisations,
+        "comparison_systems": a.comparison("systems"),
+        "comparison_organisations": a.comparison("organisations"),
+        "participation": a.participation(),
+        "attribution": a.attribution(),
+        "contagion": a.contagion(),
+        "buffers": data.buffers,
+        "mitigation": data.mitigation,
+        "linked_share": data.linked_share,
+        "provenance": provenance,
+    }
+    if data.gradient is not None:
+        tables["incentive_gradient"] = data.gradient
+    return tables
+
+
+def provenance_fields(data: ReportData) -> dict[str, Any]:
+    """The run's provenance plus the report's own settings and timings (one field each)."""
+    s = data.settings
+    return {
+        **data.analysis.result.provenance,
+        "source": data.source_note,
+        "baseline": data.analysis.baseline,
+        "detail_draws": data.detail_draws,
+        "solver_target": s.target,
+        "linked_share_loss_limit": s.loss_limit,
+        "tail_constraint": s.tail,
+        **{k: round(v, 2) for k, v in data.timings.items()},
+    }

@@ -1,0 +1,84 @@
+"""The 2018/19 rules: the options as data, the payment rules and the cover as pure functions.
+
+:mod:`.options` holds the scheme options a system can sign and the built-in
+menu; :mod:`.payments` the elements, the tests, the finance and A&E elements
+paid and the quarterly instalments; :mod:`.cover` the redistribution of
+shortfalls (the knapsack cover, compiled into the kernel too); and
+:mod:`.correlation` the checks and repair of a system's correlation matrix.
+Nothing here imports anything else from ``sct_engine``: every other
+sub-package builds on these rules.
+"""
+
+from sct_engine.rules.correlation import (
+    MIN_EIGENVALUE,
+    SystemCorrelation,
+    clipped_correlation,
+    is_valid_correlation,
+    nearest_correlation,
+    signed_loading_limit,
+    smallest_eigenvalue,
+    system_correlation,
+    total_correlation,
+    within_system,
+)
+from sct_engine.rules.cover import (
+    EXACT_COVER_LIMIT,
+    available_headroom,
+    cover_shortfalls,
+    cover_shortfalls_into,
+    redistribute,
+)
+from sct_engine.rules.options import (
+    REDISTRIBUTION_CODES,
+    SYSTEM_TEST_CODES,
+    Redistribution,
+    SchemeOption,
+    SystemTest,
+    builtin_menu,
+)
+from sct_engine.rules.payments import (
+    QUARTER_WEIGHT_PERCENT,
+    QUARTER_WEIGHTS,
+    ae_element,
+    ae_paid,
+    finance_element,
+    finance_paid,
+    meets_control_total,
+    quarterly_instalments,
+    quarterly_share,
+    system_meets,
+)
+
+__all__ = [
+    "EXACT_COVER_LIMIT",
+    "MIN_EIGENVALUE",
+    "QUARTER_WEIGHTS",
+    "QUARTER_WEIGHT_PERCENT",
+    "REDISTRIBUTION_CODES",
+    "SYSTEM_TEST_CODES",
+    "Redistribution",
+    "SchemeOption",
+    "SystemCorrelation",
+    "SystemTest",
+    "ae_element",
+    "ae_paid",
+    "available_headroom",
+    "builtin_menu",
+    "clipped_correlation",
+    "cover_shortfalls",
+    "cover_shortfalls_into",
+    "finance_element",
+    "finance_paid",
+    "is_valid_correlation",
+    "meets_control_total",
+    "nearest_correlation",
+    "quarterly_instalments",
+    "quarterly_share",
+    "redistribute",
+    "signed_loading_limit",
+    "smallest_eigenvalue",
+    "system_correlation",
+    "system_meets",
+    "total_correlation",
+    "within_system",
+]
