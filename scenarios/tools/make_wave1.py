@@ -6,7 +6,7 @@ member organisations. Every money figure is ILLUSTRATIVE: it is sized like a
 real trust or CCG but is not taken from any set of accounts.
 
 Each organisation's year-end outturn is built in three layers, as the engine
-simulates it (``sct_engine.reference.block_outturns``):
+simulates it (``sct_engine.engine.reference.block_outturns``):
 
 1. Ordinary variation around the plan: ``plan + sd * factor`` (Student-t
    factors shared nationally, by system, and the organisation's own).

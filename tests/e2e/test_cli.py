@@ -14,6 +14,8 @@ import pytest
 from sct_engine.engine.results import NATIONAL_COLUMNS, ORGANISATION_COLUMNS, SYSTEM_COLUMNS
 from sct_engine.rules import builtin_menu
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = ROOT / "scenarios"
 

@@ -12,6 +12,8 @@ import yaml
 
 from sct_engine.scenario import parse_scenario
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[2]
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
 

@@ -17,6 +17,8 @@ import sct_engine.cli as cli
 from sct_engine.report.data import ReportSettings, prepare_report
 from sct_engine.report.html import SECTIONS
 
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "scenarios" / "example_ics.yaml"
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")

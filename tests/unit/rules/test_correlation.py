@@ -17,6 +17,8 @@ from sct_engine.rules.correlation import (
     within_system,
 )
 
+pytestmark = pytest.mark.unit
+
 
 def symmetric_unit_diagonal(values: np.ndarray) -> np.ndarray:
     m = np.triu(values, 1)

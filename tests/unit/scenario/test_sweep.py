@@ -15,6 +15,8 @@ from sct_engine.rules import builtin_menu
 from sct_engine.scenario import parse_scenario, sweep
 from sct_engine.scenario.sweep import apply_point, parse_path, point_label, point_slug, sweep_points
 
+pytestmark = pytest.mark.unit
+
 FILE = "/data/sweeps/small.yaml"
 
 

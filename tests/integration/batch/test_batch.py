@@ -40,6 +40,8 @@ from sct_engine.engine.simulate import simulate
 from sct_engine.scenario import load_scenario
 from tests.factories import small_scenario as make_small_scenario
 
+pytestmark = pytest.mark.integration
+
 DRAWS = 40_000  # about 0.1 s a run: long enough to stop a batch between runs
 PLAIN = 16
 SWEEP = {"uncertainty.national_share": [0.1, 0.3], "schemes[2].system_linked_share": [0.25, 0.75]}

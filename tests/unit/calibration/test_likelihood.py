@@ -10,6 +10,8 @@ from scipy import integrate, optimize, stats
 
 from sct_engine.calibration.likelihood import Design, log_density, negative_log_likelihood
 
+pytestmark = pytest.mark.unit
+
 
 def reference_log_density(r: float, sd: float, p: float, median: float, sigma: float) -> float:
     """The mixture density by adaptive quadrature over z = (log L - log median) / sigma."""

@@ -12,6 +12,8 @@ import yaml
 from sct_engine.errors import Problem, ScenarioError
 from sct_engine.scenario import MAX_DRAWS, limits, load_scenario, parse_scenario
 
+pytestmark = pytest.mark.unit
+
 ORG: dict[str, Any] = {
     "id": "acute_a",
     "kind": "provider",

@@ -28,6 +28,8 @@ from sct_engine.engine.rng import block_sizes
 from sct_engine.rules import SchemeOption, builtin_menu
 from tests.factories import make_model
 
+pytestmark = pytest.mark.unit
+
 TWO_SYSTEMS = [
     [
         {"plan": 2.0, "control_total": 0.0, "sd": 4.0, "funding": 10.0, "ae": 0.3, "p_ae": 0.6},

@@ -21,6 +21,8 @@ from sct_engine.engine.uncertainty import skew_normal_constants, standard_variat
 from sct_engine.rules import SchemeOption, builtin_menu
 from tests.factories import make_model
 
+pytestmark = pytest.mark.integration
+
 SYSTEMS = [
     [
         {"plan": 2.0, "control_total": 0.0, "sd": 4.0, "funding": 10.0, "ae": 0.3, "p_ae": 0.6},
@@ -188,7 +190,9 @@ def run_with_threads(threads: int, scenario: str, quarterly: bool) -> dict:
 
 @pytest.mark.parametrize("quarterly", [False, True])
 def test_results_identical_whatever_the_number_of_threads(quarterly):
-    scenario = os.path.join(os.path.dirname(__file__), "..", "..", "scenarios", "example_ics.yaml")
+    scenario = os.path.join(
+        os.path.dirname(__file__), "..", "..", "..", "scenarios", "example_ics.yaml"
+    )
     one = run_with_threads(1, scenario, quarterly)
     two = run_with_threads(2, scenario, quarterly)
     assert (one.pop("threads"), two.pop("threads")) == (1, 2)

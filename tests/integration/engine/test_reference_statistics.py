@@ -21,6 +21,8 @@ from sct_engine.engine.uncertainty import outturns, standard_variates
 from sct_engine.rules import SchemeOption
 from tests.factories import make_model
 
+pytestmark = pytest.mark.integration
+
 SYSTEMS = [
     [
         {"plan": 2.0, "control_total": 0.0, "sd": 4.0, "funding": 10.0},

@@ -21,6 +21,8 @@ from sct_engine.scenario import (
     validate_files,
 )
 
+pytestmark = pytest.mark.unit
+
 GOOD: dict[str, Any] = {
     "name": "Example ICS 2018/19",
     "description": "two trusts and a CCG",

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from sct_engine.rules import cover_shortfalls
 from sct_engine.rules.cover import _greedy_cover
 
+pytestmark = pytest.mark.unit
+
 
 def brute_force(finance: np.ndarray, shortfall: np.ndarray, headroom: float) -> tuple[float, float]:
     """Best (funding covered, headroom used) over every subset, preferring less headroom on ties."""

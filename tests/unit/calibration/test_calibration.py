@@ -21,7 +21,9 @@ from sct_engine import calibration
 from sct_engine.calibration import Calibration, fit_history
 from sct_engine.calibration.history import history_from_frame, load_history
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ROOT / "scenarios" / "history_synthetic.csv"
 TOLERANCE_SE = 4.0
 

@@ -13,6 +13,8 @@ from sct_engine.engine.uncertainty import draw_shocks
 from sct_engine.rules import SchemeOption
 from tests.factories import make_model
 
+pytestmark = pytest.mark.unit
+
 CODES = rules.REDISTRIBUTION_CODES
 
 organisation = st.fixed_dictionaries(

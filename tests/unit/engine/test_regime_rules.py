@@ -14,6 +14,8 @@ from sct_engine.engine.uncertainty import draw_shocks, mitigate
 from sct_engine.rules import SchemeOption, builtin_menu
 from tests.factories import make_model
 
+pytestmark = pytest.mark.unit
+
 finite = st.floats(-50, 50)
 
 

@@ -24,6 +24,8 @@ from sct_engine.rules import QUARTER_WEIGHTS, SchemeOption, builtin_menu
 from sct_engine.scenario import parse_scenario
 from tests.factories import make_model
 
+pytestmark = pytest.mark.unit
+
 PATTERNS = np.array(list(itertools.product([False, True], repeat=4)))
 
 

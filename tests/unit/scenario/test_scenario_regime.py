@@ -10,6 +10,8 @@ from sct_engine.engine.model import build_model
 from sct_engine.errors import ScenarioError
 from sct_engine.scenario import parse_scenario
 
+pytestmark = pytest.mark.unit
+
 
 def scenario(**org_extra) -> dict:
     return {

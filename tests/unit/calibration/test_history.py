@@ -10,6 +10,8 @@ import pytest
 from sct_engine.calibration.history import History, load_history
 from sct_engine.errors import Problem, ScenarioError
 
+pytestmark = pytest.mark.unit
+
 GOOD_ROW = {
     "organisation": "acute_a",
     "kind": "acute",

@@ -11,6 +11,8 @@ from sct_engine.engine.model import build_model
 from sct_engine.errors import ScenarioError
 from sct_engine.scenario import parse_scenario
 
+pytestmark = pytest.mark.unit
+
 
 def member(id_: str, kind: str = "provider", **extra) -> dict:
     return {
