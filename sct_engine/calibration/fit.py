@@ -2,7 +2,7 @@
 
 Fits ``sd_pct`` per kind and the tail (``probability``, ``median_pct``,
 ``sigma``, shared by all kinds unless ``tail="by_kind"``) of the model in
-:mod:`sct_engine.likelihood` by maximum likelihood, with standard errors and 95%
+:mod:`sct_engine.calibration.likelihood` by maximum likelihood, with standard errors and 95%
 Wald intervals on the fitting scale mapped back (so they stay inside each
 parameter's range). The normal fit (no tail) has closed form; the tail is kept
 only when a likelihood-ratio test against it rejects "no tail".

@@ -8,7 +8,7 @@ The tail part of the density is a normal-lognormal convolution, evaluated by the
 trapezoid rule on nodes that move smoothly with the parameters
 (:func:`_tail_nodes`), so the likelihood and its analytic gradient are smooth, as
 the optimiser and the finite-difference Hessian need. It agrees with adaptive
-quadrature to 1e-8 (tests/unit/test_likelihood.py).
+quadrature to 1e-8 (tests/unit/calibration/test_likelihood.py).
 """
 
 from __future__ import annotations

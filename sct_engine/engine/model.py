@@ -94,7 +94,7 @@ class Model:
     skew: float
     national_share: float
     system_share: float
-    # Dependence inside systems (see correlation.py): each organisation's standard shock is
+    # Dependence inside systems (see rules/correlation.py): each organisation's standard shock is
     # sqrt(a) Z_nat + system_loading Z_s + own_loading * own, where own is its own variate E,
     # or, in a system with a correlation matrix ("correlated" members), the row of the Cholesky
     # factor times the members' variates: sum_j correlation_root[i, j] E_{lo + j}.
@@ -271,7 +271,7 @@ def dependence_arrays(
 
     ``system_loading`` has one entry per organisation (None: the default ``sqrt(b)``);
     ``correlation`` one per system (None, or the members' outturn correlation matrix,
-    repaired if need be by :func:`~sct_engine.correlation.system_correlation`). The
+    repaired if need be by :func:`~sct_engine.rules.correlation.system_correlation`). The
     defaults are computed exactly as the one-factor formula of scenario-format.md,
     so a scenario without loadings or matrices draws bit for bit the numbers it
     always did.

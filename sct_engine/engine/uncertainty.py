@@ -5,7 +5,7 @@ with ``a = national_share``, ``b = system_share`` and independent standard
 variables (mean 0, variance 1) of the chosen distribution, so two members of a
 system have correlation ``a + b`` and organisations in different systems ``a``.
 Signed ``system_loading`` and per-system correlation matrices refine the
-within-system part (``correlation.py``); the draws are the same variates.
+within-system part (``rules/correlation.py``); the draws are the same variates.
 
 Per draw the variates are laid out ``[Z_nat, Z_1..Z_S, E_1..E_N]`` and taken
 from the block's shock stream in that order; the kernel consumes the stream in
@@ -80,7 +80,7 @@ def standard_factors(model: Model, shocks: np.ndarray) -> np.ndarray:
     By default ``l_i = sqrt(b)``, ``c_i = sqrt(1 - a - b)`` and ``own_i = E_i``; with
     signed ``system_loading`` ``c_i = sqrt(1 - a - l_i^2)``; in a system with a
     correlation matrix ``l_i = 0``, ``c_i = sqrt(1 - a)`` and ``own_i`` is row ``i``
-    of the Cholesky factor times the members' ``E`` (see ``correlation.py``).
+    of the Cholesky factor times the members' ``E`` (see ``rules/correlation.py``).
     """
     s = model.n_systems
     z_nat = shocks[..., :1]

@@ -41,7 +41,7 @@ def cover_shortfalls(finance: np.ndarray, shortfall: np.ndarray, headroom: float
     unique for continuous shortfalls. Exact branch and bound (items in order of
     funding per £ of shortfall, Horowitz-Sahni forward moves, Martello-Toth
     upper bound) up to ``EXACT_COVER_LIMIT`` items; beyond that the ratio greedy,
-    whose gap is measured in ``tests/unit/test_cover.py``. Members with no
+    whose gap is measured in ``tests/unit/rules/test_cover.py``. Members with no
     finance element at stake are covered only when every shortfall fits (otherwise
     they would only use headroom).
 
