@@ -1,4 +1,4 @@
-"""The ``sct`` command: run, validate, schema.
+"""The ``sct`` command: run, validate and schema, plus the commands the sub-packages register.
 
 Every user-facing failure (a bad scenario, a bad option) ends in a short
 message on stderr and a non-zero exit status, never a traceback.
