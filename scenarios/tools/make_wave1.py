@@ -1397,7 +1397,7 @@ def render() -> str:
 # Check
 # ---------------------------------------------------------------------------
 
-#: 2018/19 facts (shared/docs/scheme-2018-19.md) printed beside the file's numbers.
+#: 2018/19 facts (docs/rules-2018-19.md) printed beside the file's numbers.
 FACT_MISS_PROVIDERS = "44/227=19% adverse YTD at Q2, 60/227=26% at Q3"
 FACT_MISS_CCGS = "33/~195=17% overspent"
 FACT_BIG = "29/227=12.6%"

@@ -272,7 +272,7 @@ def dependence_arrays(
     ``system_loading`` has one entry per organisation (None: the default ``sqrt(b)``);
     ``correlation`` one per system (None, or the members' outturn correlation matrix,
     repaired if need be by :func:`~sct_engine.rules.correlation.system_correlation`). The
-    defaults are computed exactly as the one-factor formula of scenario-format.md,
+    defaults are computed exactly as the one-factor formula of docs/scenario-format.md,
     so a scenario without loadings or matrices draws bit for bit the numbers it
     always did.
     """

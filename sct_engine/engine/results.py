@@ -1,4 +1,4 @@
-"""Result tables (the public contract of ``scenario-format.md``) and their provenance."""
+"""Result tables (the public contract of docs/results.md) and their provenance."""
 
 from __future__ import annotations
 

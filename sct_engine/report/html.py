@@ -599,7 +599,7 @@ def _assumptions_html(data: ReportData) -> str:
         f"system's factor, the rest its own; shocks are {dist}.</li>"
         "<li>Funding splits into a finance element (paid on the control total tests) and, for providers with "
         "a type-1 A&amp;E, an A&amp;E element earned with probability p_ae behind the finance gateway; the "
-        "rules are those of the 2018/19 scheme as documented in scheme-2018-19.md.</li>"
+        "rules are those of the 2018/19 scheme as documented in docs/rules-2018-19.md.</li>"
         "<li>Every option is applied to the same simulated years (common random numbers), so differences "
         "between options are paired; ± figures are 95% confidence intervals (1.96 standard errors) unless "
         "marked as one standard error.</li>"

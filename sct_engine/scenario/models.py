@@ -154,7 +154,7 @@ class Regime(BaseModel):
 
 
 class Uncertainty(BaseModel):
-    """How year-end outturn varies around plan (the factor model of scenario-format.md)."""
+    """How year-end outturn varies around plan (the factor model of docs/scenario-format.md)."""
 
     model_config = _CONFIG
 
