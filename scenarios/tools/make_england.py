@@ -26,8 +26,9 @@ Organisations outside the first-wave ICSs are sized from facts and rules:
   accept a 2018/19 control total).
 
 The regime (Student-t factors, loadings, quarterly payments, large adverse events, incentive
-rate, bonus pool, recovery) is wave 1's, imported from ``make_wave1.py``; in this file the bonus
-pool is national, as it was in 2018/19.
+rate, bonus pool, recovery) is wave 1's, imported from ``make_wave1.py``, except that trusts'
+large adverse events happen at ``TAIL["probability"]`` = 0.06 a year instead of 0.1 (fitted to
+the sector's outturn against plan); the bonus pool is national, as it was in 2018/19.
 
 Usage (from the repository root)::
 
@@ -136,7 +137,8 @@ def name_key(name: str) -> str:
 def slug(text: str) -> str:
     """Scenario id from a name: lower case, short words dropped, joined by underscores."""
     drop = {"and", "the", "of", "nhs", "on"}
-    words = [w for w in re.sub(r"[^a-z0-9 ]", " ", text.lower()).split() if w not in drop]
+    plain = re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("'", ""))
+    words = [w for w in plain.split() if w not in drop]
     return "_".join(words)
 
 
@@ -325,7 +327,7 @@ def new_organisations(rows: list[dict[str, str]], wave1_names: set[str]) -> dict
         else:
             ct = -sf + depth * CT_PCT[c] / 100 * o["turnover"]
             _finish(o, ct, ct - _not_accepted_gap(o), sf, 0.0)
-            o["comment"] += NOT_ACCEPTED
+            o["comment"].append(" ".join(NOT_ACCEPTED))
 
     # CCGs: CSF equals a deficit control total, sized so that CSF totals the national fund.
     fixed_csf = sum(
