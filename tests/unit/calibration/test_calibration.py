@@ -188,13 +188,17 @@ def test_snippet_is_yaml_with_the_scenario_field_names(shipped: Calibration) -> 
         assert value == pytest.approx(estimate.value, abs=estimate.se / 5)
     # sd_pct_by_type is a scenario field, in the scenario's words, with the fitted values.
     by_type = loaded["uncertainty"]["sd_pct_by_type"]
-    assert set(by_type) == set(shipped.history.kinds) == {
-        "acute",
-        "ambulance",
-        "commissioner",
-        "community",
-        "mental_health",
-    }
+    assert (
+        set(by_type)
+        == set(shipped.history.kinds)
+        == {
+            "acute",
+            "ambulance",
+            "commissioner",
+            "community",
+            "mental_health",
+        }
+    )
     for kind, value in by_type.items():
         assert value == pytest.approx(fitted_sd := shipped.shared.sd_pct[kind].value, rel=0.01), (  # type: ignore[union-attr]
             kind,
