@@ -174,11 +174,11 @@ def test_set_changes_one_field_and_is_recorded(tmp_path: Path):
         (
             "systems[0].organisations[7].plan=-4",
             "--set systems[0].organisations[7].plan: `systems[0].organisations` has 2 entries",
-        ),  # fmt: skip
+        ),
         (
             "systems[0].organisations[0].plan=abc",
             "--set systems[0].organisations[0].plan: must be a number (got 'abc')",
-        ),  # fmt: skip
+        ),
         ("plan", "--set: plan: is not PATH=VALUE"),
     ],
 )

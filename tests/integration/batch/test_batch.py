@@ -237,7 +237,8 @@ def test_sweep_expands_into_named_runs_with_their_values(two_workers):
     national = national[national["run_id"].str.startswith("sweep_grid__")]
     # The swept option carries its value in its name, in the combined results too.
     labelled = national[national["scheme"].str.startswith("all_or_nothing_strict")]
-    assert set(zip(labelled["scheme"], labelled["sweep.schemes[2].system_linked_share"])) == {
+    pairs = zip(labelled["scheme"], labelled["sweep.schemes[2].system_linked_share"], strict=True)
+    assert set(pairs) == {
         (f"all_or_nothing_strict[system_linked_share={b}]", b) for b in (0.25, 0.75)
     }
     national = national.assign(scheme=national["scheme"].str.split("[").str[0])
