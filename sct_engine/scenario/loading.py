@@ -108,7 +108,7 @@ def build_scenario(data: Any, source: Path | None, file: str, raw: bytes) -> Sce
                     "makes this file many scenarios, one per sweep point",
                     "run it with `sct run`, `sct compare`, `sct report` or `sct batch`, which run "
                     "every point (or `--point K`), or in Python read it with load_variants; "
-                    "see docs/scenario-format.md#sweeps",
+                    "see docs/scenario-format.md (Sweeps)",
                 )
             ]
         )

@@ -40,7 +40,7 @@ from sct_engine.scenario.sweep import (
 SET_OPTION = "--set"
 #: A point's folder name longer than this drops the values (the number alone is unique).
 _MAX_FOLDER = 120
-_DOCS = "see docs/scenario-format.md#set"
+_DOCS = "see docs/scenario-format.md (What-if changes with --set)"
 
 
 @dataclass(frozen=True)

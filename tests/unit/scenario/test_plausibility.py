@@ -205,3 +205,20 @@ def test_a_run_carries_the_warnings_in_its_provenance():
     result = simulate(scenario, draws=200, engine="reference")
     assert result.provenance["scenario_warnings"] == [str(w) for w in scenario.warnings]
     assert "looks like a fraction" in result.provenance["scenario_warnings"][0]
+
+
+def test_the_documented_thresholds_are_the_ones_in_use():
+    """docs/scenario-format.md (Plausibility warnings) states every threshold of LIMITS."""
+    page = (ROOT / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    section = page[page.index("## Plausibility warnings") : page.index("## Sweeps")]
+    stated = {
+        "turnover_max": f"£{LIMITS.turnover_max:,.0f}m",
+        "figure_max": f"£{LIMITS.figure_max:,.0f}m",
+        "system_figure_max": f"£{LIMITS.system_figure_max:,.0f}m",
+        "funding_share_max": f"`sustainability_funding` above **{LIMITS.funding_share_max:.0%}**",
+        "pct_min": f"below **{LIMITS.pct_min:g}**",
+        "sd_share_max": f"of `turnover`) above **{LIMITS.sd_share_max:.0%}**",
+        "gap_sd_max": f"**{LIMITS.gap_sd_max:g} sd**",
+    }
+    missing = {name: text for name, text in stated.items() if text not in section}
+    assert not missing, f"docs/scenario-format.md does not state {missing}"
