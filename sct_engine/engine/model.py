@@ -124,6 +124,7 @@ class Model:
     ae_gateway: AeGateway = "finance_earned"  # rule 1: the national A&E gateway reading
     csf_quarter_weights: tuple[float, ...] = EVEN_QUARTERS  # rule 6: commissioners' weights
     csf_recovery: bool = False  # rule 6: commissioners' year-end recovery of missed quarters
+    org_types: tuple[str, ...] = ()  # each organisation's provider_type ("" where none is given)
 
     @property
     def n_orgs(self) -> int:
@@ -281,6 +282,7 @@ def build_model(scenario: Scenario) -> Model:
         org_ids=tuple(o.id for o in orgs),
         org_names=tuple(o.name or o.id for o in orgs),
         org_kinds=tuple(o.kind for o in orgs),
+        org_types=tuple(o.provider_type or "" for o in orgs),
         org_system=np.repeat(np.arange(len(sizes), dtype=np.int64), sizes),
         system_ids=tuple(s.id for s in scenario.systems),
         system_names=tuple(s.name or s.id for s in scenario.systems),
