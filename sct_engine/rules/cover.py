@@ -19,6 +19,10 @@ from sct_engine.rules.options import REDISTRIBUTION_CODES
 #: replaced by the ratio greedy (see ``cover_shortfalls``).
 EXACT_COVER_LIMIT = 30
 
+#: Relative slack on the headroom when shortfalls are fitted into it: float rounding of
+#: the search's running room never refuses a set whose shortfalls sum to the headroom.
+ROUNDING_SLACK = 1e-12
+
 
 # --- rule 4: redistribution (knapsack cover of shortfalls) -------------------------
 
@@ -36,7 +40,7 @@ def cover_shortfalls(finance: np.ndarray, shortfall: np.ndarray, headroom: float
     """Choose which failing members the system's headroom covers.
 
     Solves the 0/1 knapsack ``max sum finance[i]`` over subsets with
-    ``sum shortfall[i] <= headroom``; among subsets paying the same funding
+    ``sum shortfall[i] <= headroom`` (up to a relative ``ROUNDING_SLACK``); among subsets paying the same funding
     (within 1e-9 relative) the one using least headroom wins, so the choice is
     unique for continuous shortfalls. Exact branch and bound (items in order of
     funding per £ of shortfall, Horowitz-Sahni forward moves, Martello-Toth
@@ -90,6 +94,10 @@ def cover_shortfalls_into(
     covered[:n] = False
     if n == 0 or headroom <= 0.0:
         return
+    # The search subtracts shortfalls from the room left, in its own order, so a set whose
+    # shortfalls sum to exactly the headroom could be refused by a unit in the last place:
+    # shortfalls are compared with the headroom up to a relative ROUNDING_SLACK.
+    headroom = headroom * (1.0 + ROUNDING_SLACK)
     total_weight = 0.0
     total_value = 0.0
     smallest = shortfall[0]
