@@ -1,6 +1,7 @@
 """Reading a scenario: YAML bytes -> safe parse -> CSV members -> validated models.
 
-Flow: YAML bytes -> safe YAML parse -> ``organisations_csv`` tables appended to
+A workbook (``.xlsx``) is read into the same fields by :mod:`.workbook.reader`, then checked
+the same way. Flow: YAML bytes -> safe YAML parse -> ``organisations_csv`` tables appended to
 their systems (:mod:`.members_csv`) -> pydantic models (:mod:`.models`) ->
 cross-field rules. Every failure becomes a :class:`~sct_engine.errors.Problem`
 naming the file, the field path and a fix; the loader raises them together in
@@ -22,14 +23,23 @@ from sct_engine.errors import Problem, ScenarioError, problems_from_validation_e
 from sct_engine.scenario.limits import check_organisation_count, read_limited
 from sct_engine.scenario.members_csv import CsvTables, with_csv_members
 from sct_engine.scenario.models import Scenario, sha256_of
+from sct_engine.scenario.workbook.reader import (
+    is_workbook,
+    read_workbook,
+    refuse_other_spreadsheet,
+)
 
 _DOCS = "see docs/scenario-format.md"
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Read and check a scenario YAML file; raise ScenarioError listing every problem."""
+    """Read and check a scenario file, YAML or Excel workbook (``.xlsx``); raise ScenarioError
+    listing every problem (in a workbook, each names its sheet, cell and field)."""
     file = os.fspath(path)
     source = Path(os.path.abspath(file))
+    if is_workbook(source):
+        return _load_workbook(source, file)
+    refuse_other_spreadsheet(source, file)
     raw = read_limited(source, file, "", "check the file name and folder")
     data = _parse_yaml(raw, file)
     return _build(data, source, file, raw)
@@ -67,6 +77,17 @@ def scenario_json_schema() -> dict[str, Any]:
 
 
 # --- loading steps ---------------------------------------------------------------------
+
+
+def _load_workbook(source: Path, file: str) -> Scenario:
+    """A workbook's fields checked as a YAML file's are; problems and warnings name cells."""
+    book = read_workbook(source, file)
+    try:
+        scenario = _build(book.data, source, file, book.raw)
+    except ScenarioError as exc:
+        raise ScenarioError([book.locate(problem) for problem in exc.problems]) from None
+    scenario._locate = book.locate
+    return scenario
 
 
 def _build(data: Any, source: Path | None, file: str, raw: bytes) -> Scenario:
