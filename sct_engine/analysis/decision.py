@@ -55,6 +55,7 @@ def _provenance(
         "scenario_name": scenario.name if scenario is not None else "",
         "scenario_file": str(source) if source else None,
         "scenario_hash": scenario.content_hash if scenario is not None else None,
+        "scenario_warnings": [str(w) for w in scenario.warnings] if scenario is not None else [],
         "seed": seed,
         "draws": draws,
         "engine": "reference",

@@ -99,6 +99,10 @@ TITLES: dict[str, str] = {
     "Regime.bonus_share": "Share of unearned funding in the bonus pool",
     "Regime.recovery": "Quarterly money recovered at year end",
 }
+#: Meanings of fields whose model gives no description.
+DESCRIPTIONS: dict[str, str] = {
+    "SchemeOption.name": "The option's label in every table; unique in the scenario.",
+}
 #: Units the schema does not carry (it carries £m).
 UNITS: dict[str, str] = {"Regime.incentive_rate": "£ per £1"}
 QUARTERS = ("Q1", "Q2", "Q3", "Q4")
@@ -143,7 +147,10 @@ class Column:
         if self.kind == "list":
             return "items separated by ;"
         if self.kind == "text":
-            return "lower-case letters, digits and _" if self.pattern == "^[a-z0-9_]+$" else "text"
+            return {
+                "^[a-z0-9_]+$": "lower-case letters, digits and _",
+                r"^[A-Za-z0-9_\-]+$": "letters, digits, _ and -",
+            }.get(self.pattern, "text")
         scale = 100.0 if self.percent else 1.0
         suffix = "%" if self.percent else ""
 
@@ -254,7 +261,7 @@ def _scalar(
         required=required and not has_default,
         has_default=has_default,
         default=node.get("default"),
-        description=str(node.get("description", "")),
+        description=str(node.get("description", DESCRIPTIONS.get(key, ""))),
         pattern=str(node.get("pattern", "")),
     )
 

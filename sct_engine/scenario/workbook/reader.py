@@ -25,12 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sct_engine.errors import Problem, ScenarioError, did_you_mean
-from sct_engine.scenario.limits import (
-    MAX_ORGANISATIONS,
-    MAX_WORKBOOK_UNZIPPED_BYTES,
-    read_limited,
-    too_many_organisations,
-)
+from sct_engine.scenario import limits
+from sct_engine.scenario.limits import read_limited, too_many_organisations
 from sct_engine.scenario.workbook.layout import (
     CORRELATION,
     CORRELATION_LABEL,
@@ -174,14 +170,14 @@ def _open(raw: bytes, file: str) -> tuple[Workbook, Workbook]:
                 )
             ]
         ) from None
-    if unzipped > MAX_WORKBOOK_UNZIPPED_BYTES:
+    if unzipped > limits.MAX_WORKBOOK_UNZIPPED_BYTES:
         raise ScenarioError(
             [
                 Problem(
                     file,
                     "",
                     f"unpacks to {unzipped:,} bytes, above the limit of "
-                    f"{MAX_WORKBOOK_UNZIPPED_BYTES:,} bytes",
+                    f"{limits.MAX_WORKBOOK_UNZIPPED_BYTES:,} bytes",
                     "check that this is the right file; split a scenario this large into several",
                 )
             ]
@@ -437,7 +433,8 @@ class _Reader:
                 continue
             row = cells[0].row
             count += 1
-            if count > MAX_ORGANISATIONS:
+            if count > limits.MAX_ORGANISATIONS:
+                # Any table this long is a wrong file; members are what the limit counts.
                 self.problems.append(too_many_organisations(self.file, table.sheet, count))
                 return
             self._hidden_row(sheet, row, *(c.value for c in cells))
