@@ -191,3 +191,24 @@ def test_starter_template_is_a_valid_scenario(tmp_path):
     scenario = load_scenario(path)
     assert [o.kind for o in scenario.systems[0].organisations] == ["provider", "commissioner"]
     assert [s.name for s in scenario.schemes][:2] == ["organisation_only", "all_or_nothing"]
+
+
+def test_every_column_and_setting_is_documented():
+    """docs/workbook.md lists every column and Settings row with its header, unit and default;
+    a field added to the models needs its row there too."""
+    text = (ROOT / "docs" / "workbook.md").read_text(encoding="utf-8")
+    rows: dict[tuple[str, str], list[str]] = {}
+    section = ""
+    for line in text.splitlines():
+        if line.startswith("### "):
+            section = line[4:].split("{")[0].strip()
+        elif line.startswith("| ") and line.split("|")[2].strip()[:1] == "`":
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            rows[(section, cells[1])] = cells
+    expected = [(t.sheet, c) for t in layout.tables() for c in t.columns]
+    expected += [(layout.SETTINGS, c) for c in layout.settings_columns().values()]
+    for sheet, column in expected:
+        row = rows.get((sheet, f"`{column.name}`"))
+        assert row is not None, f"add a row for `{column.name}` to docs/workbook.md ({sheet})"
+        assert row[0].replace("\\|", "|") == column.title, column.name
+        assert row[2:4] == [column.unit, column.shown_default()], column.name
