@@ -80,7 +80,7 @@ class Locator:
     cells: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def add(self, path: str, where: str, name: str) -> None:
-        """Record that ``path`` (and, if still unclaimed, each path above it) is at ``where``."""
+        """Record that ``path`` is at ``where`` (``Sheet!B7``), shown as ``name``."""
         self.cells[path] = (where, name)
 
     def add_parents(self, path: str, where: str, stop: str) -> None:
