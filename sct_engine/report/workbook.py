@@ -127,7 +127,7 @@ HEADERS: dict[str, str] = {
     "redistribution": "Redistribution",
     "share_cap": "Cap on headroom given",
     "system_test": "System test",
-    "ae_gateway": "A&E behind finance gateway",
+    "ae_gateway": "A&E behind the national gateway",
     "setting": "Setting",
     "value": "Value",
     "unit": "Unit",

@@ -81,7 +81,7 @@ TITLES: dict[str, str] = {
     "SchemeOption.redistribution": "Redistribution",
     "SchemeOption.share_cap": "Cap on headroom given",
     "SchemeOption.system_test": "System test",
-    "SchemeOption.ae_gateway": "A&E behind finance gateway",
+    "SchemeOption.ae_gateway": "A&E behind the national gateway",
     "Scenario.name": "Scenario name",
     "Scenario.description": "Description",
     "Simulation.draws": "Monte Carlo draws",
@@ -99,7 +99,10 @@ TITLES: dict[str, str] = {
     "Regime.incentive_rate": "Incentive PSF per £1 of uplift",
     "Regime.bonus": "Year-end bonus pool",
     "Regime.bonus_share": "Share of unearned funding in the bonus pool",
-    "Regime.recovery": "Quarterly money recovered at year end",
+    "Regime.recovery": "Quarterly PSF recovered at year end",
+    "Regime.ae_gateway": "A&E gateway (national rule)",
+    "Regime.csf_quarter_weights": "Share of CSF paid",
+    "Regime.csf_recovery": "Quarterly CSF recovered at year end",
 }
 #: Meanings of fields whose model gives no description.
 DESCRIPTIONS: dict[str, str] = {
@@ -276,7 +279,8 @@ def model_columns(
     nested: bool = False,
 ) -> tuple[Column, ...]:
     """Every field of ``model`` as columns: nested models flattened (``tail.probability``),
-    quarterly lists of numbers as one column per quarter (``quarterly_profile[0]`` ...), other
+    quarterly lists of numbers as one column per quarter (``quarterly_profile[0]`` ...,
+    ``csf_quarter_weights[0]`` ...), other
     lists as one cell of items separated by ``;``.
 
     ``key`` names the model in :data:`TITLES` (``Organisation.tail`` for a nested one);
@@ -294,7 +298,9 @@ def model_columns(
         if node.get("type") == "object" and "properties" in node:
             inner = _nested_model(model.model_fields[field].annotation)
             columns += model_columns(inner, prefix=f"{name}.", key=title_key, nested=True)
-        elif node.get("type") == "array" and field.startswith("quarterly"):
+        elif node.get("type") == "array" and (
+            field.startswith("quarterly") or field.endswith("quarter_weights")
+        ):
             base = _scalar(title_key, name, path, node, False, definition)
             columns += [
                 Column(
