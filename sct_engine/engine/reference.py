@@ -430,11 +430,14 @@ class ReferenceRun:
         seed: int,
         block_draws: int = BLOCK_DRAWS,
         baseline: int | None = None,
+        trace: bool = False,
     ) -> None:
         self.model = model
         self.seed = seed
         self.block_draws = block_draws
-        self.baseline = baseline
+        self.baseline = 0 if trace and baseline is None else baseline
+        self.tracing = trace
+        self._traces: list[tuple[np.ndarray, ...]] = []
         k, n, s = len(model.schemes), model.n_orgs, model.n_systems
         self.acc = Accumulator.zeros(k, n, s)
         self._paired = PairedStats.zeros(k, n, s) if baseline is not None else None
@@ -452,12 +455,31 @@ class ReferenceRun:
             self.acc.merge(reduce_block(self.model, outcome))
             if self._paired is not None and self.baseline is not None:
                 self._paired.merge(reduce_paired_block(self.model, outcome, self.baseline))
+            if self.tracing:
+                lost = [self.model.funding - p for p in outcome.paid]
+                starts = self.model.system_start[:-1]
+                self._traces.append(
+                    (
+                        np.stack(outcome.paid, axis=1),
+                        np.stack(outcome.org_pass, axis=1),
+                        np.stack([np.add.reduceat(x, starts, axis=1) for x in lost], axis=1),
+                        outcome.outturn,
+                    )
+                )
             if progress is not None:
                 progress(n)
         self.next_block += -(-draws // self.block_draws)
 
     def accumulator(self) -> Accumulator:
         return self.acc
+
+    def trace(self) -> tuple[np.ndarray, ...]:
+        """Per draw (``trace=True``): funding paid and year-end finance pass ``(draws, K, N)``,
+        each scheme's system loss ``(draws, K, S)`` and the year-end outturn ``(draws, N)``,
+        as ``KernelRun.trace``."""
+        if not self.tracing or not self._traces:
+            raise ValueError("per-draw traces need ReferenceRun(..., trace=True) and some draws")
+        return tuple(np.concatenate(parts) for parts in zip(*self._traces, strict=True))
 
     def paired(self) -> PairedStats:
         """The decision statistics so far (needs a ``baseline``)."""

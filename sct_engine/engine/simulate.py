@@ -27,15 +27,18 @@ ENGINES = ("kernel", "reference")
 CHECK_EVERY = 16 * BLOCK_DRAWS
 
 
-def engine_run(engine: str, model: Model, seed: int, baseline: int | None = None) -> Any:
+def engine_run(
+    engine: str, model: Model, seed: int, baseline: int | None = None, trace: bool = False
+) -> Any:
     """A run of ``model`` on ``engine`` (``KernelRun`` or ``ReferenceRun``), with the decision
-    statistics against scheme ``baseline`` when one is given; ``extend`` adds draws."""
+    statistics against scheme ``baseline`` when one is given, and per-draw traces (funding
+    paid, year-end pass, system loss) with ``trace``; ``extend`` adds draws."""
     if engine == "kernel":
         from sct_engine.engine.kernel import KernelRun  # numba import only when used
 
-        return KernelRun(model, seed, baseline=baseline)
+        return KernelRun(model, seed, baseline=baseline, trace=trace)
     if engine == "reference":
-        return ReferenceRun(model, seed, baseline=baseline)
+        return ReferenceRun(model, seed, baseline=baseline, trace=trace)
     raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
 
 

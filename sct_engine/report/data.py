@@ -154,28 +154,43 @@ def prepare_report(
             total=detail * model.n_orgs, label="incentive gradient", enabled=progress
         ) as bar:
             gradient = incentive_gradient(
-                model, analysis.seed, detail, baseline=analysis.baseline, progress=bar.update
+                model,
+                analysis.seed,
+                detail,
+                baseline=analysis.baseline,
+                progress=bar.update,
+                engine=settings.engine,
             )
         timings["gradient_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
+    engine = settings.engine
     solved = dict.fromkeys([analysis.baseline, *(r.scheme for r in recommendations)])
     buffers = pd.concat(
         [
-            control_total_buffer(model, analysis.seed, detail, scheme=name, target=settings.target)
+            control_total_buffer(
+                model, analysis.seed, detail, scheme=name, target=settings.target, engine=engine
+            )
             for name in solved
         ],
         ignore_index=True,
     )
     mitigation = pd.concat(
         [
-            mitigation_needed(model, analysis.seed, detail, scheme=name, target=settings.target)
+            mitigation_needed(
+                model, analysis.seed, detail, scheme=name, target=settings.target, engine=engine
+            )
             for name in solved
         ],
         ignore_index=True,
     )
     linked_share = largest_system_linked_share(
-        model, analysis.seed, detail, target=settings.target, loss_limit=settings.loss_limit
+        model,
+        analysis.seed,
+        detail,
+        target=settings.target,
+        loss_limit=settings.loss_limit,
+        engine=engine,
     )
     timings["solvers_s"] = time.perf_counter() - started
     return ReportData(

@@ -67,12 +67,19 @@ class KernelRun:
     """
 
     def __init__(
-        self, model: Model, seed: int, bins: int = HIST_BINS, baseline: int | None = None
+        self,
+        model: Model,
+        seed: int,
+        bins: int = HIST_BINS,
+        baseline: int | None = None,
+        trace: bool = False,
     ) -> None:
         self.model = model
         self.seed = seed
         self.bins = bins
-        self.baseline = baseline
+        self.baseline = 0 if trace and baseline is None else baseline
+        self.tracing = trace
+        self._traces: list[tuple[np.ndarray, ...]] = []
         k, n, s, b1 = len(model.schemes), model.n_orgs, model.n_systems, bins + 1
         self.totals = Accumulator.zeros(k, n, s, bins)
         self._classes = outcome_classes(model)
@@ -151,14 +158,29 @@ class KernelRun:
             "org_pivotal": np.zeros((t, n) if on else (t, 0), np.int64),
         }
 
-    def _decision_args(self) -> tuple:
-        """The loops' trailing arguments: on/off, the baseline, and the decision buffers."""
+    def _decision_args(self, block_n: np.ndarray) -> tuple:
+        """The loops' trailing arguments: on/off, the baseline, and the decision buffers, with
+        this wave's per-draw trace arrays (no rows unless tracing)."""
         f, i = self._dec_floats, self._dec_ints
+        m = self.model
+        k, n, s = len(m.schemes), m.n_orgs, m.n_systems
+        rows = int(block_n.sum()) if self.tracing else 0
+        row0 = np.concatenate([[0], np.cumsum(block_n)[:-1]]).astype(np.int64)
+        trace = (
+            row0,
+            np.zeros((rows, k, n)),
+            np.zeros((rows, k, n), dtype=np.bool_),
+            np.zeros((rows, k, s)),
+            np.zeros((rows, n)),
+        )
+        if self.tracing:
+            self._traces.append(trace[1:])
         out = (
             tuple(f[name] for name in DECISION_FLOATS),
             tuple(i[name] for name in DECISION_INTS),
             i["org_miss_system_miss"],
             i["org_pivotal"],
+            trace,
         )
         return self.baseline is not None, int(self.baseline or 0), out
 
@@ -194,7 +216,7 @@ class KernelRun:
             m.mitigation,
         )
         f, i = self._floats, self._ints
-        decision, base, decision_out = self._decision_args()
+        decision, base, decision_out = self._decision_args(block_n)
         loss_out = (
             f["system_lost_sum"],
             f["system_lost_sumsq"],
@@ -331,6 +353,14 @@ class KernelRun:
             getattr(acc, name)[...] = value
         acc.draws[...] = self.draws
         return acc
+
+    def trace(self) -> tuple[np.ndarray, ...]:
+        """Per draw (a run made with ``trace=True``): funding paid and the year-end finance
+        pass ``(draws, K, N)``, each scheme's system loss ``(draws, K, S)`` and the year-end
+        outturn ``(draws, N)``."""
+        if not self.tracing or not self._traces:
+            raise ValueError("per-draw traces need KernelRun(..., trace=True) and some draws")
+        return tuple(np.concatenate(parts) for parts in zip(*self._traces, strict=True))
 
     def paired(self) -> PairedStats:
         """The decision statistics so far (a run made with a ``baseline``): thread counts summed."""

@@ -550,6 +550,22 @@ def _record_contagion(tid, x, meets, ct, start, sct, sys_meets, i_miss_miss, i_p
                 i_pivotal[tid, i] += 1
 
 
+@njit
+def _record_trace(row, paid, passed, sys_lost, outturn, trace):
+    """Per-draw outputs for the incentive gradient and the solvers (``KernelRun(trace=True)``):
+    row ``row`` of funding paid and year-end pass ``(K, N)``, system loss ``(K, S)`` and
+    year-end outturn ``(N,)``."""
+    _, t_paid, t_passed, t_sys_lost, t_outturn = trace
+    for i in range(outturn.shape[0]):
+        t_outturn[row, i] = outturn[i]
+    for k in range(paid.shape[0]):
+        for i in range(paid.shape[1]):
+            t_paid[row, k, i] = paid[k, i]
+            t_passed[row, k, i] = passed[k, i]
+        for s in range(sys_lost.shape[1]):
+            t_sys_lost[row, k, s] = sys_lost[k, s]
+
+
 @njit(inline="always")
 def _decision_scratch(n_schemes, n_orgs, n_sys):
     """One block's per-draw buffers for the decision statistics: paid, lost, A&E paid, unearned
@@ -627,9 +643,11 @@ def run_wave(
 ):
     """Year-end mode (see the module docstring). With ``decision`` it also records the
     decision statistics against scheme ``base`` into ``decision_out`` (floats per block,
-    integers per thread, contagion counts), reading each member's funding paid and lost off
+    integers per thread, contagion counts, and per-draw traces when their arrays have rows,
+    block ``b`` from row ``trace[0][b]`` of the wave), reading each member's funding paid and lost off
     the outcome-code tables ``paid_table`` / ``lost_table``."""
-    f_dec, i_dec, i_miss_miss, i_pivotal = decision_out
+    f_dec, i_dec, i_miss_miss, i_pivotal, trace = decision_out
+    tracing = trace[1].shape[0] > 0
     n_orgs = plan.shape[0]
     has_tails, turnover, tail_p, tail_mu, tail_sigma, mitigation = events
     n_sys = sct.shape[0]
@@ -673,6 +691,7 @@ def run_wave(
             bscr,
             bscr2,
         ) = _decision_scratch(n_schemes, n_orgs, n_sys)
+        row = trace[0][b]
         for _ in range(block_n[b]):
             # Shocks in stream order: national, one per system, one per organisation.
             _draw_factors(g, dp, dependence, org_system, start, z_sys, e, f)
@@ -784,6 +803,9 @@ def run_wave(
                     (f_dec, i_dec, d_sys_paid, d_sys_income, d_nat_paid),
                 )
                 _record_contagion(tid, x, meets, ct, start, sct, sys_meets, i_miss_miss, i_pivotal)
+                if tracing:
+                    _record_trace(row, d_paid, d_passed, d_sys_lost, x, trace)
+                    row += 1
             if bonus:
                 for k in range(n_schemes):
                     c = scheme_class[k]
@@ -846,7 +868,8 @@ def run_wave_quarterly(
     scheme and organisation the year's payment, its split by quarter and the loss. With
     ``decision``, the decision statistics against scheme ``base`` as in ``run_wave``.
     """
-    f_dec, i_dec, i_miss_miss, i_pivotal = decision_out
+    f_dec, i_dec, i_miss_miss, i_pivotal, trace = decision_out
+    tracing = trace[1].shape[0] > 0
     f_org_outturn, f_org_paid, f_org_lost, f_org_lost2, f_org_paid_q, f_org_bonus, f_org_bonus2 = (
         f_org
     )
@@ -901,6 +924,7 @@ def run_wave_quarterly(
             bscr,
             bscr2,
         ) = _decision_scratch(n_schemes, n_orgs, n_sys)
+        row = trace[0][b]
         for _ in range(block_n[b]):
             # Each quarter's whole factor model in stream order; YTD = profiled plan + running increments.
             running[:] = 0.0
@@ -1073,3 +1097,6 @@ def run_wave_quarterly(
                     i_miss_miss,
                     i_pivotal,
                 )
+                if tracing:
+                    _record_trace(row, d_paid, d_passed, d_sys_lost, x[year_end], trace)
+                    row += 1
