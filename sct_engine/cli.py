@@ -163,6 +163,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Top-level modules that only an optional extra installs, and the extra that brings them.
+OPTIONAL_EXTRAS: dict[str, str] = {
+    "dask": "distributed",
+    "distributed": "distributed",
+    "mkdocs": "docs",
+}
+
+
+def missing_extra(err: ModuleNotFoundError) -> str | None:
+    """The extra that would install the module ``err`` is about, or ``None`` if none does."""
+    top = (err.name or "").split(".")[0]
+    return OPTIONAL_EXTRAS.get(top)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sct`` console script."""
     parser = build_parser()
@@ -175,6 +189,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as err:
+        extra = missing_extra(err)
+        if extra is None:
+            raise
+        print(
+            f"sct {args.command} needs the optional `{extra}` extra ({err.name} is not installed): "
+            f"pip install 'sct_engine[{extra}]' (or, in a clone, pip install -e \".[{extra}]\")",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":
