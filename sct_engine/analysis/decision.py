@@ -206,20 +206,37 @@ def _judge(model: Model, ev: _Evidence, rule: DecisionRule, is_baseline: bool) -
 
 
 def _open_options(
-    model: Model, verdicts: dict[int, dict[str, Any]], base: int, national: np.ndarray
+    model: Model,
+    verdicts: dict[int, dict[str, Any]],
+    base: int,
+    national: np.ndarray,
+    income: np.ndarray,
 ) -> list[int]:
-    """Options whose recommendation for some system waits on an unresolved member: not the
-    baseline, not a national rule change, and with no member of that system materially worse."""
+    """Options whose verdict could still change a system's recommendation: not the baseline,
+    no national rule changed, no member of the system materially worse off, some member
+    unresolved, and more expected income for the system (``income``, ``(K, S)``) than the best
+    option already allowed there (an option below it cannot be recommended either way)."""
     out = []
-    for k, v in verdicts.items():
-        if k == base or national[k]:
-            continue
-        for s in range(model.n_systems):
-            members = v["verdict"][model.system_start[s] : model.system_start[s + 1]]
-            if not (members == WORSE).any() and (members == UNRESOLVED).any():
+    for s in range(model.n_systems):
+        lo, hi = model.system_start[s], model.system_start[s + 1]
+        allowed = [
+            k
+            for k, v in verdicts.items()
+            if k == base or (not national[k] and (v["verdict"][lo:hi] == NOT_WORSE).all())
+        ]
+        best = max(income[k, s] for k in allowed)
+        for k, v in verdicts.items():
+            members = v["verdict"][lo:hi]
+            if (
+                k != base
+                and not national[k]
+                and not (members == WORSE).any()
+                and (members == UNRESOLVED).any()
+                and income[k, s] > best
+                and k not in out
+            ):
                 out.append(k)
-                break
-    return out
+    return sorted(out)
 
 
 def _settle(
@@ -237,15 +254,16 @@ def _settle(
     More draws come in whole waves (``CHECK_EVERY``) continuing the run's blocks, from a run
     of the baseline and the options still open only (every option sees the same draws, so
     the extra draws are those the full run would have had); a verdict, once resolved, is
-    kept. It stops when nothing that could change a recommendation is open, or at the cap.
-    Returns the table and the extra draws simulated.
+    kept. It stops when nothing that could change a recommendation is open (``_open_options``),
+    or at the cap. Returns the table and the extra draws simulated.
     """
     national = changes_national_rules(model, base)
+    income = paired.system_income_sum / stats.n
     k_schemes = len(model.schemes)
     evidence = {k: _evidence(stats, paired, k, base) for k in range(k_schemes)}
     verdicts = {k: _judge(model, evidence[k], rule, k == base) for k in range(k_schemes)}
     extra = 0
-    open_options = _open_options(model, verdicts, base, national)
+    open_options = _open_options(model, verdicts, base, national, income)
     if open_options and stats.n < rule.max_draws:
         names = model.schemes.names
         sub = with_schemes(model, [names[base], *(names[k] for k in open_options)])
@@ -262,7 +280,9 @@ def _settle(
                     verdicts[k][name] = np.where(still, values, verdicts[k][name])
             extra = run.draws
             open_options = [
-                k for k in _open_options(model, verdicts, base, national) if k in open_options
+                k
+                for k in _open_options(model, verdicts, base, national, income)
+                if k in open_options
             ]
     rows = []
     for k, name in enumerate(model.schemes.names):
