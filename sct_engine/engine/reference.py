@@ -435,7 +435,7 @@ class ReferenceRun:
         self.model = model
         self.seed = seed
         self.block_draws = block_draws
-        self.baseline = 0 if trace and baseline is None else baseline
+        self.baseline = baseline
         self.tracing = trace
         self._traces: list[tuple[np.ndarray, ...]] = []
         k, n, s = len(model.schemes), model.n_orgs, model.n_systems

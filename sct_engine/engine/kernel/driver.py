@@ -77,7 +77,7 @@ class KernelRun:
         self.model = model
         self.seed = seed
         self.bins = bins
-        self.baseline = 0 if trace and baseline is None else baseline
+        self.baseline = baseline
         self.tracing = trace
         self._traces: list[tuple[np.ndarray, ...]] = []
         k, n, s, b1 = len(model.schemes), model.n_orgs, model.n_systems, bins + 1
@@ -182,7 +182,9 @@ class KernelRun:
             i["org_pivotal"],
             trace,
         )
-        return self.baseline is not None, int(self.baseline or 0), out
+        # Traces without a baseline: the decision path runs with base -1, statistics off.
+        on = self.baseline is not None or self.tracing
+        return on, -1 if self.baseline is None else int(self.baseline), out
 
     def _wave(self, blocks: list[tuple[int, int]]) -> None:
         m = self.model
@@ -325,7 +327,7 @@ class KernelRun:
         for j in range(len(blocks)):
             for name, arr in self._floats.items():
                 getattr(self.totals, name)[...] += arr[j]
-            if decision:
+            if self.baseline is not None:
                 for name, arr in self._dec_floats.items():
                     getattr(self.paired_totals, name)[...] += arr[j]
         self.draws += int(block_n.sum())

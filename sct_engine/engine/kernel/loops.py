@@ -644,7 +644,7 @@ def run_wave(
     """Year-end mode (see the module docstring). With ``decision`` it also records the
     decision statistics against scheme ``base`` into ``decision_out`` (floats per block,
     integers per thread, contagion counts, and per-draw traces when their arrays have rows,
-    block ``b`` from row ``trace[0][b]`` of the wave), reading each member's funding paid and lost off
+    block ``b`` from row ``trace[0][b]`` of the wave; ``base`` -1: traces only), reading each member's funding paid and lost off
     the outcome-code tables ``paid_table`` / ``lost_table``."""
     f_dec, i_dec, i_miss_miss, i_pivotal, trace = decision_out
     tracing = trace[1].shape[0] > 0
@@ -773,7 +773,7 @@ def run_wave(
                         d_ae[k, i] = ae[i] if (code & 4) != 0 else 0.0
                         d_unearned[k, i] = unearned_table[k, i, code]
                         d_passed[k, i] = (code & 1) != 0
-                if bonus:
+                if bonus and base >= 0:
                     _bonus_held_at_baseline(
                         base,
                         d_unearned,
@@ -787,22 +787,26 @@ def run_wave(
                         bscr2,
                         d_bonus,
                     )
-                _record_decision(
-                    b,
-                    tid,
-                    base,
-                    d_paid,
-                    d_lost,
-                    d_ae,
-                    d_sys_lost,
-                    d_bonus,
-                    funding,
-                    start,
-                    sys_funding,
-                    bins,
-                    (f_dec, i_dec, d_sys_paid, d_sys_income, d_nat_paid),
-                )
-                _record_contagion(tid, x, meets, ct, start, sct, sys_meets, i_miss_miss, i_pivotal)
+                if base >= 0:
+                    _record_decision(
+                        b,
+                        tid,
+                        base,
+                        d_paid,
+                        d_lost,
+                        d_ae,
+                        d_sys_lost,
+                        d_bonus,
+                        funding,
+                        start,
+                        sys_funding,
+                        bins,
+                        (f_dec, i_dec, d_sys_paid, d_sys_income, d_nat_paid),
+                    )
+                if base >= 0:
+                    _record_contagion(
+                        tid, x, meets, ct, start, sct, sys_meets, i_miss_miss, i_pivotal
+                    )
                 if tracing:
                     _record_trace(row, d_paid, d_passed, d_sys_lost, x, trace)
                     row += 1
@@ -1057,7 +1061,7 @@ def run_wave_quarterly(
                         k, b, unearned, passed, funding, bonus_share, f_org_bonus, f_org_bonus2
                     )
             if decision:
-                if bonus:
+                if bonus and base >= 0:
                     _bonus_held_at_baseline(
                         base,
                         d_unearned,
@@ -1071,32 +1075,34 @@ def run_wave_quarterly(
                         bscr2,
                         d_bonus,
                     )
-                _record_decision(
-                    b,
-                    tid,
-                    base,
-                    d_paid,
-                    d_lost,
-                    d_ae,
-                    d_sys_lost,
-                    d_bonus,
-                    funding,
-                    start,
-                    sys_funding,
-                    bins,
-                    (f_dec, i_dec, d_sys_paid, d_sys_income, d_nat_paid),
-                )
-                _record_contagion(
-                    tid,
-                    x[year_end],
-                    meets[year_end],
-                    ytd_ct[year_end],
-                    start,
-                    sys_ytd_ct[year_end],
-                    sys_meets[year_end],
-                    i_miss_miss,
-                    i_pivotal,
-                )
+                if base >= 0:
+                    _record_decision(
+                        b,
+                        tid,
+                        base,
+                        d_paid,
+                        d_lost,
+                        d_ae,
+                        d_sys_lost,
+                        d_bonus,
+                        funding,
+                        start,
+                        sys_funding,
+                        bins,
+                        (f_dec, i_dec, d_sys_paid, d_sys_income, d_nat_paid),
+                    )
+                if base >= 0:
+                    _record_contagion(
+                        tid,
+                        x[year_end],
+                        meets[year_end],
+                        ytd_ct[year_end],
+                        start,
+                        sys_ytd_ct[year_end],
+                        sys_meets[year_end],
+                        i_miss_miss,
+                        i_pivotal,
+                    )
                 if tracing:
                     _record_trace(row, d_paid, d_passed, d_sys_lost, x[year_end], trace)
                     row += 1
