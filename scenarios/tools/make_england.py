@@ -447,6 +447,7 @@ def _org_lines(o: dict) -> list[str]:
         f"      - id: {o['id']}",
         f"        name: {json.dumps(o['name'])}",
         f"        kind: {o['kind']}",
+        *([f"        provider_type: {o['type']}"] if o["kind"] == "provider" else []),
         f"        plan: {wave1.fmt(o['plan'])}   # P(shortfall) ~{wave1.pct(o['p_short'])}, "
         f"P(miss) after actions ~{wave1.pct(o['p_miss'])}",
         f"        control_total: {wave1.fmt(o['control_total'])}",

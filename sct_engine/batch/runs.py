@@ -213,15 +213,16 @@ def _read_yaml(file: str) -> dict[str, Any]:
 
 
 def scenario_for(spec: RunSpec) -> Scenario:
-    """The validated scenario of a run: the file itself, or the file at its sweep point."""
-    from sct_engine.scenario import load_scenario, parse_scenario
-    from sct_engine.scenario.sweep import SWEEP_KEY, apply_point
+    """The validated scenario of a run: the file itself, or the file at its sweep point.
+
+    A point is read as ``sct run`` reads it (:func:`sct_engine.scenario.load_point`),
+    so a swept option carries its value in its name there too.
+    """
+    from sct_engine.scenario import load_point, load_scenario
 
     if spec.point is None:
         return load_scenario(spec.file)
-    data = _read_yaml(spec.file)
-    data.pop(SWEEP_KEY, None)
-    return parse_scenario(apply_point(data, spec.point, spec.file), source=Path(spec.file))
+    return load_point(spec.file, spec.point)
 
 
 def _simulate(scenario: Scenario, draws: int | None = None) -> Result:

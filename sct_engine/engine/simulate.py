@@ -142,6 +142,8 @@ def run_provenance(
         # e.g. a correlation matrix repaired to the nearest valid one: kept with the results,
         # since batch runs and the Python API print nothing.
         "scenario_warnings": [str(w) for w in scenario.warnings] if scenario is not None else [],
+        # a sweep point and --set changes applied to the file (sweep_point, sweep, set)
+        **(scenario.changes if scenario is not None else {}),
     }
 
 

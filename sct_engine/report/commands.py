@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,10 @@ from sct_engine.analysis.decision import Analysis, analyse
 from sct_engine.analysis.paired import Z95
 from sct_engine.analysis.rule import DEFAULT_MAX_DRAWS, DecisionRule
 from sct_engine.analysis.submodels import DEFAULT_DETAIL_DRAWS
-from sct_engine.report.data import ReportSettings, prepare_report, resolve_source
+from sct_engine.report.data import ReportSettings, prepare_report, resolve_sources
 from sct_engine.report.html import money, write_html
 from sct_engine.report.workbook import write_workbook
+from sct_engine.scenario import Scenario, parse_sets
 
 
 def _comparison_text(analysis: Analysis, names: list[str] | None, level: str) -> str:
@@ -74,40 +76,86 @@ def _comparison_text(analysis: Analysis, names: list[str] | None, level: str) ->
     return "\n".join(lines)
 
 
-def _cmd_compare(args: argparse.Namespace) -> int:
-    from sct_engine.progress import ProgressBar
+def _option_names(text: str | None, offered: Sequence[str]) -> list[str] | None:
+    """``--schemes`` as option names; a changed option may be named as in the file (``flexible_25``)."""
+    if not text:
+        return None
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    if len(names) < 2:
+        raise ValueError("--schemes needs at least two options, the first being the baseline")
+    labelled = {name.split("[", 1)[0]: name for name in offered if "[" in name}
+    return [name if name in offered else labelled.get(name, name) for name in names]
 
+
+def _print_warnings(scenario: Scenario, label: str) -> None:
+    for warning in scenario.warnings:
+        print(f"warning: {label}{warning}", file=sys.stderr)
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
     try:
-        scenario, run = resolve_source(args.scenario)
-        names = [x.strip() for x in args.schemes.split(",") if x.strip()] if args.schemes else None
-        if names is not None and len(names) < 2:
-            raise ValueError("--schemes needs at least two options, the first being the baseline")
-        draws = args.draws or run.get("draws") or scenario.simulation.draws
-        seed = args.seed if args.seed is not None else run.get("seed")
-        with ProgressBar(total=int(draws), label="compare") as bar:
-            analysis = analyse(
-                scenario,
-                draws=int(draws),
-                seed=seed,
-                baseline=names[0] if names else None,
-                progress=bar.update,
-                engine=args.engine,
-                rule=DecisionRule(
-                    materiality=args.materiality, tail=not args.no_tail, max_draws=args.max_draws
-                ),
-            )
-        text = _comparison_text(analysis, names, args.level)
+        sources = resolve_sources(args.scenario, args.point, parse_sets(args.sets))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(text)
+    for scenario, run, folder in sources:
+        if folder:
+            print(f"\n== {folder}")
+        _print_warnings(scenario, f"{folder}: " if folder else "")
+        try:
+            names = _option_names(args.schemes, [option.name for option in scenario.schemes])
+            analysis = _compare_one(args, scenario, run, names)
+            text = _comparison_text(analysis, names, args.level)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(text)
+        if args.out:
+            out = Path(args.out) / folder
+            out.mkdir(parents=True, exist_ok=True)
+            for level in ("organisations", "systems", "national"):
+                analysis.comparison(level, names).to_csv(
+                    out / f"comparison_{level}.csv", index=False
+                )
+            print(f"\nComparison tables written to {out}/")
+    return 0
+
+
+def _compare_one(
+    args: argparse.Namespace, scenario: Scenario, run: dict[str, Any], names: list[str] | None
+) -> Analysis:
+    from sct_engine.progress import ProgressBar
+
+    draws = args.draws or run.get("draws") or scenario.simulation.draws
+    seed = args.seed if args.seed is not None else run.get("seed")
+    with ProgressBar(total=int(draws), label="compare") as bar:
+        return analyse(
+            scenario,
+            draws=int(draws),
+            seed=seed,
+            baseline=names[0] if names else None,
+            progress=bar.update,
+            engine=args.engine,
+            rule=DecisionRule(
+                materiality=args.materiality, tail=not args.no_tail, max_draws=args.max_draws
+            ),
+        )
+
+
+def _report_paths(args: argparse.Namespace, source: Path, folder: str) -> tuple[Path, Path | None]:
+    """Where one report (and its workbook) goes; a sweep point's carry its folder name."""
+    xlsx = Path(args.xlsx) if args.xlsx else None
     if args.out:
         out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        for level in ("organisations", "systems", "national"):
-            analysis.comparison(level, names).to_csv(out / f"comparison_{level}.csv", index=False)
-        print(f"\nComparison tables written to {out}/")
-    return 0
+        if folder:
+            out = out.with_name(f"{out.stem}.{folder}{out.suffix or '.html'}")
+    elif source.is_dir():
+        out = source / folder / "report.html"
+    else:
+        out = Path("out") / source.stem / folder / "report.html"
+    if xlsx is not None and folder:
+        xlsx = xlsx.with_name(f"{xlsx.stem}.{folder}{xlsx.suffix or '.xlsx'}")
+    return out, xlsx
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -124,30 +172,33 @@ def _cmd_report(args: argparse.Namespace) -> int:
         engine=args.engine,
     )
     source = Path(args.source)
-    out = (
-        Path(args.out)
-        if args.out
-        else (
-            source / "report.html" if source.is_dir() else Path("out") / source.stem / "report.html"
-        )
-    )
     try:
-        data = prepare_report(source, settings)
+        sources = resolve_sources(source, args.point, parse_sets(args.sets))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    write_html(data, out)
-    if args.xlsx:
-        write_workbook(data, args.xlsx)
-    if not args.quiet:
-        for r in data.recommendations:
-            print(
-                f"{r.system_name}: sign {r.scheme} ({money(r.gain, sign=True)} a year of expected "
-                f"{'income' if data.analysis.counts_bonus else 'funding'} against {r.baseline}, "
-                f"± {money(Z95 * r.se_gain)})"
-                + (f"; too close to call: {', '.join(r.too_close)}" if r.too_close else "")
-            )
-        print(f"Report written to {out}" + (f"; tables to {args.xlsx}" if args.xlsx else ""))
+    for scenario, run, folder in sources:
+        out, xlsx = _report_paths(args, source, folder)
+        _print_warnings(scenario, f"{folder}: " if folder else "")
+        try:
+            data = prepare_report(scenario, settings, run=run)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        write_html(data, out)
+        if xlsx is not None:
+            write_workbook(data, xlsx)
+        if not args.quiet:
+            if folder:
+                print(f"== {folder}")
+            for r in data.recommendations:
+                print(
+                    f"{r.system_name}: sign {r.scheme} ({money(r.gain, sign=True)} a year of "
+                    f"expected {'income' if data.analysis.counts_bonus else 'funding'} against "
+                    f"{r.baseline}, ± {money(Z95 * r.se_gain)})"
+                    + (f"; too close to call: {', '.join(r.too_close)}" if r.too_close else "")
+                )
+            print(f"Report written to {out}" + (f"; tables to {xlsx}" if xlsx else ""))
     return 0
 
 
@@ -193,7 +244,7 @@ def _decision_options(parser: argparse.ArgumentParser) -> None:
 
 def register_cli(subparsers: Any) -> None:
     """Add ``compare`` and ``report`` to the ``sct`` command."""
-    from sct_engine.cli import non_negative_int, positive_int
+    from sct_engine.cli import add_variant_options, non_negative_int, positive_int
 
     compare = subparsers.add_parser(
         "compare",
@@ -218,7 +269,11 @@ def register_cli(subparsers: Any) -> None:
     compare.add_argument(
         "--level", choices=["organisations", "systems", "national", "all"], default="all"
     )
-    compare.add_argument("--out", help="also write comparison_*.csv to this folder")
+    compare.add_argument(
+        "--out",
+        help="also write comparison_*.csv to this folder (a sweep: one subfolder per point)",
+    )
+    add_variant_options(compare)
     _decision_options(compare)
     compare.set_defaults(func=_cmd_compare)
 
@@ -229,7 +284,10 @@ def register_cli(subparsers: Any) -> None:
         "source", help="scenario YAML file, or a result folder written by `sct run`"
     )
     report.add_argument(
-        "--out", help="HTML file (default: out/<scenario>/report.html, or inside the result folder)"
+        "--out",
+        help="HTML file (default: out/<scenario>/report.html, or inside the result folder; a "
+        "sweep point's report is out/<scenario>/<point folder>/report.html, or OUT.<point "
+        "folder>.html)",
     )
     report.add_argument("--xlsx", help="also write the tables to this Excel workbook")
     report.add_argument(
@@ -260,4 +318,5 @@ def register_cli(subparsers: Any) -> None:
         "--no-gradient", action="store_true", help="skip the (slow) incentive gradient"
     )
     report.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_variant_options(report)
     report.set_defaults(func=_cmd_report)

@@ -22,17 +22,27 @@ from sct_engine.errors import Problem, ScenarioError, problems_from_validation_e
 from sct_engine.scenario.limits import check_organisation_count, read_limited
 from sct_engine.scenario.members_csv import CsvTables, with_csv_members
 from sct_engine.scenario.models import Scenario, sha256_of
+from sct_engine.scenario.sweep import SWEEP_KEY
 
 _DOCS = "see docs/scenario-format.md"
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Read and check a scenario YAML file; raise ScenarioError listing every problem."""
+    """Read and check a scenario YAML file; raise ScenarioError listing every problem.
+
+    A file with a ``sweep:`` block is many scenarios: read it with
+    :func:`sct_engine.scenario.load_variants`.
+    """
     file = os.fspath(path)
-    source = Path(os.path.abspath(file))
-    raw = read_limited(source, file, "", "check the file name and folder")
-    data = _parse_yaml(raw, file)
-    return _build(data, source, file, raw)
+    data, raw = read_scenario_data(file)
+    return build_scenario(data, Path(os.path.abspath(file)), file, raw)
+
+
+def read_scenario_data(path: str | os.PathLike[str]) -> tuple[Any, bytes]:
+    """The plain data of a scenario file (safe YAML, no repeated keys) and its bytes."""
+    file = os.fspath(path)
+    raw = read_limited(Path(os.path.abspath(file)), file, "", "check the file name and folder")
+    return _parse_yaml(raw, file), raw
 
 
 def parse_scenario(data: dict[str, Any], source: Path | None = None) -> Scenario:
@@ -44,8 +54,12 @@ def parse_scenario(data: dict[str, Any], source: Path | None = None) -> Scenario
     """
     source = Path(os.path.abspath(source)) if source is not None else None
     file = os.fspath(source) if source is not None else "<scenario>"
-    raw = json.dumps(data, sort_keys=True, default=str).encode()
-    return _build(data, source, file, raw)
+    return build_scenario(data, source, file, canonical_bytes(data))
+
+
+def canonical_bytes(data: Any) -> bytes:
+    """Scenario data as canonical JSON: what the hash of a scenario built in memory covers."""
+    return json.dumps(data, sort_keys=True, default=str).encode()
 
 
 def validate_files(paths: Iterable[str | os.PathLike[str]]) -> dict[str, list[Problem]]:
@@ -69,8 +83,11 @@ def scenario_json_schema() -> dict[str, Any]:
 # --- loading steps ---------------------------------------------------------------------
 
 
-def _build(data: Any, source: Path | None, file: str, raw: bytes) -> Scenario:
-    """Append CSV members, check limits, validate, and record provenance."""
+def build_scenario(data: Any, source: Path | None, file: str, raw: bytes) -> Scenario:
+    """Append CSV members, check limits, validate, and record provenance.
+
+    ``raw`` is what the scenario's ``content_hash`` covers (with any CSV bytes).
+    """
     if not isinstance(data, dict):
         raise ScenarioError(
             [
@@ -79,6 +96,19 @@ def _build(data: Any, source: Path | None, file: str, raw: bytes) -> Scenario:
                     "",
                     f"must be a set of fields such as `name:` and `systems:` (got {type(data).__name__})",
                     f"start with `name: <text>` then `systems:`; {_DOCS}",
+                )
+            ]
+        )
+    if SWEEP_KEY in data:
+        raise ScenarioError(
+            [
+                Problem(
+                    file,
+                    SWEEP_KEY,
+                    "makes this file many scenarios, one per sweep point",
+                    "run it with `sct run`, `sct compare`, `sct report` or `sct batch`, which run "
+                    "every point (or `--point K`), or in Python read it with load_variants; "
+                    "see docs/scenario-format.md (Sweeps)",
                 )
             ]
         )

@@ -235,6 +235,13 @@ def test_sweep_expands_into_named_runs_with_their_values(two_workers):
 
     national = read_results(out, "national")
     national = national[national["run_id"].str.startswith("sweep_grid__")]
+    # The swept option carries its value in its name, in the combined results too.
+    labelled = national[national["scheme"].str.startswith("all_or_nothing_strict")]
+    pairs = zip(labelled["scheme"], labelled["sweep.schemes[2].system_linked_share"], strict=True)
+    assert set(pairs) == {
+        (f"all_or_nothing_strict[system_linked_share={b}]", b) for b in (0.25, 0.75)
+    }
+    national = national.assign(scheme=national["scheme"].str.split("[").str[0])
     lost = national.pivot_table(
         index=["sweep.uncertainty.national_share", "scheme"],
         columns="sweep.schemes[2].system_linked_share",
