@@ -1,4 +1,4 @@
-"""Size limits of scenario input: the largest file read and the most organisations.
+"""Size limits of scenario input: the largest file read (and workbook unpacked), the most organisations.
 
 A hand-written scenario is far below both; the limits turn a wrong file (or a
 typo in a generator) into a clear message instead of a long wait.
@@ -13,6 +13,9 @@ from sct_engine.errors import Problem, ScenarioError
 
 #: Largest scenario YAML or organisations CSV read; hand-written files are far smaller.
 MAX_FILE_BYTES = 5 * 1024 * 1024
+#: Largest scenario workbook once unpacked (an .xlsx is a zip archive of XML parts): the
+#: 5 MiB file limit alone would let a small file unpack to gigabytes.
+MAX_WORKBOOK_UNZIPPED_BYTES = 64 * 1024 * 1024
 #: Most organisations in one scenario (England has a few hundred NHS bodies).
 MAX_ORGANISATIONS = 20_000
 

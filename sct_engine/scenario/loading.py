@@ -1,6 +1,7 @@
 """Reading a scenario: YAML bytes -> safe parse -> CSV members -> validated models.
 
-Flow: YAML bytes -> safe YAML parse -> ``organisations_csv`` tables appended to
+A workbook (``.xlsx``) is read into the same fields by :mod:`.workbook.reader`, then checked
+the same way. Flow: YAML bytes -> safe YAML parse -> ``organisations_csv`` tables appended to
 their systems (:mod:`.members_csv`) -> pydantic models (:mod:`.models`) ->
 cross-field rules. Every failure becomes a :class:`~sct_engine.errors.Problem`
 naming the file, the field path and a fix; the loader raises them together in
@@ -23,25 +24,40 @@ from sct_engine.scenario.limits import check_organisation_count, read_limited
 from sct_engine.scenario.members_csv import CsvTables, with_csv_members
 from sct_engine.scenario.models import Scenario, sha256_of
 from sct_engine.scenario.sweep import SWEEP_KEY
+from sct_engine.scenario.workbook.reader import (
+    is_workbook,
+    read_workbook,
+    refuse_other_spreadsheet,
+)
 
 _DOCS = "see docs/scenario-format.md"
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Read and check a scenario YAML file; raise ScenarioError listing every problem.
+    """Read and check a scenario file, YAML or Excel workbook (``.xlsx``); raise ScenarioError
+    listing every problem (in a workbook, each names its sheet, cell and field).
 
     A file with a ``sweep:`` block is many scenarios: read it with
     :func:`sct_engine.scenario.load_variants`.
     """
     file = os.fspath(path)
+    source = Path(os.path.abspath(file))
+    if is_workbook(source):
+        return _load_workbook(source, file)
     data, raw = read_scenario_data(file)
-    return build_scenario(data, Path(os.path.abspath(file)), file, raw)
+    return build_scenario(data, source, file, raw)
 
 
 def read_scenario_data(path: str | os.PathLike[str]) -> tuple[Any, bytes]:
-    """The plain data of a scenario file (safe YAML, no repeated keys) and its bytes."""
+    """The plain data of a scenario file (safe YAML without repeated keys, or a workbook's
+    fields) and its bytes."""
     file = os.fspath(path)
-    raw = read_limited(Path(os.path.abspath(file)), file, "", "check the file name and folder")
+    source = Path(os.path.abspath(file))
+    if is_workbook(source):
+        book = read_workbook(source, file)
+        return book.data, book.raw
+    refuse_other_spreadsheet(source, file)
+    raw = read_limited(source, file, "", "check the file name and folder")
     return _parse_yaml(raw, file), raw
 
 
@@ -81,6 +97,17 @@ def scenario_json_schema() -> dict[str, Any]:
 
 
 # --- loading steps ---------------------------------------------------------------------
+
+
+def _load_workbook(source: Path, file: str) -> Scenario:
+    """A workbook's fields checked as a YAML file's are; problems and warnings name cells."""
+    book = read_workbook(source, file)
+    try:
+        scenario = build_scenario(book.data, source, file, book.raw)
+    except ScenarioError as exc:
+        raise ScenarioError([book.locate(problem) for problem in exc.problems]) from None
+    scenario._locate = book.locate
+    return scenario
 
 
 def build_scenario(data: Any, source: Path | None, file: str, raw: bytes) -> Scenario:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -627,6 +627,8 @@ class Scenario(BaseModel):
     _source: Path | None = PrivateAttr(None)
     _content_hash: str = PrivateAttr("")
     _changes: dict[str, Any] = PrivateAttr(default_factory=dict)
+    # A workbook's cell locator: turns a warning's field path into the cell it came from.
+    _locate: Callable[[Problem], Problem] | None = PrivateAttr(None)
 
     @field_validator("simulation", "uncertainty", "regime", mode="before")
     @classmethod
@@ -739,7 +741,7 @@ class Scenario(BaseModel):
                             "that made it eligible for CSF",
                         )
                     )
-        return found
+        return [self._locate(w) for w in found] if self._locate else found
 
     def _correlation_repairs(self, file: str) -> Iterator[Problem]:
         a = self.uncertainty.national_share

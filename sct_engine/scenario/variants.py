@@ -23,7 +23,12 @@ import yaml
 
 from sct_engine.errors import Problem, ScenarioError
 from sct_engine.rules import builtin_menu
-from sct_engine.scenario.loading import build_scenario, canonical_bytes, read_scenario_data
+from sct_engine.scenario.loading import (
+    build_scenario,
+    canonical_bytes,
+    load_scenario,
+    read_scenario_data,
+)
 from sct_engine.scenario.models import Scenario
 from sct_engine.scenario.sweep import (
     SWEEP_KEY,
@@ -35,6 +40,7 @@ from sct_engine.scenario.sweep import (
     set_field,
     sweep_points,
 )
+from sct_engine.scenario.workbook.reader import is_workbook
 
 #: The command-line option that names changes in problems.
 SET_OPTION = "--set"
@@ -86,8 +92,11 @@ def load_variants(
     """
     file = os.fspath(path)
     source = Path(os.path.abspath(file))
-    data, raw = read_scenario_data(file)
     sets = dict(sets or {})
+    if is_workbook(source) and not sets and point is None:
+        # A workbook has no sweep: read it whole, so every problem names its cell.
+        return [Variant(load_scenario(file))]
+    data, raw = read_scenario_data(file)
     if not isinstance(data, dict) or SWEEP_KEY not in data:
         if point is not None:
             raise _problem(
