@@ -2,6 +2,7 @@
 
     python benchmarks/run.py [--draws 1000000] [--reference-draws 20000]
                              [--quarterly-draws 200000] [--quarterly-reference-draws 4000]
+    python benchmarks/run.py --report [--report-draws 100000]   # report vs run ratios only
 
 Everything is measured in this run on this machine: kernel and reference
 organisation-draws per second (300 organisations in 10 systems, seven schemes,
@@ -9,6 +10,12 @@ normal and Student-t year-end shocks, and normal shocks in quarterly mode, the
 2018/19 regime's year-to-date tests that the shipped scenarios use), numpy's
 one-thread ``standard_normal`` fill rate as the random-number limit, the ratios,
 and peak memory (VmHWM of a fresh process) at 100,000 and 10,000,000 draws.
+
+``--report`` measures instead the wall time of the commands a user runs, each in a fresh
+process with the kernel already cached: ``sct run`` and ``sct report`` (decision rule,
+incentive gradient and solvers included) of ``scenarios/example_ics.yaml`` and
+``scenarios/wave1_2018_19.yaml`` at the same draws, and their ratios (issue 13: at most 3x
+and 5x), with the machine and its load average.
 """
 
 from __future__ import annotations
@@ -78,6 +85,92 @@ def peak_memory_mb(draws: int, quarterly: bool = False) -> float:
     return int(out.stdout.strip().splitlines()[-1]) / 1024.0
 
 
+def timed_command(argv: list[str]) -> float:
+    """Wall seconds of one command in a fresh process (its output discarded)."""
+    start = time.perf_counter()
+    subprocess.run(argv, check=True, capture_output=True, text=True)
+    return time.perf_counter() - start
+
+
+def report_ratios(draws: int) -> None:
+    """``sct report`` against ``sct run`` on the shipped scenarios, same draws and seed."""
+    root = Path(__file__).resolve().parents[1]
+    sct = [sys.executable, "-m", "sct_engine.cli"]
+    out = Path(os.environ.get("TMPDIR", "/tmp")) / "sct_bench_report"
+    print(
+        f"machine: {platform.machine()} cores={os.cpu_count()} numba threads="
+        f"{numba.get_num_threads()} load average before: {os.getloadavg()[0]:.2f}"
+    )
+    # Warm the numba cache (a source change means one compile) outside the timings.
+    timed_command(
+        [
+            *sct,
+            "run",
+            str(root / "scenarios/example_ics.yaml"),
+            "--draws",
+            "8192",
+            "--out",
+            str(out / "warm"),
+            "--quiet",
+        ]
+    )
+    print(
+        f"{'scenario':<22} {'run s':>8} {'report s':>9} {'ratio':>6} {'capped s':>9} "
+        f"{'ratio':>6}  report parts (s)"
+    )
+    for name, target in (("example_ics", 3.0), ("wave1_2018_19", 5.0)):
+        scenario = str(root / "scenarios" / f"{name}.yaml")
+        run_s = timed_command(
+            [*sct, "run", scenario, "--draws", str(draws), "--out", str(out / name), "--quiet"]
+        )
+        html, xlsx = out / f"{name}.html", out / f"{name}.xlsx"
+        report_s = timed_command(
+            [
+                *sct,
+                "report",
+                scenario,
+                "--draws",
+                str(draws),
+                "--out",
+                str(html),
+                "--xlsx",
+                str(xlsx),
+                "--quiet",
+            ]
+        )
+        # The same report with the decision rule capped at the run's draws (no extension):
+        # the cost of the analysis machinery alone.
+        capped_s = timed_command(
+            [
+                *sct,
+                "report",
+                scenario,
+                "--draws",
+                str(draws),
+                "--max-draws",
+                str(draws),
+                "--out",
+                str(out / f"{name}_capped.html"),
+                "--quiet",
+            ]
+        )
+        import pandas as pd
+
+        prov = pd.read_excel(xlsx, sheet_name="provenance").set_index("field")["value"]
+        parts = ", ".join(
+            f"{k} {float(prov[k]):.1f}"
+            for k in ("analysis_s", "gradient_s", "solvers_s")
+            if k in prov.index
+        )
+        extension = int(prov.get("decision_extension_draws", 0))
+        print(
+            f"{name:<22} {run_s:>8.1f} {report_s:>9.1f} {report_s / run_s:>6.1f} "
+            f"{capped_s:>9.1f} {capped_s / run_s:>6.1f}  {parts}; "
+            f"decision extension {extension:,} draws (target <= {target:g}x)"
+        )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=1_000_000)
@@ -85,7 +178,14 @@ def main() -> None:
     parser.add_argument("--quarterly-draws", type=int, default=200_000)
     parser.add_argument("--quarterly-reference-draws", type=int, default=4_000)
     parser.add_argument("--no-memory", action="store_true", help="skip the 10M-draw memory runs")
+    parser.add_argument(
+        "--report", action="store_true", help="only the sct report / sct run ratios (issue 13)"
+    )
+    parser.add_argument("--report-draws", type=int, default=100_000)
     args = parser.parse_args()
+    if args.report:
+        report_ratios(args.report_draws)
+        return
 
     limit = rng_fill_rate()
     rows = []

@@ -9,12 +9,15 @@ the recommendation per system), built on the per-draw paired statistics of
 to a member under each option, and :mod:`.solvers` finds the buffers,
 mitigation and largest linked share that meet a target.
 
+The decision rule (materiality, three verdicts, tail, national rules) is :mod:`.rule`.
+
 This package re-exports the public names of those modules, so
 ``from sct_engine.analysis import analyse, compare`` works as it always has.
 """
 
 from sct_engine.analysis.decision import (
     DEFAULT_ANALYSIS_DRAWS,
+    HEAVY_LOSS_SHARE,
     TAIL_LEVEL,
     Analysis,
     Comparison,
@@ -23,7 +26,22 @@ from sct_engine.analysis.decision import (
     compare,
 )
 from sct_engine.analysis.incentives import incentive_gradient
-from sct_engine.analysis.paired import Z95, PairedStats, mean_se, pair_se, reduce_paired_block
+from sct_engine.analysis.paired import (
+    Z95,
+    PairedStats,
+    count_difference,
+    mean_se,
+    pair_se,
+    reduce_paired_block,
+)
+from sct_engine.analysis.rule import (
+    DEFAULT_MAX_DRAWS,
+    NOT_WORSE,
+    UNRESOLVED,
+    WORSE,
+    DecisionRule,
+    changes_national_rules,
+)
 from sct_engine.analysis.solvers import (
     control_total_buffer,
     largest_system_linked_share,
@@ -45,15 +63,23 @@ from sct_engine.analysis.submodels import (
 __all__ = [
     "DEFAULT_ANALYSIS_DRAWS",
     "DEFAULT_DETAIL_DRAWS",
+    "DEFAULT_MAX_DRAWS",
+    "HEAVY_LOSS_SHARE",
+    "NOT_WORSE",
     "TAIL_LEVEL",
+    "UNRESOLVED",
+    "WORSE",
     "Z95",
     "Analysis",
     "Comparison",
+    "DecisionRule",
     "PairedStats",
     "Recommendation",
     "analyse",
+    "changes_national_rules",
     "compare",
     "control_total_buffer",
+    "count_difference",
     "default_baseline",
     "draw_rows",
     "incentive_gradient",

@@ -2,7 +2,10 @@
 
 Risk sharing can blunt an organisation's own incentive (moral hazard). The
 gradient is a central difference on common random numbers, one system at a
-time, so each option's change against the baseline is a paired difference.
+time, so each option's change against the baseline is a paired difference. Each
+system is simulated on its own (``system_model``: its members and the national and
+system factors, drawn from the seed's block streams) on the engine of ``sct run``,
+twice per member with its plan moved, every run on the same draws.
 """
 
 from __future__ import annotations
@@ -19,13 +22,11 @@ from sct_engine.analysis.submodels import (
     default_baseline,
     organisation_indices,
     scheme_index,
-    system_draws,
     system_model,
+    system_trace,
     with_lever,
 )
 from sct_engine.engine.model import Model
-from sct_engine.engine.reference import apply_schemes, draw_block
-from sct_engine.engine.rng import block_sizes
 
 
 def incentive_gradient(
@@ -36,6 +37,7 @@ def incentive_gradient(
     baseline: str | None = None,
     organisations: Sequence[str] | None = None,
     progress: Callable[[int], None] | None = None,
+    engine: str = "kernel",
 ) -> pd.DataFrame:
     """Change in expected funding per £1m improvement of an organisation's own outturn.
 
@@ -60,26 +62,21 @@ def incentive_gradient(
         s: replace(system_model(model, s), bonus=False)
         for s in {int(model.org_system[i]) for i in targets}
     }
-    for block, n in block_sizes(draws):
-        block_draws = draw_block(model, seed, block, n)
-        for i in targets:
-            s = int(model.org_system[i])
-            j = i - int(model.system_start[s])
-            mine = system_draws(model, block_draws, s)
-            paid = [
-                np.stack(
-                    apply_schemes(with_lever(submodels[s], j, "plan", shift), mine).paid
-                )  # (K, n, m)
-                for shift in (delta / 2.0, -delta / 2.0)
-            ]
-            g_own = (paid[0][:, :, j] - paid[1][:, :, j]) / delta
-            g_sys = (paid[0].sum(axis=2) - paid[1].sum(axis=2)) / delta
-            g_diff = g_own - g_own[base]
-            for acc, g in ((own, g_own), (system, g_sys), (diff, g_diff)):
-                acc[0, :, i] += g.sum(axis=1)
-                acc[1, :, i] += (g * g).sum(axis=1)
-            if progress is not None:
-                progress(n)
+    for i in targets:
+        s = int(model.org_system[i])
+        j = i - int(model.system_start[s])
+        paid = [
+            system_trace(engine, with_lever(submodels[s], j, "plan", shift), seed, draws)[0]
+            for shift in (delta / 2.0, -delta / 2.0)
+        ]  # (draws, K, m) each
+        g_own = (paid[0][:, :, j] - paid[1][:, :, j]) / delta
+        g_sys = (paid[0].sum(axis=2) - paid[1].sum(axis=2)) / delta
+        g_diff = g_own - g_own[:, base : base + 1]
+        for acc, g in ((own, g_own), (system, g_sys), (diff, g_diff)):
+            acc[0, :, i] += g.sum(axis=0)
+            acc[1, :, i] += (g * g).sum(axis=0)
+        if progress is not None:
+            progress(draws)
     rows = []
     for k, name in enumerate(model.schemes.names):
         g, se = mean_se(own[0, k], own[1, k], draws)

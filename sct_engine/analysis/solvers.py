@@ -2,7 +2,9 @@
 
 Each answer is found by bisection on common random numbers (the same draws at
 every candidate level), so the pass probability moves only with the level, and
-comes with its delta-method standard error.
+comes with its delta-method standard error. Every candidate is simulated on the
+engine of ``sct run`` (the kernel by default), one system at a time for a member's
+lever (``system_model``, drawn from the seed's block streams).
 """
 
 from __future__ import annotations
@@ -18,16 +20,13 @@ from sct_engine import rules
 from sct_engine.analysis.submodels import (
     DEFAULT_DETAIL_DRAWS,
     default_baseline,
-    draw_rows,
     organisation_indices,
-    system_draws,
     system_model,
+    system_trace,
     with_lever,
     with_schemes,
 )
 from sct_engine.engine.model import Model
-from sct_engine.engine.reference import apply_schemes, draw_block
-from sct_engine.engine.rng import BLOCK_DRAWS, block_sizes
 
 # --- shared by every solver ---------------------------------------------------------------
 
@@ -73,13 +72,12 @@ class _PassThresholds:
     lift the system), and a higher plan or more mitigation never lowers it, so
     each draw has a threshold level. ``hi``: passes at any level >= hi; ``lo``:
     fails at any level < lo (and at lo itself when it was evaluated as a
-    failure). A candidate level only re-runs the draws it does not already decide.
+    failure). A candidate level is simulated only when some draw is still undecided there.
     """
 
     def __init__(
         self,
-        model: Model,
-        system: int,
+        sub: Model,
         member: int,
         lever: str,
         start: float,
@@ -87,12 +85,12 @@ class _PassThresholds:
         draws: int,
         base_outturn: np.ndarray,
         base_pass: np.ndarray,
+        engine: str = "kernel",
     ) -> None:
-        # ``model`` has the one option solved for; ``system_model`` cuts it to the member's system.
-        self.model, self.system, self.member, self.lever = model, system, member, lever
+        # ``sub`` is the member's system alone, with the one option solved for.
+        self.sub, self.member, self.lever, self.engine = sub, member, lever, engine
         self.seed, self.draws = seed, draws
-        self.sub = system_model(model, system)
-        mode = int(model.schemes.redistribution[0])
+        mode = int(sub.schemes.redistribution[0])
         # Level at which the member meets its own control total (exact for both levers).
         shortfall = np.maximum(self.sub.control_total[member] - base_outturn[:, member], 0.0)
         upper = start + shortfall
@@ -112,23 +110,12 @@ class _PassThresholds:
     def probability(self, level: float) -> float:
         """P(the member passes with the lever at ``level``), on the same draws every call."""
         passes = self.hi <= level
-        rows = np.flatnonzero(~passes & (self.lo < level))
-        if rows.size:
+        if np.any(~passes & (self.lo < level)):
             moved = with_lever(self.sub, self.member, self.lever, level)
-            for block, n in block_sizes(self.draws):
-                start = block * BLOCK_DRAWS
-                mine = rows[(rows >= start) & (rows < start + n)]
-                if not mine.size:
-                    continue
-                block_draws = system_draws(
-                    self.model, draw_block(self.model, self.seed, block, n), self.system
-                )
-                ok = apply_schemes(moved, draw_rows(block_draws, mine - start)).org_pass[0][
-                    :, self.member
-                ]
-                self.hi[mine[ok]] = np.minimum(self.hi[mine[ok]], level)
-                self.lo[mine[~ok]] = np.maximum(self.lo[mine[~ok]], level)
-                passes[mine[ok]] = True
+            ok = system_trace(self.engine, moved, self.seed, self.draws)[1][:, 0, self.member]
+            self.hi = np.where(ok, np.minimum(self.hi, level), self.hi)
+            self.lo = np.where(ok, self.lo, np.maximum(self.lo, level))
+            passes = ok
         return float(passes.mean())
 
 
@@ -159,6 +146,7 @@ def _solve_lever(
     organisations: Sequence[str] | None,
     tol: float,
     lever: _Lever,
+    engine: str = "kernel",
 ) -> pd.DataFrame:
     """Smallest lever level per member reaching P(passes) >= target; see ``control_total_buffer``."""
     _check_target(target)
@@ -169,21 +157,16 @@ def _solve_lever(
         by_system.setdefault(int(model.org_system[i]), []).append(i)
     rows = []
     for s, members in by_system.items():
-        lo_i, hi_i = int(model.system_start[s]), int(model.system_start[s + 1])
+        lo_i = int(model.system_start[s])
         sub = system_model(one, s)
-        base_x = np.empty((draws, hi_i - lo_i))
-        base_pass = np.empty((draws, hi_i - lo_i), dtype=bool)
-        for block, n in block_sizes(draws):
-            outcome = apply_schemes(sub, system_draws(one, draw_block(one, seed, block, n), s))
-            cut = slice(block * BLOCK_DRAWS, block * BLOCK_DRAWS + n)
-            base_x[cut] = outcome.outturn
-            base_pass[cut] = outcome.org_pass[0]
+        _, passed, _, base_x = system_trace(engine, sub, seed, draws)
+        base_pass = passed[:, 0, :]
         for i in members:
             j = i - lo_i
             current = float(getattr(model, lever.name)[i])
             start = current if lever.sets_level else 0.0
             thresholds = _PassThresholds(
-                one, s, j, lever.name, start, seed, draws, base_x, base_pass[:, j]
+                sub, j, lever.name, start, seed, draws, base_x, base_pass[:, j], engine
             )
             p_now = float(base_pass[:, j].mean())
             level, se, p_at = start, 0.0, p_now
@@ -220,6 +203,7 @@ def control_total_buffer(
     target: float = 0.8,
     organisations: Sequence[str] | None = None,
     tol: float = 0.01,
+    engine: str = "kernel",
 ) -> pd.DataFrame:
     """Smallest plan improvement (control-total buffer, £m) each member needs to pass with probability ``target``.
 
@@ -230,7 +214,7 @@ def control_total_buffer(
     ``sqrt(target (1 - target) / draws) / slope`` with the slope of the pass
     probability measured by a central difference on the same draws.
     """
-    return _solve_lever(model, seed, draws, scheme, target, organisations, tol, _BUFFER)
+    return _solve_lever(model, seed, draws, scheme, target, organisations, tol, _BUFFER, engine)
 
 
 def mitigation_needed(
@@ -241,6 +225,7 @@ def mitigation_needed(
     target: float = 0.8,
     organisations: Sequence[str] | None = None,
     tol: float = 0.01,
+    engine: str = "kernel",
 ) -> pd.DataFrame:
     """Smallest mitigation (management actions held in reserve, £m) each member needs to pass with probability ``target``.
 
@@ -248,7 +233,7 @@ def mitigation_needed(
     ``mitigation``: a shortfall up to it is recovered, a larger one reduced by
     it. The answer is the total mitigation (at least the scenario's own).
     """
-    return _solve_lever(model, seed, draws, scheme, target, organisations, tol, _MITIGATION)
+    return _solve_lever(model, seed, draws, scheme, target, organisations, tol, _MITIGATION, engine)
 
 
 # --- a system's linked share ----------------------------------------------------------------
@@ -264,7 +249,7 @@ def _default_linked_template(model: Model) -> str:
 
 
 def system_loss_lines(
-    model: Model, seed: int, draws: int, scheme: str
+    model: Model, seed: int, draws: int, scheme: str, engine: str = "kernel"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per draw and system, funding lost under ``scheme`` with linked share ``s`` is ``a + s * c``.
 
@@ -281,17 +266,8 @@ def system_loss_lines(
             pair.schemes, names=("share_0", "share_1"), system_linked_share=np.array([0.0, 1.0])
         ),
     )
-    starts = model.system_start[:-1]
-    system_funding = model.system_funding()
-    a = np.empty((draws, model.n_systems))
-    c = np.empty((draws, model.n_systems))
-    for block, n in block_sizes(draws):
-        paid = apply_schemes(pair, draw_block(pair, seed, block, n)).paid
-        lost = [system_funding - np.add.reduceat(p, starts, axis=1) for p in paid]
-        rows = slice(block * BLOCK_DRAWS, block * BLOCK_DRAWS + n)
-        a[rows] = lost[0]
-        c[rows] = lost[1] - lost[0]
-    return a, c
+    lost = system_trace(engine, pair, seed, draws)[2]  # (draws, 2, S)
+    return lost[:, 0], lost[:, 1] - lost[:, 0]
 
 
 def largest_system_linked_share(
@@ -302,6 +278,7 @@ def largest_system_linked_share(
     target: float = 0.8,
     loss_limit: float = 0.25,
     tol: float = 0.001,
+    engine: str = "kernel",
 ) -> pd.DataFrame:
     """Per system, the largest ``system_linked_share`` keeping P(funding lost <= loss_limit x funding) >= target.
 
@@ -313,7 +290,7 @@ def largest_system_linked_share(
     """
     _check_target(target)
     scheme = _default_linked_template(model) if scheme is None else scheme
-    a, c = system_loss_lines(model, seed, draws, scheme)
+    a, c = system_loss_lines(model, seed, draws, scheme, engine)
     limit = loss_limit * model.system_funding()
     rows = []
     for s in range(model.n_systems):

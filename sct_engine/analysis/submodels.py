@@ -17,6 +17,7 @@ import numpy as np
 from sct_engine import rules
 from sct_engine.engine.model import Model
 from sct_engine.engine.reference import BlockDraws
+from sct_engine.engine.simulate import engine_run
 
 #: Draws of the incentive gradient and the solvers (each re-applies the rules many times).
 DEFAULT_DETAIL_DRAWS = 16_384
@@ -130,6 +131,16 @@ def with_lever(model: Model, organisation: int, lever: str, level: float) -> Mod
     raise ValueError(f"lever must be 'plan' or 'mitigation' (got {lever!r})")
 
 
+def system_trace(engine: str, model: Model, seed: int, draws: int) -> tuple[np.ndarray, ...]:
+    """Run ``model`` for ``draws`` draws on ``engine`` and return its per-draw traces: funding
+    paid and year-end finance pass ``(draws, K, N)``, system loss ``(draws, K, S)`` and
+    year-end outturn ``(draws, N)`` (``KernelRun.trace``). Every call with the same seed sees
+    the same draws, so levers moved between calls are compared on common random numbers."""
+    run = engine_run(engine, model, seed, trace=True)
+    run.extend(draws)
+    return tuple(run.trace())
+
+
 def draw_rows(draws: BlockDraws, rows: np.ndarray) -> BlockDraws:
     """The same random inputs for a subset of draws (every per-draw array cut)."""
     return replace(
@@ -150,6 +161,7 @@ __all__ = [
     "scheme_index",
     "system_draws",
     "system_model",
+    "system_trace",
     "with_lever",
     "with_schemes",
 ]

@@ -33,7 +33,15 @@ from sct_engine.engine.rng import (
     block_generator,
     block_sizes,
 )
-from sct_engine.engine.stats import Accumulator, block_accumulator
+from sct_engine.engine.stats import (
+    HIST_BINS,
+    Accumulator,
+    PairedStats,
+    block_accumulator,
+    fixed_point_loss,
+    loss_bins,
+    system_over,
+)
 from sct_engine.engine.uncertainty import (
     draw_ae_earned,
     draw_shocks,
@@ -69,6 +77,8 @@ class BlockOutcome:
     paid: list[np.ndarray]  # (n, N) funding paid (finance + A&E)
     bonus: list[np.ndarray] | None = None  # (n, N) year-end bonus, when the regime has one
     paid_quarter: list[np.ndarray] | None = None  # (n, N, 4) quarterly mode only
+    finance_paid: list[np.ndarray] | None = None  # (n, N) the finance element of ``paid``
+    ae_paid: list[np.ndarray] | None = None  # (n, N) the A&E element of ``paid``
 
 
 def draw_block(model: Model, seed: int, block: int, n: int) -> BlockDraws:
@@ -216,16 +226,17 @@ def apply_schemes(model: Model, draws: BlockDraws) -> BlockOutcome:
     finance, ae = model.finance, model.ae
     sa = model.schemes
     gates = model.ae_gate_codes()
-    paid, bonus = [], []
+    paid, bonus, finance_parts, ae_parts = [], [], [], []
     for k in range(len(sa)):
         passes = tests.org_pass[k]
         system_pass = tests.system_pass[k][:, model.org_system]
         finance_k = rules.finance_paid(
             finance, float(sa.system_linked_share[k]), passes, system_pass
         )
-        paid.append(
-            finance_k + rules.ae_paid(ae, draws.ae_earned, passes, system_pass, int(gates[k]))
-        )
+        ae_k = rules.ae_paid(ae, draws.ae_earned, passes, system_pass, int(gates[k]))
+        paid.append(finance_k + ae_k)
+        finance_parts.append(finance_k)
+        ae_parts.append(ae_k)
         if model.bonus:
             bonus.append(bonus_paid(model, finance_k, passes))
     return BlockOutcome(
@@ -236,6 +247,8 @@ def apply_schemes(model: Model, draws: BlockDraws) -> BlockOutcome:
         tests.system_pass,
         paid,
         bonus if model.bonus else None,
+        finance_paid=finance_parts,
+        ae_paid=ae_parts,
     )
 
 
@@ -268,7 +281,7 @@ def apply_schemes_quarterly(model: Model, draws: BlockDraws) -> BlockOutcome:
     gates = model.ae_gate_codes()
     # Finance instalments by kind: PSF weights and recovery for trusts, CSF's for CCGs.
     weights, recovery = model.quarter_weight_percent(), model.quarter_recovery()
-    paid, paid_quarter, bonus = [], [], []
+    paid, paid_quarter, bonus, finance_parts, ae_parts = [], [], [], [], []
     for k in range(len(sa)):
         passes = np.stack([t.org_pass[k] for t in quarters], axis=-1)  # (n, N, 4)
         system_pass = np.stack([t.system_pass[k][:, model.org_system] for t in quarters], axis=-1)
@@ -280,7 +293,10 @@ def apply_schemes_quarterly(model: Model, draws: BlockDraws) -> BlockOutcome:
             rules.quarterly_share(passes, recovery, weights),
             rules.quarterly_share(system_pass, recovery, weights),
         )
-        paid.append(finance_k + ae * rules.quarterly_share(ae_passes, recovery=False))
+        ae_k = ae * rules.quarterly_share(ae_passes, recovery=False)
+        paid.append(finance_k + ae_k)
+        finance_parts.append(finance_k)
+        ae_parts.append(ae_k)
         paid_quarter.append(
             rules.finance_paid(
                 finance[:, None],
@@ -301,6 +317,8 @@ def apply_schemes_quarterly(model: Model, draws: BlockDraws) -> BlockOutcome:
         paid,
         bonus if model.bonus else None,
         paid_quarter,
+        finance_parts,
+        ae_parts,
     )
 
 
@@ -320,14 +338,121 @@ def reduce_block(model: Model, outcome: BlockOutcome) -> Accumulator:
     )
 
 
-class ReferenceRun:
-    """Block-by-block run of the reference; ``extend`` continues with the next blocks."""
+def bonus_held_at_baseline(model: Model, outcome: BlockOutcome, baseline: int) -> list[np.ndarray]:
+    """Per option, the year-end bonus (rule 8) each member would receive if its own system signed
+    the option and every other system stayed with the baseline: ``bonus_paid`` (the run's own
+    rule) on the baseline's figures with the system's members replaced by the option's.
+    Zeros when the regime has no bonus."""
+    bonus = [np.zeros_like(p) for p in outcome.paid]
+    if not model.bonus or outcome.finance_paid is None:
+        return bonus
+    finance_b, passes_b = outcome.finance_paid[baseline], outcome.org_pass[baseline]
+    for k in range(len(outcome.paid)):
+        for s in range(model.n_systems):
+            lo, hi = int(model.system_start[s]), int(model.system_start[s + 1])
+            finance = finance_b.copy()
+            finance[:, lo:hi] = outcome.finance_paid[k][:, lo:hi]
+            passes = passes_b.copy()
+            passes[:, lo:hi] = outcome.org_pass[k][:, lo:hi]
+            bonus[k][:, lo:hi] = bonus_paid(model, finance, passes)[:, lo:hi]
+    return bonus
 
-    def __init__(self, model: Model, seed: int, block_draws: int = BLOCK_DRAWS) -> None:
+
+def _column_sums(bins: np.ndarray, weights: np.ndarray, n_bins: int) -> np.ndarray:
+    """Per-column integer sums of ``weights`` by bin, shape ``(m, n_bins)`` (exact: below 2^53 per block)."""
+    m = bins.shape[1]
+    flat = (bins + np.arange(m) * n_bins).ravel()
+    sums = np.bincount(flat, weights=weights.ravel().astype(np.float64), minlength=m * n_bins)
+    return np.rint(sums).astype(np.int64).reshape(m, n_bins)
+
+
+def reduce_paired_block(
+    model: Model, outcome: BlockOutcome, baseline: int, bins: int = HIST_BINS
+) -> PairedStats:
+    """Decision statistics of one block (``stats.PairedStats``): the oracle of the kernel's."""
+    n = outcome.outturn.shape[0]
+    k_schemes = len(outcome.paid)
+    starts = model.system_start[:-1]
+    funding = model.funding
+    system_funding = model.system_funding()
+    acc = PairedStats.zeros(k_schemes, model.n_orgs, model.n_systems, bins)
+    acc.draws[...] = n
+    assert outcome.ae_paid is not None
+    bonus = bonus_held_at_baseline(model, outcome, baseline)
+    income = [p + b for p, b in zip(outcome.paid, bonus, strict=True)]
+    base_paid, base_income = outcome.paid[baseline], income[baseline]
+    system_paid = np.empty((k_schemes, n, model.n_systems))
+    system_income = np.empty((k_schemes, n, model.n_systems))
+    over = []
+    for k, paid in enumerate(outcome.paid):
+        d_paid = paid - base_paid
+        acc.org_diff_paid_sum[k] = d_paid.sum(axis=0)
+        acc.org_diff_paid_sumsq[k] = (d_paid * d_paid).sum(axis=0)
+        d_income = income[k] - base_income
+        acc.org_income_sum[k] = income[k].sum(axis=0)
+        acc.org_diff_income_sum[k] = d_income.sum(axis=0)
+        acc.org_diff_income_sumsq[k] = (d_income * d_income).sum(axis=0)
+        acc.org_ae_paid_sum[k] = outcome.ae_paid[k].sum(axis=0)
+        lost = funding - paid
+        fixed = fixed_point_loss(lost, funding)
+        acc.org_hist_sum[k] = _column_sums(loss_bins(lost, funding, bins), fixed, bins + 1)
+
+        system_lost = np.add.reduceat(lost, starts, axis=1)
+        system_paid[k] = system_funding - system_lost
+        system_income[k] = system_paid[k] + np.add.reduceat(bonus[k], starts, axis=1)
+        system_bins = loss_bins(system_lost, system_funding, bins)
+        acc.member_lost_by_system_bin[k] = _column_sums(
+            system_bins[:, model.org_system], fixed, bins + 1
+        )
+        over.append(system_over(system_lost, system_funding))
+    for k in range(k_schemes):
+        for t in range(2):
+            mine, theirs = over[k][t], over[baseline][t]
+            acc.system_over[k, :, t] = mine.sum(axis=0)
+            acc.system_over_only[k, :, t, 0] = (mine & ~theirs).sum(axis=0)
+            acc.system_over_only[k, :, t, 1] = (theirs & ~mine).sum(axis=0)
+    acc.system_paid_sum[:] = system_paid.sum(axis=1)
+    acc.system_paid_cross[:] = np.einsum("ans,bns->abs", system_paid, system_paid)
+    acc.system_income_sum[:] = system_income.sum(axis=1)
+    acc.system_income_cross[:] = np.einsum("ans,bns->abs", system_income, system_income)
+    national_paid = system_paid.sum(axis=2)
+    acc.national_paid_cross[:] = national_paid @ national_paid.T
+
+    # Contagion does not depend on the option: the organisation and system control total tests.
+    miss = ~outcome.meets
+    system_miss = ~outcome.system_meets[:, model.org_system]
+    acc.org_miss_system_miss[:] = (miss & system_miss).sum(axis=0)
+    # The member at its control total if it was short, everyone else as drawn.
+    system_outturn = np.add.reduceat(outcome.outturn, starts, axis=1)[:, model.org_system]
+    without = (system_outturn - outcome.outturn) + np.maximum(outcome.outturn, model.control_total)
+    meets_without = rules.system_meets(without, model.system_control_total[model.org_system])
+    acc.org_pivotal[:] = (system_miss & meets_without).sum(axis=0)
+    return acc
+
+
+class ReferenceRun:
+    """Block-by-block run of the reference; ``extend`` continues with the next blocks.
+
+    With a ``baseline`` (scheme index) it also keeps the decision statistics (``paired``).
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        seed: int,
+        block_draws: int = BLOCK_DRAWS,
+        baseline: int | None = None,
+        trace: bool = False,
+    ) -> None:
         self.model = model
         self.seed = seed
         self.block_draws = block_draws
-        self.acc = Accumulator.zeros(len(model.schemes), model.n_orgs, model.n_systems)
+        self.baseline = baseline
+        self.tracing = trace
+        self._traces: list[tuple[np.ndarray, ...]] = []
+        k, n, s = len(model.schemes), model.n_orgs, model.n_systems
+        self.acc = Accumulator.zeros(k, n, s)
+        self._paired = PairedStats.zeros(k, n, s) if baseline is not None else None
         self.next_block = 0
 
     @property
@@ -338,18 +463,41 @@ class ReferenceRun:
         """Add ``draws`` more draws: whole blocks from ``next_block`` on, the last possibly short."""
         for offset, n in block_sizes(draws, self.block_draws):
             block = self.next_block + offset
-            self.acc.merge(
-                reduce_block(
-                    self.model,
-                    apply_schemes(self.model, draw_block(self.model, self.seed, block, n)),
+            outcome = apply_schemes(self.model, draw_block(self.model, self.seed, block, n))
+            self.acc.merge(reduce_block(self.model, outcome))
+            if self._paired is not None and self.baseline is not None:
+                self._paired.merge(reduce_paired_block(self.model, outcome, self.baseline))
+            if self.tracing:
+                lost = [self.model.funding - p for p in outcome.paid]
+                starts = self.model.system_start[:-1]
+                self._traces.append(
+                    (
+                        np.stack(outcome.paid, axis=1),
+                        np.stack(outcome.org_pass, axis=1),
+                        np.stack([np.add.reduceat(x, starts, axis=1) for x in lost], axis=1),
+                        outcome.outturn,
+                    )
                 )
-            )
             if progress is not None:
                 progress(n)
         self.next_block += -(-draws // self.block_draws)
 
     def accumulator(self) -> Accumulator:
         return self.acc
+
+    def trace(self) -> tuple[np.ndarray, ...]:
+        """Per draw (``trace=True``): funding paid and year-end finance pass ``(draws, K, N)``,
+        each scheme's system loss ``(draws, K, S)`` and the year-end outturn ``(draws, N)``,
+        as ``KernelRun.trace``."""
+        if not self.tracing or not self._traces:
+            raise ValueError("per-draw traces need ReferenceRun(..., trace=True) and some draws")
+        return tuple(np.concatenate(parts) for parts in zip(*self._traces, strict=True))
+
+    def paired(self) -> PairedStats:
+        """The decision statistics so far (needs a ``baseline``)."""
+        if self._paired is None:
+            raise ValueError("decision statistics need a baseline: ReferenceRun(..., baseline=k)")
+        return self._paired
 
 
 def simulate_reference(

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,13 +27,18 @@ ENGINES = ("kernel", "reference")
 CHECK_EVERY = 16 * BLOCK_DRAWS
 
 
-def _engine_run(engine: str, model: Model, seed: int):
+def engine_run(
+    engine: str, model: Model, seed: int, baseline: int | None = None, trace: bool = False
+) -> Any:
+    """A run of ``model`` on ``engine`` (``KernelRun`` or ``ReferenceRun``), with the decision
+    statistics against scheme ``baseline`` when one is given, and per-draw traces (funding
+    paid, year-end pass, system loss) with ``trace``; ``extend`` adds draws."""
     if engine == "kernel":
         from sct_engine.engine.kernel import KernelRun  # numba import only when used
 
-        return KernelRun(model, seed)
+        return KernelRun(model, seed, baseline=baseline, trace=trace)
     if engine == "reference":
-        return ReferenceRun(model, seed)
+        return ReferenceRun(model, seed, baseline=baseline, trace=trace)
     raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
 
 
@@ -49,7 +55,7 @@ def _run_engine(
     Precision is checked after whole multiples of ``CHECK_EVERY`` draws, so the
     stopping point, and every number, is fixed by the seed and the target.
     """
-    run = _engine_run(engine, model, seed)
+    run = engine_run(engine, model, seed)
     if target_se is None:
         run.extend(draws, progress)
         return run.accumulator()
@@ -96,15 +102,30 @@ def simulate(
         raise ValueError(f"target_se must be positive (got {target_se})")
     stats = _run_engine(engine, model, draws, seed, progress, target_se)
     wall = time.perf_counter() - started
-    source = scenario.source
-    provenance = {
-        "scenario_name": scenario.name,
+    provenance = run_provenance(scenario, model, stats, seed, engine, wall)
+    provenance["draw_cap"] = draws if target_se is not None else None
+    provenance["target_se"] = target_se
+    return Result(model=model, stats=stats, provenance=provenance)
+
+
+def run_provenance(
+    scenario: Scenario | None,
+    model: Model,
+    stats: Accumulator,
+    seed: int,
+    engine: str,
+    wall: float,
+) -> dict[str, Any]:
+    """``run.json``: where a run's numbers come from (scenario, seed, draws, engine, versions)."""
+    source = scenario.source if scenario is not None else None
+    return {
+        "scenario_name": scenario.name if scenario is not None else "",
         "scenario_file": str(source) if source else None,
-        "scenario_hash": scenario.content_hash,
+        "scenario_hash": scenario.content_hash if scenario is not None else None,
         "seed": seed,
         "draws": stats.n,
-        "draw_cap": draws if target_se is not None else None,
-        "target_se": target_se,
+        "draw_cap": None,
+        "target_se": None,
         "max_standard_error": max_standard_error(stats),
         "engine": engine,
         "threads": _threads(engine),
@@ -120,11 +141,10 @@ def simulate(
         "schemes": list(model.schemes.names),
         # e.g. a correlation matrix repaired to the nearest valid one: kept with the results,
         # since batch runs and the Python API print nothing.
-        "scenario_warnings": [str(w) for w in scenario.warnings],
+        "scenario_warnings": [str(w) for w in scenario.warnings] if scenario is not None else [],
         # a sweep point and --set changes applied to the file (sweep_point, sweep, set)
-        **scenario.changes,
+        **(scenario.changes if scenario is not None else {}),
     }
-    return Result(model=model, stats=stats, provenance=provenance)
 
 
 def _threads(engine: str) -> int:

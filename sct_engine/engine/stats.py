@@ -272,3 +272,95 @@ def hist_cvar(hist: np.ndarray, hist_sum: np.ndarray, q: float) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         cvar = (take * mean_in_bin).sum(axis=-1) / tail[..., 0]
     return np.where(tail[..., 0] > 0, cvar, 0.0)
+
+
+# --- decision statistics: paired differences from a baseline option ----------------------
+
+#: Losses summed per histogram bin for attribution and CVaR are kept as integers: each draw's
+#: loss in units of ``1 / FIXED_POINT`` of the organisation's funding at stake, rounded. Integer
+#: sums do not depend on the order of addition, so they are kept per thread (not per block)
+#: and are identical for any number of threads; the rounding is at most 2^-33 of the
+#: allocation per draw.
+FIXED_POINT = 2.0**32
+
+#: Headline thresholds of a system's loss in a year: more than £1m, and more than 10% of its
+#: funding at stake (``SYSTEM_LOSS_THRESHOLDS`` order in ``system_over``).
+SYSTEM_LOSS_ABS = 1.0
+SYSTEM_LOSS_SHARE = 0.1
+
+
+def fixed_point_loss(lost: np.ndarray, funding: np.ndarray | float) -> np.ndarray:
+    """Losses as integers in units of ``1 / FIXED_POINT`` of the funding at stake (0 where none is)."""
+    funding = np.asarray(funding, dtype=np.float64)
+    safe = np.where(funding > 0.0, funding, 1.0)
+    return np.floor(lost / safe * FIXED_POINT + 0.5).astype(np.int64)
+
+
+def system_over(lost: np.ndarray, funding: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """Whether a system's loss exceeds £1m, and 10% of its funding at stake (the headline tests)."""
+    return lost > SYSTEM_LOSS_ABS, lost > SYSTEM_LOSS_SHARE * np.asarray(funding, dtype=np.float64)
+
+
+@dataclass
+class PairedStats(BlockSums):
+    """Decision statistics of a run: per-draw comparisons of every option with a baseline.
+
+    Every option is applied to the same draws, so the difference between two options is a
+    per-draw difference; its standard error comes from the sums and cross-products kept here,
+    not from two independent runs. K schemes, N organisations, S systems, B bins.
+
+    *Income* is PSF/CSF paid plus the year-end bonus (rule 8) the organisation would receive
+    if its own system signed the option and every other system stayed with the baseline (so
+    one system's choice cannot move another's bonus); without a bonus it equals funding paid.
+    Incentive PSF does not depend on the option and is left out of every difference.
+    """
+
+    draws: np.ndarray  # int64 scalar
+    org_diff_paid_sum: np.ndarray  # (K, N) paid_k - paid_baseline
+    org_diff_paid_sumsq: np.ndarray  # (K, N)
+    org_income_sum: np.ndarray  # (K, N) paid + bonus with the other systems at the baseline
+    org_diff_income_sum: np.ndarray  # (K, N) income_k - income_baseline
+    org_diff_income_sumsq: np.ndarray  # (K, N)
+    org_ae_paid_sum: np.ndarray  # (K, N) the A&E element paid (the rest of paid is finance)
+    org_hist_sum: np.ndarray  # (K, N, B + 1) int64 fixed point: losses per own loss bin (CVaR)
+    system_paid_sum: np.ndarray  # (K, S)
+    system_paid_cross: np.ndarray  # (K, K, S) sum of paid_a * paid_b
+    system_income_sum: np.ndarray  # (K, S)
+    system_income_cross: np.ndarray  # (K, K, S)
+    system_over: np.ndarray  # (K, S, 2) int64: loss > £1m, loss > 10% of funding at stake
+    system_over_only: np.ndarray  # (K, S, 2, 2) int64: [..., 0] option only, [..., 1] baseline only
+    national_paid_cross: np.ndarray  # (K, K)
+    member_lost_by_system_bin: np.ndarray  # (K, N, B + 1) int64 fixed point, per system loss bin
+    org_miss_system_miss: np.ndarray  # (N,) int64 organisation and its system both miss
+    org_pivotal: np.ndarray  # (N,) int64 system misses, would meet without this member's shortfall
+
+    @classmethod
+    def zeros(
+        cls, n_schemes: int, n_orgs: int, n_systems: int, bins: int = HIST_BINS
+    ) -> PairedStats:
+        k, n, s, b = n_schemes, n_orgs, n_systems, bins + 1
+        f, i = np.float64, np.int64
+        return cls(
+            draws=np.zeros((), i),
+            org_diff_paid_sum=np.zeros((k, n), f),
+            org_diff_paid_sumsq=np.zeros((k, n), f),
+            org_income_sum=np.zeros((k, n), f),
+            org_diff_income_sum=np.zeros((k, n), f),
+            org_diff_income_sumsq=np.zeros((k, n), f),
+            org_ae_paid_sum=np.zeros((k, n), f),
+            org_hist_sum=np.zeros((k, n, b), i),
+            system_paid_sum=np.zeros((k, s), f),
+            system_paid_cross=np.zeros((k, k, s), f),
+            system_income_sum=np.zeros((k, s), f),
+            system_income_cross=np.zeros((k, k, s), f),
+            system_over=np.zeros((k, s, 2), i),
+            system_over_only=np.zeros((k, s, 2, 2), i),
+            national_paid_cross=np.zeros((k, k), f),
+            member_lost_by_system_bin=np.zeros((k, n, b), i),
+            org_miss_system_miss=np.zeros(n, i),
+            org_pivotal=np.zeros(n, i),
+        )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """All statistics by name (for comparing runs)."""
+        return {field.name: getattr(self, field.name) for field in fields(self)}

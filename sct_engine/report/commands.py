@@ -10,8 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from sct_engine.analysis.decision import DEFAULT_ANALYSIS_DRAWS, Analysis, analyse
+from sct_engine.analysis.decision import Analysis, analyse
 from sct_engine.analysis.paired import Z95
+from sct_engine.analysis.rule import DEFAULT_MAX_DRAWS, DecisionRule
 from sct_engine.analysis.submodels import DEFAULT_DETAIL_DRAWS
 from sct_engine.report.data import ReportSettings, prepare_report, resolve_sources
 from sct_engine.report.html import money, write_html
@@ -28,6 +29,9 @@ def _comparison_text(analysis: Analysis, names: list[str] | None, level: str) ->
         "probabilities in percentage points.",
         "",
         *[f"- {line}" for line in analysis.headlines(names)],
+        "",
+        *[f"Recommendation for {r.system_name}: sign {r.scheme}." for r in analysis.recommend()],
+        f"Decision rule: {analysis.rule_text()}",
     ]
     if level in ("national", "all"):
         nat = analysis.comparison("national", names)
@@ -36,8 +40,6 @@ def _comparison_text(analysis: Analysis, names: list[str] | None, level: str) ->
                 "scheme": nat["scheme"],
                 "diff_expected_funding": nat["diff_expected_funding"],
                 "ci95": nat["ci95_expected_funding"],
-                "diff_p_any_org_loses_pts": 100 * nat["diff_p_any_organisation_loses_funding"],
-                "ci95_pts": 100 * nat["ci95_p_any_organisation_loses_funding"],
             }
         )
         lines += ["", "National", view.to_string(index=False, **fmt)]
@@ -49,8 +51,11 @@ def _comparison_text(analysis: Analysis, names: list[str] | None, level: str) ->
                 "system": sysf["system"],
                 "diff_expected_funding": sysf["diff_expected_funding"],
                 "ci95": sysf["ci95_expected_funding"],
-                "diff_p_any_member_loses_pts": 100 * sysf["diff_p_any_member_loses_funding"],
-                "ci95_pts": 100 * sysf["ci95_p_any_member_loses_funding"],
+                "diff_expected_income": sysf["diff_expected_income"],
+                "diff_p_lose_over_1m_pts": 100 * sysf["diff_p_lose_over_1m"],
+                "ci95_pts": 100 * sysf["ci95_p_lose_over_1m"],
+                "diff_p_lose_over_10pct_pts": 100 * sysf["diff_p_lose_over_10pct"],
+                "ci95_10pct_pts": 100 * sysf["ci95_p_lose_over_10pct"],
             }
         )
         lines += ["", "Systems", view.to_string(index=False, **fmt)]
@@ -121,7 +126,7 @@ def _compare_one(
 ) -> Analysis:
     from sct_engine.progress import ProgressBar
 
-    draws = args.draws or run.get("draws") or DEFAULT_ANALYSIS_DRAWS
+    draws = args.draws or run.get("draws") or scenario.simulation.draws
     seed = args.seed if args.seed is not None else run.get("seed")
     with ProgressBar(total=int(draws), label="compare") as bar:
         return analyse(
@@ -130,6 +135,10 @@ def _compare_one(
             seed=seed,
             baseline=names[0] if names else None,
             progress=bar.update,
+            engine=args.engine,
+            rule=DecisionRule(
+                materiality=args.materiality, tail=not args.no_tail, max_draws=args.max_draws
+            ),
         )
 
 
@@ -156,8 +165,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
         detail_draws=args.detail_draws,
         target=args.target,
         loss_limit=args.loss_limit,
-        tail=args.tail,
+        tail=not args.no_tail,
         gradient=not args.no_gradient,
+        materiality=args.materiality,
+        max_draws=args.max_draws,
+        engine=args.engine,
     )
     source = Path(args.source)
     try:
@@ -181,8 +193,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 print(f"== {folder}")
             for r in data.recommendations:
                 print(
-                    f"{r.system_name}: sign {r.scheme} ({money(r.gain, sign=True)} a year of expected "
-                    f"funding against {r.baseline}, ± {money(Z95 * r.se_gain)})"
+                    f"{r.system_name}: sign {r.scheme} ({money(r.gain, sign=True)} a year of "
+                    f"expected {'income' if data.analysis.counts_bonus else 'funding'} against "
+                    f"{r.baseline}, ± {money(Z95 * r.se_gain)})"
+                    + (f"; too close to call: {', '.join(r.too_close)}" if r.too_close else "")
                 )
             print(f"Report written to {out}" + (f"; tables to {xlsx}" if xlsx else ""))
     return 0
@@ -196,6 +210,36 @@ def _probability(text: str) -> float:
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1, got {value}")
     return value
+
+
+def _decision_options(parser: argparse.ArgumentParser) -> None:
+    """The decision rule's and the engine's options, shared by ``compare`` and ``report``."""
+    from sct_engine.cli import positive_float, positive_int
+
+    parser.add_argument(
+        "--materiality",
+        type=positive_float,
+        help="£m by which a member must be worse off to count as worse off "
+        "(default: the larger of £0.01m and 0.1%% of its allocation)",
+    )
+    parser.add_argument(
+        "--max-draws",
+        type=positive_int,
+        default=DEFAULT_MAX_DRAWS,
+        help="most draws behind any verdict: unresolved comparisons get more draws up to this "
+        f"(default {DEFAULT_MAX_DRAWS:,})",
+    )
+    parser.add_argument(
+        "--no-tail",
+        action="store_true",
+        help="leave each member's 1-in-20-year loss out of the decision rule",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=["kernel", "reference"],
+        default="kernel",
+        help="simulation engine, as for `sct run` (default kernel)",
+    )
 
 
 def register_cli(subparsers: Any) -> None:
@@ -217,7 +261,7 @@ def register_cli(subparsers: Any) -> None:
     compare.add_argument(
         "--draws",
         type=positive_int,
-        help=f"draws (default {DEFAULT_ANALYSIS_DRAWS:,}, or the run's)",
+        help="draws (default: the run's, or the scenario's, as `sct run`)",
     )
     compare.add_argument(
         "--seed", type=non_negative_int, help="random seed (default: the scenario's)"
@@ -230,6 +274,7 @@ def register_cli(subparsers: Any) -> None:
         help="also write comparison_*.csv to this folder (a sweep: one subfolder per point)",
     )
     add_variant_options(compare)
+    _decision_options(compare)
     compare.set_defaults(func=_cmd_compare)
 
     report = subparsers.add_parser(
@@ -248,7 +293,7 @@ def register_cli(subparsers: Any) -> None:
     report.add_argument(
         "--draws",
         type=positive_int,
-        help=f"draws of the main analysis (default {DEFAULT_ANALYSIS_DRAWS:,}, or the run's)",
+        help="draws of the main analysis (default: the run's, or the scenario's, as `sct run`)",
     )
     report.add_argument(
         "--seed", type=non_negative_int, help="random seed (default: the scenario's or run's)"
@@ -268,11 +313,7 @@ def register_cli(subparsers: Any) -> None:
         default=0.5,
         help="share of a system's funding it can lose, for the linked-share solver (default 0.5)",
     )
-    report.add_argument(
-        "--tail",
-        action="store_true",
-        help="recommend only options leaving nobody worse off in a 1-in-20 year too",
-    )
+    _decision_options(report)
     report.add_argument(
         "--no-gradient", action="store_true", help="skip the (slow) incentive gradient"
     )

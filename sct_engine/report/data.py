@@ -20,8 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from sct_engine.analysis.decision import DEFAULT_ANALYSIS_DRAWS, Analysis, Recommendation, analyse
+from sct_engine.analysis.decision import Analysis, Recommendation, analyse
 from sct_engine.analysis.incentives import incentive_gradient
+from sct_engine.analysis.rule import DEFAULT_MAX_DRAWS, DecisionRule
 from sct_engine.analysis.solvers import (
     control_total_buffer,
     largest_system_linked_share,
@@ -39,13 +40,21 @@ class ReportSourceError(ValueError):
 class ReportSettings:
     """How much to simulate and which targets to solve for."""
 
-    draws: int | None = None  # None: the run's draws (result folder) or DEFAULT_ANALYSIS_DRAWS
+    draws: int | None = None  # None: the run's draws (result folder) or the scenario's
     seed: int | None = None  # None: the run's or the scenario's seed
     detail_draws: int = DEFAULT_DETAIL_DRAWS  # incentive gradient and solvers
     target: float = 0.8  # probability every member passes / the system keeps funding
     loss_limit: float = 0.5  # share of a system's funding it can lose (linked-share solver)
-    tail: bool = False  # also require nobody worse off in a 1-in-20 bad year
+    tail: bool = True  # the member's 1-in-20-year loss is part of the decision rule
     gradient: bool = True
+    materiality: float | None = None  # £m; None: max(£0.01m, 0.1% of the member's allocation)
+    max_draws: int = DEFAULT_MAX_DRAWS  # most draws behind any verdict of the decision rule
+    engine: str = "kernel"
+
+    @property
+    def rule(self) -> DecisionRule:
+        """The decision rule these settings ask for."""
+        return DecisionRule(materiality=self.materiality, tail=self.tail, max_draws=self.max_draws)
 
 
 @dataclass(frozen=True)
@@ -167,15 +176,22 @@ def prepare_report(
         scenario, run = source, {"note": "scenario given in memory", **(run or {})}
     else:
         scenario, run = resolve_source(source)
-    draws = settings.draws or run.get("draws") or DEFAULT_ANALYSIS_DRAWS
+    draws = settings.draws or run.get("draws") or scenario.simulation.draws
     seed = settings.seed if settings.seed is not None else run.get("seed")
     timings: dict[str, float] = {}
     started = time.perf_counter()
     with ProgressBar(total=int(draws), label="analysis", enabled=progress) as bar:
-        analysis = analyse(scenario, draws=int(draws), seed=seed, progress=bar.update)
+        analysis = analyse(
+            scenario,
+            draws=int(draws),
+            seed=seed,
+            progress=bar.update,
+            engine=settings.engine,
+            rule=settings.rule,
+        )
     timings["analysis_s"] = time.perf_counter() - started
     model = analysis.model
-    recommendations = analysis.recommend(tail=settings.tail)
+    recommendations = analysis.recommend()
     detail = min(settings.detail_draws, analysis.draws)
 
     gradient = None
@@ -185,28 +201,43 @@ def prepare_report(
             total=detail * model.n_orgs, label="incentive gradient", enabled=progress
         ) as bar:
             gradient = incentive_gradient(
-                model, analysis.seed, detail, baseline=analysis.baseline, progress=bar.update
+                model,
+                analysis.seed,
+                detail,
+                baseline=analysis.baseline,
+                progress=bar.update,
+                engine=settings.engine,
             )
         timings["gradient_s"] = time.perf_counter() - started
 
     started = time.perf_counter()
+    engine = settings.engine
     solved = dict.fromkeys([analysis.baseline, *(r.scheme for r in recommendations)])
     buffers = pd.concat(
         [
-            control_total_buffer(model, analysis.seed, detail, scheme=name, target=settings.target)
+            control_total_buffer(
+                model, analysis.seed, detail, scheme=name, target=settings.target, engine=engine
+            )
             for name in solved
         ],
         ignore_index=True,
     )
     mitigation = pd.concat(
         [
-            mitigation_needed(model, analysis.seed, detail, scheme=name, target=settings.target)
+            mitigation_needed(
+                model, analysis.seed, detail, scheme=name, target=settings.target, engine=engine
+            )
             for name in solved
         ],
         ignore_index=True,
     )
     linked_share = largest_system_linked_share(
-        model, analysis.seed, detail, target=settings.target, loss_limit=settings.loss_limit
+        model,
+        analysis.seed,
+        detail,
+        target=settings.target,
+        loss_limit=settings.loss_limit,
+        engine=engine,
     )
     timings["solvers_s"] = time.perf_counter() - started
     return ReportData(
@@ -236,9 +267,12 @@ def report_tables(data: ReportData) -> dict[str, pd.DataFrame]:
                 "recommended_scheme": r.scheme,
                 "baseline": r.baseline,
                 "expected_funding": r.expected_funding,
+                "expected_income": r.expected_income,
                 "gain_vs_baseline": r.gain,
                 "se_gain": r.se_gain,
-                "options_nobody_worse_off": ", ".join(r.eligible),
+                "options_the_rule_allows": ", ".join(r.eligible),
+                "too_close_to_call": ", ".join(r.too_close),
+                "changes_national_rules": ", ".join(r.national_rule_changes),
                 "reasons": " ".join(r.reasons),
             }
             for r in data.recommendations
@@ -259,6 +293,7 @@ def report_tables(data: ReportData) -> dict[str, pd.DataFrame]:
         "comparison_systems": a.comparison("systems"),
         "comparison_organisations": a.comparison("organisations"),
         "participation": a.participation(),
+        "finance_and_ae": a.finance_and_ae(),
         "attribution": a.attribution(),
         "contagion": a.contagion(),
         "buffers": data.buffers,
@@ -293,6 +328,8 @@ def provenance_fields(data: ReportData) -> dict[str, Any]:
         "detail_draws": data.detail_draws,
         "solver_target": s.target,
         "linked_share_loss_limit": s.loss_limit,
-        "tail_constraint": s.tail,
+        "decision_materiality": data.analysis.rule.describe(),
+        "decision_tail": s.tail,
+        "decision_max_draws": s.max_draws,
         **{k: round(v, 2) for k, v in data.timings.items()},
     }

@@ -10,19 +10,22 @@ from typing import Any
 
 import numpy as np
 
-from sct_engine.analysis.decision import TAIL_LEVEL
+from sct_engine.analysis.decision import HEAVY_LOSS_SHARE, TAIL_LEVEL
 from sct_engine.analysis.paired import Z95
-from sct_engine.engine.stats import proportion_se
+from sct_engine.analysis.rule import UNRESOLVED, WORSE
+from sct_engine.engine.stats import SYSTEM_LOSS_ABS, SYSTEM_LOSS_SHARE, proportion_se
 from sct_engine.report.data import ReportData, provenance_fields, scenario_changes
 
-#: Traffic lights on the probability of losing some funding: green below the
-#: first bound, amber below the second, red above.
+#: Traffic lights on the probability that a member loses more than 10% of its allocation in a
+#: year: green below the first bound, amber below the second, red above.
 TRAFFIC_LIGHTS = (0.2, 0.4)
 
 SECTIONS = (
     ("recommendation", "Recommendation"),
+    ("decision-rule", "How the recommendation is made"),
     ("funding-at-risk", "Funding at risk by option"),
-    ("organisations", "Organisations: chance of losing funding"),
+    ("organisations", "Organisations: chance of a heavy loss"),
+    ("elements", "Finance and A&E elements"),
     ("loss-exceedance", "Loss exceedance curves"),
     ("participation", "Participation: better or worse off than going alone"),
     ("attribution", "Attribution and contagion: who puts the system at risk"),
@@ -63,6 +66,7 @@ tr.group td { background: #f5f6f7; font-weight: 600; text-align: left; }
 .tl-label { font-size: 10px; color: var(--muted); margin-left: 3px; }
 .worse { background: var(--red); }
 .better { background: var(--green); }
+.close { background: var(--amber); }
 .se { color: var(--muted); font-size: 11px; }
 .flag { font-weight: 600; }
 figure { margin: 14px 0; break-inside: avoid; }
@@ -167,6 +171,7 @@ def _section(anchor: str, body: str) -> str:
 
 def _recommendation_html(data: ReportData) -> str:
     a = data.analysis
+    money_word = "income" if a.counts_bonus else "funding"
     parts = []
     if len(data.recommendations) > 1:
         rows = [
@@ -175,6 +180,7 @@ def _recommendation_html(data: ReportData) -> str:
                 f"<strong>{_e(r.scheme)}</strong>",
                 f"{money(r.gain, sign=True)} <span class='se'>± {money(Z95 * r.se_gain)}</span>",
                 ("class='text'", _e(", ".join(r.eligible))),
+                ("class='text'", _e(", ".join(r.too_close)) or "&ndash;"),
             ]
             for r in data.recommendations
         ]
@@ -183,8 +189,9 @@ def _recommendation_html(data: ReportData) -> str:
                 [
                     "System",
                     "Sign",
-                    f"Expected funding vs {_e(a.baseline)}",
-                    "<span class='text'>Options leaving nobody worse off</span>",
+                    f"Expected {money_word} vs {_e(a.baseline)}",
+                    "<span class='text'>Options the rule allows</span>",
+                    "<span class='text'>Too close to call</span>",
                 ],
                 rows,
             )
@@ -192,27 +199,46 @@ def _recommendation_html(data: ReportData) -> str:
     for r in data.recommendations:
         reasons = "".join(f"<li>{_e(x)}</li>" for x in r.reasons)
         headline = (
-            f"{money(r.gain, sign=True)} a year of expected funding against {_e(r.baseline)} "
+            f"{money(r.gain, sign=True)} a year of expected {money_word} against {_e(r.baseline)} "
             f"<span class='se'>(95% CI ± {money(Z95 * r.se_gain)})</span>"
         )
+        notes = [f"Options the rule allows: {_e(', '.join(r.eligible))}."]
+        if r.too_close:
+            notes.append(
+                f"Too close to call (not recommended, never read as nobody worse off): "
+                f"{_e(', '.join(r.too_close))}."
+            )
+        if r.national_rule_changes:
+            notes.append(
+                f"Shown but never recommended, because they change national rules: "
+                f"{_e(', '.join(r.national_rule_changes))}."
+            )
         parts.append(
             f"<div class='card'><h3>{_e(r.system_name)}: sign <strong>{_e(r.scheme)}</strong></h3>"
             f"<p class='big'>{headline}</p><ul>{reasons}</ul>"
-            f"<p class='small'>Options that leave no member worse off"
-            f"{' (in expectation and in a 1-in-20 year)' if data.settings.tail else ' in expectation'}: "
-            f"{_e(', '.join(r.eligible))}.</p></div>"
+            + "".join(f"<p class='small'>{n}</p>" for n in notes)
+            + "</div>"
         )
-    criterion = (
-        "the most expected sustainability funding for the system, among the options under which "
-        "no member expects less funding than going alone (organisation_only)"
-    )
-    if data.settings.tail:
-        criterion += " and no member loses more in a 1-in-20 bad year"
-    parts.append(
-        f"<p class='note'>Rule: {criterion}. \"Worse off\" means lower by more than 1.96 paired "
-        "standard errors on the same simulated years.</p>"
-    )
     return "".join(parts)
+
+
+def _decision_rule_html(data: ReportData) -> str:
+    a = data.analysis
+    extension = a.result.provenance.get("decision_extension_draws", 0)
+    settled = (
+        f"Comparisons left unresolved by the {a.draws:,} draws of the run were given "
+        f"{extension:,} more draws (the same simulated years the run would have gone on to)."
+        if extension
+        else f"Every comparison was settled on the {a.draws:,} draws of the run."
+    )
+    headlines = "".join(f"<li>{_e(x)}</li>" for x in a.headlines())
+    return (
+        f"<p>{_e(a.rule_text())}</p>"
+        f"<p class='note'>{_e(settled)} The participation section below shows every member's "
+        "verdict under every option; the recommendation is read from the same verdicts, so the "
+        "two cannot disagree.</p>"
+        f"<h3>Each option against {_e(a.baseline)}</h3><ul>{headlines}</ul>"
+    )
 
 
 def _funding_at_risk_html(data: ReportData) -> str:
@@ -231,7 +257,9 @@ def _funding_at_risk_html(data: ReportData) -> str:
         f"{title}: expected funding lost with 95% confidence bars",
         "far",
     )
-    p_any = a.paired.national_any / a.draws
+    hist = a.result.stats.national_hist
+    first = round(SYSTEM_LOSS_SHARE * (hist.shape[-1] - 1)) + 1
+    p_heavy = hist[:, first:].sum(axis=-1) / a.draws
     rows = []
     for k, row in enumerate(nat.itertuples(index=False)):
         rows.append(
@@ -241,7 +269,7 @@ def _funding_at_risk_html(data: ReportData) -> str:
                 money(row.funding_lost_p95),
                 money(row.funding_lost_cvar95),
                 money(row.expected_funding),
-                f"{_pct(float(p_any[k]), 1)} <span class='se'>± {_pct(Z95 * proportion_se(p_any[k] * a.draws, a.draws), 1)}</span>",
+                f"{_pct(float(p_heavy[k]), 1)} <span class='se'>± {_pct(Z95 * proportion_se(p_heavy[k] * a.draws, a.draws), 1)}</span>",
             ]
         )
     table = _table(
@@ -251,7 +279,7 @@ def _funding_at_risk_html(data: ReportData) -> str:
             "1-in-20-year loss (p95)",
             "Average of worst 5% (CVaR95)",
             "Expected funding received",
-            "P(some organisation loses funding)",
+            f"P(more than {SYSTEM_LOSS_SHARE:.0%} of the funding at stake lost)",
         ],
         rows,
     )
@@ -261,27 +289,36 @@ def _funding_at_risk_html(data: ReportData) -> str:
         "</figcaption></figure>",
         table,
     ]
-    if a.model.n_systems > 1:
-        sysf = a.result.systems
-        head = ["System", *[_e(x) for x in names]]
-        rows = []
-        for sid, sname in zip(a.model.system_ids, a.model.system_names, strict=True):
-            cells = [_e(sname)]
-            sub = sysf[sysf["system"] == sid].set_index("scheme")
-            for name in names:
-                cells.append(
-                    f"{money(sub.loc[name, 'expected_funding_lost'])} "
-                    f"<span class='se'>± {Z95 * sub.loc[name, 'se_expected_funding_lost']:.2f}</span>"
-                )
-            rows.append(cells)
-        out.append("<h3>Expected funding lost per system</h3>" + _table(head, rows))
+    sysf = a.result.systems
+    over = a.system_loss_over()
+    head = ["System", *[_e(x) for x in names]]
+    rows = []
+    for s, (sid, sname) in enumerate(zip(a.model.system_ids, a.model.system_names, strict=True)):
+        cells = [_e(sname)]
+        sub = sysf[sysf["system"] == sid].set_index("scheme")
+        for k, name in enumerate(names):
+            cells.append(
+                f"{money(sub.loc[name, 'expected_funding_lost'])} "
+                f"<span class='se'>± {Z95 * sub.loc[name, 'se_expected_funding_lost']:.2f}</span>"
+                f"<br><span class='small'>P(&gt; £{SYSTEM_LOSS_ABS:g}m) {_pct(over[k, s, 0])} · "
+                f"P(&gt; {SYSTEM_LOSS_SHARE:.0%}) {_pct(over[k, s, 1])}</span>"
+            )
+        rows.append(cells)
+    out.append(
+        "<h3>Per system: expected funding lost, and the chance of losing more than "
+        f"£{SYSTEM_LOSS_ABS:g}m and more than {SYSTEM_LOSS_SHARE:.0%} of its funding at stake</h3>"
+        + _table(head, rows)
+    )
     return "".join(out)
 
 
 def _organisations_html(data: ReportData) -> str:
+    from sct_engine.analysis.submodels import scheme_index
+
     a = data.analysis
     m, n = a.model, a.draws
     orgs = a.result.organisations
+    heavy = a.heavy_loss_probability()
     names = list(a.scheme_names)
     head = [
         "Organisation",
@@ -302,7 +339,7 @@ def _organisations_html(data: ReportData) -> str:
                 f"{_pct(p_meet)} <span class='se'>±{_pct(proportion_se(p_meet * n, n), 1)}</span>",
             ]
             for name in names:
-                p = float(sub.loc[name, "p_any_funding_lost"])
+                p = float(heavy[scheme_index(m, name), i])
                 cls, label = _light(p)
                 se = proportion_se(p * n, n)
                 cells.append(
@@ -314,10 +351,15 @@ def _organisations_html(data: ReportData) -> str:
                 )
             rows.append(cells)
     legend = (
-        f"Each option's cells: probability that the organisation loses some of its sustainability "
-        f"funding in the year (± one standard error). Green below {_pct(TRAFFIC_LIGHTS[0])}, "
-        f"amber below {_pct(TRAFFIC_LIGHTS[1])}, red above; the word repeats the colour for "
-        "black-and-white printing."
+        f"What the colours measure: the chance that the organisation loses more than "
+        f"{HEAVY_LOSS_SHARE:.0%} of its sustainability funding allocation in the year under each "
+        f"option (± one standard error). Green below {_pct(TRAFFIC_LIGHTS[0])}, amber below "
+        f"{_pct(TRAFFIC_LIGHTS[1])}, red above; the word repeats the colour for black-and-white "
+        "printing. The colours show how often a heavy loss happens, not how much money is expected: "
+        "an option can turn a member's cell redder while raising its expected funding (it then loses "
+        "a little more often but much less often everything), which the participation section "
+        "weighs. For a trust with a type-1 A&E, part of the loss is its A&E element, earned on "
+        "performance whatever option is signed (see Finance and A&E elements)."
     )
     return f"<p class='note'>{legend}</p>" + _table(head, rows)
 
@@ -341,8 +383,13 @@ def _participation_html(data: ReportData) -> str:
     a = data.analysis
     m = a.model
     part = a.participation()
+    money_word = "income" if a.counts_bonus else "sustainability funding"
     names = [x for x in a.scheme_names if x != a.baseline]
-    head = ["Organisation", f"Expected funding under {_e(a.baseline)}", *[_e(x) for x in names]]
+    head = [
+        "Organisation",
+        f"Expected {money_word} under {_e(a.baseline)}",
+        *[_e(x) for x in names],
+    ]
     rows: list[Any] = []
     for s, sname in enumerate(m.system_names):
         if m.n_systems > 1:
@@ -351,35 +398,89 @@ def _participation_html(data: ReportData) -> str:
             sub = part[part["organisation"] == m.org_ids[i]].set_index("scheme")
             cells: list[Any] = [
                 _org_label(m, i),
-                money(float(sub["baseline_expected_funding"].iloc[0])),
+                money(float(sub["baseline_expected_income"].iloc[0])),
             ]
             for name in names:
                 r = sub.loc[name]
-                text = f"{r.diff_expected_funding:+.2f} <span class='se'>±{Z95 * r.se_diff_expected_funding:.2f}</span>"
+                text = (
+                    f"{r.diff_expected_income:+.2f} "
+                    f"<span class='se'>±{Z95 * r.se_diff_expected_income:.2f}</span>"
+                )
                 flags = []
-                if r.worse_in_expectation:
+                if r.expectation == WORSE:
                     flags.append("worse off")
-                if r.worse_in_tail:
+                if data.settings.tail and r.tail == WORSE:
                     flags.append(f"tail +{r.funding_lost_p95 - r.baseline_funding_lost_p95:.1f}")
                 if flags:
                     text += (
                         f"<br><span class='flag'>✗ would not sign ({_e(', '.join(flags))})</span>"
                     )
-                cls = "worse" if flags else ("better" if r.better_in_expectation else "")
+                    cls = "worse"
+                elif r.verdict == UNRESOLVED:
+                    text += (
+                        f"<br><span class='flag'>? too close to call "
+                        f"({r.decision_draws:,} draws)</span>"
+                    )
+                    cls = "close"
+                else:
+                    cls = "better" if r.better_in_expectation else ""
                 cells.append((f"class='{cls}'", text))
             rows.append(cells)
-    nobody = a.options_nobody_worse_off(tail=data.settings.tail)
+    allowed = {r.system: r for r in data.recommendations}
     summary = "".join(
-        f"<li><strong>{_e(m.system_names[s])}</strong>: {_e(', '.join(nobody[sid]) or 'none')}</li>"
+        f"<li><strong>{_e(m.system_names[s])}</strong>: {_e(', '.join(allowed[sid].eligible))}"
+        + (
+            f" (too close to call: {_e(', '.join(allowed[sid].too_close))})"
+            if allowed[sid].too_close
+            else ""
+        )
+        + "</li>"
         for s, sid in enumerate(m.system_ids)
     )
+    tail_words = (
+        ", or in its 1-in-20-year loss (p95, by more than the same amount, on 95% "
+        "order-statistic intervals)"
+        if data.settings.tail
+        else ""
+    )
     return (
-        f"<p class='note'>Change in each organisation's expected sustainability funding (£m a year) against "
-        f"{_e(a.baseline)}, on the same simulated years, ± 95% paired confidence interval. Green: better off; "
-        f"red: worse off in expectation or in a 1-in-20 bad year (its p95 loss higher by more than one "
-        f"histogram bin), so it would not sign.</p>"
+        f"<p class='note'>Change in each organisation's expected {money_word} (£m a year) against "
+        f"{_e(a.baseline)}, on the same simulated years, ± 95% paired confidence interval. Red: "
+        f"materially worse off (by more than {_e(a.rule.describe())}) in expectation{tail_words}, "
+        "so it would not sign. Amber: too close to call even after more draws. Green: materially "
+        "better off.</p>"
         + _table(head, rows)
-        + f"<h3>Options that leave nobody worse off</h3><ul>{summary}</ul>"
+        + f"<h3>Options the rule allows</h3><ul>{summary}</ul>"
+    )
+
+
+def _elements_html(data: ReportData) -> str:
+    a = data.analysis
+    m = a.model
+    split = a.finance_and_ae()
+    names = list(a.scheme_names)
+    head = ["Organisation", "Finance element", "A&amp;E element", *[_e(x) for x in names]]
+    rows: list[Any] = []
+    for s, sname in enumerate(m.system_names):
+        if m.n_systems > 1:
+            rows.append(_group_row(sname, len(head)))
+        for i in range(m.system_start[s], m.system_start[s + 1]):
+            sub = split[split["organisation"] == m.org_ids[i]].set_index("scheme")
+            cells: list[Any] = [_org_label(m, i), money(m.finance[i]), money(m.ae[i])]
+            for name in names:
+                r = sub.loc[name]
+                ae_part = (
+                    f" <span class='se'>A&amp;E {money(r.expected_ae_lost)}</span>"
+                    if m.ae[i] > 0
+                    else ""
+                )
+                cells.append(f"{money(r.expected_finance_lost)}{ae_part}")
+            rows.append(cells)
+    return (
+        "<p class='note'>Expected loss a year by element under each option: the finance element "
+        "(paid on the control total tests, and what the options move) and, for trusts with a "
+        "type-1 A&amp;E, the A&amp;E element (earned on A&amp;E performance whatever is signed, "
+        "behind the finance gateway).</p>" + _table(head, rows)
     )
 
 
@@ -578,13 +679,16 @@ def _model_notes(m: Any) -> str:
         )
     if np.any(m.control_total_uplift != 0):
         notes.append(
-            "Incentive uplifts are included in the control totals used for the tests; the "
-            "incentive payments are not counted in the comparisons."
+            "Incentive uplifts are included in the control totals used for the tests; incentive "
+            "PSF counts in each member's and system's expected income, and is the same under "
+            "every option."
         )
     if m.bonus:
         notes.append(
-            "The year-end bonus of unearned funding is paid but not counted in the comparisons, "
-            "the participation test or the recommendation, which use PSF/CSF received."
+            "The year-end bonus of unearned funding counts in expected income in the "
+            "participation test and the recommendation: a system's option is evaluated with every "
+            "other system staying with the baseline, so one system's choice cannot move another "
+            "system's bonus in the comparison. The funding tables report PSF/CSF alone."
         )
     return "".join(f"<li>{_e(n)}</li>" for n in notes)
 
@@ -648,8 +752,10 @@ def render_html(data: ReportData) -> str:
     name = p.get("scenario_name") or "Scenario"
     bodies = {
         "recommendation": _recommendation_html,
+        "decision-rule": _decision_rule_html,
         "funding-at-risk": _funding_at_risk_html,
         "organisations": _organisations_html,
+        "elements": _elements_html,
         "loss-exceedance": _loss_exceedance_html,
         "participation": _participation_html,
         "attribution": _attribution_html,

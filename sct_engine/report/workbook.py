@@ -34,6 +34,7 @@ SHEET_TITLES: dict[str, str] = {
     "comparison_systems": "Compare systems",
     "comparison_organisations": "Compare organisations",
     "participation": "Participation",
+    "finance_and_ae": "Finance and A&E",
     "attribution": "Attribution",
     "contagion": "Contagion",
     "buffers": "Plan buffers",
@@ -88,11 +89,28 @@ HEADERS: dict[str, str] = {
     "gain_vs_baseline": "Gain against the baseline",
     "se_gain": "Standard error of the gain",
     "options_nobody_worse_off": "Options leaving nobody worse off",
+    "options_the_rule_allows": "Options the decision rule allows",
+    "too_close_to_call": "Too close to call",
+    "changes_national_rules": "Changes national rules",
+    "expected_income": "Expected income: funding, incentive and bonus",
+    "materiality": "Materiality: how much worse counts as worse",
+    "decision_draws": "Draws behind the verdict",
+    "expectation": "Verdict in expectation",
+    "tail": "Verdict on the 1-in-20-year loss",
+    "verdict": "Verdict",
+    "funding_lost_p95_low": "Funding lost in a 1-in-20 bad year, low end of its 95% interval",
+    "funding_lost_p95_high": "Funding lost in a 1-in-20 bad year, high end of its 95% interval",
+    "p_lose_over_1m": "Probability of losing more than £1m in a year",
+    "p_lose_over_10pct": "Probability of losing more than 10% of the funding at stake",
+    "finance_element": "Finance element",
+    "expected_finance_lost": "Expected finance element lost",
+    "ae_element": "A&E element",
+    "expected_ae_lost": "Expected A&E element lost",
     "reasons": "Why",
     "would_sign": "Would sign",
     "better_in_expectation": "Better off in expectation",
-    "worse_in_expectation": "Worse off in expectation",
-    "worse_in_tail": "Worse off in a bad year",
+    "worse_in_expectation": "Materially worse off in expectation",
+    "worse_in_tail": "Materially worse off in a bad year",
     "share_of_expected_loss": "Share of the system's expected loss",
     "co_cvar": "Contribution to the system's CVaR95",
     "share_of_cvar": "Share of the system's CVaR95",
@@ -144,7 +162,7 @@ _RATIO = re.compile(r"gradient|^lift$|ratio")
 _PERCENT = re.compile(r"(^|_)p_|^p_|share|^target$|^loss_limit$|^p_ae$|probability")
 _MONEY = re.compile(
     r"funding|outturn|gain|cvar|buffer|mitigation|incentive|bonus|control_total|uplift|plan"
-    r"|turnover|^sd$|bin_width"
+    r"|turnover|^sd$|bin_width|income|materiality|element|_lost"
 )
 
 

@@ -31,20 +31,55 @@ from sct_engine.engine.rng import (
     block_generator,
     block_sizes,
 )
-from sct_engine.engine.stats import HIST_BINS, Accumulator
+from sct_engine.engine.stats import HIST_BINS, Accumulator, PairedStats
 from sct_engine.engine.uncertainty import skew_normal_constants
 
 #: Blocks per wave: fixed, so the order of float reductions never depends on threads.
 WAVE_BLOCKS = 16
 
 
-class KernelRun:
-    """Runs a model wave by wave, keeping totals; ``extend`` adds more draws deterministically."""
+#: Decision statistics kept as float sums per block of a wave (``PairedStats`` fields), in the
+#: order the loops unpack them.
+DECISION_FLOATS = (
+    "org_diff_paid_sum",
+    "org_diff_paid_sumsq",
+    "org_income_sum",
+    "org_diff_income_sum",
+    "org_diff_income_sumsq",
+    "org_ae_paid_sum",
+    "system_paid_sum",
+    "system_paid_cross",
+    "system_income_sum",
+    "system_income_cross",
+    "national_paid_cross",
+)
+#: Decision statistics kept as integers per thread, in the loops' order; the two fixed-point
+#: loss sums are laid out bin first, like the quarterly organisation histogram.
+DECISION_INTS = ("org_hist_sum", "member_lost_by_system_bin", "system_over", "system_over_only")
 
-    def __init__(self, model: Model, seed: int, bins: int = HIST_BINS) -> None:
+
+class KernelRun:
+    """Runs a model wave by wave, keeping totals; ``extend`` adds more draws deterministically.
+
+    With a ``baseline`` (scheme index) the same kernel pass also keeps the decision
+    statistics (``paired``): paired differences from that option, tails, attribution and
+    contagion. The run's own statistics are the same with or without them.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        seed: int,
+        bins: int = HIST_BINS,
+        baseline: int | None = None,
+        trace: bool = False,
+    ) -> None:
         self.model = model
         self.seed = seed
         self.bins = bins
+        self.baseline = baseline
+        self.tracing = trace
+        self._traces: list[tuple[np.ndarray, ...]] = []
         k, n, s, b1 = len(model.schemes), model.n_orgs, model.n_systems, bins + 1
         self.totals = Accumulator.zeros(k, n, s, bins)
         self._classes = outcome_classes(model)
@@ -94,8 +129,62 @@ class KernelRun:
             }
             self._paid, self._lost, self._bin, self._unearned = outcome_tables(model, bins)
             self._class_bits = class_loss_bits(self._classes[-1], self._bin)
+        self._decision_buffers(t, w)
         self.draws = 0
         self.next_block = 0
+
+    def _decision_buffers(self, t: int, w: int) -> None:
+        """Decision statistics: per-block floats and per-thread integers (empty when off)."""
+        m = self.model
+        on = self.baseline is not None
+        k, n, s, b1 = len(m.schemes), m.n_orgs, m.n_systems, self.bins + 1
+        shapes = PairedStats.zeros(k, n, s, self.bins).arrays() if on else {}
+        size = (lambda name: shapes[name].shape) if on else (lambda name: ())
+        self.paired_totals = PairedStats.zeros(k, n, s, self.bins)
+        self._dec_floats = {
+            name: np.zeros((w, *size(name))) if on else np.zeros((w, 0, 0))
+            for name in DECISION_FLOATS
+        }
+        # The few float statistics of rank 3 or 4 need placeholders of that rank when off.
+        if not on:
+            self._dec_floats["system_paid_cross"] = np.zeros((w, 0, 0, 0))
+            self._dec_floats["system_income_cross"] = np.zeros((w, 0, 0, 0))
+        self._dec_ints = {
+            "org_hist_sum": np.zeros((t, b1, k, n) if on else (t, 0, 0, 0), np.int64),
+            "member_lost_by_system_bin": np.zeros((t, b1, k, n) if on else (t, 0, 0, 0), np.int64),
+            "system_over": np.zeros((t, k, s, 2) if on else (t, 0, 0, 0), np.int64),
+            "system_over_only": np.zeros((t, k, s, 2, 2) if on else (t, 0, 0, 0, 0), np.int64),
+            "org_miss_system_miss": np.zeros((t, n) if on else (t, 0), np.int64),
+            "org_pivotal": np.zeros((t, n) if on else (t, 0), np.int64),
+        }
+
+    def _decision_args(self, block_n: np.ndarray) -> tuple:
+        """The loops' trailing arguments: on/off, the baseline, and the decision buffers, with
+        this wave's per-draw trace arrays (no rows unless tracing)."""
+        f, i = self._dec_floats, self._dec_ints
+        m = self.model
+        k, n, s = len(m.schemes), m.n_orgs, m.n_systems
+        rows = int(block_n.sum()) if self.tracing else 0
+        row0 = np.concatenate([[0], np.cumsum(block_n)[:-1]]).astype(np.int64)
+        trace = (
+            row0,
+            np.zeros((rows, k, n)),
+            np.zeros((rows, k, n), dtype=np.bool_),
+            np.zeros((rows, k, s)),
+            np.zeros((rows, n)),
+        )
+        if self.tracing:
+            self._traces.append(trace[1:])
+        out = (
+            tuple(f[name] for name in DECISION_FLOATS),
+            tuple(i[name] for name in DECISION_INTS),
+            i["org_miss_system_miss"],
+            i["org_pivotal"],
+            trace,
+        )
+        # Traces without a baseline: the decision path runs with base -1, statistics off.
+        on = self.baseline is not None or self.tracing
+        return on, -1 if self.baseline is None else int(self.baseline), out
 
     def _wave(self, blocks: list[tuple[int, int]]) -> None:
         m = self.model
@@ -109,7 +198,7 @@ class KernelRun:
         if not m.has_tails:  # never drawn from; the kernel only needs lists of the right type
             occurs_gens, size_gens = ae_gens, ae_gens
         block_n = np.array([n for _, n in blocks], dtype=np.int64)
-        for arr in self._floats.values():
+        for arr in (*self._floats.values(), *self._dec_floats.values()):
             arr[...] = 0.0
         t_scale = math.sqrt((m.dof - 2.0) / m.dof) if m.dof > 2 else 1.0
         dp = (m.distribution, m.dof, t_scale, *skew_normal_constants(m.skew))
@@ -129,6 +218,7 @@ class KernelRun:
             m.mitigation,
         )
         f, i = self._floats, self._ints
+        decision, base, decision_out = self._decision_args(block_n)
         loss_out = (
             f["system_lost_sum"],
             f["system_lost_sumsq"],
@@ -193,6 +283,9 @@ class KernelRun:
                     i["system_test_pass"],
                 ),
                 loss_out,
+                decision,
+                base,
+                decision_out,
             )
         else:
             run_wave(  # type: ignore[call-arg]  # numba Dispatcher: typed at run time
@@ -227,11 +320,19 @@ class KernelRun:
                 i["system_meet"],
                 i["org_code"],
                 i["system_test_pass"],
+                decision,
+                base,
+                self._paid,
+                self._lost,
+                decision_out,
             )
         # Float partial sums enter the totals in block order, as in the reference.
         for j in range(len(blocks)):
             for name, arr in self._floats.items():
                 getattr(self.totals, name)[...] += arr[j]
+            if self.baseline is not None:
+                for name, arr in self._dec_floats.items():
+                    getattr(self.paired_totals, name)[...] += arr[j]
         self.draws += int(block_n.sum())
 
     def extend(self, draws: int, progress: Callable[[int], None] | None = None) -> None:
@@ -255,6 +356,29 @@ class KernelRun:
             self._read_outcome_codes(acc, ints)
         for name, value in ints.items():
             getattr(acc, name)[...] = value
+        acc.draws[...] = self.draws
+        return acc
+
+    def trace(self) -> tuple[np.ndarray, ...]:
+        """Per draw (a run made with ``trace=True``): funding paid and the year-end finance
+        pass ``(draws, K, N)``, each scheme's system loss ``(draws, K, S)`` and the year-end
+        outturn ``(draws, N)``."""
+        if not self.tracing or not self._traces:
+            raise ValueError("per-draw traces need KernelRun(..., trace=True) and some draws")
+        return tuple(np.concatenate(parts) for parts in zip(*self._traces, strict=True))
+
+    def paired(self) -> PairedStats:
+        """The decision statistics so far (a run made with a ``baseline``): thread counts summed."""
+        if self.baseline is None:
+            raise ValueError("decision statistics need a baseline: KernelRun(..., baseline=k)")
+        acc = PairedStats(
+            **{name: value.copy() for name, value in self.paired_totals.arrays().items()}
+        )
+        for name, arr in self._dec_ints.items():
+            total = arr.sum(axis=0)
+            if name in ("org_hist_sum", "member_lost_by_system_bin"):
+                total = total.transpose(1, 2, 0)
+            getattr(acc, name)[...] = total
         acc.draws[...] = self.draws
         return acc
 

@@ -51,7 +51,12 @@ from numba import njit, prange
 
 from sct_engine import rules
 from sct_engine.engine.model import DISTRIBUTION_CODES
-from sct_engine.engine.stats import ZERO_LOSS
+from sct_engine.engine.stats import (
+    FIXED_POINT,
+    SYSTEM_LOSS_ABS,
+    SYSTEM_LOSS_SHARE,
+    ZERO_LOSS,
+)
 
 _NORMAL = DISTRIBUTION_CODES["normal"]
 _STUDENT_T = DISTRIBUTION_CODES["student_t"]
@@ -327,9 +332,11 @@ def _score_draw(
     i_org_code,
     i_sys_test,
     out,
+    sys_lost_out,
 ):
     """Year-end mode, one draw: every class's outcome codes, then every scheme's system and
-    national statistics (writes ``codes``; ``nat_lost`` and ``any_words`` are scratch).
+    national statistics (writes ``codes``, and each scheme's system loss into ``sys_lost_out``;
+    ``nat_lost`` and ``any_words`` are scratch).
 
     One pass over the members per class and system counts their codes and sums the
     finance element of those passing their own test (``fin_kept``) and the A&E element
@@ -390,11 +397,13 @@ def _score_draw(
                 bit = j - class_start[c]
                 if (any_words[bit // WORD_BITS] >> (bit % WORD_BITS)) & 1 == 0:
                     i_sys_hist[tid, k, s, 0] += 1
+                    sys_lost_out[k, s] = 0.0
                     continue
                 linked = share[k]
                 sys_lost = sys_funding[s] - (
                     (1.0 - linked) * fin_kept + linked * system_paid + ae_paid
                 )
+                sys_lost_out[k, s] = sys_lost
                 _record_system_loss(k, s, b, tid, sys_lost, True, sys_funding[s], bins, out)
                 nat_lost[k] += sys_lost
     for k in range(nat_lost.shape[0]):
@@ -419,6 +428,188 @@ def _pay_bonus(k, b, unearned, passed, funding, provider, bonus_share, f_org_bon
                 share = ratio * funding[i]
                 f_org_bonus[b, k, i] += share
                 f_org_bonus2[b, k, i] += share * share
+
+
+@njit(inline="always")
+def _fixed_point(lost, funding):
+    """A loss as an integer in units of ``1 / FIXED_POINT`` of the funding at stake, exactly as
+    ``stats.fixed_point_loss``."""
+    safe = funding if funding > 0.0 else 1.0
+    return np.int64(math.floor(lost / safe * FIXED_POINT + 0.5))
+
+
+@njit
+def _bonus_held_at_baseline(
+    base,
+    unearned,
+    passed,
+    funding,
+    provider,
+    bonus_share,
+    start,
+    mix_u,
+    mix_p,
+    scratch,
+    scratch2,
+    out,
+):
+    """Rule 8 per option and system with every other system at the baseline, as
+    ``reference.bonus_held_at_baseline``: the run's own ``_pay_bonus`` on the baseline's
+    figures with the system's members replaced by the option's (writes ``out``, ``(K, N)``)."""
+    n_schemes, n_orgs = unearned.shape
+    for k in range(n_schemes):
+        for s in range(start.shape[0] - 1):
+            lo = start[s]
+            hi = start[s + 1]
+            for i in range(n_orgs):
+                src = k if lo <= i < hi else base
+                mix_u[i] = unearned[src, i]
+                mix_p[i] = passed[src, i]
+                scratch[0, 0, i] = 0.0
+                scratch2[0, 0, i] = 0.0
+            _pay_bonus(0, 0, mix_u, mix_p, funding, provider, bonus_share, scratch, scratch2)
+            for i in range(lo, hi):
+                out[k, i] = scratch[0, 0, i]
+
+
+@njit
+def _record_decision(
+    b, tid, base, paid, lost, ae_paid, sys_lost, bonus, funding, start, sys_funding, bins, out
+):
+    """Decision statistics of one draw (``stats.PairedStats``, as ``reference.reduce_paired_block``).
+
+    ``paid``, ``lost``, ``ae_paid`` and ``bonus`` (the bonus with the other systems at the
+    baseline, zeros without one) are ``(K, N)``; ``sys_lost`` is each scheme's system loss
+    ``(K, S)``, as the run's statistics recorded it. Floats per block ``b``, integer counts and
+    fixed-point loss sums per thread ``tid``. A plain call, like ``_add_scheme_losses``.
+    """
+    f_out, i_out, sys_paid, sys_income, nat_paid = out
+    (
+        f_dpaid,
+        f_dpaid2,
+        f_income,
+        f_dincome,
+        f_dincome2,
+        f_ae,
+        f_sys_paid,
+        f_sys_cross,
+        f_sys_income,
+        f_sys_income_cross,
+        f_nat_cross,
+    ) = f_out
+    i_hist_sum, i_member, i_over, i_over_only = i_out
+    n_schemes, n_orgs = paid.shape
+    n_sys = sys_funding.shape[0]
+    for k in range(n_schemes):
+        for i in range(n_orgs):
+            p = paid[k, i]
+            income = p + bonus[k, i]
+            d = p - paid[base, i]
+            d_income = income - (paid[base, i] + bonus[base, i])
+            f_dpaid[b, k, i] += d
+            f_dpaid2[b, k, i] += d * d
+            f_income[b, k, i] += income
+            f_dincome[b, k, i] += d_income
+            f_dincome2[b, k, i] += d_income * d_income
+            f_ae[b, k, i] += ae_paid[k, i]
+            q = _fixed_point(lost[k, i], funding[i])
+            if q != 0:
+                i_hist_sum[tid, _loss_bin(lost[k, i], funding[i], bins), k, i] += q
+        for s in range(n_sys):
+            lost_s = sys_lost[k, s]
+            sbin = _loss_bin(lost_s, sys_funding[s], bins)
+            bonus_s = 0.0
+            for i in range(start[s], start[s + 1]):
+                bonus_s += bonus[k, i]
+                q = _fixed_point(lost[k, i], funding[i])
+                if q != 0:
+                    i_member[tid, sbin, k, i] += q
+            sys_paid[k, s] = sys_funding[s] - lost_s
+            sys_income[k, s] = sys_paid[k, s] + bonus_s
+            f_sys_paid[b, k, s] += sys_paid[k, s]
+            f_sys_income[b, k, s] += sys_income[k, s]
+            slack = 1e-9 * sys_funding[s]
+            base_s = sys_lost[base, s]
+            for t in range(2):
+                threshold = SYSTEM_LOSS_ABS if t == 0 else SYSTEM_LOSS_SHARE * sys_funding[s]
+                mine = lost_s - threshold > slack
+                theirs = base_s - threshold > slack
+                if mine:
+                    i_over[tid, k, s, t] += 1
+                    if not theirs:
+                        i_over_only[tid, k, s, t, 0] += 1
+                elif theirs:
+                    i_over_only[tid, k, s, t, 1] += 1
+    for s in range(n_sys):
+        for k in range(n_schemes):
+            for j in range(n_schemes):
+                f_sys_cross[b, k, j, s] += sys_paid[k, s] * sys_paid[j, s]
+                f_sys_income_cross[b, k, j, s] += sys_income[k, s] * sys_income[j, s]
+    for k in range(n_schemes):
+        nat_paid[k] = 0.0
+        for s in range(n_sys):
+            nat_paid[k] += sys_paid[k, s]
+    for k in range(n_schemes):
+        for j in range(n_schemes):
+            f_nat_cross[b, k, j] += nat_paid[k] * nat_paid[j]
+
+
+@njit
+def _record_contagion(tid, x, meets, ct, start, sct, sys_meets, i_miss_miss, i_pivotal):
+    """Who puts the system at risk, at year end (the same under every option): the member and
+    its system both miss; the system misses but would meet with the member at its own control
+    total (others as drawn), as ``reference.reduce_paired_block``."""
+    for s in range(sct.shape[0]):
+        if sys_meets[s]:
+            continue
+        total = 0.0
+        for i in range(start[s], start[s + 1]):
+            total += x[i]
+        for i in range(start[s], start[s + 1]):
+            if not meets[i]:
+                i_miss_miss[tid, i] += 1
+            if (total - x[i]) + max(x[i], ct[i]) >= sct[s]:
+                i_pivotal[tid, i] += 1
+
+
+@njit
+def _record_trace(row, paid, passed, sys_lost, outturn, trace):
+    """Per-draw outputs for the incentive gradient and the solvers (``KernelRun(trace=True)``):
+    row ``row`` of funding paid and year-end pass ``(K, N)``, system loss ``(K, S)`` and
+    year-end outturn ``(N,)``."""
+    _, t_paid, t_passed, t_sys_lost, t_outturn = trace
+    for i in range(outturn.shape[0]):
+        t_outturn[row, i] = outturn[i]
+    for k in range(paid.shape[0]):
+        for i in range(paid.shape[1]):
+            t_paid[row, k, i] = paid[k, i]
+            t_passed[row, k, i] = passed[k, i]
+        for s in range(sys_lost.shape[1]):
+            t_sys_lost[row, k, s] = sys_lost[k, s]
+
+
+@njit(inline="always")
+def _decision_scratch(n_schemes, n_orgs, n_sys):
+    """One block's per-draw buffers for the decision statistics: paid, lost, A&E paid, unearned
+    finance, passed (year end), bonus with the other systems at the baseline (``(K, N)``), each
+    scheme's system loss, paid and income (``(K, S)``), national paid (``(K,)``) and
+    ``_bonus_held_at_baseline``'s own."""
+    return (
+        np.zeros((n_schemes, n_orgs)),
+        np.zeros((n_schemes, n_orgs)),
+        np.zeros((n_schemes, n_orgs)),
+        np.zeros((n_schemes, n_orgs)),
+        np.zeros((n_schemes, n_orgs), dtype=np.bool_),
+        np.zeros((n_schemes, n_orgs)),
+        np.zeros((n_schemes, n_sys)),
+        np.zeros((n_schemes, n_sys)),
+        np.zeros((n_schemes, n_sys)),
+        np.zeros(n_schemes),
+        np.zeros(n_orgs),
+        np.zeros(n_orgs, dtype=np.bool_),
+        np.zeros((1, 1, n_orgs)),
+        np.zeros((1, 1, n_orgs)),
+    )
 
 
 @njit(parallel=True, cache=True)
@@ -468,7 +659,19 @@ def run_wave(
     i_sys_meet,
     i_org_code,
     i_sys_test,
+    decision,
+    base,
+    paid_table,
+    lost_table,
+    decision_out,
 ):
+    """Year-end mode (see the module docstring). With ``decision`` it also records the
+    decision statistics against scheme ``base`` into ``decision_out`` (floats per block,
+    integers per thread, contagion counts, and per-draw traces when their arrays have rows,
+    block ``b`` from row ``trace[0][b]`` of the wave; ``base`` -1: traces only), reading each member's funding paid and lost off
+    the outcome-code tables ``paid_table`` / ``lost_table``."""
+    f_dec, i_dec, i_miss_miss, i_pivotal, trace = decision_out
+    tracing = trace[1].shape[0] > 0
     n_orgs = plan.shape[0]
     has_tails, turnover, tail_p, tail_mu, tail_sigma, mitigation = events
     n_sys = sct.shape[0]
@@ -496,6 +699,23 @@ def run_wave(
         unearned = np.empty(n_orgs)
         passed = np.empty(n_orgs, dtype=np.bool_)
         scratch = _redistribution_scratch(start)
+        (
+            d_paid,
+            d_lost,
+            d_ae,
+            d_unearned,
+            d_passed,
+            d_bonus,
+            d_sys_lost,
+            d_sys_paid,
+            d_sys_income,
+            d_nat_paid,
+            mix_u,
+            mix_p,
+            bscr,
+            bscr2,
+        ) = _decision_scratch(n_schemes, n_orgs, n_sys)
+        row = trace[0][b]
         for _ in range(block_n[b]):
             # Shocks in stream order: national, one per system, one per organisation.
             _draw_factors(g, dp, dependence, org_system, start, z_sys, e, f)
@@ -566,7 +786,56 @@ def run_wave(
                 i_org_code,
                 i_sys_test,
                 loss_out,
+                d_sys_lost,
             )
+            if decision:
+                for k in range(n_schemes):
+                    c = scheme_class[k]
+                    for i in range(n_orgs):
+                        code = codes[c, i]
+                        d_paid[k, i] = paid_table[k, i, code]
+                        d_lost[k, i] = lost_table[k, i, code]
+                        d_ae[k, i] = ae[i] if (code & 4) != 0 else 0.0
+                        d_unearned[k, i] = unearned_table[k, i, code]
+                        d_passed[k, i] = (code & 1) != 0
+                if bonus and base >= 0:
+                    _bonus_held_at_baseline(
+                        base,
+                        d_unearned,
+                        d_passed,
+                        funding,
+                        provider,
+                        bonus_share,
+                        start,
+                        mix_u,
+                        mix_p,
+                        bscr,
+                        bscr2,
+                        d_bonus,
+                    )
+                if base >= 0:
+                    _record_decision(
+                        b,
+                        tid,
+                        base,
+                        d_paid,
+                        d_lost,
+                        d_ae,
+                        d_sys_lost,
+                        d_bonus,
+                        funding,
+                        start,
+                        sys_funding,
+                        bins,
+                        (f_dec, i_dec, d_sys_paid, d_sys_income, d_nat_paid),
+                    )
+                if base >= 0:
+                    _record_contagion(
+                        tid, x, meets, ct, start, sct, sys_meets, i_miss_miss, i_pivotal
+                    )
+                if tracing:
+                    _record_trace(row, d_paid, d_passed, d_sys_lost, x, trace)
+                    row += 1
             if bonus:
                 for k in range(n_schemes):
                     c = scheme_class[k]
@@ -627,14 +896,20 @@ def run_wave_quarterly(
     f_org,
     i_org,
     loss_out,
+    decision,
+    base,
+    decision_out,
 ):
     """Rule 6, as ``reference.apply_schemes_quarterly``: YTD arrays are ``(4, N)`` / ``(4, S)``.
 
     A pattern of quarterly passes is a 4-bit number (bit ``q`` for quarter ``q + 1``)
     indexing the payment tables of ``quarterly_tables``. Per draw: four quarters of
     shocks, year-end events on Q4, the tests and redistribution per quarter, then per
-    scheme and organisation the year's payment, its split by quarter and the loss.
+    scheme and organisation the year's payment, its split by quarter and the loss. With
+    ``decision``, the decision statistics against scheme ``base`` as in ``run_wave``.
     """
+    f_dec, i_dec, i_miss_miss, i_pivotal, trace = decision_out
+    tracing = trace[1].shape[0] > 0
     f_org_outturn, f_org_paid, f_org_lost, f_org_lost2, f_org_paid_q, f_org_bonus, f_org_bonus2 = (
         f_org
     )
@@ -673,6 +948,23 @@ def run_wave_quarterly(
         unearned = np.empty(n_orgs)
         passed = np.empty(n_orgs, dtype=np.bool_)
         scratch = _redistribution_scratch(start)
+        (
+            d_paid,
+            d_lost,
+            d_ae,
+            d_unearned,
+            d_passed,
+            d_bonus,
+            d_sys_lost,
+            d_sys_paid,
+            d_sys_income,
+            d_nat_paid,
+            mix_u,
+            mix_p,
+            bscr,
+            bscr2,
+        ) = _decision_scratch(n_schemes, n_orgs, n_sys)
+        row = trace[0][b]
         for _ in range(block_n[b]):
             # Each quarter's whole factor model in stream order; YTD = profiled plan + running increments.
             running[:] = 0.0
@@ -771,7 +1063,8 @@ def run_wave_quarterly(
                         fin_paid = fin_i * (
                             own * share_table[i, org_bits] + linked * share_table[i, sys_bits]
                         )
-                        paid = fin_paid + ae_i * ae_share_table[ae_bits]
+                        ae_paid_i = ae_i * ae_share_table[ae_bits]
+                        paid = fin_paid + ae_paid_i
                         for q in range(n_q):
                             fin_q = (
                                 own * instalment_table[i, org_bits, q]
@@ -795,8 +1088,15 @@ def run_wave_quarterly(
                         if bonus:
                             unearned[i] = fin_i - fin_paid
                             passed[i] = (org_bits & year_end_bit) != 0
+                        if decision:
+                            d_paid[k, i] = paid
+                            d_lost[k, i] = loss
+                            d_ae[k, i] = ae_paid_i
+                            d_unearned[k, i] = fin_i - fin_paid
+                            d_passed[k, i] = (org_bits & year_end_bit) != 0
                     sys_lost[s] = sys_lost_s
                     sys_any[s] = sys_any_s
+                    d_sys_lost[k, s] = sys_lost_s
                 _add_scheme_losses(
                     k, b, tid, sys_lost, sys_any, sys_funding, nat_funding, bins, loss_out
                 )
@@ -812,3 +1112,50 @@ def run_wave_quarterly(
                         f_org_bonus,
                         f_org_bonus2,
                     )
+            if decision:
+                if bonus and base >= 0:
+                    _bonus_held_at_baseline(
+                        base,
+                        d_unearned,
+                        d_passed,
+                        funding,
+                        provider,
+                        bonus_share,
+                        start,
+                        mix_u,
+                        mix_p,
+                        bscr,
+                        bscr2,
+                        d_bonus,
+                    )
+                if base >= 0:
+                    _record_decision(
+                        b,
+                        tid,
+                        base,
+                        d_paid,
+                        d_lost,
+                        d_ae,
+                        d_sys_lost,
+                        d_bonus,
+                        funding,
+                        start,
+                        sys_funding,
+                        bins,
+                        (f_dec, i_dec, d_sys_paid, d_sys_income, d_nat_paid),
+                    )
+                if base >= 0:
+                    _record_contagion(
+                        tid,
+                        x[year_end],
+                        meets[year_end],
+                        ytd_ct[year_end],
+                        start,
+                        sys_ytd_ct[year_end],
+                        sys_meets[year_end],
+                        i_miss_miss,
+                        i_pivotal,
+                    )
+                if tracing:
+                    _record_trace(row, d_paid, d_passed, d_sys_lost, x[year_end], trace)
+                    row += 1

@@ -1,0 +1,162 @@
+"""The decision rule: when a member counts as worse off, and which options a system may sign.
+
+Pure functions on the statistics of a run (no simulation here); ``decision.py`` applies them
+and extends unresolved comparisons with more draws. The rule, in words (docs/decisions.md):
+
+1. *Materiality*. A member is worse off under an option only if its expected income is lower
+   than under the baseline by more than a threshold: by default the larger of £0.01m and 0.1%
+   of its allocation (``DecisionRule.materiality`` sets one amount for everyone).
+2. *Three verdicts* from the 95% paired confidence interval of the difference: **materially
+   worse** (the whole interval below minus the threshold), **not materially worse** (the whole
+   interval above it), or **unresolved** (it straddles the threshold). Unresolved comparisons
+   get more draws, in whole waves, up to a cap; what stays unresolved is *too close to call*.
+3. *Tail*. The same three verdicts on the member's 1-in-20-year loss (p95): its 95%
+   order-statistic interval under the option against the baseline's.
+4. *Like for like*. An option that changes a national rule (today: the A&E gateway switched
+   off while the national rule has one) is shown but never recommended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sct_engine.analysis.paired import Z95
+from sct_engine.engine.model import Model
+from sct_engine.engine.stats import hist_quantile
+from sct_engine.rules import effective_ae_gateway
+
+#: Default materiality: the larger of this amount (£m) ...
+MATERIALITY_FLOOR = 0.01
+#: ... and this share of the member's allocation.
+MATERIALITY_SHARE = 0.001
+
+#: Default cap on the draws behind any verdict (the run's own draws if larger).
+DEFAULT_MAX_DRAWS = 4_000_000
+
+#: Tail level of the "5% worst case".
+TAIL_LEVEL = 0.95
+
+#: Verdicts of one comparison (member, option) against the baseline.
+WORSE = "materially worse"
+NOT_WORSE = "not materially worse"
+UNRESOLVED = "too close to call"
+
+#: Why an option that changes a national rule is never recommended.
+NATIONAL_RULE_NOTE = "changes national rules"
+
+
+@dataclass(frozen=True)
+class DecisionRule:
+    """The settings of the decision rule (see the module docstring)."""
+
+    materiality: float | None = None  # £m for every member; None: max(£0.01m, 0.1% of allocation)
+    tail: bool = True  # the member's 1-in-20-year loss is part of the rule
+    max_draws: int = DEFAULT_MAX_DRAWS  # most draws behind any verdict
+
+    def threshold(self, allocation: np.ndarray) -> np.ndarray:
+        """Materiality per member (£m): how much worse counts as worse."""
+        allocation = np.asarray(allocation, dtype=np.float64)
+        if self.materiality is not None:
+            return np.full(allocation.shape, float(self.materiality))
+        return np.maximum(MATERIALITY_FLOOR, MATERIALITY_SHARE * allocation)
+
+    def describe(self) -> str:
+        """The materiality in words."""
+        if self.materiality is not None:
+            return f"£{self.materiality:g}m"
+        return (
+            f"the larger of £{MATERIALITY_FLOOR:g}m and {MATERIALITY_SHARE:.1%} of its allocation"
+        )
+
+
+def expectation_verdict(diff: np.ndarray, se: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+    """Verdict of each paired difference ``option - baseline`` (mean ``diff``, standard error ``se``).
+
+    Materially worse when the 95% interval lies wholly below ``-threshold``; not materially
+    worse when it lies wholly at or above it; unresolved when it straddles it.
+    """
+    low, high = diff - Z95 * se, diff + Z95 * se
+    return np.where(high < -threshold, WORSE, np.where(low >= -threshold, NOT_WORSE, UNRESOLVED))
+
+
+def quantile_interval(
+    hist: np.ndarray, cap: np.ndarray | float, n: int, q: float = TAIL_LEVEL
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``q`` quantile of losses read from histograms (last axis) and its 95% interval.
+
+    The interval is distribution-free: the order statistics of ranks
+    ``n q -+ 1.96 sqrt(n q (1 - q))``, read at the histogram's resolution (bin upper edges).
+    """
+    half = Z95 * np.sqrt(q * (1.0 - q) / max(n, 1))
+    return (
+        hist_quantile(hist, cap, q),
+        hist_quantile(hist, cap, max(q - half, 0.0)),
+        hist_quantile(hist, cap, min(q + half, 1.0)),
+    )
+
+
+def tail_verdict(
+    option: tuple[np.ndarray, np.ndarray],
+    baseline: tuple[np.ndarray, np.ndarray],
+    threshold: np.ndarray,
+    cap: np.ndarray,
+) -> np.ndarray:
+    """Verdict on the 1-in-20-year loss from two quantile intervals ``(low, high)``.
+
+    Materially worse when the option's lowest plausible p95 exceeds the baseline's highest by
+    more than ``threshold``; not materially worse when the option's highest exceeds the
+    baseline's lowest by at most ``threshold``; else unresolved. Both are read at the same
+    histogram resolution (0.1% of the allocation, at most the default materiality).
+    """
+    (low_k, high_k), (low_b, high_b) = option, baseline
+    slack = 1e-9 * (1.0 + np.asarray(cap, dtype=np.float64))
+    worse = low_k - high_b > threshold + slack
+    fine = high_k - low_b <= threshold + slack
+    return np.where(worse, WORSE, np.where(fine, NOT_WORSE, UNRESOLVED))
+
+
+def combine(expectation: np.ndarray, tail: np.ndarray | None) -> np.ndarray:
+    """One verdict from the expectation's and (if the rule has it) the tail's: worse if either
+    is worse, else unresolved if either is, else not worse."""
+    if tail is None:
+        return expectation
+    worse = (expectation == WORSE) | (tail == WORSE)
+    open_ = (expectation == UNRESOLVED) | (tail == UNRESOLVED)
+    return np.where(worse, WORSE, np.where(open_, UNRESOLVED, NOT_WORSE))
+
+
+def changes_national_rules(model: Model) -> np.ndarray:
+    """Per option, whether it changes a rule no system can choose (so it is never recommended).
+
+    Today the one such rule an option can carry is the A&E gateway (rule 1): the national
+    reading is ``regime.ae_gateway``; an option whose effective gateway
+    (``rules.effective_ae_gateway``) differs from it changes a national rule.
+    """
+    national = model.ae_gateway
+    return np.array(
+        [
+            effective_ae_gateway(national, bool(flag)) != national
+            for flag in model.schemes.ae_gateway
+        ],
+        dtype=bool,
+    )
+
+
+__all__ = [
+    "DEFAULT_MAX_DRAWS",
+    "MATERIALITY_FLOOR",
+    "MATERIALITY_SHARE",
+    "NATIONAL_RULE_NOTE",
+    "NOT_WORSE",
+    "TAIL_LEVEL",
+    "UNRESOLVED",
+    "WORSE",
+    "DecisionRule",
+    "changes_national_rules",
+    "combine",
+    "expectation_verdict",
+    "quantile_interval",
+    "tail_verdict",
+]
