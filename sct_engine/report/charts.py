@@ -166,3 +166,159 @@ def attribution_svg(attribution: pd.DataFrame, system: str, system_name: str, pr
     ax.grid(axis="x", color="#dddddd", lw=0.6)
     ax.set_axisbelow(True)
     return figure_svg(fig, prefix)
+
+
+def member_funding_svg(
+    schemes: Sequence[str],
+    funding: np.ndarray,
+    funding_ci: np.ndarray,
+    allocation: float,
+    title: str,
+    prefix: str,
+    income: np.ndarray | None = None,
+    income_ci: np.ndarray | None = None,
+    recommended: int | None = None,
+) -> str:
+    """One member's expected funding under each option, with 95% confidence bars.
+
+    ``funding_ci`` (and ``income_ci``) are half-widths, drawn around each option's bar (0 for
+    the baseline when they are paired intervals of the difference from it). With ``income``
+    (funding plus incentive PSF and bonus) a lighter, hatched bar below each funding bar shows
+    it. The dashed line is the funding at stake; ``recommended`` names the option whose label is
+    bold (the one the system is recommended to sign). The page's text explains the bars, so
+    the chart carries no legend.
+    """
+    import textwrap
+
+    k = len(schemes)
+    lines = textwrap.wrap(title, 52) or [""]
+    fig = _figure(3.6, 0.22 * k * (1.6 if income is not None else 1) + 0.75 + 0.16 * len(lines))
+    ax = fig.add_subplot()
+    y = np.arange(k)[::-1].astype(np.float64)
+    colours = [scheme_colour(j) for j in range(k)]
+    height = 0.4 if income is not None else 0.7
+    shift = height / 2 if income is not None else 0.0
+    error = {"ecolor": "black", "capsize": 2.5, "lw": 0.9}
+    ax.barh(
+        y + shift,
+        funding,
+        height=height,
+        xerr=funding_ci,
+        color=colours,
+        error_kw=error,
+    )
+    top = float(np.max(np.asarray(funding) + np.asarray(funding_ci), initial=0.0))
+    if income is not None and income_ci is not None:
+        ax.barh(
+            y - shift,
+            income,
+            height=height,
+            xerr=income_ci,
+            color=colours,
+            alpha=0.4,
+            hatch="///",
+            edgecolor="#333333",
+            lw=0.3,
+            error_kw=error,
+        )
+        top = max(top, float(np.max(np.asarray(income) + np.asarray(income_ci), initial=0.0)))
+    right = max(allocation, top) * 1.08 or 1.0
+    if allocation > 0:
+        ax.axvline(allocation, color="#555555", ls="--", lw=0.9)
+        ax.text(
+            allocation,
+            y[0] + 0.62,
+            f"at stake £{allocation:,.1f}m",
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color="#555555",
+        )
+    for j in range(k):
+        ax.text(
+            funding[j] + funding_ci[j] + right * 0.01,
+            y[j] + shift,
+            f"£{funding[j]:,.2f}m",
+            va="center",
+            fontsize=7,
+        )
+    ax.set_yticks(y, list(schemes), fontsize=7.5)
+    if recommended is not None:
+        ax.get_yticklabels()[recommended].set_fontweight("bold")
+    ax.set_xlim(0, right * 1.12)
+    ax.set_ylim(-0.6, k - 0.4 + 0.5)
+    ax.set_xlabel("£m a year", fontsize=7.5)
+    ax.tick_params(axis="x", labelsize=7)
+    fig.suptitle("\n".join(lines), x=0.02, ha="left", fontsize=8.5)
+    ax.grid(axis="x", color="#e3e3e3", lw=0.5)
+    ax.set_axisbelow(True)
+    return figure_svg(fig, prefix)
+
+
+def sweep_lines_svg(
+    positions: Sequence[float],
+    ticks: Sequence[str],
+    xlabel: str,
+    series: Sequence[tuple[str, np.ndarray, np.ndarray]],
+    marked: Sequence[int],
+    title: str,
+    ylabel: str,
+    prefix: str,
+    small: bool = False,
+) -> str:
+    """One line per option along a sweep, with 95% confidence bars, the chosen option ringed.
+
+    ``series`` holds (option, values at each point, confidence half-widths at each point), in
+    menu order (so each option keeps its colour); ``marked[p]`` is the series chosen at point
+    ``p`` (-1: none). ``small`` draws a compact chart without a legend, for one member.
+    """
+    import textwrap
+
+    width, height = (3.6, 2.5) if small else (7.0, 3.8)
+    lines = textwrap.wrap(title, 52 if small else 100) or [""]
+    fig = _figure(width, height + 0.16 * (len(lines) - 1))
+    ax = fig.add_subplot()
+    x = np.asarray(positions, dtype=np.float64)
+    for j, (name, values, ci) in enumerate(series):
+        ax.errorbar(
+            x,
+            values,
+            yerr=ci,
+            color=scheme_colour(j),
+            marker="o",
+            ms=3 if small else 4,
+            lw=1.2 if small else 1.6,
+            capsize=2,
+            label=name,
+        )
+    chosen = [(x[p], series[j][1][p]) for p, j in enumerate(marked) if j >= 0]
+    if chosen:
+        cx, cy = zip(*chosen, strict=True)
+        ax.scatter(
+            cx,
+            cy,
+            s=90 if small else 150,
+            facecolors="none",
+            edgecolors="black",
+            linewidths=1.4,
+            zorder=4,
+            label="recommended",
+        )
+    ax.set_xticks(x, list(ticks), fontsize=7 if small else 8)
+    if len(x) > 1:
+        pad = 0.06 * float(x.max() - x.min())
+        ax.set_xlim(float(x.min()) - pad, float(x.max()) + pad)
+    ax.set_xlabel(xlabel, fontsize=7.5 if small else 9)
+    ax.set_ylabel(ylabel, fontsize=7.5 if small else 9)
+    ax.tick_params(axis="y", labelsize=7 if small else 8)
+    ax.grid(color="#e3e3e3", lw=0.5)
+    ax.set_axisbelow(True)
+    fig.suptitle("\n".join(lines), x=0.02, ha="left", fontsize=8.5 if small else 10)
+    if not small:
+        ax.legend(
+            fontsize=7.5,
+            frameon=False,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+        )
+    return figure_svg(fig, prefix)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,9 +15,16 @@ from sct_engine.analysis.decision import Analysis, analyse
 from sct_engine.analysis.paired import Z95
 from sct_engine.analysis.rule import DEFAULT_MAX_DRAWS, DecisionRule
 from sct_engine.analysis.submodels import DEFAULT_DETAIL_DRAWS
-from sct_engine.report.data import ReportSettings, prepare_report, resolve_sources
+from sct_engine.report.data import (
+    ReportSettings,
+    analyse_for_report,
+    prepare_report,
+    resolve_sources,
+)
 from sct_engine.report.html import money, write_html
-from sct_engine.report.workbook import write_workbook
+from sct_engine.report.sweep import SweepPoint, sweep_point
+from sct_engine.report.sweep_html import write_sweep_html
+from sct_engine.report.workbook import write_sweep_workbook, write_workbook
 from sct_engine.scenario import Scenario, parse_sets
 
 
@@ -158,6 +166,17 @@ def _report_paths(args: argparse.Namespace, source: Path, folder: str) -> tuple[
     return out, xlsx
 
 
+def _sweep_paths(args: argparse.Namespace, source: Path) -> tuple[Path, Path | None]:
+    """Where the report comparing a sweep's points (and its workbook) goes: ``--out`` and
+    ``--xlsx`` themselves, else ``report.html`` beside the points' folders."""
+    xlsx = Path(args.xlsx) if args.xlsx else None
+    if args.out:
+        return Path(args.out), xlsx
+    if source.is_dir():
+        return source / "report.html", xlsx
+    return Path("out") / source.stem / "report.html", xlsx
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     settings = ReportSettings(
         draws=args.draws,
@@ -177,10 +196,19 @@ def _cmd_report(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    # A sweep (every point, not one picked with --point) gets a report comparing its points.
+    sweep = args.point is None and any(folder for _, _, folder in sources)
+    sweep_out, sweep_xlsx = _sweep_paths(args, source)
+    points: list[SweepPoint] = []
     for scenario, run, folder in sources:
         out, xlsx = _report_paths(args, source, folder)
         _print_warnings(scenario, f"{folder}: " if folder else "")
         try:
+            if sweep and args.sweep_only:
+                analysis = analyse_for_report(scenario, settings, run)
+                points.append(sweep_point(analysis, folder=folder))
+                _print_recommendations(args, folder, analysis.recommend(), analysis.counts_bonus)
+                continue
             data = prepare_report(scenario, settings, run=run)
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
@@ -188,18 +216,38 @@ def _cmd_report(args: argparse.Namespace) -> int:
         write_html(data, out)
         if xlsx is not None:
             write_workbook(data, xlsx)
+        if sweep:
+            page = os.path.relpath(out, sweep_out.parent)
+            points.append(sweep_point(data.analysis, data.recommendations, folder, page))
+        _print_recommendations(args, folder, data.recommendations, data.analysis.counts_bonus)
         if not args.quiet:
-            if folder:
-                print(f"== {folder}")
-            for r in data.recommendations:
-                print(
-                    f"{r.system_name}: sign {r.scheme} ({money(r.gain, sign=True)} a year of "
-                    f"expected {'income' if data.analysis.counts_bonus else 'funding'} against "
-                    f"{r.baseline}, ± {money(Z95 * r.se_gain)})"
-                    + (f"; too close to call: {', '.join(r.too_close)}" if r.too_close else "")
-                )
             print(f"Report written to {out}" + (f"; tables to {xlsx}" if xlsx else ""))
+    if points:
+        write_sweep_html(points, sweep_out)
+        if sweep_xlsx is not None:
+            write_sweep_workbook(points, sweep_xlsx)
+        if not args.quiet:
+            print(
+                f"The {len(points)} points compared in {sweep_out}"
+                + (f"; tables to {sweep_xlsx}" if sweep_xlsx else "")
+            )
     return 0
+
+
+def _print_recommendations(
+    args: argparse.Namespace, folder: str, recommendations: Sequence[Any], income: bool
+) -> None:
+    if args.quiet:
+        return
+    if folder:
+        print(f"== {folder}")
+    for r in recommendations:
+        print(
+            f"{r.system_name}: sign {r.scheme} ({money(r.gain, sign=True)} a year of "
+            f"expected {'income' if income else 'funding'} against "
+            f"{r.baseline}, ± {money(Z95 * r.se_gain)})"
+            + (f"; too close to call: {', '.join(r.too_close)}" if r.too_close else "")
+        )
 
 
 def _probability(text: str) -> float:
@@ -285,11 +333,21 @@ def register_cli(subparsers: Any) -> None:
     )
     report.add_argument(
         "--out",
-        help="HTML file (default: out/<scenario>/report.html, or inside the result folder; a "
-        "sweep point's report is out/<scenario>/<point folder>/report.html, or OUT.<point "
-        "folder>.html)",
+        help="HTML file (default: out/<scenario>/report.html, or inside the result folder). A "
+        "sweep: this file compares the points, and each point's own report is "
+        "out/<scenario>/<point folder>/report.html, or OUT.<point folder>.html",
     )
-    report.add_argument("--xlsx", help="also write the tables to this Excel workbook")
+    report.add_argument(
+        "--xlsx",
+        help="also write the tables to this Excel workbook (a sweep: the points compared; "
+        "each point's tables to XLSX.<point folder>.xlsx)",
+    )
+    report.add_argument(
+        "--sweep-only",
+        action="store_true",
+        help="with a sweep: write only the report comparing the points (no page per point, "
+        "no incentive gradient or solvers)",
+    )
     report.add_argument(
         "--draws",
         type=positive_int,

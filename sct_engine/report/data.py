@@ -157,6 +157,29 @@ def resolve_sources(
     return [(*resolve_source(p / folders[k]), folders[k]) for k in chosen]
 
 
+def analyse_for_report(
+    scenario: Scenario,
+    settings: ReportSettings,
+    run: Mapping[str, Any],
+    progress: bool | None = None,
+) -> Analysis:
+    """The report's decision analysis alone (no incentive gradient or solvers), with the run's
+    draws and seed unless ``settings`` name them: what a sweep's comparison needs of a point."""
+    from sct_engine.progress import ProgressBar
+
+    draws = settings.draws or run.get("draws") or scenario.simulation.draws
+    seed = settings.seed if settings.seed is not None else run.get("seed")
+    with ProgressBar(total=int(draws), label="analysis", enabled=progress) as bar:
+        return analyse(
+            scenario,
+            draws=int(draws),
+            seed=seed,
+            progress=bar.update,
+            engine=settings.engine,
+            rule=settings.rule,
+        )
+
+
 def prepare_report(
     source: str | os.PathLike | Scenario,
     settings: ReportSettings | None = None,
@@ -176,19 +199,9 @@ def prepare_report(
         scenario, run = source, {"note": "scenario given in memory", **(run or {})}
     else:
         scenario, run = resolve_source(source)
-    draws = settings.draws or run.get("draws") or scenario.simulation.draws
-    seed = settings.seed if settings.seed is not None else run.get("seed")
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    with ProgressBar(total=int(draws), label="analysis", enabled=progress) as bar:
-        analysis = analyse(
-            scenario,
-            draws=int(draws),
-            seed=seed,
-            progress=bar.update,
-            engine=settings.engine,
-            rule=settings.rule,
-        )
+    analysis = analyse_for_report(scenario, settings, run, progress)
     timings["analysis_s"] = time.perf_counter() - started
     model = analysis.model
     recommendations = analysis.recommend()

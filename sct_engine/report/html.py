@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import numpy as np
 from sct_engine.analysis.decision import HEAVY_LOSS_SHARE, TAIL_LEVEL
 from sct_engine.analysis.paired import Z95
 from sct_engine.analysis.rule import UNRESOLVED, WORSE
+from sct_engine.engine.model import Model
 from sct_engine.engine.stats import SYSTEM_LOSS_ABS, SYSTEM_LOSS_SHARE, proportion_se
 from sct_engine.report.data import ReportData, provenance_fields, scenario_changes
 
@@ -21,9 +24,11 @@ from sct_engine.report.data import ReportData, provenance_fields, scenario_chang
 TRAFFIC_LIGHTS = (0.2, 0.4)
 
 SECTIONS = (
+    ("inputs", "Inputs and assumptions"),
     ("recommendation", "Recommendation"),
     ("decision-rule", "How the recommendation is made"),
     ("funding-at-risk", "Funding at risk by option"),
+    ("member-funding", "Each member's expected funding by option"),
     ("organisations", "Organisations: chance of a heavy loss"),
     ("elements", "Finance and A&E elements"),
     ("loss-exceedance", "Loss exceedance curves"),
@@ -31,7 +36,7 @@ SECTIONS = (
     ("attribution", "Attribution and contagion: who puts the system at risk"),
     ("incentives", "Incentives: does the option blunt each member's own incentive?"),
     ("solvers", "What it would take"),
-    ("assumptions", "Assumptions and provenance"),
+    ("assumptions", "Method and provenance"),
 )
 
 
@@ -67,6 +72,8 @@ tr.group td { background: #f5f6f7; font-weight: 600; text-align: left; }
 .worse { background: var(--red); }
 .better { background: var(--green); }
 .close { background: var(--amber); }
+.muted { background: #f0f0f0; color: var(--muted); }
+.key { border-left: 12px solid; padding-left: 4px; margin-right: 10px; white-space: nowrap; }
 .se { color: var(--muted); font-size: 11px; }
 .flag { font-weight: 600; }
 figure { margin: 14px 0; break-inside: avoid; }
@@ -75,23 +82,44 @@ dl.prov { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; 
 dl.prov dt { color: var(--muted); }
 dl.prov dd { margin: 0; word-break: break-all; }
 footer { margin-top: 40px; color: var(--muted); font-size: 12px; }
-@page { size: A4; margin: 14mm; }
+.cols2 { display: grid; grid-template-columns: 1fr 1fr; gap: 0 24px; }
+.members { display: grid; grid-template-columns: 1fr 1fr; gap: 4px 18px; }
+figure.member { margin: 6px 0; }
+figure.member figcaption { margin-top: -2px; }
+code { font-size: 0.92em; }
+@page { size: A4; margin: 13mm 12mm 15mm;
+        @bottom-right { content: counter(page) " / " counter(pages); font: 8pt sans-serif; color: #5b5b5b; } }
 @media print {
-  body { max-width: none; padding: 0; font-size: 10pt; }
+  body { max-width: none; padding: 0; font-size: 9.5pt; line-height: 1.35; }
   nav { display: none; }
-  h2 { break-after: avoid; margin-top: 18pt; }
-  h3 { break-after: avoid; }
-  tr, figure, .card, dl.prov { break-inside: avoid; }
-  table { font-size: 8pt; }
+  h1 { font-size: 18pt; }
+  h2 { break-after: avoid; margin-top: 16pt; font-size: 13.5pt; }
+  h3 { break-after: avoid; font-size: 10.5pt; }
+  /* No table is cut: a table short enough for a page is kept whole, a longer one breaks
+     between rows with its header repeated; cells wrap rather than run off the page. */
+  table { font-size: 7.5pt; break-inside: avoid; table-layout: auto; width: 100%; }
+  thead { display: table-header-group; }
+  tr, figure, .card, dl.prov, caption { break-inside: avoid; }
+  th, td { padding: 2px 4px; overflow-wrap: break-word; }
+  td.num { white-space: nowrap; }
+  p.note, p.small { break-inside: avoid; }
+  p.note { break-after: avoid; }
   a { color: inherit; text-decoration: none; }
   * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   svg.chart { max-width: 100%; }
+  .members { gap: 0 10px; }
 }
 """
 
 
 def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
+
+
+def _opt(name: str) -> str:
+    """An option's name for a table header: escaped, with line-break chances after ``_``,
+    ``[``, ``=`` and ``,`` so that long names wrap instead of widening the table."""
+    return re.sub(r"([_\[=,])", r"\1<wbr>", _e(name))
 
 
 def money(value: float, dp: int = 2, sign: bool = False) -> str:
@@ -167,6 +195,287 @@ def _scenario_notes_html(data: ReportData) -> str:
 def _section(anchor: str, body: str) -> str:
     title = dict(SECTIONS)[anchor]
     return f"<section id='{anchor}'><h2>{_e(title)}</h2>{body}</section>"
+
+
+def _setting_value(value: Any, unit: str) -> str:
+    """A setting of the inputs tables as a board reads it: 30%, yes, 100,000, £2 per £1."""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if unit == "%" and isinstance(value, int | float | np.number):
+        return _pct(float(value), 1 if float(value) * 100 % 1 else 0)
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}" if unit else str(int(value))
+    if isinstance(value, float | np.floating):
+        text = f"{float(value):g}"
+        return f"£{text} per £1" if unit == "£ per £1" else text
+    return _e(str(value).replace("_", " ") if unit == "" and value in _WORDY else value)
+
+
+#: Settings whose values are words of the scenario format, shown with spaces.
+_WORDY = {"finance_earned", "student_t", "skew_normal"}
+
+
+def _settings_table(frame: Any, caption: str) -> str:
+    rows = [
+        [("class='text'", _e(r.setting)), ("class='text'", _setting_value(r.value, r.unit))]
+        for r in frame.itertuples(index=False)
+        if r.value not in ("", None)
+    ]
+    return f"<div><h3>{_e(caption)}</h3>" + _table(["Setting", "Value"], rows) + "</div>"
+
+
+def _member_label(row: Any) -> str:
+    what = row.provider_type.replace("_", " ") if row.provider_type else row.kind
+    return (
+        f"{_e(row.organisation_name)}<br><span class='se'>{_e(row.organisation)} · "
+        f"{_e(what)}</span>"
+    )
+
+
+def _inputs_html(data: ReportData) -> str:
+    return inputs_section(
+        data.analysis.model,
+        provenance_fields(data),
+        data.analysis.baseline,
+        {x for r in data.recommendations for x in r.national_rule_changes},
+    )
+
+
+def inputs_section(
+    m: Model, provenance: Mapping[str, Any], baseline: str, national: set[str]
+) -> str:
+    """What was simulated, before any result: the systems, every member's figures, any change
+    from the file, the run, the uncertainty and national rules, and the options (the tables of
+    :func:`~sct_engine.report.inputs.input_tables`, which the workbook's Inputs sheet shows
+    too). ``national``: the options that change a national rule."""
+    from sct_engine.report.inputs import CHANGES, input_tables
+
+    tables = input_tables(m, provenance)
+    orgs = tables["Organisations"]
+    out = [
+        "<p class='note'>The figures simulated, as the scenario gives them (after any change "
+        "stated above). Money in £m a year; plans and control totals are surpluses (+) or "
+        "deficits (&minus;) before sustainability funding. The uncertainty is the standard "
+        "deviation of year-end outturn around plan.</p>",
+    ]
+    sys_rows = []
+    for r in tables["Systems"].itertuples(index=False):
+        members = orgs[orgs["system"] == r.system]
+        plans = float(members["plan"].sum())
+        sys_rows.append(
+            [
+                ("class='text'", _e(r.system_name)),
+                f"{int(r.members)}",
+                money(plans, 1, sign=True),
+                money(r.system_control_total, 1, sign=True),
+                money(plans - r.system_control_total, 1, sign=True),
+                money(r.sustainability_funding, 1),
+            ]
+        )
+    out.append(
+        "<h3>Systems</h3>"
+        + _table(
+            [
+                "System",
+                "Members",
+                "Plans summed",
+                "System control total",
+                "Plans less control total",
+                "Funding at stake",
+            ],
+            sys_rows,
+        )
+    )
+    if not tables[CHANGES].empty:
+        rows = [
+            [
+                _e(r.change),
+                ("class='text'", f"<code>{_opt(r.field)}</code>"),
+                _e(r.value),
+                _e(r.was) or "&ndash;",
+            ]
+            for r in tables[CHANGES].itertuples(index=False)
+        ]
+        out.append(
+            f"<h3>{_e(CHANGES)}</h3>" + _table(["Change", "Field", "Value", "In the file"], rows)
+        )
+    out.append("<h3>Members</h3>" + _members_inputs_table(orgs, m.n_systems > 1, tables))
+    out += [
+        "<div class='cols2'>",
+        _settings_table(tables["Run"], "The run"),
+        _settings_table(tables["Uncertainty and regime"], "Uncertainty and national rules"),
+        "</div>",
+    ]
+    opt_rows = [
+        [
+            ("class='text'", f"<strong>{_e(r.scheme)}</strong>"),
+            _pct(r.system_linked_share),
+            ("class='text'", _e(r.redistribution)),
+            _pct(r.share_cap) if r.redistribution == "capped" else "&ndash;",
+            ("class='text'", _e(r.system_test.replace("_", " "))),
+            ("yes" if r.ae_gateway else "no")
+            + (" (changes a national rule)" if r.scheme in national else ""),
+        ]
+        for r in tables["Options compared"].itertuples(index=False)
+    ]
+    out.append(
+        "<h3>Options compared</h3>"
+        + _table(
+            [
+                "Option",
+                "Funding linked to the system",
+                "Redistribution",
+                "Cap on headroom given",
+                "System test",
+                "A&amp;E behind the national gateway",
+            ],
+            opt_rows,
+        )
+        + f"<p class='small'>Every option is compared with {_e(baseline)} on the "
+        "same simulated years.</p>"
+    )
+    warnings = tables["Warnings"]
+    count = (
+        f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}"
+        if len(warnings)
+        else "No warnings"
+    )
+    out.append(
+        f"<p class='small'>{count} about the scenario's figures"
+        + (" (stated at the top)." if len(warnings) else ".")
+        + "</p>"
+    )
+    return "".join(out)
+
+
+def _members_inputs_table(orgs: Any, grouped: bool, tables: dict[str, Any]) -> str:
+    """Every member's figures: plan, control total, funding at stake, uncertainty, and the
+    optional inputs (uplift, management actions, A&E, large adverse events) where any member
+    has them."""
+    uplift = bool((orgs["control_total_uplift"] != 0).any())
+    mitigation = bool((orgs["mitigation"] > 0).any())
+    ae = bool((orgs["ae_share"] > 0).any())
+    tail = bool((orgs["tail_probability"] > 0).any())
+    head = ["Member", "Plan", "Control total"]
+    head += ["Uplift"] if uplift else []
+    head += ["Plan less control total", "At stake", "Turnover", "SD £m", "SD % of turnover"]
+    head += ["Actions"] if mitigation else []
+    head += ["A&amp;E share · P(earned)"] if ae else []
+    head += ["Large event: P(a year) · median % of turnover"] if tail else []
+    names = dict(zip(tables["Systems"]["system"], tables["Systems"]["system_name"], strict=True))
+    rows: list[Any] = []
+    current = None
+    for r in orgs.itertuples(index=False):
+        if grouped and r.system != current:
+            current = r.system
+            rows.append(_group_row(names[r.system], len(head)))
+        judged = r.control_total + r.control_total_uplift
+        cells: list[Any] = [
+            _member_label(r),
+            money(r.plan, 1, sign=True),
+            money(r.control_total, 1, sign=True),
+        ]
+        if uplift:
+            cells.append(money(r.control_total_uplift, 1) if r.control_total_uplift else "&ndash;")
+        cells += [
+            money(r.plan - judged, 1, sign=True),
+            money(r.sustainability_funding, 1),
+            money(r.turnover, 0) if np.isfinite(r.turnover) else "&ndash;",
+            money(r.sd, 2),
+            f"{r.sd_pct:.2f}%" if np.isfinite(r.sd_pct) else "&ndash;",
+        ]
+        if mitigation:
+            cells.append(money(r.mitigation, 1) if r.mitigation > 0 else "&ndash;")
+        if ae:
+            cells.append(f"{_pct(r.ae_share)} · {_pct(r.p_ae)}" if r.ae_share > 0 else "&ndash;")
+        if tail:
+            cells.append(
+                f"{_pct(r.tail_probability)} · {r.tail_median_pct:.1f}%"
+                if r.tail_probability > 0
+                else "&ndash;"
+            )
+        rows.append([cells[0], *[("class='num'", c) for c in cells[1:]]])
+    note = (
+        "Plan less control total: the member's planned headroom against the control total it is "
+        "judged on"
+        + (" (with its uplift)" if uplift else "")
+        + "; negative means it plans to miss. SD: the standard deviation of its year-end "
+        "outturn around plan."
+        + (
+            " Actions: management actions that recover a shortfall up to that amount."
+            if mitigation
+            else ""
+        )
+        + (
+            " Large event: the chance a year of a one-off loss, and its median size."
+            if tail
+            else ""
+        )
+    )
+    return _table(head, rows) + f"<p class='small'>{note}</p>"
+
+
+def _member_funding_html(data: ReportData) -> str:
+    """One chart per member: expected funding (and income) under each option, 95% bars."""
+    from sct_engine.report.charts import member_funding_svg
+
+    a = data.analysis
+    m = a.model
+    part = a.participation()
+    names = list(a.scheme_names)
+    with_income = a.counts_bonus or a.counts_incentive
+    recommended = {r.system: r.scheme for r in data.recommendations}
+    out = []
+    for s, (sid, sname) in enumerate(zip(m.system_ids, m.system_names, strict=True)):
+        if m.n_systems > 1:
+            out.append(f"<h3>{_e(sname)}</h3>")
+        figures = []
+        for i in range(m.system_start[s], m.system_start[s + 1]):
+            rows = part[part["organisation"] == m.org_ids[i]].set_index("scheme").loc[names]
+            funding = rows["expected_funding"].to_numpy()
+            income = rows["expected_income"].to_numpy()
+            shown = with_income and not np.allclose(income, funding, rtol=0.0, atol=1e-9)
+            svg = member_funding_svg(
+                names,
+                funding,
+                Z95 * rows["se_diff_expected_funding"].to_numpy(),
+                float(m.funding[i]),
+                m.org_names[i],
+                f"mf{i}",
+                income=income if shown else None,
+                income_ci=Z95 * rows["se_diff_expected_income"].to_numpy() if shown else None,
+                recommended=names.index(recommended[sid]),
+            )
+            figures.append(
+                f"<figure class='member' id='member-{_e(m.org_ids[i])}'>{svg}"
+                f"<figcaption>{_e(m.org_ids[i])} · £{m.funding[i]:,.1f}m at stake"
+                + ("" if m.funding[i] > 0 else ": no funding at stake")
+                + "</figcaption>"
+                "</figure>"
+            )
+        out.append(f"<div class='members'>{''.join(figures)}</div>")
+    income_words = (
+        " Hatched bars, for members whose income differs from their funding: expected income, "
+        "the funding plus "
+        + " and ".join(
+            x
+            for x, on in (
+                ("incentive PSF", a.counts_incentive),
+                ("the year-end bonus", a.counts_bonus),
+            )
+            if on
+        )
+        + "."
+        if with_income
+        else ""
+    )
+    return (
+        "<p class='note'>Expected PSF/CSF received a year by each member under each option "
+        f"(solid bars).{income_words} The confidence bars are the 95% paired confidence "
+        f"interval of the difference from {_e(a.baseline)}, on the same simulated years, which "
+        f"is what decides the comparison ({_e(a.baseline)} has none). The dashed line is the "
+        "member's funding at stake; the recommended option is in bold.</p>" + "".join(out)
+    )
 
 
 def _recommendation_html(data: ReportData) -> str:
@@ -291,7 +600,7 @@ def _funding_at_risk_html(data: ReportData) -> str:
     ]
     sysf = a.result.systems
     over = a.system_loss_over()
-    head = ["System", *[_e(x) for x in names]]
+    head = ["System", *[_opt(x) for x in names]]
     rows = []
     for s, (sid, sname) in enumerate(zip(a.model.system_ids, a.model.system_names, strict=True)):
         cells = [_e(sname)]
@@ -324,7 +633,7 @@ def _organisations_html(data: ReportData) -> str:
         "Organisation",
         "Funding at stake",
         "P(meets its control total)",
-        *[f"{_e(x)}" for x in names],
+        *[_opt(x) for x in names],
     ]
     rows: list[Any] = []
     for s, sname in enumerate(m.system_names):
@@ -388,7 +697,7 @@ def _participation_html(data: ReportData) -> str:
     head = [
         "Organisation",
         f"Expected {money_word} under {_e(a.baseline)}",
-        *[_e(x) for x in names],
+        *[_opt(x) for x in names],
     ]
     rows: list[Any] = []
     for s, sname in enumerate(m.system_names):
@@ -459,7 +768,7 @@ def _elements_html(data: ReportData) -> str:
     m = a.model
     split = a.finance_and_ae()
     names = list(a.scheme_names)
-    head = ["Organisation", "Finance element", "A&amp;E element", *[_e(x) for x in names]]
+    head = ["Organisation", "Finance element", "A&amp;E element", *[_opt(x) for x in names]]
     rows: list[Any] = []
     for s, sname in enumerate(m.system_names):
         if m.n_systems > 1:
@@ -559,7 +868,7 @@ def _incentives_html(data: ReportData) -> str:
     g = data.gradient
     names = list(a.scheme_names)
     rec = {r.system: r.scheme for r in data.recommendations}
-    head = ["Organisation", *[_e(x) for x in names], "System gain per £1m (recommended option)"]
+    head = ["Organisation", *[_opt(x) for x in names], "System gain per £1m (recommended option)"]
     rows: list[Any] = []
     for s, sname in enumerate(m.system_names):
         if m.n_systems > 1:
@@ -608,9 +917,9 @@ def _solvers_html(data: ReportData) -> str:
     head = ["Organisation"]
     for name in solved:
         head += [
-            f"P(passes) as planned: {_e(name)}",
-            f"Plan improvement needed: {_e(name)}",
-            f"Mitigation needed: {_e(name)}",
+            f"P(passes) as planned: {_opt(name)}",
+            f"Plan improvement needed: {_opt(name)}",
+            f"Mitigation needed: {_opt(name)}",
         ]
     rows: list[Any] = []
     for sy, sname in enumerate(m.system_names):
@@ -701,21 +1010,6 @@ def _assumptions_html(data: ReportData) -> str:
         1: f"Student-t ({m.dof:g} degrees of freedom, heavy tails)",
         2: f"skew-normal (shape {m.skew:g})",
     }[m.distribution]
-    from sct_engine.rules import REDISTRIBUTION_CODES, SYSTEM_TEST_CODES
-
-    redis = {v: k for k, v in REDISTRIBUTION_CODES.items()}
-    tests = {v: k for k, v in SYSTEM_TEST_CODES.items()}
-    sa = m.schemes
-    scheme_rows = [
-        [
-            f"<strong>{_e(name)}</strong>",
-            _pct(sa.system_linked_share[k]),
-            _e(redis[int(sa.redistribution[k])]),
-            _e(tests[int(sa.system_test[k])]),
-            "yes" if sa.ae_gateway[k] else "no",
-        ]
-        for k, name in enumerate(sa.names)
-    ]
     prov = "".join(
         f"<dt>{_e(k)}</dt><dd>{_e(json.dumps(v) if isinstance(v, list | dict) else v)}</dd>"
         for k, v in provenance_fields(data).items()
@@ -735,12 +1029,10 @@ def _assumptions_html(data: ReportData) -> str:
         "stake / 1,000) above the exact value; CVaR95 is the average of the worst 5% of years.</li>"
         + _model_notes(m)
         + "<li>All figures are illustrative unless the scenario holds real plans and control totals.</li>"
+        "<li>The options compared, every member's figures and the national rules are in "
+        "Inputs and assumptions, at the start.</li>"
         "</ul>"
-        + _table(
-            ["Option", "Linked to system", "Redistribution", "System test", "A&amp;E gateway"],
-            scheme_rows,
-        )
-        + f"<h3>Provenance</h3><dl class='prov'>{prov}</dl>"
+        f"<h3>Provenance</h3><dl class='prov'>{prov}</dl>"
     )
 
 
@@ -751,9 +1043,11 @@ def render_html(data: ReportData) -> str:
     p = a.result.provenance
     name = p.get("scenario_name") or "Scenario"
     bodies = {
+        "inputs": _inputs_html,
         "recommendation": _recommendation_html,
         "decision-rule": _decision_rule_html,
         "funding-at-risk": _funding_at_risk_html,
+        "member-funding": _member_funding_html,
         "organisations": _organisations_html,
         "elements": _elements_html,
         "loss-exceedance": _loss_exceedance_html,
@@ -779,7 +1073,7 @@ def render_html(data: ReportData) -> str:
         f"<nav aria-label='Contents'><ol>{toc}</ol></nav>"
         f"{sections}"
         "<footer>Produced by sct_engine. Money in £ millions a year; surplus positive. Probabilities from "
-        "Monte Carlo simulation: see Assumptions and provenance.</footer>"
+        "Monte Carlo simulation: see Method and provenance.</footer>"
         "</body></html>"
     )
 

@@ -2,12 +2,15 @@
 
 Built from the model the analysis simulated (so a report re-created from a result folder
 shows the same inputs) and the run's provenance: the run (draws, seed, baseline), the
-uncertainty and regime, the systems, the options compared, every member's figures, and any
-warnings about the scenario.
+uncertainty and regime, the systems, the options compared, every member's figures, any
+changes from the scenario file (a sweep point, ``--set``) and any warnings about the
+scenario. The HTML page's first section and the board workbook's Inputs sheet are both
+built from these tables, so the two cannot disagree.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -18,6 +21,9 @@ import pandas as pd
 from sct_engine.engine.model import DISTRIBUTION_CODES, Model
 from sct_engine.rules import REDISTRIBUTION_CODES, SYSTEM_TEST_CODES
 
+#: Title of the table of changes from the scenario file (a sweep point's values, ``--set``).
+CHANGES = "Changed from the scenario file"
+
 
 def _name_of(codes: Mapping[str, int], code: int) -> str:
     return next(name for name, value in codes.items() if value == code)
@@ -25,7 +31,8 @@ def _name_of(codes: Mapping[str, int], code: int) -> str:
 
 def input_tables(model: Model, provenance: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
     """Tables by title: ``Run``, ``Uncertainty and regime`` (setting, value, unit),
-    ``Systems``, ``Options compared``, ``Organisations`` and ``Warnings``."""
+    ``Systems``, ``Options compared``, ``Organisations``, ``Changed from the scenario file``
+    and ``Warnings``."""
     return {
         "Run": _settings(
             [
@@ -41,11 +48,28 @@ def input_tables(model: Model, provenance: Mapping[str, Any]) -> dict[str, pd.Da
         "Systems": _systems(model),
         "Options compared": _options(model),
         "Organisations": _organisations(model),
+        CHANGES: _changes(provenance),
         "Warnings": pd.DataFrame(
             {"warning": [str(w) for w in provenance.get("scenario_warnings", [])]},
             dtype=object,
         ),
     }
+
+
+def _changes(provenance: Mapping[str, Any]) -> pd.DataFrame:
+    """The sweep point's values and each ``--set`` change: field path, value, the file's value."""
+    rows: list[tuple[str, str, str, str]] = []
+    for path, value in (provenance.get("sweep_values") or {}).items():
+        rows.append((f"sweep point {provenance.get('sweep_point')}", path, _text(value), ""))
+    for change in provenance.get("set") or []:
+        was = "the default" if change.get("was") is None else _text(change["was"])
+        rows.append(("--set", str(change["path"]), _text(change["value"]), was))
+    return pd.DataFrame(rows, columns=["change", "field", "value", "was"], dtype=object)
+
+
+def _text(value: Any) -> str:
+    """A changed value as the scenario file would hold it (``-4.3``, ``true``, ``[0.2, 0.3]``)."""
+    return json.dumps(value) if not isinstance(value, str) else value
 
 
 def _settings(rows: list[tuple[str, Any, str]]) -> pd.DataFrame:
@@ -106,6 +130,14 @@ def _options(model: Model) -> pd.DataFrame:
     )
 
 
+def _share_of_turnover(amount: np.ndarray, turnover: np.ndarray) -> np.ndarray:
+    """``amount`` as a percentage of turnover (NaN where the turnover is not given)."""
+    out = np.full(amount.shape, np.nan)
+    given = turnover > 0
+    out[given] = 100.0 * amount[given] / turnover[given]
+    return out
+
+
 def _organisations(model: Model) -> pd.DataFrame:
     uplift = model.control_total_uplift
     median = [
@@ -118,12 +150,14 @@ def _organisations(model: Model) -> pd.DataFrame:
             "organisation": list(model.org_ids),
             "organisation_name": list(model.org_names),
             "kind": list(model.org_kinds),
+            "provider_type": [t or "" for t in (model.org_types or ("",) * model.n_orgs)],
             "plan": model.plan,
             "control_total": model.control_total - uplift,
             "control_total_uplift": uplift,
             "sustainability_funding": model.funding,
             "turnover": np.where(model.turnover > 0, model.turnover, np.nan),
             "sd": model.sd,
+            "sd_pct": _share_of_turnover(model.sd, model.turnover),
             "ae_share": model.ae_fraction,
             "p_ae": model.p_ae,
             "mitigation": model.mitigation,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import pandas as pd
 
 from sct_engine.report.data import ReportData, provenance_fields, report_tables
 from sct_engine.report.inputs import input_tables
+from sct_engine.report.sweep import SweepPoint, sweep_tables
 
 MONEY_FORMAT = '"£"#,##0.00"m";[Red]-"£"#,##0.00"m"'
 PERCENT_FORMAT = "0.0%"
@@ -42,6 +43,10 @@ SHEET_TITLES: dict[str, str] = {
     "linked_share": "Largest linked share",
     "incentive_gradient": "Incentive gradient",
     "provenance": "Provenance",
+    "sweep_points": "Points",
+    "sweep_recommendation": "Recommendation by point",
+    "sweep_options": "Options by point",
+    "sweep_members": "Members by point",
 }
 INPUTS_SHEET = "Inputs"
 CHART_TABLE = "national"
@@ -81,6 +86,10 @@ HEADERS: dict[str, str] = {
     "plan": "Plan",
     "turnover": "Turnover",
     "sd": "Outturn standard deviation",
+    "sd_pct": "Outturn standard deviation (% of turnover)",
+    "provider_type": "Type of trust",
+    "change": "Change",
+    "was": "In the scenario file",
     "ae_share": "Share of funding on A&E",
     "p_ae": "Probability A&E element earned",
     "mitigation": "Management actions",
@@ -151,6 +160,16 @@ HEADERS: dict[str, str] = {
     "unit": "Unit",
     "field": "Field",
     "warning": "Warning",
+    "point": "Sweep point",
+    "sweep": "Sweep point's values",
+    "option": "Option, as named in the file",
+    "recommended_option": "Recommended option, as named in the file",
+    "recommended": "The option recommended at this point",
+    "status": "Under the decision rule",
+    "why": "Why it is ruled out",
+    "draws": "Draws",
+    "folder": "Folder of the point's run",
+    "page": "The point's own report",
 }
 _PREFIXES = (
     ("se_", "Standard error: "),
@@ -170,6 +189,8 @@ def header(name: str) -> str:
     """A plain-English header for a column name (without its unit)."""
     if name in HEADERS:
         return HEADERS[name]
+    if name.startswith("sweep."):
+        return f"Swept field {name.removeprefix('sweep.')}"
     for prefix, words in _PREFIXES:
         if name.startswith(prefix):
             rest = header(name[len(prefix) :])
@@ -229,6 +250,19 @@ def write_workbook(data: ReportData, path: str | os.PathLike[str]) -> Path:
         input_tables(data.analysis.model, provenance),
         path,
         title=str(provenance.get("scenario_name", "")),
+    )
+
+
+def write_sweep_workbook(points: Sequence[SweepPoint], path: str | os.PathLike[str]) -> Path:
+    """The sweep's tables (:func:`~sct_engine.report.sweep.sweep_tables`) in a board workbook,
+    with the inputs at the first point on the Inputs sheet."""
+    first = points[0].analysis
+    provenance = first.result.provenance
+    return write_board_workbook(
+        sweep_tables(points),
+        input_tables(first.model, {**provenance, "baseline": first.baseline}),
+        path,
+        title=f"{provenance.get('scenario_name', '')}, {len(points)} sweep points",
     )
 
 
