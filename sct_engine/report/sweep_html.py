@@ -13,6 +13,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -354,6 +355,13 @@ def _verdicts_html(points: Sequence[SweepPoint], tables: dict[str, pd.DataFrame]
     )
 
 
+def _page_link(page: str) -> str:
+    """A link to a point's own report (a path relative to this page), or a dash if none."""
+    if not page:
+        return "&ndash;"
+    return f"<a href='{_e(quote(Path(page).as_posix()))}'>{_opt(page)}</a>"
+
+
 def _method_html(points: Sequence[SweepPoint]) -> str:
     first = points[0].analysis
     p = first.result.provenance
@@ -368,7 +376,7 @@ def _method_html(points: Sequence[SweepPoint]) -> str:
                 f"{a.draws:,}",
                 f"{extra:,}",
                 ("class='text'", _e(a.result.provenance.get("scenario_hash", ""))[:16]),
-                ("class='text'", _opt(point.page) or "&ndash;"),
+                ("class='text'", _page_link(point.page)),
             ]
         )
     return (

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
+
+from sct_engine.report.sweep_html import SWEEP_SECTIONS
+from tests.e2e.chromium import cut_on_a4, screenshot_problems
 
 pytestmark = pytest.mark.e2e
 
@@ -236,3 +242,71 @@ def test_report_on_a_sweep_run_folder_writes_one_report_per_point(tmp_path: Path
     one = sct("report", str(path), *REPORT_FAST, "--point", "1", "--out", str(tmp_path / "r.html"))
     assert one.returncode == 0, one.stderr
     assert (tmp_path / f"r.{index[1]['folder']}.html").is_file()
+
+
+def test_report_on_a_sweep_compares_its_points(tmp_path: Path):
+    """The report comparing a sweep's points holds, at every point, exactly the recommendation
+    and each member's expected funding of that point's own report (`--point K`, same seed and
+    draws); moving the trust's plan £4m down lowers its expected funding under organisation_only
+    (its own control total decides it) by many standard errors. `--sweep-only` writes no page
+    per point."""
+    plans = [-1.0, -5.0]
+    data = {**small(), "sweep": {"systems[0].organisations[0].plan": plans}}
+    path = write(tmp_path, "swept.yaml", data)
+    out = tmp_path / "sweep"
+    args = ("--draws", "2000", "--seed", "5", "--quiet")
+    done = sct("report", str(path), *args, "--sweep-only", "--out", str(out / "compared.html"),
+               "--xlsx", str(out / "compared.xlsx"))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["compared.html", "compared.xlsx"]
+    members = pd.read_excel(out / "compared.xlsx", sheet_name="Members by point", header=1)
+    chosen = pd.read_excel(out / "compared.xlsx", sheet_name="Recommendation by point", header=1)
+    points = pd.read_excel(out / "compared.xlsx", sheet_name="Points", header=1)
+    assert list(points["sweep.systems[0].organisations[0].plan"]) == plans
+    for k in range(len(plans)):
+        one = tmp_path / f"point{k}"
+        done = sct("report", str(path), *args, "--point", str(k), "--no-gradient",
+                   "--detail-draws", "256", "--out", str(one / "r.html"),
+                   "--xlsx", str(one / "r.xlsx"))  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        (book,) = one.glob("r.*.xlsx")
+        own = pd.read_excel(book, sheet_name="Participation", header=1)
+        here = members[members["point"] == k]
+        assert list(here["organisation"]) == list(own["organisation"])
+        assert list(here["scheme"]) == list(own["scheme"])
+        for column in ("expected_funding", "diff_expected_funding", "se_diff_expected_funding"):
+            assert here[column].tolist() == own[column].tolist(), (k, column)
+        own_rec = pd.read_excel(book, sheet_name="Recommendation", header=1)
+        assert chosen.loc[chosen["point"] == k, "recommended_scheme"].tolist() == list(
+            own_rec["recommended_scheme"]
+        )
+    alone = members[
+        (members["organisation"] == "trust") & (members["scheme"] == "organisation_only")
+    ]
+    drop = alone["expected_funding"].iloc[0] - alone["expected_funding"].iloc[1]
+    # Funding lies in [0, 5]: each mean's standard error is at most 2.5/sqrt(draws).
+    se = np.sqrt(2) * 2.5 / np.sqrt(2000)
+    assert drop > 10 * se, (drop, se)
+    page = (out / "compared.html").read_text(encoding="utf-8")
+    for anchor, _ in SWEEP_SECTIONS:
+        assert f"<section id='{anchor}'>" in page, anchor
+    assert "trust (trust): plan (£m)" in page  # the swept field in words
+
+
+def test_the_sweeps_report_opens_in_headless_chromium_and_links_each_points_page(tmp_path: Path):
+    """Without --sweep-only: a page per point beside the comparison, which links to each; the
+    comparison opens in a real browser with no console errors, and prints on A4 uncut."""
+    data = {**small(), "sweep": {"systems[0].organisations[0].plan": [-1.0, -3.0, -5.0]}}
+    path = write(tmp_path, "swept.yaml", data)
+    out = tmp_path / "out"
+    done = sct("report", str(path), *REPORT_FAST, "--out", str(out / "report.html"))
+    assert done.returncode == 0, done.stderr
+    page = (out / "report.html").read_text(encoding="utf-8")
+    pages = sorted(out.glob("report.point_*.html"))
+    assert len(pages) == 3
+    links = [unquote(x) for x in re.findall(r"<a href='([^'#][^']*)'", page)]
+    assert sorted(links) == [own.name for own in pages]  # each point's page, linked
+    assert "<script" not in page and "<link" not in page
+    problems = screenshot_problems(out / "report.html", tmp_path / "profile", tmp_path / "s.png")
+    assert not problems, problems
+    assert cut_on_a4(out / "report.html", tmp_path) == []

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+import html
 import json
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import sct_engine.cli as cli
 from sct_engine.report.data import ReportSettings, prepare_report
-from sct_engine.report.html import SECTIONS
+from sct_engine.report.html import SECTIONS, money
+from tests.e2e.chromium import (
+    A4_POINTS,
+    chromium,
+    cut_on_a4,
+    pdf_page_sizes,
+    screenshot_problems,
+)
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "scenarios" / "example_ics.yaml"
-BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
 
 def sct(argv: list[str]) -> int:
@@ -57,13 +62,89 @@ def test_report_has_every_section(report):
     page = report["html"].read_text(encoding="utf-8")
     for anchor, title in SECTIONS:
         assert f"id='{anchor}'" in page, anchor
-        assert title.split(":")[0] in page
+        assert html.escape(title.split(":")[0]) in page
     assert re.search(r"sign <strong>[a-z_0-9]+</strong>", page)  # the recommendation
     # Charts: funding at risk, a loss exceedance curve and an attribution chart for the one system.
     assert page.count("<svg") >= 3
     assert "tl-green" in page or "tl-amber" in page or "tl-red" in page  # traffic lights
     assert "would not sign" in page or "too close to call" in page.lower()
     assert "What the colours measure" in page and "materially worse off" in page
+
+
+def _text(fragment: str) -> str:
+    """HTML as a reader sees it: tags dropped, entities read, spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def test_report_opens_with_the_inputs_and_assumptions(report):
+    """The first section is the inputs: every member's plan, control total, funding at stake and
+    turnover as the scenario file gives them, the system control total, the draws and seed, the
+    options compared."""
+    page = report["html"].read_text(encoding="utf-8")
+    first = re.search(r"<section id='([^']+)'", page)
+    assert first and first[1] == "inputs" == SECTIONS[0][0]
+    inputs = page[page.index("<section id='inputs'") : page.index("<section id='recommendation'")]
+    rows = [_text(r) for r in re.findall(r"<tr>(.*?)</tr>", inputs, flags=re.S)]
+    scenario = yaml.safe_load(EXAMPLE.read_text())
+    system = scenario["systems"][0]
+    members = system["organisations"]
+    for org in members:
+        (row,) = [r for r in rows if f" {org['id']} · " in f" {r}"]
+        expected = [
+            money(org["plan"], 1, sign=True),
+            money(org["control_total"], 1, sign=True),
+            money(org["sustainability_funding"], 1),
+            money(org["turnover"], 0),
+        ]
+        for figure in expected:
+            assert figure in row.split(), (org["id"], figure, row)
+    (totals,) = [r for r in rows if r.startswith(system["name"])]
+    plans = sum(org["plan"] for org in members)
+    control_total = system["system_control_total"]
+    if control_total is None:  # the members' control totals with their uplifts
+        control_total = sum(o["control_total"] + o.get("control_total_uplift", 0) for o in members)
+    at_stake = sum(org["sustainability_funding"] for org in members)
+    assert totals.split()[-5:-1] == [
+        str(len(members)),
+        money(plans, 1, sign=True),
+        money(control_total, 1, sign=True),
+        money(plans - control_total, 1, sign=True),
+    ] and totals.split()[-1] == money(at_stake, 1), totals
+    assert "Draws (simulated years) 8,192" in rows
+    assert f"Random seed {scenario['simulation']['seed']}" in rows
+    options = [r.split()[0] for r in rows if re.match(r"(organisation_only|all_or|flexible)", r)]
+    assert options[:6] == [
+        "organisation_only",
+        "all_or_nothing",
+        "all_or_nothing_strict",
+        "flexible_25",
+        "flexible_50",
+        "flexible_75",
+    ]
+
+
+def test_each_member_has_a_chart_of_its_expected_funding_by_option(report):
+    """One chart per member; its bars are labelled with the member's expected funding under each
+    option, the numbers of the workbook's Participation table, and the dashed line is its
+    funding at stake."""
+    page = report["html"].read_text(encoding="utf-8")
+    section = page[page.index("<section id='member-funding'") :]
+    section = section[: section.index("</section>")]
+    participation = pd.read_excel(report["xlsx"], sheet_name="Participation", header=1)
+    scenario = yaml.safe_load(EXAMPLE.read_text())
+    members = scenario["systems"][0]["organisations"]
+    figures = re.findall(
+        r"<figure class='member' id='member-([^']+)'>(.*?)</figure>", section, re.S
+    )
+    assert [org_id for org_id, _ in figures] == [org["id"] for org in members]
+    for org, (_, figure) in zip(members, figures, strict=True):
+        labels = re.findall(r"<!-- (.*?) -->", figure)  # matplotlib names each text it draws
+        bars = [x for x in labels if re.fullmatch(r"£[\d,]+\.\d\dm", x)]
+        rows = participation[participation["organisation"] == org["id"]]
+        assert bars == [f"£{v:,.2f}m" for v in rows["expected_funding"]], org["id"]
+        assert (rows["expected_funding"] <= org["sustainability_funding"] + 1e-9).all()
+        if org["sustainability_funding"] > 0:
+            assert f"at stake £{org['sustainability_funding']:,.1f}m" in labels
 
 
 def test_report_is_self_contained_and_printable(report):
@@ -138,66 +219,29 @@ def test_board_workbook_is_formatted_for_a_board(report):
     assert orgs.freeze_panes == "D3"  # scheme, system, organisation stay in view
 
 
-def _browser() -> str:
-    for name in BROWSERS:
-        if path := shutil.which(name):
-            return path
-    message = "headless Chromium is not installed (apt-get install -y chromium, as .ci/run does)"
-    if os.environ.get("CI"):
-        pytest.fail(message)  # CI installs it: a missing browser there is a broken pipeline
-    pytest.skip(message)
-
-
-def _chromium(page: Path, profile: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [
-            _browser(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            *extra,
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_report_renders_in_headless_chromium_without_errors(report, tmp_path):
-    import matplotlib.image as mpimg
-
-    dom = _chromium(report["html"], tmp_path / "profile-dom", "--dump-dom")
+    dom = chromium(report["html"], tmp_path / "profile-dom", "--dump-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
     for anchor, _ in SECTIONS:
         assert f'id="{anchor}"' in dom.stdout, anchor
-
-    shot = tmp_path / "report.png"
-    run = _chromium(
-        report["html"],
-        tmp_path / "profile-shot",
-        "--enable-logging=stderr",
-        "--v=0",
-        f"--screenshot={shot}",
-        "--window-size=1280,2000",
-    )
-    assert run.returncode == 0, run.stderr[-2000:]
-    problems = [
-        line
-        for line in run.stderr.splitlines()
-        if re.search(r"Uncaught|CONSOLE|Failed to load resource|net::ERR_", line)
-    ]
+    problems = screenshot_problems(report["html"], tmp_path / "profile-shot", tmp_path / "r.png")
     assert not problems, problems
-    pixels = mpimg.imread(shot)[..., :3]
-    assert pixels.std() > 0.05, "blank screenshot"
-    assert (pixels.min(axis=-1) < 0.5).mean() > 0.01, "almost nothing drawn"
+
+
+def test_report_prints_on_a4_without_cut_tables(report, tmp_path):
+    """Printed, every page is A4; laid out at A4's printable width under the print rules, no
+    table, figure or chart runs past the page's edge (the widest: the members' inputs and the
+    per-option tables with one column per option)."""
+    pdf = tmp_path / "report.pdf"
+    printed = chromium(
+        report["html"], tmp_path / "profile-pdf", f"--print-to-pdf={pdf}", "--no-pdf-header-footer"
+    )
+    assert printed.returncode == 0 and pdf.is_file(), printed.stderr[-2000:]
+    sizes = pdf_page_sizes(pdf)
+    assert len(sizes) >= 5, sizes  # a long report, many pages
+    for width, height in sizes:
+        assert abs(width - A4_POINTS[0]) < 1 and abs(height - A4_POINTS[1]) < 1, (width, height)
+    assert cut_on_a4(report["html"], tmp_path) == []
 
 
 def test_report_from_a_run_folder_recreates_the_runs_tables_exactly(tmp_path):
