@@ -64,6 +64,7 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; font-variant-nu
 th, td { border-bottom: 1px solid var(--line); padding: 4px 6px; text-align: right; vertical-align: top; }
 th { background: #f5f6f7; font-weight: 600; }
 th:first-child, td:first-child, td.text, th.text { text-align: left; }
+td.num { white-space: nowrap; }  /* a figure never splits after its sign */
 tr.group td { background: #f5f6f7; font-weight: 600; text-align: left; }
 .tl-green { background: var(--green); }
 .tl-amber { background: var(--amber); }
