@@ -1,9 +1,16 @@
-"""The ``sct compare`` and ``sct report`` commands: paired comparison text, the report files."""
+"""The ``sct compare`` and ``sct report`` commands: paired comparison text, the report files.
+
+Destinations are checked before the analysis starts and written whole or not at
+all (:mod:`sct_engine.files`); the analysis is refused up front when it would
+not fit in memory (:mod:`sct_engine.engine.memory`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +19,18 @@ import pandas as pd
 from sct_engine.analysis.decision import DEFAULT_ANALYSIS_DRAWS, Analysis, analyse
 from sct_engine.analysis.paired import Z95
 from sct_engine.analysis.submodels import DEFAULT_DETAIL_DRAWS
+from sct_engine.engine.memory import check_memory
+from sct_engine.engine.model import build_model
+from sct_engine.files import (
+    check_output_file,
+    check_output_folder,
+    write_file_atomically,
+    write_folder_atomically,
+)
 from sct_engine.report.data import ReportSettings, prepare_report, resolve_source
 from sct_engine.report.html import money, write_html
 from sct_engine.report.workbook import write_workbook
+from sct_engine.scenario import FILES_ROOT_ENV, Scenario
 
 
 def _comparison_text(analysis: Analysis, names: list[str] | None, level: str) -> str:
@@ -69,11 +85,26 @@ def _comparison_text(analysis: Analysis, names: list[str] | None, level: str) ->
     return "\n".join(lines)
 
 
+def _open_files_root(args: argparse.Namespace) -> None:
+    """``--files-root``: open the folder to the scenarios this command reads (this process only)."""
+    if args.files_root:
+        os.environ[FILES_ROOT_ENV] = os.path.abspath(args.files_root)
+
+
+def _check_analysis_memory(scenario: Scenario) -> None:
+    """Refuse, before allocating, an analysis larger than the memory limit (engine/memory.py)."""
+    file = str(scenario.source) if scenario.source else "<scenario>"
+    check_memory(build_model(scenario), "reference", 1, file, paired=True)
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
     from sct_engine.progress import ProgressBar
 
+    out = check_output_folder(args.out, "--out") if args.out else None
+    _open_files_root(args)
     try:
         scenario, run = resolve_source(args.scenario)
+        _check_analysis_memory(scenario)
         names = [x.strip() for x in args.schemes.split(",") if x.strip()] if args.schemes else None
         if names is not None and len(names) < 2:
             raise ValueError("--schemes needs at least two options, the first being the baseline")
@@ -92,13 +123,21 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(text)
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        for level in ("organisations", "systems", "national"):
-            analysis.comparison(level, names).to_csv(out / f"comparison_{level}.csv", index=False)
+    if out is not None:
+        tables = {level: analysis.comparison(level, names) for level in _LEVELS}
+        write_folder_atomically(
+            out,
+            {
+                f"comparison_{level}.csv": partial(frame.to_csv, index=False)
+                for level, frame in tables.items()
+            },
+            "--out",
+        )
         print(f"\nComparison tables written to {out}/")
     return 0
+
+
+_LEVELS = ("organisations", "systems", "national")
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -119,14 +158,20 @@ def _cmd_report(args: argparse.Namespace) -> int:
             source / "report.html" if source.is_dir() else Path("out") / source.stem / "report.html"
         )
     )
+    # Both destinations are checked before the (long) analysis, and written whole or not at all.
+    check_output_file(out, "--out")
+    if args.xlsx:
+        check_output_file(args.xlsx, "--xlsx")
+    _open_files_root(args)
     try:
+        _check_analysis_memory(resolve_source(source)[0])
         data = prepare_report(source, settings)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    write_html(data, out)
+    write_file_atomically(out, lambda p: write_html(data, p), "--out")
     if args.xlsx:
-        write_workbook(data, args.xlsx)
+        write_file_atomically(args.xlsx, lambda p: write_workbook(data, p), "--xlsx")
     if not args.quiet:
         for r in data.recommendations:
             print(
@@ -149,7 +194,7 @@ def _probability(text: str) -> float:
 
 def register_cli(subparsers: Any) -> None:
     """Add ``compare`` and ``report`` to the ``sct`` command."""
-    from sct_engine.cli import non_negative_int, positive_int
+    from sct_engine.cli import add_files_root_option, draws_arg, seed_arg
 
     compare = subparsers.add_parser(
         "compare",
@@ -165,16 +210,15 @@ def register_cli(subparsers: Any) -> None:
     )
     compare.add_argument(
         "--draws",
-        type=positive_int,
+        type=draws_arg,
         help=f"draws (default {DEFAULT_ANALYSIS_DRAWS:,}, or the run's)",
     )
-    compare.add_argument(
-        "--seed", type=non_negative_int, help="random seed (default: the scenario's)"
-    )
+    compare.add_argument("--seed", type=seed_arg, help="random seed (default: the scenario's)")
     compare.add_argument(
         "--level", choices=["organisations", "systems", "national", "all"], default="all"
     )
     compare.add_argument("--out", help="also write comparison_*.csv to this folder")
+    add_files_root_option(compare)
     compare.set_defaults(func=_cmd_compare)
 
     report = subparsers.add_parser(
@@ -189,15 +233,15 @@ def register_cli(subparsers: Any) -> None:
     report.add_argument("--xlsx", help="also write the tables to this Excel workbook")
     report.add_argument(
         "--draws",
-        type=positive_int,
+        type=draws_arg,
         help=f"draws of the main analysis (default {DEFAULT_ANALYSIS_DRAWS:,}, or the run's)",
     )
     report.add_argument(
-        "--seed", type=non_negative_int, help="random seed (default: the scenario's or run's)"
+        "--seed", type=seed_arg, help="random seed (default: the scenario's or run's)"
     )
     report.add_argument(
         "--detail-draws",
-        type=positive_int,
+        type=draws_arg,
         default=DEFAULT_DETAIL_DRAWS,
         help=f"draws of the incentive gradient and solvers (default {DEFAULT_DETAIL_DRAWS:,})",
     )
@@ -219,4 +263,5 @@ def register_cli(subparsers: Any) -> None:
         "--no-gradient", action="store_true", help="skip the (slow) incentive gradient"
     )
     report.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_files_root_option(report)
     report.set_defaults(func=_cmd_report)

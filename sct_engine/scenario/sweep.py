@@ -48,6 +48,22 @@ _INDEX = re.compile(r"\[(\d+)\]")
 _DOCS = "see docs/batch.md (Sweeps)"
 
 
+def sweep_not_run_here(file: str) -> Problem:
+    """The problem a ``sweep:`` block gets where one scenario is run (``sct run``, ``sct validate``).
+
+    The one place that says how sweeps are run today; when every command runs
+    sweeps, this message goes.
+    """
+    return Problem(
+        file,
+        SWEEP_KEY,
+        "this file holds a `sweep:` block, which is one run per point; `sct run` and "
+        "`sct validate` read one scenario",
+        "run the sweep with `sct batch FILE --out DIR` (each point checked and run there), or "
+        f"remove the `sweep:` block to run the scenario once; {_DOCS}",
+    )
+
+
 def sweep_points(spec: Any, data: Mapping[str, Any], file: str) -> list[Point]:
     """Every point of a sweep block, after checking each path exists in ``data``.
 
