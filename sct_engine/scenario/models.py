@@ -33,6 +33,7 @@ from pydantic.json_schema import JsonDict
 
 from sct_engine.errors import Problem, RuleViolation, ScenarioError, problems_from_validation_error
 from sct_engine.rules import SchemeOption, builtin_menu, signed_loading_limit, system_correlation
+from sct_engine.scenario.limits import check_document
 
 #: More draws than this is a typo, not a plan (memory and time grow linearly).
 MAX_DRAWS = 2_000_000_000
@@ -161,6 +162,11 @@ def check_run_numbers(
     ]
     for model, values in checks:
         if not values:
+            continue
+        try:
+            check_document(values, "")  # integers too long to print get the file's words too
+        except ScenarioError as err:
+            problems += [replace(p, field=names.get(p.field, p.field)) for p in err.problems]
             continue
         try:
             model.model_validate(values, strict=True)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from sct_engine.errors import Problem, ScenarioError
 from sct_engine import files
+from sct_engine.errors import Problem, ScenarioError
 from sct_engine.scenario import MAX_DRAWS, limits, load_scenario, parse_scenario
 
 pytestmark = pytest.mark.unit
