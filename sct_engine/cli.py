@@ -12,9 +12,15 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sct_engine.errors import OutputError, ScenarioError, excerpt
+
+if TYPE_CHECKING:
+    from sct_engine.scenario import Scenario, Variant
+
+#: ``sct validate`` lists the points of a sweep up to this many.
+MAX_POINTS_LISTED = 50
 
 #: Modules that add their own subcommands through ``register_cli(subparsers)``.
 #: Each keeps heavy imports (Dask, matplotlib) inside its command function.
@@ -118,17 +124,92 @@ def add_files_root_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    from sct_engine.engine.simulate import default_out_dir, simulate
-    from sct_engine.files import check_output_folder
-    from sct_engine.progress import ProgressBar
-    from sct_engine.scenario import load_scenario
+def add_variant_options(parser: argparse.ArgumentParser) -> None:
+    """``--point K`` and ``--set PATH=VALUE``: which sweep point, and what to change."""
+    parser.add_argument(
+        "--point",
+        type=non_negative_int,
+        metavar="K",
+        help="only point K (from 0, as `sct validate` lists them) of the file's sweep: block "
+        "(default: every point, each in its own subfolder)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="sets",
+        metavar="PATH=VALUE",
+        help="change one field of the scenario first, e.g. systems[0].organisations[2].plan=-4 "
+        "(repeatable; the paths of sweeps; recorded in run.json and the report)",
+    )
 
-    out = Path(args.out) if args.out else default_out_dir(args.scenario)
-    check_output_folder(out, "--out")  # before any work: a bad destination costs nothing
-    scenario = load_scenario(args.scenario, files_root=args.files_root)
-    for warning in scenario.warnings:
+
+def grouped_warnings(variants: Sequence[Variant]) -> list[str]:
+    """Every variant's warnings, once each: those of every point bare, the rest naming their point."""
+    texts = [[str(w) for w in v.scenario.warnings] for v in variants]
+    common = [w for w in texts[0] if all(w in other for other in texts[1:])] if texts else []
+    lines = list(common)
+    for variant, found in zip(variants, texts, strict=True):
+        lines += [f"point {variant.index} ({variant.label}): {w}" for w in found if w not in common]
+    return lines
+
+
+def write_sweep_index(out: Path, variants: Sequence[Variant]) -> None:
+    """``sweep.json`` in a sweep's output folder: each point's number, label, values and folder.
+
+    Points written earlier into the same folder (``--point K`` runs) stay listed.
+    """
+    from sct_engine.files import write_file_atomically
+
+    path = out / "sweep.json"
+    entries: dict[int, dict] = {}
+    try:
+        earlier = json.loads(path.read_text())
+        entries = {int(e["point"]): e for e in earlier if isinstance(e, dict) and "point" in e}
+    except (OSError, ValueError, TypeError, KeyError):
+        pass  # no index yet, or one this version cannot read: start afresh
+    for v in variants:
+        assert v.index is not None
+        entries[v.index] = {
+            "point": v.index,
+            "sweep": v.label,
+            "sweep_values": v.point,
+            "folder": v.folder,
+        }
+    text = json.dumps([entries[k] for k in sorted(entries)], indent=2) + "\n"
+    write_file_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), "--out")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sct_engine.engine.simulate import default_out_dir
+    from sct_engine.files import check_output_folder
+    from sct_engine.scenario import load_variants, parse_sets
+
+    base = Path(args.out) if args.out else default_out_dir(args.scenario)
+    check_output_folder(base, "--out")  # before any work: a bad destination costs nothing
+    variants = load_variants(
+        args.scenario, point=args.point, sets=parse_sets(args.sets), files_root=args.files_root
+    )
+    for warning in grouped_warnings(variants):
         print(f"warning: {warning}", file=sys.stderr)
+    swept = variants[0].index is not None
+    if swept:
+        write_sweep_index(base, variants)
+    for variant in variants:
+        out = base / variant.folder if swept else base
+        if swept and not args.quiet:
+            print(f"\n== point {variant.index} of {variant.of}: {variant.label}")
+        _run_one(args, variant.scenario, out)
+    if swept and not args.quiet:
+        print(f"\n{len(variants)} sweep points written under {base}/ (index: sweep.json)")
+    return 0
+
+
+def _run_one(args: argparse.Namespace, scenario: Scenario, out: Path) -> None:
+    """Simulate one scenario (one sweep point) and write its tables to ``out``."""
+    from sct_engine.engine.simulate import simulate
+    from sct_engine.progress import ProgressBar
+
     draws = args.draws or scenario.simulation.draws
     with ProgressBar(total=draws, label=Path(args.scenario).name) as bar:
         result = simulate(
@@ -142,9 +223,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     result.save(out)
     reached = result.provenance.get("max_standard_error")
     if args.target_se is not None and (reached is None or reached > args.target_se):
+        shown = "unknown" if reached is None else f"{reached:.3g}"
         print(
             f"warning: target standard error {args.target_se:g} not reached within {result.draws:,} draws "
-            f"(largest is {'unknown' if reached is None else f'{reached:.3g}'}); raise --draws to go further",
+            f"(largest is {shown}); raise --draws to go further",
             file=sys.stderr,
         )
     if not args.quiet:
@@ -152,16 +234,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(
             f"\nTables written to {out}/ (organisations, systems, national as CSV and Parquet; run.json)"
         )
-    return 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from sct_engine.scenario import load_scenario
+    from sct_engine.scenario import load_variants
 
     bad = 0
     for path in args.files:
         try:
-            scenario = load_scenario(path, files_root=args.files_root)
+            variants = load_variants(path, files_root=args.files_root)
         except ScenarioError as exc:
             bad += 1
             n = len(exc.problems)
@@ -169,9 +250,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             for problem in exc.problems:
                 print(f"  - {problem}")
             continue
-        warnings = scenario.warnings
+        warnings = grouped_warnings(variants)
         n = len(warnings)
-        print(f"{path}: ok" + (f" ({n} warning{'s' if n > 1 else ''})" if n else ""))
+        notes = [f"sweep of {len(variants)} points"] if variants[0].index is not None else []
+        notes += [f"{n} warning{'s' if n > 1 else ''}"] if n else []
+        print(f"{path}: ok" + (f" ({', '.join(notes)})" if notes else ""))
+        if variants[0].index is not None and len(variants) <= MAX_POINTS_LISTED:
+            for variant in variants:
+                print(f"  - point {variant.index}: {variant.label}")
         for warning in warnings:
             print(f"  - warning: {warning}")
     return 1 if bad else 0
@@ -195,7 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", help="scenario YAML file")
     run.add_argument("--draws", type=draws_arg, help="Monte Carlo draws (default: the scenario's)")
     run.add_argument("--seed", type=seed_arg, help="random seed (default: the scenario's)")
-    run.add_argument("--out", help="output folder (default: out/<scenario name>)")
+    run.add_argument(
+        "--out",
+        help="output folder (default: out/<scenario name>; a sweep writes one subfolder per point)",
+    )
     run.add_argument(
         "--engine",
         default="kernel",
@@ -210,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(--draws is then the cap)",
     )
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
+    add_variant_options(run)
     add_files_root_option(run)
     run.set_defaults(func=_cmd_run)
 
@@ -224,6 +314,20 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMAND_MODULES:
         import_module(module).register_cli(sub)
     return parser
+
+
+#: Top-level modules that only an optional extra installs, and the extra that brings them.
+OPTIONAL_EXTRAS: dict[str, str] = {
+    "dask": "distributed",
+    "distributed": "distributed",
+    "mkdocs": "docs",
+}
+
+
+def missing_extra(err: ModuleNotFoundError) -> str | None:
+    """The extra that would install the module ``err`` is about, or ``None`` if none does."""
+    top = (err.name or "").split(".")[0]
+    return OPTIONAL_EXTRAS.get(top)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -241,6 +345,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as err:
+        extra = missing_extra(err)
+        if extra is None:
+            raise
+        print(
+            f"sct {args.command} needs the optional `{extra}` extra ({err.name} is not installed): "
+            f"pip install 'sct_engine[{extra}]' (or, in a clone, pip install -e \".[{extra}]\")",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

@@ -1365,6 +1365,8 @@ def render() -> str:
             out.append(f"      - id: {o['id']}")
             out.append(f"        name: {json.dumps(o['name'])}")
             out.append(f"        kind: {o['kind']}")
+            if o["kind"] == "provider":
+                out.append(f"        provider_type: {o['type']}")
             out.append(
                 f"        plan: {fmt(o['plan'])}   # P(shortfall) ~{pct(o['p_short'])}, "
                 f"P(miss) after actions ~{pct(o['p_miss'])}"

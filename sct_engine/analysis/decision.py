@@ -65,6 +65,9 @@ def _provenance(
         "python_version": platform.python_version(),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "schemes": list(model.schemes.names),
+        # plausibility warnings, a repaired correlation matrix; a sweep point, --set changes
+        "scenario_warnings": [str(w) for w in scenario.warnings] if scenario is not None else [],
+        **(scenario.changes if scenario is not None else {}),
         **extra,
     }
 

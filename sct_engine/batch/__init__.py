@@ -5,7 +5,9 @@ simulate and write ``DIR/runs/<run_id>/`` (:mod:`.runs`, :mod:`.records`), or
 for a file with a ``sweep:`` block, (task per point) the same for each point ->
 manifest -> (task per part) the combined results dataset
 ``DIR/results/<table>/`` (:mod:`.store`). :mod:`.driver` submits the tasks to
-the cluster of :mod:`.cluster`; :mod:`.commands` is ``sct batch``.
+the cluster of :mod:`.cluster`; :mod:`.commands` is ``sct batch``. Runs are
+written under per-run claims (:mod:`.claims`), so batches sharing a folder
+split the work.
 
 This package re-exports the public names of those modules. Dask and pandas are
 imported inside functions so that ``import sct_engine.batch`` (done by the
@@ -33,7 +35,10 @@ from sct_engine.batch.records import engine_version, read_run_record
 from sct_engine.batch.runs import execute_run, run_file, scenario_for, warm_up_engine
 from sct_engine.batch.store import (
     MANIFEST_COLUMNS,
+    RESULT_RUN_COLUMNS,
     SWEEP_COLUMN_PREFIX,
+    BatchOutputError,
+    finished_runs,
     manifest_frame,
     read_manifest,
     read_results,
@@ -54,11 +59,13 @@ __all__ = [
     "PENDING",
     "RESULTS_DIR",
     "RESULTS_PART_RUNS",
+    "RESULT_RUN_COLUMNS",
     "RESULT_TABLES",
     "RUNS_DIR",
     "STATUS_FILE",
     "SWEEP_COLUMN_PREFIX",
     "BatchInputError",
+    "BatchOutputError",
     "BatchSummary",
     "RunSpec",
     "TaskContext",
@@ -67,6 +74,7 @@ __all__ = [
     "engine_version",
     "execute_run",
     "find_scenario_files",
+    "finished_runs",
     "main",
     "manifest_frame",
     "numba_environment_plugin",

@@ -10,12 +10,11 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from sct_engine.batch.driver import run_batch
-from sct_engine.batch.layout import MANIFEST_PARQUET
 from sct_engine.batch.plan import BatchInputError
+from sct_engine.batch.store import BatchOutputError
 from sct_engine.batch.summary import batch_summary_text
 
 
@@ -88,7 +87,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             numba_cache=args.numba_cache,
             progress=None if not args.quiet else False,
         )
-    except BatchInputError as err:
+    except (BatchInputError, BatchOutputError) as err:
         print(f"sct batch: {err}", file=sys.stderr)
         return 2
     finally:
@@ -99,10 +98,12 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _cmd_batch_summary(args: argparse.Namespace) -> int:
-    if not (Path(args.out) / MANIFEST_PARQUET).is_file():
-        print(f"sct batch-summary: no {MANIFEST_PARQUET} in {args.out}", file=sys.stderr)
+    try:
+        text = batch_summary_text(args.out, max_rows=args.rows)
+    except BatchOutputError as err:
+        print(f"sct batch-summary: {err}", file=sys.stderr)
         return 2
-    print(batch_summary_text(args.out, max_rows=args.rows))
+    print(text)
     return 0
 
 

@@ -24,7 +24,7 @@ DONE, FAILED, PENDING = "done", "failed", "pending"
 
 @dataclass(frozen=True)
 class TaskContext:
-    """What every worker task needs besides its own input: where the batch lives.
+    """What every worker task needs besides its own input: where the batch lives, and which.
 
     ``out_dir`` and ``numba_cache`` must be the same paths on every worker (a
     shared filesystem on a multi-machine cluster).
@@ -33,6 +33,11 @@ class TaskContext:
     out_dir: str
     numba_cache: str
     force: bool = False
+    #: This invocation's id, recorded with every run it writes (``batch_id`` column).
+    batch_id: str = ""
+    #: When this invocation started (UTC, ISO 8601): a run another batch finished
+    #: after it is taken as it is, never redone (see :mod:`.claims`).
+    started_utc: str = ""
 
     @property
     def runs(self) -> Path:

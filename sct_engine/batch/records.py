@@ -45,13 +45,15 @@ def engine_version() -> str:
 def make_record(
     spec: RunSpec,
     status: str,
+    batch_id: str,
     provenance: Mapping[str, Any] | None = None,
     error: str | None = None,
 ) -> dict[str, Any]:
     """The status record of a run, as written to ``status.json`` and the manifest.
 
     ``wall_time_s`` (reading, simulating and writing the run) is filled in by
-    :func:`publish` just before the record is written.
+    :func:`publish` just before the record is written. ``batch_id`` names the
+    invocation that wrote it.
     """
     p = provenance or {}
     return {
@@ -70,8 +72,14 @@ def make_record(
         "wall_time_s": None,
         "simulate_time_s": p.get("wall_time_s"),
         "host": socket.gethostname(),
-        "finished_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "finished_utc": utc_now(),
+        "batch_id": batch_id,
     }
+
+
+def utc_now() -> str:
+    """The time now, UTC, ISO 8601 to the millisecond (orders runs against a batch's start)."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def still_valid(record: dict[str, Any] | None, scenario_hash: str) -> bool:
@@ -84,9 +92,21 @@ def still_valid(record: dict[str, Any] | None, scenario_hash: str) -> bool:
     )
 
 
-def publish_failure(folder: Path, spec: RunSpec, error: str, started: float) -> dict[str, Any]:
-    """Publish a failed run with its error; return its record."""
-    record = make_record(spec, FAILED, error=error)
+def finished_after(record: Mapping[str, Any], started_utc: str) -> bool:
+    """Whether a run's record was written after the moment ``started_utc`` (ISO 8601, UTC)."""
+    try:
+        return datetime.fromisoformat(str(record.get("finished_utc"))) >= datetime.fromisoformat(
+            started_utc
+        )
+    except ValueError:
+        return False
+
+
+def publish_failure(
+    folder: Path, spec: RunSpec, error: str, started: float, batch_id: str
+) -> dict[str, Any]:
+    """Publish a failed run with its error; return its record. The caller holds its claim."""
+    record = make_record(spec, FAILED, batch_id, error=error)
     publish(folder, record, None, started)
     return record
 
@@ -97,17 +117,27 @@ def exception_text(file: str, err: BaseException) -> str:
 
 
 def read_run_record(folder: Path) -> dict[str, Any] | None:
-    """A run folder's ``status.json``, or None when the run has not finished."""
+    """A run folder's ``status.json``, or None when the run has not finished.
+
+    A record that is not a run's record (a damaged or foreign file) counts as
+    not finished: the run is done again, and the manifest leaves it out.
+    """
     try:
-        return json.loads((folder / STATUS_FILE).read_text())
-    except (OSError, ValueError):
+        record = json.loads((folder / STATUS_FILE).read_text())
+    except (OSError, ValueError, RecursionError):
         return None
+    if not isinstance(record, dict) or not isinstance(record.get("run_id"), str):
+        return None
+    if record.get("status") not in (DONE, FAILED):
+        return None
+    return record
 
 
 def publish(folder: Path, record: dict[str, Any], result: Result | None, started: float) -> None:
     """Write a run into a hidden temporary folder, then rename it to ``folder``.
 
     ``status.json`` goes in last, so any folder under ``runs/`` is complete.
+    The caller holds the run's claim, so no other batch writes it meanwhile.
     """
     temporary = folder.parent / f".tmp-{folder.name}-{uuid.uuid4().hex[:8]}"
     temporary.mkdir(parents=True)

@@ -2,20 +2,26 @@
 
 These functions are what the driver submits to Dask; workers import them by
 this module's path. Failures become failed runs, never exceptions, so one bad
-file cannot stop a batch.
+file cannot stop a batch. A run is written only under its claim
+(:mod:`.claims`); a run claimed by another batch comes back as
+``{"run_id": ..., "claimed_by": ...}`` for the driver to try again later.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sct_engine.batch.claims import batch_running, holder_text, try_claim
 from sct_engine.batch.layout import DONE, TaskContext
 from sct_engine.batch.plan import RunSpec, sweep_run_id
 from sct_engine.batch.records import (
+    engine_version,
     exception_text,
+    finished_after,
     make_record,
     publish,
     publish_failure,
@@ -52,9 +58,9 @@ def run_file(file: str, base_id: str, context: TaskContext) -> dict[str, Any] | 
             return _run_scenario(spec, loaded, context, started)
         points = sweep_points(loaded.pop(SWEEP_KEY), loaded, file)
     except ScenarioError as err:
-        return publish_failure(context.runs / base_id, spec, str(err), started)
+        return record_failure(spec, str(err), context, started)
     except Exception as err:  # an unexpected failure is recorded, the batch carries on
-        return publish_failure(context.runs / base_id, spec, exception_text(file, err), started)
+        return record_failure(spec, exception_text(file, err), context, started)
     return [
         RunSpec(sweep_run_id(base_id, point), file, point, sweep=point_label(point))
         for point in points
@@ -66,16 +72,82 @@ def execute_run(spec: RunSpec, context: TaskContext) -> dict[str, Any]:
     from sct_engine.errors import ScenarioError
 
     started = time.perf_counter()
-    folder = context.runs / spec.run_id
     if spec.error is not None:
-        return publish_failure(folder, spec, spec.error, started)
+        return record_failure(spec, spec.error, context, started)
     try:
         scenario = scenario_for(spec)
     except ScenarioError as err:
-        return publish_failure(folder, spec, str(err), started)
+        return record_failure(spec, str(err), context, started)
     except Exception as err:
-        return publish_failure(folder, spec, exception_text(spec.file, err), started)
+        return record_failure(spec, exception_text(spec.file, err), context, started)
     return _run_scenario(spec, scenario, context, started)
+
+
+def record_failure(
+    spec: RunSpec, error: str, context: TaskContext, started: float
+) -> dict[str, Any]:
+    """Publish a failed run under its claim (or take what a concurrent batch published)."""
+    folder = context.runs / spec.run_id
+    return _under_claim(
+        spec,
+        context,
+        None,
+        lambda: publish_failure(folder, spec, error, started, context.batch_id),
+    )
+
+
+def _under_claim(
+    spec: RunSpec,
+    context: TaskContext,
+    scenario_hash: str | None,
+    write: Callable[[], dict[str, Any]],
+) -> dict[str, Any]:
+    """Write a run with ``write`` while holding its claim, unless its folder makes that needless.
+
+    The folder's record is taken instead when :func:`_reusable` says so, checked
+    again once the claim is held (the holder before us may just have written
+    it). A run claimed elsewhere is not waited for: the answer says who holds
+    it, and the driver asks again later.
+    """
+    folder = context.runs / spec.run_id
+    reused = _reusable(read_run_record(folder), scenario_hash, context)
+    if reused is not None:
+        return reused
+    claim = try_claim(context.out_dir, spec.run_id, holder_text(context.batch_id))
+    if isinstance(claim, str):
+        return {"run_id": spec.run_id, CLAIMED_BY: claim}
+    with claim:
+        reused = _reusable(read_run_record(folder), scenario_hash, context)
+        if reused is not None:
+            return reused
+        return write()
+
+
+def _reusable(
+    record: dict[str, Any] | None, scenario_hash: str | None, context: TaskContext
+) -> dict[str, Any] | None:
+    """The record to keep instead of running again, marked ``"skipped"``; None to run.
+
+    Kept, so that batches sharing a folder never redo each other's work (even
+    with ``--force``): a run, done or failed, by this engine version (and, when
+    this batch knows it, for the same scenario hash) that was finished after
+    this batch started, or by a batch still running. And, without ``--force``,
+    a done run of the same scenario hash and engine version from any earlier
+    batch. Failures of earlier batches are re-tried.
+    """
+    if record is None:
+        return None
+    same = record.get("engine_version") == engine_version() and scenario_hash in (
+        None,
+        record.get("scenario_hash"),
+    )
+    if same and context.started_utc and finished_after(record, context.started_utc):
+        return {**record, "skipped": record.get("batch_id") != context.batch_id}
+    if scenario_hash is not None and not context.force and still_valid(record, scenario_hash):
+        return {**record, "skipped": True}
+    if same and batch_running(context.out_dir, record.get("batch_id")):
+        return {**record, "skipped": True}
+    return None
 
 
 def _run_scenario(
@@ -83,21 +155,23 @@ def _run_scenario(
 ) -> dict[str, Any]:
     """Simulate and publish ``DIR/runs/<run_id>/``; return the run's status record.
 
-    Skips the simulation when the folder already holds a done run of the same
-    scenario hash and engine version (unless ``context.force``); such records
-    come back with ``"skipped": True``. A failure is recorded, not raised.
+    Skips the simulation when the folder already holds a run to keep (see
+    :func:`_reusable`); such records come back with ``"skipped": True``. A
+    failure is recorded, not raised.
     """
     folder = context.runs / spec.run_id
-    previous = read_run_record(folder)
-    if not context.force and previous is not None and still_valid(previous, scenario.content_hash):
-        return {**previous, "skipped": True}
-    try:
-        result = _simulate(scenario)
-    except Exception as err:
-        return publish_failure(folder, spec, exception_text(spec.file, err), started)
-    record = make_record(spec, DONE, provenance=result.provenance)
-    publish(folder, record, result, started)
-    return record
+
+    def simulate_and_publish() -> dict[str, Any]:
+        try:
+            result = _simulate(scenario)
+        except Exception as err:
+            error = exception_text(spec.file, err)
+            return publish_failure(folder, spec, error, started, context.batch_id)
+        record = make_record(spec, DONE, context.batch_id, provenance=result.provenance)
+        publish(folder, record, result, started)
+        return record
+
+    return _under_claim(spec, context, scenario.content_hash, simulate_and_publish)
 
 
 def _scenario_or_sweep(file: str) -> Scenario | dict[str, Any]:
@@ -139,15 +213,16 @@ def _read_yaml(file: str) -> dict[str, Any]:
 
 
 def scenario_for(spec: RunSpec) -> Scenario:
-    """The validated scenario of a run: the file itself, or the file at its sweep point."""
-    from sct_engine.scenario import load_scenario, parse_scenario
-    from sct_engine.scenario.sweep import SWEEP_KEY, apply_point
+    """The validated scenario of a run: the file itself, or the file at its sweep point.
+
+    A point is read as ``sct run`` reads it (:func:`sct_engine.scenario.load_point`),
+    so a swept option carries its value in its name there too.
+    """
+    from sct_engine.scenario import load_point, load_scenario
 
     if spec.point is None:
         return load_scenario(spec.file)
-    data = _read_yaml(spec.file)
-    data.pop(SWEEP_KEY, None)
-    return parse_scenario(apply_point(data, spec.point, spec.file), source=Path(spec.file))
+    return load_point(spec.file, spec.point)
 
 
 def _simulate(scenario: Scenario, draws: int | None = None) -> Result:
@@ -155,6 +230,10 @@ def _simulate(scenario: Scenario, draws: int | None = None) -> Result:
 
     with _SIMULATE_LOCK:
         return simulate(scenario, draws=draws)
+
+
+#: Key of the answer of a task whose run another batch holds: who holds it.
+CLAIMED_BY = "claimed_by"
 
 
 #: A minimal valid scenario: numba compiles the kernel for argument types, which

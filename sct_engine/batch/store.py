@@ -1,13 +1,20 @@
 """Parquet I/O of a batch folder: the manifest (one row per run) and the combined results.
 
-Both are views rebuilt from ``runs/``; the manifest is written by rename, so a
-kill never leaves it half-written. :func:`write_results_part` is a worker task,
-imported by Dask from this module's path.
+Both are views rebuilt from every finished folder under ``runs/``, whichever
+batch wrote it; the manifest is written by rename, so a kill never leaves it
+half-written. :func:`write_results_part` is a worker task, imported by Dask
+from this module's path.
+
+Seeds are kept as decimal text (a scenario accepts any non-negative integer,
+beyond what a 64-bit column holds), and so is a ``sweep.<path>`` column whose
+values a float64 column would round.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -18,8 +25,10 @@ from sct_engine.batch.layout import (
     MANIFEST_PARQUET,
     RESULT_TABLES,
     RESULTS_DIR,
+    RUNS_DIR,
     TaskContext,
 )
+from sct_engine.batch.records import read_run_record
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +53,20 @@ MANIFEST_COLUMNS = [
     "simulate_time_s",
     "host",
     "finished_utc",
+    "batch_id",
 ]
+
+#: Leading columns of each combined results table; ``sweep.<path>`` columns follow.
+RESULT_RUN_COLUMNS = ["run_id", "file", "sweep", "batch_id"]
+#: How a ``sweep.<path>`` column is stored: float64, or decimal text when a value
+#: (an integer beyond 2**53, e.g. a seed) would not survive float64.
+FLOAT, TEXT = "float", "text"
+#: Tries at reading a run folder that another batch is replacing at that moment.
+_READ_ATTEMPTS = 5
+
+
+class BatchOutputError(ValueError):
+    """A batch folder, or a file in it, that cannot be used: the message names it and the fix."""
 
 
 def write_results_part(
@@ -52,58 +74,104 @@ def write_results_part(
     folder: str,
     index: int,
     records: Sequence[Mapping[str, Any]],
-    sweep_paths: Sequence[str],
-) -> int:
-    """Write part ``index`` of each combined table from the given done runs; return rows written.
+    kinds: Mapping[str, str],
+) -> list[str]:
+    """Write part ``index`` of each combined table from the given done runs.
 
-    Every part has the same columns in the same order (run columns, one float
-    ``sweep.<path>`` column per path swept anywhere in the batch, then the
-    table's own), so the parts read back as one dataset.
+    Every part has the same columns in the same order (run columns, one
+    ``sweep.<path>`` column per path swept anywhere, of the kind given in
+    ``kinds`` (see :func:`sweep_kinds`), then the table's own), so the parts read back as one
+    dataset. Returns the ids of runs left out because their tables could not
+    be read (a damaged folder), so the caller can say so.
     """
     import pandas as pd
 
-    rows = 0
-    for table in RESULT_TABLES:
-        frames = []
-        for record in records:
-            frame = pd.read_parquet(context.runs / record["run_id"] / f"{table}.parquet")
-            frame.insert(0, "run_id", record["run_id"])
-            frame.insert(1, "file", record["file"])
-            frame.insert(2, "sweep", record["sweep"])
-            for k, path in enumerate(sweep_paths):
-                value = record["sweep_values"].get(path)
-                frame.insert(
-                    3 + k,
-                    SWEEP_COLUMN_PREFIX + path,
-                    float("nan") if value is None else float(value),
-                )
-            frames.append(frame)
-        combined = pd.concat(frames, ignore_index=True)
+    tables: dict[str, list[pd.DataFrame]] = {table: [] for table in RESULT_TABLES}
+    unreadable = []
+    for record in records:
+        run_tables = _run_tables(context.runs / record["run_id"])
+        if run_tables is None:
+            unreadable.append(record["run_id"])
+            continue
+        for table, frame in run_tables.items():
+            for k, name in enumerate(RESULT_RUN_COLUMNS):
+                frame.insert(k, name, _text_column([record.get(name)] * len(frame)))
+            for k, (path, kind) in enumerate(kinds.items()):
+                value = (record.get("sweep_values") or {}).get(path)
+                column = _sweep_column([value] * len(frame), kind)
+                frame.insert(len(RESULT_RUN_COLUMNS) + k, SWEEP_COLUMN_PREFIX + path, column)
+            tables[table].append(frame)
+    for table, frames in tables.items():
+        if not frames:
+            continue
         target = Path(folder) / table
         target.mkdir(parents=True, exist_ok=True)
+        combined = pd.concat(frames, ignore_index=True)
         combined.to_parquet(target / f"part-{index:05d}.parquet", index=False)
-        rows += len(combined)
-    return rows
+    return unreadable
+
+
+def _run_tables(folder: Path) -> dict[str, pd.DataFrame] | None:
+    """A done run's tables, or None if they cannot be read.
+
+    Another batch may be replacing the folder (the old one is moved aside just
+    before the new one is renamed in), so a missing file is tried again.
+    """
+    import pandas as pd
+
+    for attempt in range(_READ_ATTEMPTS):
+        try:
+            return {t: pd.read_parquet(folder / f"{t}.parquet") for t in RESULT_TABLES}
+        except FileNotFoundError:
+            time.sleep(0.05 * 2**attempt)
+        except (OSError, ValueError):
+            return None
+    return None
 
 
 def manifest_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """One row per run: status, error, scenario hash, seed, draws, engine version, times."""
+    """One row per run: status, error, scenario hash, seed, draws, engine version, times.
+
+    Columns have fixed types whatever the records hold (a record written by
+    hand or by an older version cannot stop the manifest being written): text,
+    except ``draws`` (Int64) and the times (float64); ``seed`` is text.
+    """
     import pandas as pd
 
-    paths = sweep_paths(records)
-    rows = []
-    for record in sorted(records, key=lambda r: r["run_id"]):
-        row = {name: record.get(name) for name in MANIFEST_COLUMNS}
-        for path in paths:
-            row[SWEEP_COLUMN_PREFIX + path] = record.get("sweep_values", {}).get(path)
-        rows.append(row)
-    columns = MANIFEST_COLUMNS + [SWEEP_COLUMN_PREFIX + p for p in paths]
-    frame = pd.DataFrame(rows, columns=columns)
-    for name in ("seed", "draws"):
-        frame[name] = frame[name].astype("Int64")
-    for name in ("wall_time_s", "simulate_time_s", *columns[len(MANIFEST_COLUMNS) :]):
-        frame[name] = frame[name].astype("float64")
-    return frame
+    ordered = sorted(records, key=lambda r: r["run_id"])
+    columns: dict[str, Any] = {}
+    for name in MANIFEST_COLUMNS:
+        values = [r.get(name) for r in ordered]
+        if name == "draws":
+            columns[name] = pd.Series([_as_int(v) for v in values], dtype="object").astype("Int64")
+        elif name in ("wall_time_s", "simulate_time_s"):
+            columns[name] = pd.Series([_as_float(v) for v in values], dtype="float64")
+        else:
+            columns[name] = _text_column(values)
+    for path, kind in sweep_kinds(ordered).items():
+        values = [(r.get("sweep_values") or {}).get(path) for r in ordered]
+        columns[SWEEP_COLUMN_PREFIX + path] = _sweep_column(values, kind)
+    return pd.DataFrame(columns)
+
+
+def _text_column(values: Sequence[Any]) -> Any:
+    import pandas as pd
+
+    return pd.Series([None if v is None else _number_text(v) for v in values], dtype="string")
+
+
+def _as_int(value: Any) -> int | None:
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    return value if is_int and abs(value) < 2**63 else None
+
+
+def _as_float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return math.nan
+    try:
+        return float(value)
+    except OverflowError:
+        return math.nan
 
 
 def write_manifest(out: Path, records: Sequence[Mapping[str, Any]]) -> None:
@@ -113,11 +181,45 @@ def write_manifest(out: Path, records: Sequence[Mapping[str, Any]]) -> None:
     _write_by_rename(out / MANIFEST_CSV, lambda p: frame.to_csv(p, index=False))
 
 
+def finished_runs(out: Path) -> dict[str, dict[str, Any]]:
+    """The record of every finished run folder under ``out/runs/``, by run id.
+
+    Hidden folders (runs being written) and folders without a readable run
+    record are left out.
+    """
+    runs = Path(out) / RUNS_DIR
+    found = {}
+    for folder in sorted(runs.iterdir()) if runs.is_dir() else []:
+        if folder.name.startswith(".") or not folder.is_dir():
+            continue
+        record = read_run_record(folder)
+        if record is not None:
+            found[folder.name] = {**record, "run_id": folder.name}
+    return found
+
+
 def read_manifest(out: str | os.PathLike[str]) -> pd.DataFrame:
-    """The manifest of a batch folder."""
+    """The manifest of a batch folder; :class:`BatchOutputError` if it cannot be read."""
     import pandas as pd
 
-    return pd.read_parquet(Path(out) / MANIFEST_PARQUET)
+    path = Path(out) / MANIFEST_PARQUET
+    if not path.is_file():
+        raise BatchOutputError(
+            f"{path}: there is no batch manifest here. Fix: give the --out folder of a batch"
+        )
+    try:
+        manifest = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises several kinds for a damaged file
+        raise BatchOutputError(
+            f"{path}: is not a readable batch manifest ({_first_line(err)}). Fix: run the "
+            f"batch command again with --out {out}: it rebuilds the manifest from {RUNS_DIR}/"
+        ) from None
+    if not {"run_id", "status"} <= set(manifest.columns):
+        raise BatchOutputError(
+            f"{path}: is not a batch manifest (no run_id and status columns). Fix: run the "
+            f"batch command again with --out {out}: it rebuilds the manifest from {RUNS_DIR}/"
+        )
+    return manifest
 
 
 def read_results(out: str | os.PathLike[str], table: str) -> pd.DataFrame:
@@ -126,16 +228,52 @@ def read_results(out: str | os.PathLike[str], table: str) -> pd.DataFrame:
 
     if table not in RESULT_TABLES:
         raise ValueError(f"unknown table {table!r}; choose one of {', '.join(RESULT_TABLES)}")
-    return pd.read_parquet(Path(out) / RESULTS_DIR / table)
+    path = Path(out) / RESULTS_DIR / table
+    try:
+        return pd.read_parquet(path)
+    except Exception as err:
+        raise BatchOutputError(
+            f"{path}: cannot be read as combined results ({_first_line(err)}). Fix: run the "
+            f"batch command again with --out {out}: it rebuilds them from {RUNS_DIR}/"
+        ) from None
 
 
-def sweep_paths(records: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Every path swept anywhere in the batch, in first-seen order of sorted run ids."""
-    paths: dict[str, None] = {}
+def sweep_kinds(records: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Every path swept anywhere in the batch (first-seen order of sorted run ids), and how
+    its column is stored: :data:`FLOAT`, or :data:`TEXT` if float64 would round a value."""
+    kinds: dict[str, str] = {}
     for record in sorted(records, key=lambda r: r["run_id"]):
-        for path in record.get("sweep_values") or {}:
-            paths.setdefault(path, None)
-    return list(paths)
+        for path, value in (record.get("sweep_values") or {}).items():
+            exact = kinds.get(path, FLOAT) == FLOAT and _float_exact(value)
+            kinds[path] = FLOAT if exact else TEXT
+    return kinds
+
+
+def _float_exact(value: Any) -> bool:
+    if value is None or isinstance(value, float):
+        return True
+    try:
+        return float(value) == value
+    except (OverflowError, TypeError, ValueError):
+        return False
+
+
+def _sweep_column(values: Sequence[Any], kind: str) -> Any:
+    import pandas as pd
+
+    if kind == FLOAT:
+        return pd.Series([_as_float(v) for v in values], dtype="float64")
+    return _text_column(values)
+
+
+def _number_text(value: Any) -> str:
+    """Exact text of a value: a float's shortest round-trip form, an integer's digits."""
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0] if text else ''}"
 
 
 def _write_by_rename(path: Path, write: Callable[[str], object]) -> None:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from sct_engine.errors import Problem, ScenarioError, excerpt
 from sct_engine.files import read_csv_table, read_limited
+from sct_engine.rules.organisations import canonical_group
 
 #: Fewer organisation-years than this cannot be calibrated at all.
 MIN_ROWS = 10
@@ -27,7 +28,8 @@ REQUIRED_COLUMNS = ("organisation", "kind", "year", "plan", "outturn", "turnover
 OPTIONAL_COLUMNS = ("control_total",)
 _COLUMN_HELP = {
     "organisation": "organisation id or name",
-    "kind": "kind of organisation, e.g. acute, mental_health, ccg",
+    "kind": "kind of organisation: acute, mental_health, community, ambulance, specialist, "
+    "provider or commissioner (ccg)",
     "year": "financial year, e.g. 2018 or 2018/19",
     "plan": "planned surplus(+)/deficit(-) before sustainability funding, £m",
     "outturn": "year-end surplus(+)/deficit(-) before sustainability funding, £m",
@@ -245,7 +247,7 @@ def _cell_value(column: str, text: object) -> object:
     if column == "organisation":
         return text
     if column == "kind":
-        return text.lower()
+        return canonical_group(text)  # the scenario's words: `ccg` is `commissioner`
     if column == "year":
         return _year(text) or 0
     try:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sct_engine.calibration.likelihood import prob_worse_than
+from sct_engine.rules.organisations import SD_GROUPS
 
 if TYPE_CHECKING:  # the fit module calls this one, so its types are for annotations only
     from sct_engine.calibration.fit import Calibration, Estimate, Fit
@@ -135,26 +136,45 @@ def _check_lines(cal: Calibration) -> list[str]:
 
 
 def calibration_snippet(cal: Calibration) -> str:
-    """YAML to paste into a scenario: ``uncertainty.tail`` and a commented sd_pct guide."""
+    """YAML to paste into a scenario: ``uncertainty.sd_pct_by_type`` and ``uncertainty.tail``.
+
+    Kinds in the scenario's words (a provider type, ``provider``,
+    ``commissioner``) go into ``sd_pct_by_type``; any other kind is listed as a
+    comment, since a scenario has no organisation to give it to.
+    """
     history = cal.history
     lines = [
         f"# sct calibrate {Path(history.source).name} (n={history.n} organisation-years, {history.years}); "
-        "paste into your scenario"
+        "paste into your scenario",
+        "# (if your scenario already has an uncertainty: block, put these fields under it)",
     ]
     lines += [f"# {test}" for test in cal.tests]
+    best = cal.best
+    known = {k: est for k, est in best.sd_pct.items() if k in SD_GROUPS}
+    other = {k: est for k, est in best.sd_pct.items() if k not in SD_GROUPS}
+    body: list[str] = []
+    if known:
+        body.append("  sd_pct_by_type:   # for organisations without sd or sd_pct of their own")
+        for kind, est in known.items():
+            value = f"{kind}: {_number(est.value, est.se)}"
+            body.append(f"    {value:<26} # SE {_se_text(est.se)}")
     if cal.tail_detected and cal.shared is not None:
-        tail = cal.shared.tail["all"]
-        lines += [
-            "# (if your scenario already has an uncertainty: block, put tail: under it)",
-            "uncertainty:",
-            "  tail:",
-        ]
-        for name, est in tail.as_dict().items():
+        body.append("  tail:")
+        for name, est in cal.shared.tail["all"].as_dict().items():
             value = f"{name}: {_number(est.value, est.se)}"
-            lines.append(f"    {value:<22} # SE {_se_text(est.se)}")
+            body.append(f"    {value:<26} # SE {_se_text(est.se)}")
     else:
         reason = cal.notes[0] if cal.notes else "no tail fitted"
         lines.append(f"# no tail: {reason}; leave uncertainty.tail out")
+    if body:
+        lines += ["uncertainty:", *body]
+    if other:
+        lines.append(
+            "# kinds that are not a provider_type, provider or commissioner (give these sd_pct "
+            "to the matching organisations yourself):"
+        )
+        for kind, est in other.items():
+            lines.append(f"#   {kind}: {_number(est.value, est.se)}   # SE {_se_text(est.se)}")
     if cal.by_kind is not None:
         lines.append(
             "# tail by kind, for reference; to use one, give each organisation of that kind"
@@ -168,12 +188,4 @@ def calibration_snippet(cal: Calibration) -> str:
                 f"{name}: {_number(est.value, est.se)}" for name, est in tail.as_dict().items()
             )
             lines.append(f"#   {kind}: {{{parts}}}")
-    best = cal.best
-    lines += [
-        "# suggested sd_pct by kind (use on each organisation: sd_pct: <value>)",
-        "# sd_pct_by_kind:",
-    ]
-    for kind, est in best.sd_pct.items():
-        value = f"{kind}: {_number(est.value, est.se)}"
-        lines.append(f"#   {value:<28} # SE {_se_text(est.se)}")
     return "\n".join(lines) + "\n"

@@ -113,6 +113,7 @@ class Model:
     ]  # share of the year's outturn variance arising in each quarter
     quarterly_profile: np.ndarray  # (N, 4) share of plan and control total falling in each quarter
     schemes: SchemeArrays
+    org_types: tuple[str, ...] = ()  # each organisation's provider_type ("" where none is given)
 
     @property
     def n_orgs(self) -> int:
@@ -222,6 +223,7 @@ def build_model(scenario: Scenario) -> Model:
         org_ids=tuple(o.id for o in orgs),
         org_names=tuple(o.name or o.id for o in orgs),
         org_kinds=tuple(o.kind for o in orgs),
+        org_types=tuple(o.provider_type or "" for o in orgs),
         org_system=np.repeat(np.arange(len(sizes), dtype=np.int64), sizes),
         system_ids=tuple(s.id for s in scenario.systems),
         system_names=tuple(s.name or s.id for s in scenario.systems),

@@ -131,6 +131,8 @@ def simulate(
         # e.g. a correlation matrix repaired to the nearest valid one: kept with the results,
         # since batch runs and the Python API print nothing.
         "scenario_warnings": [str(w) for w in scenario.warnings],
+        # a sweep point and --set changes applied to the file (sweep_point, sweep, set)
+        **scenario.changes,
     }
     result = Result(model=model, stats=stats, provenance=provenance)
     result.check_finite(file)

@@ -1,8 +1,8 @@
 """The ``sct compare`` and ``sct report`` commands: paired comparison text, the report files.
 
-Destinations are checked before the analysis starts and written whole or not at
-all (:mod:`sct_engine.files`); the analysis is refused up front when it would
-not fit in memory (:mod:`sct_engine.engine.memory`).
+Destinations are checked before any analysis starts and written whole or not at
+all (:mod:`sct_engine.files`); an analysis is refused up front when it would not
+fit in memory (:mod:`sct_engine.engine.memory`).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,12 @@ from sct_engine.files import (
     write_file_atomically,
     write_folder_atomically,
 )
-from sct_engine.report.data import ReportSettings, prepare_report, resolve_source
+from sct_engine.report.data import ReportSettings, prepare_report, resolve_sources
 from sct_engine.report.html import money, write_html
 from sct_engine.report.workbook import write_workbook
-from sct_engine.scenario import FILES_ROOT_ENV, Scenario
+from sct_engine.scenario import FILES_ROOT_ENV, Scenario, parse_sets
+
+_LEVELS = ("organisations", "systems", "national")
 
 
 def _comparison_text(analysis: Analysis, names: list[str] | None, level: str) -> str:
@@ -85,6 +88,22 @@ def _comparison_text(analysis: Analysis, names: list[str] | None, level: str) ->
     return "\n".join(lines)
 
 
+def _option_names(text: str | None, offered: Sequence[str]) -> list[str] | None:
+    """``--schemes`` as option names; a changed option may be named as in the file (``flexible_25``)."""
+    if not text:
+        return None
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    if len(names) < 2:
+        raise ValueError("--schemes needs at least two options, the first being the baseline")
+    labelled = {name.split("[", 1)[0]: name for name in offered if "[" in name}
+    return [name if name in offered else labelled.get(name, name) for name in names]
+
+
+def _print_warnings(scenario: Scenario, label: str) -> None:
+    for warning in scenario.warnings:
+        print(f"warning: {label}{warning}", file=sys.stderr)
+
+
 def _open_files_root(args: argparse.Namespace) -> None:
     """``--files-root``: open the folder to the scenarios this command reads (this process only)."""
     if args.files_root:
@@ -98,46 +117,73 @@ def _check_analysis_memory(scenario: Scenario) -> None:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from sct_engine.progress import ProgressBar
-
-    out = check_output_folder(args.out, "--out") if args.out else None
+    if args.out:
+        check_output_folder(args.out, "--out")  # before any work: a bad destination costs nothing
     _open_files_root(args)
     try:
-        scenario, run = resolve_source(args.scenario)
-        _check_analysis_memory(scenario)
-        names = [x.strip() for x in args.schemes.split(",") if x.strip()] if args.schemes else None
-        if names is not None and len(names) < 2:
-            raise ValueError("--schemes needs at least two options, the first being the baseline")
-        draws = args.draws or run.get("draws") or DEFAULT_ANALYSIS_DRAWS
-        seed = args.seed if args.seed is not None else run.get("seed")
-        with ProgressBar(total=int(draws), label="compare") as bar:
-            analysis = analyse(
-                scenario,
-                draws=int(draws),
-                seed=seed,
-                baseline=names[0] if names else None,
-                progress=bar.update,
-            )
-        text = _comparison_text(analysis, names, args.level)
+        sources = resolve_sources(args.scenario, args.point, parse_sets(args.sets))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(text)
-    if out is not None:
-        tables = {level: analysis.comparison(level, names) for level in _LEVELS}
-        write_folder_atomically(
-            out,
-            {
-                f"comparison_{level}.csv": partial(frame.to_csv, index=False)
-                for level, frame in tables.items()
-            },
-            "--out",
-        )
-        print(f"\nComparison tables written to {out}/")
+    for scenario, run, folder in sources:
+        if folder:
+            print(f"\n== {folder}")
+        _print_warnings(scenario, f"{folder}: " if folder else "")
+        try:
+            names = _option_names(args.schemes, [option.name for option in scenario.schemes])
+            _check_analysis_memory(scenario)
+            analysis = _compare_one(args, scenario, run, names)
+            text = _comparison_text(analysis, names, args.level)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(text)
+        if args.out:
+            out = Path(args.out) / folder
+            tables = {level: analysis.comparison(level, names) for level in _LEVELS}
+            write_folder_atomically(
+                out,
+                {
+                    f"comparison_{level}.csv": partial(frame.to_csv, index=False)
+                    for level, frame in tables.items()
+                },
+                "--out",
+            )
+            print(f"\nComparison tables written to {out}/")
     return 0
 
 
-_LEVELS = ("organisations", "systems", "national")
+def _compare_one(
+    args: argparse.Namespace, scenario: Scenario, run: dict[str, Any], names: list[str] | None
+) -> Analysis:
+    from sct_engine.progress import ProgressBar
+
+    draws = args.draws or run.get("draws") or DEFAULT_ANALYSIS_DRAWS
+    seed = args.seed if args.seed is not None else run.get("seed")
+    with ProgressBar(total=int(draws), label="compare") as bar:
+        return analyse(
+            scenario,
+            draws=int(draws),
+            seed=seed,
+            baseline=names[0] if names else None,
+            progress=bar.update,
+        )
+
+
+def _report_paths(args: argparse.Namespace, source: Path, folder: str) -> tuple[Path, Path | None]:
+    """Where one report (and its workbook) goes; a sweep point's carry its folder name."""
+    xlsx = Path(args.xlsx) if args.xlsx else None
+    if args.out:
+        out = Path(args.out)
+        if folder:
+            out = out.with_name(f"{out.stem}.{folder}{out.suffix or '.html'}")
+    elif source.is_dir():
+        out = source / folder / "report.html"
+    else:
+        out = Path("out") / source.stem / folder / "report.html"
+    if xlsx is not None and folder:
+        xlsx = xlsx.with_name(f"{xlsx.stem}.{folder}{xlsx.suffix or '.xlsx'}")
+    return out, xlsx
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -151,34 +197,39 @@ def _cmd_report(args: argparse.Namespace) -> int:
         gradient=not args.no_gradient,
     )
     source = Path(args.source)
-    out = (
-        Path(args.out)
-        if args.out
-        else (
-            source / "report.html" if source.is_dir() else Path("out") / source.stem / "report.html"
-        )
-    )
-    # Both destinations are checked before the (long) analysis, and written whole or not at all.
-    check_output_file(out, "--out")
-    if args.xlsx:
-        check_output_file(args.xlsx, "--xlsx")
     _open_files_root(args)
     try:
-        _check_analysis_memory(resolve_source(source)[0])
-        data = prepare_report(source, settings)
+        sources = resolve_sources(source, args.point, parse_sets(args.sets))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    write_file_atomically(out, lambda p: write_html(data, p), "--out")
-    if args.xlsx:
-        write_file_atomically(args.xlsx, lambda p: write_workbook(data, p), "--xlsx")
-    if not args.quiet:
-        for r in data.recommendations:
-            print(
-                f"{r.system_name}: sign {r.scheme} ({money(r.gain, sign=True)} a year of expected funding "
-                f"against {r.baseline}, ± {money(Z95 * r.se_gain)})"
-            )
-        print(f"Report written to {out}" + (f"; tables to {args.xlsx}" if args.xlsx else ""))
+    # Every destination is checked before the first (long) analysis, and written whole.
+    for _, _, folder in sources:
+        out, xlsx = _report_paths(args, source, folder)
+        check_output_file(out, "--out")
+        if xlsx is not None:
+            check_output_file(xlsx, "--xlsx")
+    for scenario, run, folder in sources:
+        out, xlsx = _report_paths(args, source, folder)
+        _print_warnings(scenario, f"{folder}: " if folder else "")
+        try:
+            _check_analysis_memory(scenario)
+            data = prepare_report(scenario, settings, run=run)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        write_file_atomically(out, partial(write_html, data), "--out")
+        if xlsx is not None:
+            write_file_atomically(xlsx, partial(write_workbook, data), "--xlsx")
+        if not args.quiet:
+            if folder:
+                print(f"== {folder}")
+            for r in data.recommendations:
+                print(
+                    f"{r.system_name}: sign {r.scheme} ({money(r.gain, sign=True)} a year of expected "
+                    f"funding against {r.baseline}, ± {money(Z95 * r.se_gain)})"
+                )
+            print(f"Report written to {out}" + (f"; tables to {xlsx}" if xlsx else ""))
     return 0
 
 
@@ -186,7 +237,7 @@ def _probability(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1, got {value}")
     return value
@@ -194,7 +245,7 @@ def _probability(text: str) -> float:
 
 def register_cli(subparsers: Any) -> None:
     """Add ``compare`` and ``report`` to the ``sct`` command."""
-    from sct_engine.cli import add_files_root_option, draws_arg, seed_arg
+    from sct_engine.cli import add_files_root_option, add_variant_options, draws_arg, seed_arg
 
     compare = subparsers.add_parser(
         "compare",
@@ -217,7 +268,11 @@ def register_cli(subparsers: Any) -> None:
     compare.add_argument(
         "--level", choices=["organisations", "systems", "national", "all"], default="all"
     )
-    compare.add_argument("--out", help="also write comparison_*.csv to this folder")
+    compare.add_argument(
+        "--out",
+        help="also write comparison_*.csv to this folder (a sweep: one subfolder per point)",
+    )
+    add_variant_options(compare)
     add_files_root_option(compare)
     compare.set_defaults(func=_cmd_compare)
 
@@ -228,7 +283,10 @@ def register_cli(subparsers: Any) -> None:
         "source", help="scenario YAML file, or a result folder written by `sct run`"
     )
     report.add_argument(
-        "--out", help="HTML file (default: out/<scenario>/report.html, or inside the result folder)"
+        "--out",
+        help="HTML file (default: out/<scenario>/report.html, or inside the result folder; a "
+        "sweep point's report is out/<scenario>/<point folder>/report.html, or OUT.<point "
+        "folder>.html)",
     )
     report.add_argument("--xlsx", help="also write the tables to this Excel workbook")
     report.add_argument(
@@ -263,5 +321,6 @@ def register_cli(subparsers: Any) -> None:
         "--no-gradient", action="store_true", help="skip the (slow) incentive gradient"
     )
     report.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_variant_options(report)
     add_files_root_option(report)
     report.set_defaults(func=_cmd_report)

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from sct_engine.analysis.solvers import (
     mitigation_needed,
 )
 from sct_engine.analysis.submodels import DEFAULT_DETAIL_DRAWS
-from sct_engine.scenario import Scenario, load_scenario
+from sct_engine.scenario import Scenario, load_scenario, load_variants
 
 
 class ReportSourceError(ValueError):
@@ -95,7 +96,12 @@ def resolve_source(path: str | os.PathLike) -> tuple[Scenario, dict[str, Any]]:
             f"the scenario file {named} named in {run_json} was not found; "
             "run `sct report` on the scenario file itself"
         )
-    scenario = load_scenario(found)
+    sets = {c["path"]: c["value"] for c in info.get("set") or [] if isinstance(c, dict)}
+    if info.get("sweep_point") is None and not sets:
+        scenario = load_scenario(found)
+    else:  # a sweep point, or a what-if: the same changes to the same file
+        (variant,) = load_variants(found, point=info.get("sweep_point"), sets=sets)
+        scenario = variant.scenario
     note = f"re-created from the run in {p} (run.json: seed {info.get('seed')}, {info.get('draws'):,} draws)"
     if info.get("scenario_hash") and info["scenario_hash"] != scenario.content_hash:
         note += "; the scenario file has changed since that run, so the report uses the file as it is now"
@@ -103,21 +109,62 @@ def resolve_source(path: str | os.PathLike) -> tuple[Scenario, dict[str, Any]]:
     return scenario, {"seed": info.get("seed"), "draws": info.get("draws"), "note": note}
 
 
+def resolve_sources(
+    path: str | os.PathLike, point: int | None = None, sets: Mapping[str, Any] | None = None
+) -> list[tuple[Scenario, dict[str, Any], str]]:
+    """(scenario, run, folder) for every run a path asks for.
+
+    A scenario file gives one per sweep point (or the one ``point`` picks),
+    with ``sets`` applied; ``folder`` is the point's subfolder name (empty
+    without a sweep). A folder of ``sct run`` gives its run; the folder of a
+    sweep run (with ``sweep.json``) gives each point's folder.
+    """
+    p = Path(path)
+    if not p.is_dir():
+        return [
+            (
+                v.scenario,
+                {"note": f"scenario file {p}" + (f", {v.label}" if v.label else "")},
+                v.folder,
+            )
+            for v in load_variants(p, point=point, sets=sets)
+        ]
+    if sets:
+        raise ReportSourceError(
+            f"--set changes a scenario file, and {p} is a result folder: give the scenario file"
+        )
+    if (p / "run.json").is_file() or not (p / "sweep.json").is_file():
+        if point is not None:
+            raise ReportSourceError(f"--point picks a sweep point, and {p} holds one run")
+        return [(*resolve_source(p), "")]
+    try:
+        index = json.loads((p / "sweep.json").read_text())
+        folders = {int(e["point"]): str(e["folder"]) for e in index}
+    except (ValueError, TypeError, KeyError):
+        raise ReportSourceError(f"{p / 'sweep.json'} is damaged; re-run `sct run`") from None
+    if point is not None and point not in folders:
+        raise ReportSourceError(f"{p} has no point {point} (it has {sorted(folders)})")
+    chosen = sorted(folders) if point is None else [point]
+    return [(*resolve_source(p / folders[k]), folders[k]) for k in chosen]
+
+
 def prepare_report(
     source: str | os.PathLike | Scenario,
     settings: ReportSettings | None = None,
     progress: bool | None = None,
+    run: Mapping[str, Any] | None = None,
 ) -> ReportData:
     """Run the analysis, the incentive gradient and the solvers for the report.
 
     ``progress``: show progress bars (default: when stderr is a terminal).
+    ``run``: for a scenario given in memory, what :func:`resolve_sources`
+    found with it (the run's seed and draws, and a note on the source).
     """
     from sct_engine.progress import ProgressBar
 
     settings = settings or ReportSettings()
-    run: dict[str, Any]
     if isinstance(source, Scenario):
-        scenario, run = source, {"note": "scenario given in memory"}
+        scenario, run = source, {"note": "scenario given in memory", **(run or {})}
     else:
         scenario, run = resolve_source(source)
     draws = settings.draws or run.get("draws") or DEFAULT_ANALYSIS_DRAWS
@@ -222,6 +269,18 @@ def report_tables(data: ReportData) -> dict[str, pd.DataFrame]:
     if data.gradient is not None:
         tables["incentive_gradient"] = data.gradient
     return tables
+
+
+def scenario_changes(data: ReportData) -> list[str]:
+    """The report's opening notes on its scenario: the sweep point and each ``--set`` change."""
+    p = data.analysis.result.provenance
+    lines = []
+    if p.get("sweep"):
+        lines.append(f"sweep point {p.get('sweep_point')} of the file: {p['sweep']}")
+    for change in p.get("set") or []:
+        was = "the default" if change.get("was") is None else json.dumps(change["was"])
+        lines.append(f"{change['path']} = {json.dumps(change['value'])} (the file: {was})")
+    return lines
 
 
 def provenance_fields(data: ReportData) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import numpy as np
 from sct_engine.analysis.decision import TAIL_LEVEL
 from sct_engine.analysis.paired import Z95
 from sct_engine.engine.stats import proportion_se
-from sct_engine.report.data import ReportData, provenance_fields
+from sct_engine.report.data import ReportData, provenance_fields, scenario_changes
 
 #: Traffic lights on the probability of losing some funding: green below the
 #: first bound, amber below the second, red above.
@@ -50,6 +50,7 @@ nav a { color: var(--accent); text-decoration: none; }
         break-inside: avoid; }
 .card h3 { margin-top: 4px; }
 .card .big { font-size: 20px; font-weight: 600; margin: 4px 0 8px; }
+.card.warnings { border-left-color: #ffb81c; background: #fff8e5; }
 table { border-collapse: collapse; width: 100%; font-size: 13px; font-variant-numeric: tabular-nums;
         margin: 8px 0 4px; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 6px; text-align: right; vertical-align: top; }
@@ -133,7 +134,30 @@ def _light(p: float) -> tuple[str, str]:
 
 
 def _org_label(model: Any, i: int) -> str:
-    return f"{_e(model.org_names[i])}<br><span class='se'>{_e(model.org_ids[i])}</span>"
+    kind = model.org_types[i].replace("_", " ") if i < len(model.org_types) else ""
+    detail = f"{model.org_ids[i]} · {kind}" if kind else model.org_ids[i]
+    return f"{_e(model.org_names[i])}<br><span class='se'>{_e(detail)}</span>"
+
+
+def _scenario_notes_html(data: ReportData) -> str:
+    """What-if changes and plausibility warnings, stated before anything else."""
+    changes = scenario_changes(data)
+    warnings = data.analysis.result.provenance.get("scenario_warnings") or []
+    out = ""
+    if changes:
+        items = "".join(f"<li><code>{_e(line)}</code></li>" for line in changes)
+        out += (
+            "<div class='card changes'><h3>Changed from the scenario file</h3>"
+            f"<ul>{items}</ul><p class='small'>Every figure below is for the scenario with "
+            "these changes.</p></div>"
+        )
+    if warnings:
+        items = "".join(f"<li>{_e(w)}</li>" for w in warnings)
+        out += (
+            "<div class='card warnings'><h3>Warnings about the scenario's figures</h3>"
+            f"<ul>{items}</ul></div>"
+        )
+    return out
 
 
 def _section(anchor: str, body: str) -> str:
@@ -644,7 +668,8 @@ def render_html(data: ReportData) -> str:
         "at risk, who is better or worse off inside the scheme, and who puts the system at risk.</p>"
         f"<p class='meta'>{a.draws:,} simulated years · seed {a.seed} · {m.n_orgs} organisations in "
         f"{m.n_systems} system{'s' if m.n_systems > 1 else ''} · £{m.funding.sum():,.1f}m at stake · "
-        f"sct_engine {_e(p.get('package_version', ''))} · {_e(p.get('created_utc', ''))}</p></header>"
+        f"sct_engine {_e(p.get('package_version', ''))} · {_e(p.get('created_utc', ''))}</p>"
+        f"{_scenario_notes_html(data)}</header>"
         f"<nav aria-label='Contents'><ol>{toc}</ol></nav>"
         f"{sections}"
         "<footer>Produced by sct_engine. Money in £ millions a year; surplus positive. Probabilities from "

@@ -4,7 +4,8 @@
 menu; :mod:`.payments` the elements, the tests, the finance and A&E elements
 paid and the quarterly instalments; :mod:`.cover` the redistribution of
 shortfalls (the knapsack cover, compiled into the kernel too); and
-:mod:`.correlation` the checks and repair of a system's correlation matrix.
+:mod:`.correlation` the checks and repair of a system's correlation matrix;
+:mod:`.organisations` the words for kinds and types of organisation.
 Nothing here imports anything else from ``sct_engine``: every other
 sub-package builds on these rules.
 """
@@ -36,6 +37,16 @@ from sct_engine.rules.options import (
     SystemTest,
     builtin_menu,
 )
+from sct_engine.rules.organisations import (
+    KIND_ALIASES,
+    KINDS,
+    PROVIDER_TYPES,
+    SD_GROUPS,
+    ProviderType,
+    SdGroup,
+    canonical_group,
+    sd_group_order,
+)
 from sct_engine.rules.payments import (
     QUARTER_WEIGHT_PERCENT,
     QUARTER_WEIGHTS,
@@ -51,19 +62,26 @@ from sct_engine.rules.payments import (
 
 __all__ = [
     "EXACT_COVER_LIMIT",
+    "KINDS",
+    "KIND_ALIASES",
     "MIN_EIGENVALUE",
+    "PROVIDER_TYPES",
     "QUARTER_WEIGHTS",
     "QUARTER_WEIGHT_PERCENT",
     "REDISTRIBUTION_CODES",
+    "SD_GROUPS",
     "SYSTEM_TEST_CODES",
+    "ProviderType",
     "Redistribution",
     "SchemeOption",
+    "SdGroup",
     "SystemCorrelation",
     "SystemTest",
     "ae_element",
     "ae_paid",
     "available_headroom",
     "builtin_menu",
+    "canonical_group",
     "clipped_correlation",
     "cover_shortfalls",
     "cover_shortfalls_into",
@@ -75,6 +93,7 @@ __all__ = [
     "quarterly_instalments",
     "quarterly_share",
     "redistribute",
+    "sd_group_order",
     "signed_loading_limit",
     "smallest_eigenvalue",
     "system_correlation",

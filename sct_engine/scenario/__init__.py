@@ -2,7 +2,9 @@
 
 Flow: YAML bytes (:mod:`.loading`, within the :mod:`.limits`) -> members from
 CSV tables (:mod:`.members_csv`) -> validated models (:mod:`.models`). A
-``sweep:`` block (:mod:`.sweep`) expands one file into many scenarios. Every
+``sweep:`` block (:mod:`.sweep`) expands one file into many scenarios, and
+:mod:`.variants` reads a file as every run it asks for (sweep points, ``--set``
+changes). :mod:`.plausibility` warns of figures that are probably a slip. Every
 problem names the file, the field path and the fix.
 
 This package re-exports the public names of those modules, so
@@ -19,6 +21,7 @@ from sct_engine.scenario.limits import (
 from sct_engine.scenario.loading import (
     load_scenario,
     parse_scenario,
+    read_scenario_data,
     scenario_json_schema,
     validate_files,
 )
@@ -37,6 +40,7 @@ from sct_engine.scenario.models import (
     Uncertainty,
     check_run_numbers,
 )
+from sct_engine.scenario.plausibility import LIMITS, PlausibilityLimits, plausibility_warnings
 from sct_engine.scenario.sweep import (
     MAX_SWEEP_RUNS,
     SWEEP_KEY,
@@ -44,13 +48,16 @@ from sct_engine.scenario.sweep import (
     parse_path,
     point_label,
     point_slug,
-    sweep_not_run_here,
+    scheme_labels,
+    set_field,
     sweep_points,
 )
+from sct_engine.scenario.variants import Variant, load_point, load_variants, parse_sets
 
 __all__ = [
     "FILES_ROOT_ENV",
     "ID_PATTERN",
+    "LIMITS",
     "MAX_DOCUMENT_NODES",
     "MAX_DRAWS",
     "MAX_FILE_BYTES",
@@ -62,21 +69,29 @@ __all__ = [
     "SWEEP_KEY",
     "Correlation",
     "Organisation",
+    "PlausibilityLimits",
     "Regime",
     "Scenario",
     "Simulation",
     "System",
     "Tail",
     "Uncertainty",
+    "Variant",
     "apply_point",
     "check_run_numbers",
+    "load_point",
     "load_scenario",
+    "load_variants",
     "parse_path",
     "parse_scenario",
+    "parse_sets",
+    "plausibility_warnings",
     "point_label",
     "point_slug",
+    "read_scenario_data",
     "scenario_json_schema",
-    "sweep_not_run_here",
+    "scheme_labels",
+    "set_field",
     "sweep_points",
     "validate_files",
 ]

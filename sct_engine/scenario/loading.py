@@ -31,7 +31,7 @@ from sct_engine.scenario.limits import (
 )
 from sct_engine.scenario.members_csv import CsvTables, with_csv_members
 from sct_engine.scenario.models import Scenario, sha256_of
-from sct_engine.scenario.sweep import SWEEP_KEY, sweep_not_run_here
+from sct_engine.scenario.sweep import SWEEP_KEY
 
 _DOCS = "see docs/scenario-format.md"
 
@@ -41,15 +41,33 @@ def load_scenario(
 ) -> Scenario:
     """Read and check a scenario YAML file; raise ScenarioError listing every problem.
 
-    Files the scenario names (``organisations_csv``) must lie in its own folder
-    or below it; ``files_root`` (else ``$SCT_FILES_ROOT``) opens a wider folder
-    for trusted setups (docs/scenario-format.md#file-access).
+    A file with a ``sweep:`` block is many scenarios: read it with
+    :func:`sct_engine.scenario.load_variants`. Files the scenario names
+    (``organisations_csv``) must lie in its own folder or below it; ``files_root``
+    (else ``$SCT_FILES_ROOT``) opens a wider folder for trusted setups
+    (docs/scenario-format.md#file-access).
     """
     file = os.fspath(path)
-    source = Path(os.path.abspath(file))
-    raw = read_limited(source, file, "", "check the file name and folder")
+    data, raw = read_scenario_data(file)
+    return build_scenario(data, Path(os.path.abspath(file)), file, raw, files_root)
+
+
+def read_scenario_data(path: str | os.PathLike[str]) -> tuple[Any, bytes]:
+    """The plain data of a scenario file and its bytes: safe and bounded YAML (size after
+    aliases, depth, integers), no repeated keys."""
+    file = os.fspath(path)
+    raw = read_limited(Path(os.path.abspath(file)), file, "", "check the file name and folder")
     data = _parse_yaml(raw, file)
-    return _build(data, source, file, raw, _root(files_root))
+    check_document(data, file)
+    return data, raw
+
+
+def parse_yaml_value(text: str, file: str) -> Any:
+    """One value written in YAML (``--set PATH=VALUE``), read as safely and within the same
+    bounds as a scenario file; ``file`` names it in problems."""
+    data = _load_yaml(text, file)
+    check_document(data, file)
+    return data
 
 
 def parse_scenario(
@@ -61,13 +79,21 @@ def parse_scenario(
 
     ``source`` is the file they came from: it names the file in problems and
     anchors relative ``organisations_csv`` paths, which must lie in its folder
-    or ``files_root``. ``content_hash`` covers the data's canonical JSON and any CSV bytes.
+    (or ``files_root``). ``content_hash`` covers the data's canonical JSON and any CSV bytes.
     """
     source = Path(os.path.abspath(source)) if source is not None else None
     file = os.fspath(source) if source is not None else "<scenario>"
-    check_document(data, file)  # bounded before json.dumps walks it
-    raw = json.dumps(data, sort_keys=True, default=str).encode()
-    return _build(data, source, file, raw, _root(files_root))
+    return build_scenario(data, source, file, canonical_bytes(data, file), files_root)
+
+
+def canonical_bytes(data: Any, file: str = "<scenario>") -> bytes:
+    """Scenario data as canonical JSON: what the hash of a scenario built in memory covers.
+
+    The data is bounded first (:func:`~sct_engine.scenario.limits.check_document`),
+    so data too large, too deep or with huge integers is a problem naming its field.
+    """
+    check_document(data, file)
+    return json.dumps(data, sort_keys=True, default=str).encode()
 
 
 def validate_files(paths: Iterable[str | os.PathLike[str]]) -> dict[str, list[Problem]]:
@@ -96,10 +122,18 @@ def _root(files_root: str | os.PathLike[str] | None) -> Path | None:
     return Path(os.path.abspath(files_root)) if files_root is not None else files_root_from_env()
 
 
-def _build(
-    data: Any, source: Path | None, file: str, raw: bytes, files_root: Path | None
+def build_scenario(
+    data: Any,
+    source: Path | None,
+    file: str,
+    raw: bytes,
+    files_root: str | os.PathLike[str] | None = None,
 ) -> Scenario:
-    """Append CSV members, check limits, validate strictly, and record provenance."""
+    """Append CSV members, check limits, validate strictly, and record provenance.
+
+    ``raw`` is what the scenario's ``content_hash`` covers (with any CSV bytes);
+    ``files_root`` opens a folder beyond the scenario's own to its CSV tables.
+    """
     check_document(data, file)
     if not isinstance(data, dict):
         raise ScenarioError(
@@ -112,23 +146,29 @@ def _build(
                 )
             ]
         )
-    # A sweep is many runs: say how to run it, along with whatever else is wrong.
-    found = [sweep_not_run_here(file)] if SWEEP_KEY in data else []
-    data = {key: value for key, value in data.items() if key != SWEEP_KEY}
-    tables = CsvTables(base=source.parent if source else None, root=files_root, file=file)
+    if SWEEP_KEY in data:
+        raise ScenarioError(
+            [
+                Problem(
+                    file,
+                    SWEEP_KEY,
+                    "makes this file many scenarios, one per sweep point",
+                    "run it with `sct run`, `sct compare`, `sct report` or `sct batch`, which run "
+                    "every point (or `--point K`), or in Python read it with load_variants; "
+                    "see docs/scenario-format.md (Sweeps)",
+                )
+            ]
+        )
+    tables = CsvTables(base=source.parent if source else None, root=_root(files_root), file=file)
     data = with_csv_members(data, tables)
     if tables.problems:
-        raise ScenarioError([*found, *tables.problems])
+        raise ScenarioError(tables.problems)
     check_organisation_count(data, file)
     try:
         # strict: a boolean or a text where a number goes (`true`, `"0.5"`) names its field.
         scenario = Scenario.model_validate(data, strict=True)
     except ValidationError as exc:
-        raise ScenarioError(
-            [*found, *problems_from_validation_error(exc, file, Scenario)]
-        ) from None
-    if found:
-        raise ScenarioError(found)
+        raise ScenarioError(problems_from_validation_error(exc, file, Scenario)) from None
     scenario._source = source
     scenario._content_hash = sha256_of([raw, *tables.contents])
     return scenario
@@ -309,10 +349,20 @@ def _parse_yaml(raw: bytes, file: str) -> Any:
                 )
             ]
         ) from None
+    data = _load_yaml(text, file)
+    if data is None:
+        raise ScenarioError(
+            [Problem(file, "", "is empty", f"write at least `name:` and `systems:`; {_DOCS}")]
+        )
+    return data
+
+
+def _load_yaml(text: str, file: str) -> Any:
+    """Plain data from YAML text through the bounded loader; problems name ``file``."""
     # A SafeLoader subclass: as safe as yaml.safe_load (no object tags, nothing executed).
     loader = _ScenarioLoader(text, file)
     try:
-        data = loader.get_single_data()
+        return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:
         raise ScenarioError([_yaml_problem(exc, file)]) from None
     except yaml.YAMLError as exc:
@@ -321,11 +371,6 @@ def _parse_yaml(raw: bytes, file: str) -> Any:
         ) from None
     finally:
         loader.dispose()
-    if data is None:
-        raise ScenarioError(
-            [Problem(file, "", "is empty", f"write at least `name:` and `systems:`; {_DOCS}")]
-        )
-    return data
 
 
 def _yaml_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:

@@ -143,9 +143,8 @@ class CsvTables:
     ) -> bool:
         allowed = [*Organisation.model_fields, "system"]
         required = [*_BASE_COLUMNS, *(["system"] if require_system else [])]
+        # sd / sd_pct may be left out: uncertainty.sd_pct_by_type can give the spread
         missing = [c for c in required if c not in columns]
-        if "sd" not in columns and "sd_pct" not in columns:
-            missing.append("sd or sd_pct")
         unknown = [c for c in columns if c not in allowed]
         if missing:
             self._problem(

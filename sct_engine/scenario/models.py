@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
@@ -32,8 +32,20 @@ from pydantic import (
 from pydantic.json_schema import JsonDict
 
 from sct_engine.errors import Problem, RuleViolation, ScenarioError, problems_from_validation_error
-from sct_engine.rules import SchemeOption, builtin_menu, signed_loading_limit, system_correlation
+from sct_engine.rules import (
+    KIND_ALIASES,
+    PROVIDER_TYPES,
+    ProviderType,
+    SchemeOption,
+    SdGroup,
+    builtin_menu,
+    canonical_group,
+    sd_group_order,
+    signed_loading_limit,
+    system_correlation,
+)
 from sct_engine.scenario.limits import check_document
+from sct_engine.scenario.plausibility import plausibility_warnings
 
 #: More draws than this is a typo, not a plan (memory and time grow linearly).
 MAX_DRAWS = 2_000_000_000
@@ -54,6 +66,8 @@ MAX_SKEW = 1000.0
 MAX_INCENTIVE_RATE = 100.0
 #: Allowed characters of system and organisation ids.
 ID_PATTERN = r"^[a-z0-9_]+$"
+#: A percentage above 0 (``sd_pct`` and the entries of ``sd_pct_by_type``).
+PositivePct = Annotated[StrictFloat, Field(gt=0, le=MAX_PCT_OF_TURNOVER, allow_inf_nan=False)]
 
 _CONFIG = ConfigDict(extra="forbid")
 _MONEY: JsonDict = {"unit": "£m"}
@@ -275,6 +289,20 @@ class Uncertainty(BaseModel):
     tail: Tail | None = Field(
         None, description="Large adverse events for every organisation (each may override its own)."
     )
+    sd_pct_by_type: dict[SdGroup, PositivePct] | None = Field(
+        None,
+        description="Default sd_pct (% of turnover) by group, for organisations that give neither "
+        "sd nor sd_pct: keys are provider types (acute, mental_health, community, ambulance, "
+        "specialist), provider (any other provider) and commissioner (alias ccg). "
+        "sct calibrate writes this table.",
+    )
+
+    @field_validator("sd_pct_by_type", mode="before")
+    @classmethod
+    def _group_aliases(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {canonical_group(k) if isinstance(k, str) else k: v for k, v in value.items()}
+        return value
 
     @model_validator(mode="after")
     def _shares_fit(self) -> Uncertainty:
@@ -308,7 +336,13 @@ class Organisation(BaseModel):
     )
     name: str | None = Field(None, description="Display name.")
     kind: Literal["provider", "commissioner"] = Field(
-        description="provider (trust, earns PSF) or commissioner (CCG, earns CSF)."
+        description="provider (trust, earns PSF) or commissioner (CCG, earns CSF; `ccg` is "
+        "accepted for commissioner)."
+    )
+    provider_type: ProviderType | None = Field(
+        None,
+        description="Providers only: acute, mental_health, community, ambulance or specialist. "
+        "Shown in reports; picks the organisation's sd_pct from uncertainty.sd_pct_by_type.",
     )
     plan: StrictFloat = _money(
         "Planned surplus (+) or deficit (-) before sustainability funding, £m."
@@ -336,7 +370,14 @@ class Organisation(BaseModel):
     ae_share: StrictFloat = _number(
         0.3, "Share of sustainability_funding earned on A&E when has_ae.", ge=0, le=1
     )
-    p_ae: StrictFloat = _number(0.5, "Probability that the A&E element is earned.", ge=0, le=1)
+    p_ae: StrictFloat = _number(
+        0.5,
+        "Probability that the A&E element is earned, per payment period: per quarter "
+        "(independently) in quarterly mode, per year otherwise. Either way it is the expected "
+        "share of the A&E element earned in the year, before the finance gateway.",
+        ge=0,
+        le=1,
+    )
     mitigation: StrictFloat = _money(
         "Management actions (non-recurrent savings) in £m: a shortfall up to this size is "
         "recovered to land on the control total; a larger one is reduced by it.",
@@ -367,11 +408,33 @@ class Organisation(BaseModel):
         "at -l move against each other (the contract line). |l| at most sqrt(1 - national_share).",
     )
 
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind_words(cls, value: Any) -> Any:
+        """``ccg`` means commissioner; a provider type in ``kind`` is explained, not just refused."""
+        if not isinstance(value, str):
+            return value
+        word = value.strip().lower()
+        if word in KIND_ALIASES:
+            return KIND_ALIASES[word]
+        if word in PROVIDER_TYPES:
+            raise RuleViolation(
+                [
+                    _rule(
+                        "",
+                        f"'{value}' is a provider type, not a kind",
+                        f"write `kind: provider` and `provider_type: {word}`",
+                    )
+                ]
+            )
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Organisation:
         problems = [
             *self._spread_problems(),
             *self._ae_problems(),
+            *self._type_problems(),
             *self._tail_problems(),
             *_quarter_share_problems("quarterly_profile", self.quarterly_profile),
         ]
@@ -380,14 +443,11 @@ class Organisation(BaseModel):
         return self
 
     def _spread_problems(self) -> Iterator[Problem]:
-        """Exactly one of sd / sd_pct, and sd_pct needs a turnover to scale."""
-        if self.sd is None and self.sd_pct is None:
-            yield _rule(
-                "sd",
-                "required field is missing: give the spread of outturn as sd or sd_pct",
-                "add `sd: <number>` (standard deviation of year-end outturn in £m) "
-                "or `sd_pct: <number>` (% of turnover)",
-            )
+        """At most one of sd / sd_pct, and sd_pct needs a turnover to scale.
+
+        Neither is checked by the scenario, which may fill ``sd_pct`` from
+        ``uncertainty.sd_pct_by_type``.
+        """
         if self.sd is not None and self.sd_pct is not None:
             yield _rule(
                 "sd_pct",
@@ -409,6 +469,14 @@ class Organisation(BaseModel):
                 "add `turnover: <number>` in £m, or remove this organisation's `tail:`",
             )
 
+    def _type_problems(self) -> Iterator[Problem]:
+        if self.kind == "commissioner" and self.provider_type is not None:
+            yield _rule(
+                "provider_type",
+                "a commissioner has no provider_type (it is for trusts)",
+                "remove `provider_type`, or set `kind: provider` if this is a trust",
+            )
+
     def _ae_problems(self) -> Iterator[Problem]:
         if self.kind == "commissioner" and self.has_ae:
             yield _rule(
@@ -422,7 +490,8 @@ class Organisation(BaseModel):
         """Standard deviation of year-end outturn in £m, however it was given."""
         if self.sd is not None:
             return self.sd
-        assert self.sd_pct is not None and self.turnover is not None  # ensured by validation
+        # ensured by validation (the scenario fills sd_pct from uncertainty.sd_pct_by_type)
+        assert self.sd_pct is not None and self.turnover is not None
         return self.sd_pct / 100.0 * self.turnover
 
     @property
@@ -602,9 +671,10 @@ class System(BaseModel):
 class Scenario(BaseModel):
     """A whole scenario file: systems, uncertainty, and the scheme options to compare.
 
-    ``source`` (where it was read from) and ``content_hash`` (sha256 of the file
-    bytes, then of any CSV bytes in reading order) are kept for results provenance
-    and are not part of the schema.
+    ``source`` (where it was read from), ``content_hash`` (sha256 of the file
+    bytes, then of any CSV bytes in reading order) and ``changes`` (a sweep point
+    or ``--set`` changes applied to the file) are kept for results provenance and
+    are not part of the schema.
     """
 
     model_config = _CONFIG
@@ -637,6 +707,7 @@ class Scenario(BaseModel):
 
     _source: Path | None = PrivateAttr(None)
     _content_hash: str = PrivateAttr("")
+    _changes: dict[str, Any] = PrivateAttr(default_factory=dict)
 
     @field_validator("simulation", "uncertainty", "regime", mode="before")
     @classmethod
@@ -653,12 +724,46 @@ class Scenario(BaseModel):
         problems = [
             *self._membership_problems(),
             *self._duplicate_problems(),
+            *self._spread_defaults(),
             *self._tail_turnover(),
             *self._dependence_problems(),
         ]
         if problems:
             raise RuleViolation(problems)
         return self
+
+    def _spread_defaults(self) -> Iterator[Problem]:
+        """Every member has sd or sd_pct, or takes sd_pct from ``uncertainty.sd_pct_by_type``.
+
+        The default is written into the member's ``sd_pct`` (the model is
+        filled in place once every check has passed).
+        """
+        table = self.uncertainty.sd_pct_by_type or {}
+        for i, system in enumerate(self.systems):
+            for j, org in enumerate(system.organisations):
+                if org.sd is not None or org.sd_pct is not None:
+                    continue
+                where = f"systems[{i}].organisations[{j}]"
+                groups = sd_group_order(org.kind, org.provider_type)
+                group = next((g for g in groups if g in table), None)
+                if group is None:
+                    keys = " or ".join(f"`{g}`" for g in groups)
+                    yield _rule(
+                        f"{where}.sd",
+                        f"'{org.id}' has no spread of outturn: required field is missing",
+                        "add `sd: <number>` (standard deviation of year-end outturn in £m) or "
+                        "`sd_pct: <number>` (% of turnover), or give uncertainty.sd_pct_by_type "
+                        f"an entry {keys}",
+                    )
+                elif org.turnover is None:
+                    yield _rule(
+                        f"{where}.turnover",
+                        f"is needed because '{org.id}' takes sd_pct from "
+                        f"uncertainty.sd_pct_by_type.{group}, a percentage of turnover",
+                        "add `turnover: <number>` in £m, or give sd in £m",
+                    )
+                else:
+                    org.sd_pct = table[group]  # type: ignore[literal-required]
 
     def _tail_turnover(self) -> Iterator[Problem]:
         if self.uncertainty.tail is None:
@@ -700,6 +805,7 @@ class Scenario(BaseModel):
         a correlation matrix repaired to the nearest valid one."""
         file = self._source.name if self._source else "<scenario>"
         found = [*self._correlation_repairs(file)]
+        found += plausibility_warnings(self, file)
         for i, system in enumerate(self.systems):
             for j, org in enumerate(system.organisations):
                 if org.csf_ineligible:
@@ -770,6 +876,16 @@ class Scenario(BaseModel):
     def source(self) -> Path | None:
         """Absolute path of the YAML file this scenario was read from, if any."""
         return self._source
+
+    @property
+    def changes(self) -> dict[str, Any]:
+        """How this scenario differs from its file: the sweep point and ``--set`` changes.
+
+        Keys (each only when it applies): ``sweep_point`` (its number, from 0),
+        ``sweep`` (its label), ``sweep_values`` (path -> value) and ``set`` (a
+        list of ``{path, value, was}``). Empty for a file read as it is.
+        """
+        return dict(self._changes)
 
     @property
     def content_hash(self) -> str:

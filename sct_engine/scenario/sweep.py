@@ -15,8 +15,10 @@ A list of values may also be an even progression, ``[0, 0.1, ..., 1]``, or
 ``{start: 0, stop: 1, num: 11}`` (both ends included). Paths are checked
 against the scenario model and the file before anything runs, so a typo fails
 once, naming the file and the path, instead of once per run. The ``sweep:``
-block itself is not part of the scenario: the batch pops it, applies each point
-to a copy of the data with :func:`apply_point`, then validates that copy.
+block itself is not part of the scenario: :mod:`.variants` pops it, applies each
+point to a copy of the data with :func:`apply_point`, then validates that copy.
+``--set PATH=VALUE`` on the command line uses the same paths (:func:`set_field`).
+A swept or set scheme field shows in the option's name (:func:`scheme_labels`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import itertools
 import math
 import re
 import types
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel
@@ -46,22 +48,6 @@ Point = dict[str, float | int]
 _SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)$")
 _INDEX = re.compile(r"\[(\d+)\]")
 _DOCS = "see docs/batch.md (Sweeps)"
-
-
-def sweep_not_run_here(file: str) -> Problem:
-    """The problem a ``sweep:`` block gets where one scenario is run (``sct run``, ``sct validate``).
-
-    The one place that says how sweeps are run today; when every command runs
-    sweeps, this message goes.
-    """
-    return Problem(
-        file,
-        SWEEP_KEY,
-        "this file holds a `sweep:` block, which is one run per point; `sct run` and "
-        "`sct validate` read one scenario",
-        "run the sweep with `sct batch FILE --out DIR` (each point checked and run there), or "
-        f"remove the `sweep:` block to run the scenario once; {_DOCS}",
-    )
 
 
 def sweep_points(spec: Any, data: Mapping[str, Any], file: str) -> list[Point]:
@@ -93,8 +79,36 @@ def apply_point(data: Mapping[str, Any], point: Mapping[str, float | int], file:
     """
     result = copy.deepcopy(dict(data))
     for path, value in point.items():
-        _set(result, path, value, file)
+        set_field(result, path, value, file)
     return result
+
+
+def scheme_labels(changes: Mapping[str, Any], names: Sequence[str]) -> dict[int, str]:
+    """New names of the options whose fields ``changes`` sets: ``flexible_25[system_linked_share=0.5]``.
+
+    ``changes`` maps field paths to values (a sweep point, ``--set`` changes);
+    ``names`` are the options' names in order. A changed ``name`` is left as it is.
+    """
+    fields: dict[int, list[str]] = {}
+    for path, value in changes.items():
+        try:
+            parts = parse_path(path)
+        except ValueError:
+            continue
+        if len(parts) == 3 and parts[0] == "schemes" and isinstance(parts[1], int):
+            index, name = parts[1], parts[2]
+            if name != "name" and index < len(names):
+                fields.setdefault(index, []).append(f"{name}={value_text(value)}")
+    return {k: f"{names[k]}[{','.join(parts)}]" for k, parts in fields.items()}
+
+
+def value_text(value: Any) -> str:
+    """A value as a label shows it: numbers exactly (``0.5``), booleans as ``true``/``false``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return _number_text(value)
+    return str(value)
 
 
 def point_label(point: Mapping[str, float | int]) -> str:
@@ -275,20 +289,23 @@ def _check_paths(points: list[Point], data: Mapping[str, Any], file: str) -> Non
     problems: list[Problem] = []
     for path, value in first.items():
         try:
-            _set(copy.deepcopy(dict(data)), path, value, file)
+            set_field(copy.deepcopy(dict(data)), path, value, file)
         except ScenarioError as err:
             problems += err.problems
     if problems:
         raise ScenarioError(problems)
 
 
-def _set(data: dict[str, Any], path: str, value: float | int, file: str) -> None:
+def set_field(
+    data: dict[str, Any], path: str, value: Any, file: str, where: str | None = None
+) -> None:
     """Set one field of scenario data in place, walking the scenario model alongside.
 
     A mapping that the file leaves out (``uncertainty:``) is created, since its
-    fields have defaults; a list entry must exist in the file.
+    fields have defaults; a list entry must exist in the file. ``where`` names
+    the change in problems (default ``sweep.<path>``).
     """
-    where = f"{SWEEP_KEY}.{path}"
+    where = where or f"{SWEEP_KEY}.{path}"
     try:
         parts = parse_path(path)
     except ValueError as bad:
@@ -351,7 +368,7 @@ def _child(node: dict[str, Any], name: str, model: type[BaseModel] | None, is_li
 
 
 def _entry(
-    node: Any, index: int, walked: str, where: str, file: str, last: bool, value: float | int
+    node: Any, index: int, walked: str, where: str, file: str, last: bool, value: Any
 ) -> Any:
     """Entry ``index`` of the list at ``walked``; set it when it is the end of the path."""
     if not isinstance(node, list):
@@ -368,7 +385,7 @@ def _entry(
             where,
             f"`{walked}` has {len(node)} entries ({listed}), so [{index}] does not exist",
             f"use an index below {len(node)}; only entries written in the file (or the built-in "
-            "menu when `schemes` is omitted) can be swept, not rows of an organisations_csv",
+            "menu when `schemes` is omitted) can be swept or set, not rows of an organisations_csv",
         )
     if last:
         node[index] = value

@@ -122,12 +122,20 @@ def test_schema_command_prints_the_contract_fields():
 
 
 def test_readme_commands_are_what_ci_runs():
+    """.ci/run runs the README's first command, then its second, exactly as written."""
     readme = (ROOT / "README.md").read_text().splitlines()
     commands = [line for line in readme[:8] if line.startswith("python3 -m venv")]
     assert len(commands) == 2
     assert commands[0].endswith("sct run scenarios/example_ics.yaml")
-    ci = (ROOT / ".ci" / "run").read_text()
-    assert commands[1] in ci
+    assert commands[1].endswith("python -m pytest")
+    ci = [
+        line
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert commands[0] in ci and commands[1] in ci
+    assert ci.index(commands[0]) < ci.index(commands[1])
+    assert ci[-1] == commands[1], "the whole suite runs last, so its status is CI's"
 
 
 def test_public_api_names_are_the_functions():
@@ -161,3 +169,19 @@ def test_validate_and_run_warn_about_a_repaired_correlation_matrix(tmp_path):
     assert "warning:" in ran.stderr and "nearest valid matrix" in ran.stderr
     run = json.loads((tmp_path / "o" / "run.json").read_text())
     assert any("nearest valid matrix" in w for w in run["scenario_warnings"])
+
+
+def test_a_missing_extra_is_one_line_naming_it(tmp_path):
+    """`sct batch` without Dask installed: the extra and the install command, no traceback."""
+    code = (
+        "import sys; sys.modules['distributed'] = None; sys.modules['dask'] = None\n"
+        "from sct_engine.cli import main\n"
+        f"raise SystemExit(main(['batch', {str(SCENARIOS / 'example_ics.yaml')!r}, "
+        f"'--out', {str(tmp_path / 'b')!r}]))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "`distributed` extra" in done.stderr
+    assert "pip install 'sct_engine[distributed]'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

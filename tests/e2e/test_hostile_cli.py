@@ -133,10 +133,3 @@ def test_calibrate_refuses_a_bad_out_before_fitting(tmp_path, capsys):
     captured = capsys.readouterr()
     assert captured.out == "", "the fit must not run before the destination is known to be good"
     assert f"--out {tmp_path}: is a folder" in captured.err
-
-
-def test_run_with_a_sweep_says_how_to_run_it(scenario_file, tmp_path, capsys):
-    data = {**SCENARIO, "sweep": {"uncertainty.national_share": [0.1, 0.3]}}
-    scenario_file.write_text(yaml.safe_dump(data, sort_keys=False))
-    assert main(["run", str(scenario_file), "--out", str(tmp_path / "out")]) == 2
-    assert "sct batch" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""`sct batch` on a real Dask LocalCluster: manifest, sweeps, kills and resumes, worker counts.
+"""`sct batch` on a real Dask LocalCluster: manifest, sweeps, kills and resumes, worker counts,
+batches sharing one folder, seeds beyond 64 bits, bad output folders.
 
 One set of 19 scenario files (16 plain, a 2 x 2 sweep, a malformed YAML, one
 that fails validation: 22 runs) is run once with two workers; the other tests
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,11 +19,9 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import psutil  # installed with distributed (a test extra)
 import pytest
 import yaml
-
-pytest.importorskip("distributed", reason="sct batch needs the [distributed] extra")
-import psutil  # installed with distributed
 
 import sct_engine
 from sct_engine import cli
@@ -51,7 +51,9 @@ SORT_KEYS = {
     "national": ["run_id", "scheme"],
 }
 #: Manifest columns that legitimately differ between two runs of the same batch.
-TIMING_COLUMNS = ["wall_time_s", "simulate_time_s", "host", "finished_utc"]
+TIMING_COLUMNS = ["wall_time_s", "simulate_time_s", "host", "finished_utc", "batch_id"]
+#: The first line of the summary `sct batch` prints.
+SUMMARY = re.compile(r"(\d+) runs: (\d+) done \((\d+) already done before[^)]*\), (\d+) failed")
 
 
 def small_scenario(k: int) -> dict:
@@ -91,9 +93,11 @@ def sct_batch(*args: str) -> int:
         return cli.main(list(args))
 
 
-def batch_args(inputs: Path, out: Path, numba_cache: Path, workers: int = 2) -> list[str]:
+def batch_args(
+    inputs: Path, out: Path, numba_cache: Path, workers: int = 2, quiet: bool = True
+) -> list[str]:
     return [str(inputs / "*.yaml"), "--out", str(out), "--workers", str(workers),
-            "--numba-cache", str(numba_cache), "--quiet"]  # fmt: skip
+            "--numba-cache", str(numba_cache), *(["--quiet"] if quiet else [])]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +117,12 @@ def expected_run_ids() -> set[str]:
 
 
 def combined_results(out: Path) -> dict[str, pd.DataFrame]:
+    """Each combined table in a fixed row order, without the column naming the batch."""
     return {
-        table: read_results(out, table).sort_values(SORT_KEYS[table]).reset_index(drop=True)
+        table: read_results(out, table)
+        .drop(columns="batch_id")
+        .sort_values(SORT_KEYS[table])
+        .reset_index(drop=True)
         for table in RESULT_TABLES
     }
 
@@ -165,7 +173,7 @@ def test_manifest_records_every_run_and_the_failures(two_workers, inputs):
         row = by_id.loc[f"plain_{k:02d}"]
         scenario = load_scenario(inputs / f"plain_{k:02d}.yaml")
         assert row["scenario_hash"] == scenario.content_hash
-        assert row["seed"] == 100 + k and row["scenario_name"] == f"small {k}"
+        assert row["seed"] == str(100 + k) and row["scenario_name"] == f"small {k}"
     readable = pd.read_csv(out / MANIFEST_CSV)
     assert list(readable["run_id"]) == list(manifest["run_id"])
     assert list(readable["status"]) == list(manifest["status"])
@@ -193,7 +201,13 @@ def test_combined_results_are_every_done_run_with_run_columns(two_workers):
         combined = read_results(out, table)
         assert set(combined["run_id"]) == set(done)
         one = combined[combined["run_id"] == "plain_03"].drop(
-            columns=["run_id", "file", "sweep", *[c for c in combined if c.startswith("sweep.")]]
+            columns=[
+                "run_id",
+                "file",
+                "sweep",
+                "batch_id",
+                *[c for c in combined if c.startswith("sweep.")],
+            ]
         )
         stored = pd.read_parquet(out / RUNS_DIR / "plain_03" / f"{table}.parquet")
         pd.testing.assert_frame_equal(one.reset_index(drop=True), stored, check_exact=True)
@@ -221,6 +235,13 @@ def test_sweep_expands_into_named_runs_with_their_values(two_workers):
 
     national = read_results(out, "national")
     national = national[national["run_id"].str.startswith("sweep_grid__")]
+    # The swept option carries its value in its name, in the combined results too.
+    labelled = national[national["scheme"].str.startswith("all_or_nothing_strict")]
+    pairs = zip(labelled["scheme"], labelled["sweep.schemes[2].system_linked_share"], strict=True)
+    assert set(pairs) == {
+        (f"all_or_nothing_strict[system_linked_share={b}]", b) for b in (0.25, 0.75)
+    }
+    national = national.assign(scheme=national["scheme"].str.split("[").str[0])
     lost = national.pivot_table(
         index=["sweep.uncertainty.national_share", "scheme"],
         columns="sweep.schemes[2].system_linked_share",
@@ -273,20 +294,22 @@ def test_an_existing_cluster_with_one_worker_gives_the_same_results(
         with Client(cluster) as client:
             settings = list(client.run(numba_settings).values())
     assert settings == [(str(numba_cache), 1)], "workers use the shared cache and their own threads"
-    assert any(numba_cache.rglob("kernel.*.nbi")), "the kernel is cached in the shared folder"
+    assert any(numba_cache.rglob("*.nbi")), "the kernel is cached in the shared folder"
     assert (summary.total, summary.done, summary.failed) == (22, 20, 2)
     assert summary.exit_status == 2
     _, two = two_workers
     assert_same_results(one, two)
 
 
-def start_batch(inputs: Path, out: Path, numba_cache: Path) -> subprocess.Popen:
+def start_batch(
+    inputs: Path, out: Path, numba_cache: Path, workers: int = 2, quiet: bool = True
+) -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
         "sct_engine.batch",
         "batch",
-        *batch_args(inputs, out, numba_cache),
+        *batch_args(inputs, out, numba_cache, workers, quiet),
     ]
     return subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
@@ -313,12 +336,20 @@ def test_a_stopped_batch_resumes_without_losing_or_repeating_runs(
 ):
     out = tmp_path / "stopped"
     # 1. SIGTERM the driver: it stops cleanly, listing what it did not run.
-    process = start_batch(inputs, out, numba_cache)
+    process = start_batch(inputs, out, numba_cache, quiet=False)
     wait_for_done_runs(out, process, count=2)
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=60) == 130, process.stderr.read().decode()
-    assert "pending" in set(read_manifest(out)["status"])
+    printed, errors = process.communicate(timeout=60)
+    assert process.returncode == 130, errors.decode()
+    manifest = read_manifest(out)
+    assert "pending" in set(manifest["status"])
     terminated = done_records(out)
+    # The manifest is written last, from the run folders: every finished run is in it.
+    assert set(manifest.loc[manifest["status"] == DONE, "run_id"]) == set(terminated)
+    assert manifest["run_id"].is_unique
+    # The message names only what exists: no results were built by an interrupted batch.
+    last = printed.decode().strip().splitlines()[-1]
+    assert str(out / MANIFEST_CSV) in last and "results" not in last, last
 
     # 2. Run it again and SIGKILL the driver and its workers at once, part-way.
     process = start_batch(inputs, out, numba_cache)
@@ -359,12 +390,133 @@ def test_killing_a_worker_loses_nothing(two_workers, inputs, numba_cache, tmp_pa
     assert_same_results(out, uninterrupted)
 
 
+# --- batches sharing one folder -----------------------------------------------------------
+
+
+def published_by(printed: bytes) -> int:
+    """Runs a batch wrote itself, from its summary: done and failed, less those it reused."""
+    match = SUMMARY.search(printed.decode())
+    assert match, printed.decode()
+    _, done, reused, failed = map(int, match.groups())
+    return done + failed - reused
+
+
+def test_two_batches_at_once_split_the_runs(two_workers, inputs, numba_cache, tmp_path):
+    out = tmp_path / "shared"
+    first = start_batch(inputs, out, numba_cache, workers=1, quiet=False)
+    wait_for_done_runs(out, first, count=1)
+    # Freeze the first batch mid-way (most likely in the middle of a run), start a second
+    # one on the same folder and let it make progress, then let both finish together.
+    os.killpg(first.pid, signal.SIGSTOP)
+    try:
+        second = start_batch(inputs, out, numba_cache, workers=1, quiet=False)
+        wait_for_done_runs(out, second, count=len(done_records(out)) + 1)
+    finally:
+        os.killpg(first.pid, signal.SIGCONT)
+    printed = {}
+    for name, process in (("first", first), ("second", second)):
+        printed[name], errors = process.communicate(timeout=300)
+        assert process.returncode == 2, errors.decode()  # broken.yaml and invalid.yaml
+        assert b"Traceback" not in errors, errors.decode()
+    # Every run was written exactly once, by one batch or the other, and both took part.
+    written = {name: published_by(text) for name, text in printed.items()}
+    assert sum(written.values()) == len(expected_run_ids()), written
+    assert min(written.values()) >= 1, written
+    manifest = read_manifest(out)
+    assert manifest["batch_id"].nunique() == 2
+    assert set(manifest.loc[manifest["status"] == FAILED, "run_id"]) == {"broken", "invalid"}
+    assert not any(p.name.startswith(".") for p in (out / RUNS_DIR).iterdir())
+    _, uninterrupted = two_workers
+    assert_same_results(out, uninterrupted)
+
+
+def write_scenarios(folder: Path, scenarios: dict[str, dict]) -> Path:
+    folder.mkdir()
+    for name, scenario in scenarios.items():
+        (folder / f"{name}.yaml").write_text(yaml.safe_dump(scenario, sort_keys=False))
+    return folder
+
+
+def test_batches_one_after_another_are_all_in_the_manifest_and_results(numba_cache, tmp_path):
+    first = write_scenarios(
+        tmp_path / "first", {"a_0": small_scenario(0), "a_1": small_scenario(1)}
+    )
+    second = write_scenarios(tmp_path / "second", {"b_0": small_scenario(2)})
+    out = tmp_path / "out"
+    (out / RUNS_DIR / "notes").mkdir(parents=True)  # a folder that is not a run
+    (out / RUNS_DIR / "junk").mkdir()
+    (out / RUNS_DIR / "junk" / "status.json").write_text("[1, 2]")  # not a run record
+    (out / "manifest.parquet").write_text("not parquet")  # a damaged manifest is rebuilt
+    assert sct_batch("batch", *batch_args(first, out, numba_cache, workers=1)) == 0
+    assert sct_batch("batch", *batch_args(second, out, numba_cache, workers=1)) == 0
+    manifest = read_manifest(out)
+    assert sorted(manifest["run_id"]) == ["a_0", "a_1", "b_0"]
+    assert (manifest["status"] == DONE).all()
+    batches = manifest.set_index("run_id")["batch_id"]
+    assert batches["a_0"] == batches["a_1"] != batches["b_0"]
+    for table in RESULT_TABLES:
+        combined = read_results(out, table)
+        assert set(combined["run_id"]) == {"a_0", "a_1", "b_0"}
+        assert dict(zip(combined["run_id"], combined["batch_id"], strict=True)) == dict(batches)
+    assert sct_batch("batch-summary", str(out)) == 0
+
+
+def test_seeds_beyond_64_bits_are_kept_exactly(numba_cache, tmp_path):
+    top = 2**64 - 1
+    swept = {**small_scenario(3), "sweep": {"simulation.seed": [2**63, top]}}
+    big = small_scenario(4)
+    big["simulation"]["seed"] = top
+    inputs = write_scenarios(tmp_path / "seeds", {"big": big, "swept": swept})
+    out = tmp_path / "out"
+    assert sct_batch("batch", *batch_args(inputs, out, numba_cache, workers=1)) == 0
+    manifest = read_manifest(out).set_index("run_id")
+    point = f"swept__simulation.seed={top}"
+    assert manifest.loc["big", "seed"] == str(top)
+    assert manifest.loc[point, "seed"] == str(top)
+    assert manifest.loc[f"swept__simulation.seed={2**63}", "sweep.simulation.seed"] == str(2**63)
+    assert (manifest["status"] == DONE).all() and len(manifest) == 3
+    assert pd.read_csv(out / MANIFEST_CSV, dtype={"seed": str})["seed"].tolist() == [
+        str(top)
+    ] * 2 + [str(2**63)]
+    national = read_results(out, "national")
+    assert set(national["run_id"]) == set(manifest.index)
+    expected = simulate(load_scenario(inputs / "big.yaml")).tables()["national"]
+    stored = national[national["run_id"] == "big"][list(expected.columns)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(stored, expected, check_exact=True, check_dtype=False)
+
+
 # --- the command line without a cluster -------------------------------------------------------
 
 
 def test_a_glob_matching_nothing_is_an_error(tmp_path, capsys):
     assert sct_batch("batch", str(tmp_path / "nothing*.yaml"), "--out", str(tmp_path / "out")) == 2
     assert "no scenario files match" in capsys.readouterr().err
+
+
+def only_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def test_an_out_that_is_a_file_gets_one_line_naming_it(tmp_path, capsys):
+    scenario = write_scenarios(tmp_path / "in", {"a": small_scenario(0)}) / "a.yaml"
+    out = tmp_path / "taken.txt"
+    out.write_text("someone's notes")
+    assert sct_batch("batch", str(scenario), "--out", str(out)) == 2
+    line = only_line(capsys.readouterr().err)
+    assert str(out) in line and "is a file" in line and "Fix:" in line
+    assert out.read_text() == "someone's notes"
+
+
+def test_a_garbage_manifest_gets_one_line_naming_it(tmp_path, capsys):
+    out = tmp_path / "batch"
+    out.mkdir()
+    (out / "manifest.parquet").write_bytes(b"PAR1 this is not parquet")
+    assert sct_batch("batch-summary", str(out)) == 2
+    line = only_line(capsys.readouterr().err)
+    assert str(out / "manifest.parquet") in line and "Fix:" in line
+    assert "--out" in line
 
 
 def test_importing_the_batch_module_does_not_load_dask():

@@ -20,6 +20,7 @@ import sct_engine.cli
 from sct_engine import calibration
 from sct_engine.calibration import Calibration, fit_history
 from sct_engine.calibration.history import history_from_frame, load_history
+from sct_engine.rules.organisations import canonical_group
 
 pytestmark = pytest.mark.unit
 
@@ -98,8 +99,9 @@ def test_recovers_known_parameters_from_simulated_history() -> None:
 
 
 def test_pure_normal_history_reports_no_tail_and_recovers_sd() -> None:
-    true_sd = {"acute": 1.2, "ccg": 0.6}
+    true_sd = {"acute": 1.2, "commissioner": 0.6}
     frame = simulate_frame(7, {kind: (60, sd) for kind, sd in true_sd.items()}, None)
+    frame["kind"] = frame["kind"].replace({"commissioner": "CCG"})  # the history's own word
     cal = fit_history(history_from_frame(frame, "normal.csv"))
 
     assert not cal.tail_detected
@@ -109,7 +111,9 @@ def test_pure_normal_history_reports_no_tail_and_recovers_sd() -> None:
     for kind, sd in true_sd.items():
         assert_within(f"sd_pct[{kind}]", cal.normal.sd_pct[kind], sd, max_se=0.06)
     snippet = cal.snippet()
-    assert yaml.safe_load(snippet) is None  # comments only: nothing to paste under uncertainty
+    loaded = yaml.safe_load(snippet)  # sd_pct_by_type only: no tail to paste
+    assert list(loaded["uncertainty"]) == ["sd_pct_by_type"]
+    assert set(loaded["uncertainty"]["sd_pct_by_type"]) == {"acute", "commissioner"}
     assert "leave uncertainty.tail out" in snippet
 
 
@@ -125,7 +129,7 @@ def test_tail_by_kind_is_fitted_per_kind_and_tested_against_shared() -> None:
     frame = simulate_frame(11, {"acute": (60, 1.0), "ccg": (60, 0.5)}, (0.1, 3.0, 0.5))
     cal = fit_history(history_from_frame(frame), tail="by_kind")
     assert cal.by_kind is not None and cal.shared is not None
-    assert set(cal.by_kind.tail) == {"acute", "ccg"}
+    assert set(cal.by_kind.tail) == {"acute", "commissioner"}  # `ccg` is read as commissioner
     test = cal.tests[1]
     assert test.name == "tail by kind vs shared tail" and test.df == 3
     # Same data, nested models: the per-kind fit cannot be worse than the shared one.
@@ -161,7 +165,8 @@ def test_shipped_history_recovers_its_true_parameters(shipped: Calibration) -> N
     fit = shipped.shared
     assert fit is not None
     for kind, sd in truth.TRUE_SD_PCT.items():
-        assert_within(f"sd_pct[{kind}]", fit.sd_pct[kind], sd, max_se=0.1)
+        group = canonical_group(kind)  # the file's `ccg` is the scenario's `commissioner`
+        assert_within(f"sd_pct[{group}]", fit.sd_pct[group], sd, max_se=0.1)
     tail = fit.tail["all"]
     assert_within("probability", tail.probability, truth.TRUE_TAIL["probability"], max_se=0.02)
     assert_within("median_pct", tail.median_pct, truth.TRUE_TAIL["median_pct"], max_se=1.0)
@@ -173,6 +178,7 @@ def test_snippet_is_yaml_with_the_scenario_field_names(shipped: Calibration) -> 
     assert snippet.startswith("# sct calibrate history_synthetic.csv (n=1000 organisation-years")
     loaded = yaml.safe_load(snippet)
     assert list(loaded) == ["uncertainty"]
+    assert list(loaded["uncertainty"]) == ["sd_pct_by_type", "tail"]
     tail = loaded["uncertainty"]["tail"]
     assert list(tail) == ["probability", "median_pct", "sigma"]
     fitted = shipped.shared.tail["all"]  # type: ignore[union-attr]
@@ -180,12 +186,20 @@ def test_snippet_is_yaml_with_the_scenario_field_names(shipped: Calibration) -> 
         estimate = getattr(fitted, name)
         assert isinstance(value, float)
         assert value == pytest.approx(estimate.value, abs=estimate.se / 5)
-    # sd_pct_by_kind is a commented guide (a scenario rejects unknown keys): uncomment and parse it.
-    lines = snippet.splitlines()
-    start = lines.index("# sd_pct_by_kind:")
-    guide = yaml.safe_load("\n".join(line[2:] for line in lines[start:]))
-    assert set(guide["sd_pct_by_kind"]) == set(shipped.history.kinds)
-    for kind, value in guide["sd_pct_by_kind"].items():
+    # sd_pct_by_type is a scenario field, in the scenario's words, with the fitted values.
+    by_type = loaded["uncertainty"]["sd_pct_by_type"]
+    assert (
+        set(by_type)
+        == set(shipped.history.kinds)
+        == {
+            "acute",
+            "ambulance",
+            "commissioner",
+            "community",
+            "mental_health",
+        }
+    )
+    for kind, value in by_type.items():
         assert value == pytest.approx(fitted_sd := shipped.shared.sd_pct[kind].value, rel=0.01), (  # type: ignore[union-attr]
             kind,
             fitted_sd,
@@ -194,7 +208,14 @@ def test_snippet_is_yaml_with_the_scenario_field_names(shipped: Calibration) -> 
 
 def test_table_shows_estimates_with_uncertainty(shipped: Calibration) -> None:
     table = shipped.table()
-    for text in ("parameter", "estimate", "SE", "95% CI", "tail.probability", "sd_pct[ccg]"):
+    for text in (
+        "parameter",
+        "estimate",
+        "SE",
+        "95% CI",
+        "tail.probability",
+        "sd_pct[commissioner]",
+    ):
         assert text in table
     assert "tail vs no tail: LR =" in table
     assert "Verdict: the history shows a heavy left tail" in table
@@ -236,7 +257,8 @@ def test_cli_flags(sct, small_csv: Path, capsys, flag: str, expected: str) -> No
     assert expected in printed
     if flag == "--no-tail":
         assert "tail.probability" not in printed
-        assert "uncertainty:" not in printed
+        snippet = yaml.safe_load(printed[printed.index("# sct calibrate") :])
+        assert list(snippet["uncertainty"]) == ["sd_pct_by_type"]  # no tail to paste
 
 
 def test_cli_missing_file_is_one_clean_line(sct, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -245,3 +267,40 @@ def test_cli_missing_file_is_one_clean_line(sct, tmp_path: Path, capsys) -> None
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert str(missing) in err and "file not found" in err and "Fix:" in err
+
+
+def test_the_snippet_pastes_into_a_scenario_and_sets_each_members_spread(
+    shipped: Calibration, tmp_path: Path
+) -> None:
+    """Both sides speak the same words: the fitted sd_pct of a type reaches its organisations."""
+    from sct_engine.scenario import load_scenario
+
+    snippet = yaml.safe_load(shipped.snippet())
+    scenario = {
+        "name": "calibrated",
+        **snippet,
+        "systems": [
+            {
+                "id": "s",
+                "organisations": [
+                    {"id": "a", "kind": "provider", "provider_type": "acute", "plan": 0.0,
+                     "control_total": 0.0, "sustainability_funding": 5.0, "turnover": 400.0},
+                    {"id": "c", "kind": "ccg", "plan": 0.0, "control_total": -1.0,
+                     "sustainability_funding": 1.0, "turnover": 600.0},
+                ],
+            }
+        ],
+    }  # fmt: skip
+    path = tmp_path / "calibrated.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    acute, ccg = load_scenario(path).systems[0].organisations
+    table = snippet["uncertainty"]["sd_pct_by_type"]
+    assert acute.sd_pct == table["acute"] and ccg.sd_pct == table["commissioner"]
+    assert ccg.kind == "commissioner"
+
+
+def test_a_kind_outside_the_scenario_words_stays_a_comment() -> None:
+    frame = simulate_frame(3, {"acute": (40, 1.0), "hospice": (40, 0.7)}, None)
+    snippet = fit_history(history_from_frame(frame)).snippet()
+    assert set(yaml.safe_load(snippet)["uncertainty"]["sd_pct_by_type"]) == {"acute"}
+    assert "#   hospice: 0." in snippet

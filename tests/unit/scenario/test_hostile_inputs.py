@@ -3,13 +3,12 @@
 Every input is written by the test. Each class has a test that failed before its
 mechanism existed: file confinement, bounded YAML (size after aliases, depth),
 huge integers as field errors, bounded numbers, strict types, and messages that
-say what is wrong (ragged CSV rows, list keys, merge keys, a sweep given to a
-single run).
+say what is wrong (ragged CSV rows, list keys, merge keys). A sweep given to a
+single scenario's reader is main's (scenario/loading.py, build_scenario).
 """
 
 from __future__ import annotations
 
-import copy
 import os
 import time
 from pathlib import Path
@@ -342,13 +341,3 @@ def test_bad_merge_key_is_named(tmp_path):
     text = "name: x\nsimulation: {<<: 5, draws: 10}\n"
     (problem,) = refused(write(tmp_path, text)).problems
     assert "merge key `<<:`" in problem.message
-
-
-def test_sweep_given_to_a_single_run_says_how_to_run_it(tmp_path):
-    data = scenario(sweep={"uncertainty.national_share": [0.1, 0.3]})
-    problems = refused(write(tmp_path, copy.deepcopy(data))).problems
-    (problem,) = problems
-    assert problem.field == "sweep" and "sct batch" in problem.fix
-    data["systems"][0]["organisations"][0]["sd"] = -1.0
-    fields = {p.field for p in refused(write(tmp_path, data)).problems}
-    assert fields == {"sweep", "systems[0].organisations[0].sd"}

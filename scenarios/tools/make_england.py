@@ -1,0 +1,784 @@
+#!/usr/bin/env python3
+"""Generate ``scenarios/england_2018_19.yaml``, or check it (``--check``).
+
+Every STP / ICS footprint of England in late 2018 (42; the Buckinghamshire, Oxfordshire and
+Berkshire West footprint holds two first-wave ICSs and so gives three systems) with its CCGs
+and acute trusts from ``scenarios/data/england-stps-2018-19.csv``, the ten first-wave ICSs
+exactly as ``make_wave1.py`` builds them (same members, same figures), and the mental health,
+community, ambulance and specialist trusts of ``england_data.py`` (public knowledge, each with
+a source note). Every money figure is ILLUSTRATIVE: sized like the real body, not its accounts.
+
+Organisations outside the first-wave ICSs are sized from facts and rules:
+
+* CCG allocation = 2018 population x ``ALLOCATION_PER_HEAD``; a CCG in
+  ``england_data.DEFICIT_CCGS`` has a deficit control total of ``CCG_DEFICIT_PCT`` of its
+  allocation and CSF equal to that deficit (brings it to in-year balance), others break even
+  and have no CSF; ``CCG_DEFICIT_PCT`` is solved so that CSF totals ``CSF_TOTAL`` nationally;
+* trust PSF = 1% of turnover for trusts without a type-1 A&E (as in wave 1) and
+  ``acute PSF rate`` x turnover for acute trusts, the rate solved so that PSF totals
+  ``PSF_TOTAL`` nationally (70% finance / 30% A&E for type-1 A&E trusts);
+* control totals (before PSF) by financial-position class (``england_data.S/B/D/X``): surplus,
+  breakeven after PSF, deficit, deep deficit; the depth of the D and X deficits is solved so that
+  the sector plans the 2018/19 deficit after PSF (``SECTOR_PLAN``);
+* plans as in wave 1: ``plan = control_total + sd * z(1 - p_short)``, ``p_short`` by class, with
+  management actions ``MITIGATION_SD`` sd; class X trusts plan ``NOT_ACCEPTED_GAP_PCT`` of turnover
+  below their control total and have no management actions (like the 26 providers that did not
+  accept a 2018/19 control total).
+
+The regime (Student-t factors, loadings, quarterly payments, large adverse events, incentive
+rate, bonus pool, recovery) is wave 1's, imported from ``make_wave1.py``, except that trusts'
+large adverse events happen at ``TAIL["probability"]`` = 0.06 a year instead of 0.1 (fitted to
+the sector's outturn against plan); the bonus pool is national, as it was in 2018/19.
+
+Usage (from the repository root)::
+
+    python scenarios/tools/make_england.py            # (re)write the YAML
+    python scenarios/tools/make_england.py --check    # calibration table; fails if the file is stale
+
+The output depends only on this folder and ``scenarios/data``: no timestamps, no randomness.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import json
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from scipy.stats import norm
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+OUT = HERE.parent / "england_2018_19.yaml"
+CSV = HERE.parent / "data" / "england-stps-2018-19.csv"
+
+if str(HERE) not in sys.path:  # the sibling modules, however this file is loaded
+    sys.path.insert(0, str(HERE))
+wave1: Any = importlib.import_module("make_wave1")
+data: Any = importlib.import_module("england_data")
+
+DRAWS = wave1.DRAWS
+SEED = wave1.SEED
+
+# ---------------------------------------------------------------------------
+# National facts the sizing is built on (scheme-2018-19.md, "Facts").
+# ---------------------------------------------------------------------------
+
+PSF_TOTAL = 2450.0  # £m, Provider Sustainability Fund 2018/19
+CSF_TOTAL = 400.0  # £m, Commissioner Sustainability Fund 2018/19
+SECTOR_PLAN = -394.0  # £m, providers' final plan after PSF
+#: £ per head of 2018 population: CCG allocations were about £1,300-£1,500 a head in 2018/19.
+ALLOCATION_PER_HEAD = 1400.0
+#: PSF of trusts without a type-1 A&E, % of turnover (wave 1's rule).
+OTHER_PSF_PCT = 1.0
+
+# ---------------------------------------------------------------------------
+# Calibration of the organisations outside the first-wave ICSs (scenarios/README.md).
+# ---------------------------------------------------------------------------
+
+#: Control total before PSF, % of turnover, by class; D and X are scaled by a solved depth.
+CT_PCT = {data.S: 1.0, data.B: None, data.D: -2.0, data.X: -4.0}  # B: -PSF (breakeven after)
+#: Control total of trusts without a type-1 A&E, % of turnover (small surpluses, as in wave 1).
+OTHER_CT_PCT = 0.5
+#: Target chance that ordinary variation leaves the trust below its control total.
+P_SHORT = {data.S: 0.10, data.B: 0.15, data.D: 0.25}
+OTHER_P_SHORT = 0.10
+#: Class X: plan this share of turnover (at least NOT_ACCEPTED_GAP_MIN £m) below the control
+#: total, no management actions: the providers that did not accept a control total.
+NOT_ACCEPTED_GAP_PCT = 5.0
+NOT_ACCEPTED_GAP_MIN = 12.0
+#: CCGs: target chance of a shortfall with a breakeven / deficit control total.
+CCG_P_SHORT = {"breakeven": 0.12, "deficit": 0.25}
+#: Year-end sd of outturn, % of turnover (wave 1's ranges).
+SD_PCT = {
+    "acute_large": 1.0,  # turnover of £800m or more
+    "acute": 1.2,
+    "acute_small": 1.4,  # under £300m
+    data.SPECIALIST: 1.0,
+    data.MH: 0.8,
+    data.COMMUNITY: 0.8,
+    data.AMBULANCE: 0.8,
+    "ccg": 0.6,
+}
+#: Chance that the A&E element is earned per quarter (4-hour performance was short of 90%).
+P_AE = 0.55
+
+NOT_ACCEPTED = wave1.NOT_ACCEPTED
+
+#: Large adverse events (``uncertainty.tail``, every organisation but the CCGs, which keep wave
+#: 1's own smaller tail): wave 1's size, at 0.06 a year instead of 0.1. At 0.1 the providers'
+#: expected year-end outturn is about £350m worse than plan before PSF nationally, twice the
+#: 2018/19 record (£177m); at 0.06 it is about £180m, and the providers that did not accept a
+#: control total carry most of the large misses (scenarios/README.md).
+TAIL = {**wave1.TAIL, "probability": 0.06}
+
+# ---------------------------------------------------------------------------
+# Reading the reference CSV
+# ---------------------------------------------------------------------------
+
+
+def read_csv(path: Path = CSV) -> list[dict[str, str]]:
+    """Rows of the reference CSV (every CCG and acute trust by footprint)."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def name_key(name: str) -> str:
+    """Organisation names compared across sources: case, 'The', '&' and punctuation ignored."""
+    key = re.sub(r"[^a-z0-9 ]", "", name.lower().replace("&", "and"))
+    return re.sub(r"^the ", "", re.sub(r"\s+", " ", key)).strip()
+
+
+def slug(text: str) -> str:
+    """Scenario id from a name: lower case, short words dropped, joined by underscores."""
+    drop = {"and", "the", "of", "nhs", "on"}
+    plain = re.sub(r"[^a-z0-9 ]", " ", text.lower().replace("'", ""))
+    words = [w for w in plain.split() if w not in drop]
+    return "_".join(words)
+
+
+def org_id(name: str, kind: str) -> str:
+    """Id of an organisation outside the first-wave ICSs, from its name."""
+    if kind == "commissioner":
+        return slug(re.sub(r"^NHS | CCG$", "", name)) + "_ccg"
+    short = name.replace(" NHS Foundation Trust", " FT").replace(" NHS Trust", " trust")
+    return slug(short)
+
+
+# ---------------------------------------------------------------------------
+# Derivation
+# ---------------------------------------------------------------------------
+
+
+def _wave1_orgs() -> dict[str, list[dict]]:
+    """The first-wave ICSs' members, exactly as make_wave1.py derives them, by system id."""
+    return {s["id"]: [wave1.derive(o) for o in s["orgs"]] for s in wave1.SYSTEMS}
+
+
+def _trust_sd_pct(typ: str, turnover: float) -> float:
+    if typ != wave1.ACUTE:
+        return SD_PCT[typ]
+    if turnover >= 800:
+        return SD_PCT["acute_large"]
+    return SD_PCT["acute_small"] if turnover < 300 else SD_PCT["acute"]
+
+
+def _base(oid: str, name: str, typ: str, kind: str, turnover: float, sd_pct: float) -> dict:
+    return {
+        "id": oid,
+        "name": name,
+        "type": typ,
+        "kind": kind,
+        "control_total_uplift": 0.0,
+        "turnover": float(turnover),
+        "sd_pct": sd_pct,
+        "sd": sd_pct / 100.0 * turnover,
+        "tail": wave1.CCG_TAIL if kind == "commissioner" else None,
+        "has_ae": typ == wave1.ACUTE,
+        "p_ae": P_AE if typ == wave1.ACUTE else None,
+    }
+
+
+def _finish(o: dict, ct: float, plan: float, sf: float, mitigation: float) -> dict:
+    """Round the figures and add the normal-marginal chances shown on the `plan:` line."""
+    o.update(
+        control_total=round(ct, 1),
+        plan=round(plan, 1),
+        sustainability_funding=round(sf, 1),
+        mitigation=round(mitigation, 1),
+    )
+    sd = o["sd"]
+    o["p_short"] = float(norm.cdf(-(o["plan"] - o["control_total"]) / sd))
+    o["p_miss"] = float(norm.cdf(-(o["plan"] + o["mitigation"] - o["control_total"]) / sd))
+    return o
+
+
+def _not_accepted_gap(o: dict) -> float:
+    return max(NOT_ACCEPTED_GAP_PCT / 100 * o["turnover"], NOT_ACCEPTED_GAP_MIN)
+
+
+def _margin(sd: float, p_short: float) -> float:
+    return round(sd * float(norm.isf(p_short)), 1)
+
+
+def new_organisations(rows: list[dict[str, str]], wave1_names: set[str]) -> dict[str, list[dict]]:
+    """Organisations outside the first-wave ICSs, by footprint code, sized by the rules above."""
+    fixed_psf = sum(
+        o["sustainability_funding"]
+        for orgs in _wave1_orgs().values()
+        for o in orgs
+        if o["kind"] == "provider"
+    )
+    trusts: list[tuple[str, dict, str]] = []  # (footprint, organisation, class)
+    ccgs: list[tuple[str, dict, bool]] = []  # (footprint, organisation, deficit)
+    for r in rows:
+        if name_key(r["name"]) in wave1_names:
+            continue
+        if r["kind"] == "commissioner":
+            allocation = round(int(r["population_2018"]) * ALLOCATION_PER_HEAD / 1e6, -1)
+            o = _base(
+                org_id(r["name"], "commissioner"),
+                r["name"],
+                wave1.CCG,
+                "commissioner",
+                allocation,
+                SD_PCT["ccg"],
+            )
+            o["ods"] = r["ods_code"]
+            o["comment"] = [
+                f"ODS {r['ods_code']}; 2018 population {int(r['population_2018']):,} x "
+                f"£{ALLOCATION_PER_HEAD:,.0f} a head."
+            ]
+            ccgs.append((r["stp_code"], o, r["ods_code"] in data.DEFICIT_CCGS))
+        else:
+            turnover, cls = data.ACUTE[r["ods_code"]]
+            o = _base(
+                org_id(r["name"], "provider"),
+                r["name"],
+                wave1.ACUTE,
+                "provider",
+                turnover,
+                _trust_sd_pct(wave1.ACUTE, turnover),
+            )
+            o["ods"] = r["ods_code"]
+            o["comment"] = [f"ODS {r['ods_code']}."]
+            if r["ods_code"] in data.MERGED:
+                o["comment"].append(
+                    f"Listed separately in the reference CSV; {data.MERGED[r['ods_code']]}."
+                )
+            trusts.append((r["stp_code"], o, cls))
+    for stp, name, typ, turnover, source in data.OTHER_TRUSTS:
+        o = _base(
+            org_id(name, "provider"), name, typ, "provider", turnover, _trust_sd_pct(typ, turnover)
+        )
+        o["comment"] = [f"Added from public knowledge, not from the reference CSV: {source}."]
+        trusts.append((stp, o, "other"))
+
+    # PSF: 1% of turnover without a type-1 A&E; the acute rate makes the national total.
+    other_psf = sum(
+        round(OTHER_PSF_PCT / 100 * o["turnover"], 1) for _, o, c in trusts if c == "other"
+    )
+    acute_turnover = sum(o["turnover"] for _, o, c in trusts if c != "other")
+    acute_psf_pct = round(100 * (PSF_TOTAL - fixed_psf - other_psf) / acute_turnover, 3)
+    for _, o, c in trusts:
+        pct = OTHER_PSF_PCT if c == "other" else acute_psf_pct
+        o["sustainability_funding"] = round(pct / 100 * o["turnover"], 1)
+
+    # Control totals and plans. D and X deficits scale with a depth solved for the sector plan.
+    def plan_without_depth(o: dict, c: str) -> float:
+        if c == "other":
+            return OTHER_CT_PCT / 100 * o["turnover"] + _margin(o["sd"], OTHER_P_SHORT)
+        if c == data.S:
+            return CT_PCT[c] / 100 * o["turnover"] + _margin(o["sd"], P_SHORT[c])
+        if c == data.B:
+            return -o["sustainability_funding"] + _margin(o["sd"], P_SHORT[c])
+        if c == data.D:
+            return -o["sustainability_funding"] + _margin(o["sd"], P_SHORT[c])
+        return -o["sustainability_funding"] - _not_accepted_gap(o)
+
+    wave1_plan = sum(
+        o["plan"] for orgs in _wave1_orgs().values() for o in orgs if o["kind"] == "provider"
+    )
+    fixed = wave1_plan + sum(plan_without_depth(o, c) for _, o, c in trusts)
+    unit = sum(-CT_PCT[c] / 100 * o["turnover"] for _, o, c in trusts if c in (data.D, data.X))
+    depth = round((fixed + PSF_TOTAL - SECTOR_PLAN) / unit, 3)
+    for _, o, c in trusts:
+        sf = o["sustainability_funding"]
+        if c == "other":
+            ct = OTHER_CT_PCT / 100 * o["turnover"]
+            _finish(
+                o,
+                ct,
+                ct + _margin(o["sd"], OTHER_P_SHORT),
+                sf,
+                wave1.MITIGATION_SD[o["type"]] * o["sd"],
+            )
+        elif c == data.S:
+            ct = CT_PCT[c] / 100 * o["turnover"]
+            _finish(
+                o,
+                ct,
+                ct + _margin(o["sd"], P_SHORT[c]),
+                sf,
+                wave1.MITIGATION_SD[o["type"]] * o["sd"],
+            )
+        elif c == data.B:
+            _finish(
+                o,
+                -sf,
+                -sf + _margin(o["sd"], P_SHORT[c]),
+                sf,
+                wave1.MITIGATION_SD[o["type"]] * o["sd"],
+            )
+        elif c == data.D:
+            ct = -sf + depth * CT_PCT[c] / 100 * o["turnover"]
+            _finish(
+                o,
+                ct,
+                ct + _margin(o["sd"], P_SHORT[c]),
+                sf,
+                wave1.MITIGATION_SD[o["type"]] * o["sd"],
+            )
+        else:
+            ct = -sf + depth * CT_PCT[c] / 100 * o["turnover"]
+            _finish(o, ct, ct - _not_accepted_gap(o), sf, 0.0)
+            o["comment"].append(" ".join(NOT_ACCEPTED))
+
+    # CCGs: CSF equals a deficit control total, sized so that CSF totals the national fund.
+    fixed_csf = sum(
+        o["sustainability_funding"]
+        for orgs in _wave1_orgs().values()
+        for o in orgs
+        if o["kind"] == "commissioner"
+    )
+    deficit_allocation = sum(o["turnover"] for _, o, d in ccgs if d)
+    ccg_deficit_pct = round(100 * (CSF_TOTAL - fixed_csf) / deficit_allocation, 3)
+    for _, o, deficit in ccgs:
+        csf = round(ccg_deficit_pct / 100 * o["turnover"], 1) if deficit else 0.0
+        p = CCG_P_SHORT["deficit" if deficit else "breakeven"]
+        _finish(o, -csf, -csf + _margin(o["sd"], p), csf, wave1.MITIGATION_SD[wave1.CCG] * o["sd"])
+
+    out: dict[str, list[dict]] = {}
+    for stp, o, _ in ccgs:
+        out.setdefault(stp, []).append(o)
+    for stp, o, _ in trusts:
+        out.setdefault(stp, []).append(o)
+    SIZING.update(acute_psf_pct=acute_psf_pct, deficit_depth=depth, ccg_deficit_pct=ccg_deficit_pct)
+    return out
+
+
+#: Solved sizing parameters of the last derivation (printed by --check, written in the header).
+SIZING: dict[str, float] = {}
+
+
+def systems(rows: list[dict[str, str]] | None = None) -> list[dict]:
+    """Every system of the file, in footprint order: id, name, footprint, note, organisations."""
+    rows = read_csv() if rows is None else rows
+    first_wave = _wave1_orgs()
+    wave1_names = {name_key(o["name"]) for orgs in first_wave.values() for o in orgs}
+    new = new_organisations(rows, wave1_names)
+    footprints: dict[str, str] = {}
+    for r in rows:
+        footprints.setdefault(r["stp_code"], r["stp_name"])
+    by_footprint: dict[str, list[str]] = {}
+    for sid, stp in data.WAVE1_FOOTPRINT.items():
+        by_footprint.setdefault(stp, []).append(sid)
+    wave1_by_id = {s["id"]: s for s in wave1.SYSTEMS}
+    out = []
+    for stp, stp_name in sorted(footprints.items()):
+        for sid in by_footprint.get(stp, []):
+            s = wave1_by_id[sid]
+            out.append(
+                {
+                    "id": sid,
+                    "name": s["name"],
+                    "footprint": (stp, stp_name),
+                    "first_wave": True,
+                    "note": s.get("note"),
+                    "orgs": first_wave[sid],
+                }
+            )
+        if stp in new:
+            sid, name = data.REST_OF_FOOTPRINT.get(stp, (slug(stp_name), stp_name))
+            out.append(
+                {
+                    "id": sid,
+                    "name": name,
+                    "footprint": (stp, stp_name),
+                    "first_wave": False,
+                    "note": None,
+                    "orgs": new[stp],
+                }
+            )
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------
+
+HEADER = """\
+# GENERATED FILE: written by scenarios/tools/make_england.py. Do not edit by hand.
+# Edit the script (or england_data.py) and run `python scenarios/tools/make_england.py`.
+# Run it with --check for the calibration table (scenarios/README.md has it).
+#
+# England 2018/19: every STP / ICS footprint of late 2018 with its CCGs and acute
+# trusts (ONS / NHS Digital ODS, OGL v3.0; acute trust to STP lookup from the Health
+# Foundation's Winter_pressures repository, MIT), the ten first-wave ICSs with exactly
+# the members and figures of wave1_2018_19.yaml, and mental health, community,
+# ambulance and specialist trusts added from public knowledge (each marked so).
+#
+# ALL MONEY FIGURES ARE ILLUSTRATIVE. They are NOT the accounts, plans, control
+# totals, PSF/CSF allocations or management actions of these organisations. Sizing:
+#   CCG allocation = 2018 population x £{per_head:,.0f} a head; CSF only for a deficit
+#     control total ({ccg_pct:.2f}% of allocation here), equal to that deficit;
+#   trust turnover approximate for each trust; PSF {acute_psf:.2f}% of turnover for acute
+#     trusts with a type-1 A&E (70% finance / 30% A&E), {other_psf:g}% for other trusts,
+#     so that PSF totals about £{psf:,.0f}m and CSF about £{csf:,.0f}m;
+#   control totals (before PSF) by a financial-position class per trust, deficits scaled
+#     so that the sector plans a £{plan:,.0f}m deficit after PSF, as in 2018/19.
+# Do not read any single organisation's figures as a statement about it.
+#
+# Money in £m. Surplus +, deficit -. Plan and control total are both BEFORE
+# sustainability funding. The calibration layers are those of wave1_2018_19.yaml
+# (ordinary variation, large adverse events, management actions); the comment on each
+# `plan:` line gives the normal-marginal P(shortfall) before actions and P(miss) after.
+#
+# An organisation that serves several footprints appears ONCE; a comment says why it
+# is where it is.
+"""
+
+
+def _org_lines(o: dict) -> list[str]:
+    out = [f"      # {o['name']}: {wave1.TYPE_LABEL[o['type']]}."]
+    out += [f"      # {line}" for c in o.get("comment") or [] for line in _wrapped(c)]
+    if o["control_total_uplift"]:
+        u = o["control_total_uplift"]
+        out.append(
+            f"      # Incentive PSF (illustrative): agrees to raise its control total by £{u:g}m "
+            f"and earns £{wave1.INCENTIVE_RATE * u:g}m more PSF if it meets the raised total."
+        )
+    out += [
+        f"      - id: {o['id']}",
+        f"        name: {json.dumps(o['name'])}",
+        f"        kind: {o['kind']}",
+        *([f"        provider_type: {o['type']}"] if o["kind"] == "provider" else []),
+        f"        plan: {wave1.fmt(o['plan'])}   # P(shortfall) ~{wave1.pct(o['p_short'])}, "
+        f"P(miss) after actions ~{wave1.pct(o['p_miss'])}",
+        f"        control_total: {wave1.fmt(o['control_total'])}",
+    ]
+    if o["control_total_uplift"]:
+        out.append(f"        control_total_uplift: {wave1.fmt(o['control_total_uplift'])}")
+    out += [
+        f"        sustainability_funding: {wave1.fmt(o['sustainability_funding'])}",
+        f"        turnover: {wave1.fmt(o['turnover'])}",
+        f"        sd_pct: {o['sd_pct']}",
+    ]
+    if o["mitigation"]:
+        out.append(f"        mitigation: {wave1.fmt(o['mitigation'])}")
+    if o["kind"] == "commissioner":
+        out.append(
+            f"        system_loading: {wave1.COMMISSIONER_LOADING}   # against the system's "
+            "providers (contract line)"
+        )
+    if o["tail"]:
+        out.append("        tail:")
+        out.extend(wave1._yaml_tail(o["tail"], "          "))
+    if o["kind"] == "provider":
+        out.append(f"        has_ae: {'true' if o['has_ae'] else 'false'}")
+        if o["has_ae"]:
+            out.append(f"        p_ae: {o['p_ae']}")
+    return out
+
+
+def _wrapped(text: str, width: int = 86) -> Iterator[str]:
+    """A comment's text in lines of at most ``width`` characters (whole words)."""
+    line = ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            yield line
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    if line:
+        yield line
+
+
+def render(all_systems: list[dict] | None = None) -> str:
+    """The YAML text of the scenario (the same bytes on every run)."""
+    all_systems = systems() if all_systems is None else all_systems
+    orgs = [o for s in all_systems for o in s["orgs"]]
+    psf = sum(o["sustainability_funding"] for o in orgs if o["kind"] == "provider")
+    csf = sum(o["sustainability_funding"] for o in orgs if o["kind"] == "commissioner")
+    plan = sum(o["plan"] for o in orgs if o["kind"] == "provider") + psf
+    out = [
+        HEADER.format(
+            per_head=ALLOCATION_PER_HEAD,
+            ccg_pct=SIZING["ccg_deficit_pct"],
+            acute_psf=SIZING["acute_psf_pct"],
+            other_psf=OTHER_PSF_PCT,
+            psf=psf,
+            csf=csf,
+            plan=-plan,
+        ),
+        "name: England 2018/19, every STP / ICS footprint (illustrative figures)",
+        "description: >-",
+        "  Every STP / ICS footprint of England in late 2018 (the ten first-wave ICSs as in",
+        "  wave1_2018_19.yaml) with real member organisations and ILLUSTRATIVE (not real) plans,",
+        "  control totals and PSF/CSF: about £2.45bn PSF and £400m CSF at stake, the provider",
+        "  sector planning a £394m deficit after PSF. Calibrated to the 2018/19 national record",
+        "  (scenarios/README.md). Management actions, large adverse events, incentive PSF,",
+        "  quarterly payments and the national year-end bonus pool are all on.",
+        "",
+        "simulation:",
+        f"  draws: {DRAWS}",
+        f"  seed: {SEED}",
+        "",
+        "uncertainty:",
+        "  distribution: student_t   # heavy tails: a few large overspends",
+        f"  dof: {wave1.DOF}",
+        f"  national_share: {wave1.NATIONAL_SHARE}",
+        f"  system_share: {wave1.SYSTEM_SHARE}   # providers in a system correlate 0.25 + 0.25 = "
+        f"0.5; CCGs carry system_loading {wave1.COMMISSIONER_LOADING}",
+        "  quarterly: true   # year-to-date tests and payments, Q1-Q4 weights 15/20/30/35%",
+        f"  quarterly_variance: {json.dumps(wave1.QUARTER_VARIANCE)}   # most of the year's risk "
+        "arises in the second half",
+        "  # Large adverse events, default for every organisation (CCGs override it):",
+        f"  # with probability {TAIL['probability']} a year, a loss of turnover x LogNormal"
+        f"(median {TAIL['median_pct']}%, sigma {TAIL['sigma']}).",
+        "  tail:",
+        *wave1._yaml_tail(TAIL, "    "),
+        "",
+        "regime:",
+        f"  incentive_rate: {wave1.INCENTIVE_RATE}   # £2 of incentive PSF per £1 of agreed uplift "
+        "(2018/19 mid-year reset)",
+        f"  bonus: {'true' if wave1.BONUS else 'false'}   # national pool: unearned finance funding "
+        "paid at year end to those that passed",
+        f"  bonus_share: {wave1.BONUS_SHARE}",
+        f"  recovery: {'true' if wave1.RECOVERY else 'false'}   # quarterly finance money missed is "
+        "paid at year end on a year-end pass",
+        "",
+        "# No `schemes:` key, so the built-in 2018/19 menu is compared.",
+        "",
+        "systems:",
+    ]
+    for s in all_systems:
+        members = s["orgs"]
+        sct = sum(o["control_total"] + o["control_total_uplift"] for o in members)
+        stp, stp_name = s["footprint"]
+        out.append(
+            f"  # Footprint {stp} {stp_name}"
+            + (": first-wave ICS (as in wave1_2018_19.yaml)." if s["first_wave"] else ".")
+        )
+        out.append(f"  - id: {s['id']}")
+        out.append(f"    name: {json.dumps(s['name'])}")
+        if s["note"]:
+            out.extend(wave1.wrap(s["note"], "    "))
+        out.append(
+            "    system_control_total: null   # = sum of members' control totals, with "
+            f"uplifts ({wave1.fmt(sct)})"
+        )
+        out.append("    organisations:")
+        for o in members:
+            out.extend(_org_lines(o))
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+# ---------------------------------------------------------------------------
+# Check: the calibration table, from the engine's own draws
+# ---------------------------------------------------------------------------
+
+#: 2018/19 facts (scheme-2018-19.md, "Facts"); providers counted out of 227.
+FACT_PROVIDERS = 227
+FACT_YTD = {2: 44, 3: 60}
+FACT_BIG = 29
+FACT_CCG_OVERSPENT, FACT_CCGS = 33, 195
+FACT_SECTOR_OUTTURN = -571.0
+FACT_BIG_SHARE = 1.2
+
+
+def engine_draws(path: Path, draws: int, seed: int) -> Iterator[tuple[Any, Any, Any]]:
+    """``(model, ytd, year_end)`` per block of the engine's own draws of the scenario.
+
+    The only place this tool uses the engine's internals (model arrays, the reference
+    simulator's per-block draws and outturns): ``ytd`` is the year-to-date outturn per quarter
+    before large adverse events and management actions (``(n, 4, N)``, the quarterly tests'
+    view), ``year_end`` the year-end outturn after them (``(n, N)``).
+    """
+    from sct_engine import load_scenario
+    from sct_engine.engine.model import build_model
+    from sct_engine.engine.reference import block_ytd_outturns, draw_block
+    from sct_engine.engine.rng import block_sizes
+
+    model = build_model(load_scenario(path))
+    for block, n in block_sizes(draws):
+        ytd = block_ytd_outturns(model, draw_block(model, seed, block, n))
+        yield model, ytd, ytd[:, -1]
+
+
+def calibration(path: Path, draws: int, seed: int) -> dict[str, Any]:
+    """The calibration quantities of the table, from ``engine_draws``."""
+    import numpy as np
+
+    acc: dict[str, Any] = {}
+    done = 0
+    for model, ytd, x in engine_draws(path, draws, seed):
+        if not acc:
+            prov = np.array([k == "provider" for k in model.org_kinds])
+            acc = {
+                "model": model,
+                "prov": prov,
+                "miss": np.zeros(model.n_orgs),
+                "big": np.zeros(model.n_orgs),
+                "ytd_miss": np.zeros((4, model.n_orgs)),
+                "count_big": np.zeros(draws),
+                "count_ccg": np.zeros(draws),
+                "count_ytd": np.zeros((draws, 4)),
+                "net": 0.0,
+                "net_big": 0.0,
+            }
+        prov, ct = acc["prov"], model.control_total
+        gap = ct - x  # > 0: adverse to the control total
+        big = gap > 10.0
+        ytd_adverse = ytd < model.ytd_control_total().T[None]  # before events and actions
+        n = len(x)
+        acc["miss"] += (gap > 0).sum(axis=0)
+        acc["big"] += big.sum(axis=0)
+        acc["ytd_miss"] += ytd_adverse.sum(axis=0)
+        acc["count_big"][done : done + n] = big[:, prov].sum(axis=1)
+        acc["count_ccg"][done : done + n] = (gap[:, ~prov] > 0).sum(axis=1)
+        acc["count_ytd"][done : done + n] = ytd_adverse[:, :, prov].sum(axis=2)
+        acc["net"] += gap[:, prov].sum()
+        acc["net_big"] += (gap * big)[:, prov].sum()
+        done += n
+    for k in ("miss", "big", "ytd_miss"):
+        acc[k] = acc[k] / draws
+    for k in ("net", "net_big"):
+        acc[k] /= draws
+    return acc
+
+
+def check(draws: int | None = None) -> int:
+    """Print the calibration table; non-zero exit if the YAML is stale or does not load."""
+    import numpy as np
+
+    from sct_engine import load_scenario, simulate
+
+    all_systems = systems()
+    stale = OUT.read_text(encoding="utf-8") != render(all_systems)
+    scenario = load_scenario(OUT)  # validates: raises with the file, field and fix
+    draws = scenario.simulation.draws if draws is None else draws
+    seed = scenario.simulation.seed
+    cal = calibration(OUT, draws, seed)
+    model, prov = cal["model"], cal["prov"]
+    n_p, n_c = int(prov.sum()), int((~prov).sum())
+    psf, csf = model.funding[prov].sum(), model.funding[~prov].sum()
+    plan_after_psf = model.plan[prov].sum() + psf
+    kinds: dict[str, int] = {}
+    for o in (o for s in all_systems for o in s["orgs"]):
+        kinds[o["type"]] = kinds.get(o["type"], 0) + 1
+    print(
+        f"file: {OUT.relative_to(ROOT)}  systems {model.n_systems}  providers {n_p}  CCGs {n_c}  "
+        f"(engine draws {draws:,}, seed {seed})"
+    )
+    print("organisations by type: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
+    print(
+        f"PSF £{psf:.1f}m ({SIZING['acute_psf_pct']:.2f}% of turnover for the acute trusts outside "
+        f"wave 1); CSF £{csf:.1f}m on {int((model.funding[~prov] > 0).sum())} deficit CCGs; "
+        f"deficit depth {SIZING['deficit_depth']:.3f}"
+    )
+
+    def share(count: float, of: int) -> str:
+        return f"{count:.1f} of {of} ({count / of:.1%})"
+
+    q = np.percentile(cal["count_big"], [5, 95])
+    rows = []
+    for quarter in (2, 3):
+        file_n = cal["ytd_miss"][quarter - 1][prov].sum()
+        fact = FACT_YTD[quarter]
+        rows.append(
+            (
+                f"Providers adverse year to date at Q{quarter}",
+                share(file_n, n_p),
+                f"{fact} of {FACT_PROVIDERS} ({fact / FACT_PROVIDERS:.1%})",
+            )
+        )
+    rows.append(
+        (
+            "Providers more than £10m adverse at year end",
+            share(cal["big"][prov].sum(), n_p) + f", 5-95% {q[0]:.0f}-{q[1]:.0f}",
+            f"{FACT_BIG} of {FACT_PROVIDERS} ({FACT_BIG / FACT_PROVIDERS:.1%})",
+        )
+    )
+    rows.append(
+        (
+            "Their share of the providers' net shortfall",
+            f"{cal['net_big'] / cal['net']:.0%} (£{cal['net_big']:.0f}m of £{cal['net']:.0f}m)"
+            if cal["net"] > 0
+            else f"£{cal['net_big']:.0f}m; net £{cal['net']:.0f}m",
+            f"about {FACT_BIG_SHARE:.0%}",
+        )
+    )
+    rows.append(
+        (
+            "Providers missing the control total at year end",
+            share(cal["miss"][prov].sum(), n_p),
+            "",
+        )
+    )
+    rows.append(
+        (
+            "CCGs missing the control total (overspent)",
+            share(cal["miss"][~prov].sum(), n_c),
+            f"{FACT_CCG_OVERSPENT} of about {FACT_CCGS} ({FACT_CCG_OVERSPENT / FACT_CCGS:.1%})",
+        )
+    )
+    result = simulate(scenario, draws=draws, seed=seed)
+    orgs = result.organisations
+    base = orgs[(orgs["scheme"] == "organisation_only") & (orgs["kind"] == "provider")]
+    outturn = float(base["expected_outturn"].sum())
+    paid = float(
+        (base["expected_funding"] + base["expected_bonus"] + base["expected_incentive"]).sum()
+    )
+    rows.append(("Sector plan after PSF (sum of plans + PSF)", f"£{plan_after_psf:.0f}m", "£-394m"))
+    rows.append(
+        (
+            "Sector outturn after PSF, incentive and bonus (organisation_only)",
+            f"£{outturn + paid:.0f}m (PSF paid £{paid:.0f}m)",
+            f"£{FACT_SECTOR_OUTTURN:.0f}m",
+        )
+    )
+    rows.append(
+        (
+            "Sector outturn with all PSF paid (unearned PSF redistributed)",
+            f"£{outturn + psf:.0f}m",
+            f"£{FACT_SECTOR_OUTTURN:.0f}m",
+        )
+    )
+    rows.append(
+        (
+            "Providers' outturn against plan, before PSF",
+            f"£{outturn - model.plan[prov].sum():.0f}m",
+            f"£{FACT_SECTOR_OUTTURN - SECTOR_PLAN:.0f}m",
+        )
+    )
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'Quantity':<{width}}  {'This file':<36}  2018/19 fact")
+    for label, file_v, fact in rows:
+        print(f"{label:<{width}}  {file_v:<36}  {fact}")
+    nat = result.national
+    print(
+        f"\nNational funding lost per scheme (£m, kernel, {draws:,} draws, seed {seed}; "
+        f"£{nat['sustainability_funding'].iloc[0]:.1f}m at stake):"
+    )
+    for row in nat.itertuples():
+        print(
+            f"  {row.scheme:<22} {row.expected_funding_lost:7.1f} (se {row.se_expected_funding_lost:.2f})"
+            f"   p95 {row.funding_lost_p95:6.1f}   incentive {row.expected_incentive:5.2f}"
+            f"   bonus {row.expected_bonus:6.1f}"
+        )
+    if stale:
+        print("STALE: the YAML differs from what the script writes; re-run without --check.")
+    return 1 if stale else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="print the calibration table")
+    ap.add_argument("--draws", type=int, help="--check with this many draws (default: the file's)")
+    args = ap.parse_args(argv)
+    if args.check:
+        return check(args.draws)
+    OUT.write_text(render(), encoding="utf-8")
+    print(f"wrote {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
