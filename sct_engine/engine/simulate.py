@@ -73,6 +73,9 @@ def simulate(
 ) -> Result:
     """Simulate every scheme option of a scenario on common random numbers.
 
+    ``draws``, ``seed`` and ``target_se`` have the limits of the scenario's fields, and
+    every figure of the result is checked to be finite (ScenarioError otherwise).
+
     Parameters
     ----------
     scenario : a validated :class:`Scenario` or the path of a scenario YAML file.
@@ -83,9 +86,6 @@ def simulate(
         Monte Carlo standard error at or below this (``draws`` is then the cap).
     memory_limit : bytes the run may plan to use (default ``SCT_MEMORY_LIMIT``, else half
         the machine's memory); a larger run is refused before anything is allocated.
-
-    ``draws``, ``seed`` and ``target_se`` have the limits of the scenario's fields;
-    every figure of the result is finite (ScenarioError otherwise).
 
     Returns
     -------

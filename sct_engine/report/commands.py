@@ -133,6 +133,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             names = _option_names(args.schemes, [option.name for option in scenario.schemes])
             _check_analysis_memory(scenario)
             analysis = _compare_one(args, scenario, run, names)
+            analysis.result.check_finite()  # every figure finite before anything is printed
             text = _comparison_text(analysis, names, args.level)
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
@@ -215,6 +216,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         try:
             _check_analysis_memory(scenario)
             data = prepare_report(scenario, settings, run=run)
+            data.analysis.result.check_finite()  # every figure finite before anything is written
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

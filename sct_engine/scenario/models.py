@@ -49,8 +49,9 @@ from sct_engine.scenario.plausibility import plausibility_warnings
 
 #: More draws than this is a typo, not a plan (memory and time grow linearly).
 MAX_DRAWS = 2_000_000_000
-#: Largest seed: a signed 64-bit integer, as tables and batch manifests store it.
-MAX_SEED = 2**63 - 1
+#: Largest seed: an unsigned 64-bit integer (numpy's SeedSequence takes it whole; batch
+#: manifests keep seeds as text).
+MAX_SEED = 2**64 - 1
 #: Largest £m figure in size (£1,000 trillion): float64 sums and squares of many such
 #: figures over billions of draws stay finite, with a wide margin.
 MAX_MONEY = 1e9

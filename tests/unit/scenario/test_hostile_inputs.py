@@ -123,15 +123,15 @@ def test_folder_fifo_and_device_are_named(tmp_path):
 
 
 def test_files_root_opens_a_wider_folder_on_purpose(tmp_path, monkeypatch):
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    (shared / "members.csv").write_text(CSV_HEADER + CSV_ROW)
-    path = with_csv(tmp_path, str(shared / "members.csv"))
+    common = tmp_path / "common"
+    common.mkdir()
+    (common / "members.csv").write_text(CSV_HEADER + CSV_ROW)
+    path = with_csv(tmp_path, str(common / "members.csv"))
     refused(path)
     assert len(load_scenario(path, files_root=tmp_path).systems[0].organisations) == 2
     monkeypatch.setenv("SCT_FILES_ROOT", str(tmp_path))
     assert len(load_scenario(path).systems[0].organisations) == 2
-    relative = with_csv(tmp_path / "other", "../../shared/members.csv")
+    relative = with_csv(tmp_path / "other", "../../common/members.csv")
     assert len(load_scenario(relative).systems[0].organisations) == 2
 
 
