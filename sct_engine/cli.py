@@ -1,4 +1,5 @@
-"""The ``sct`` command: run, validate and schema, plus the commands the sub-packages register.
+"""The ``sct`` command: run, validate and schema, plus the commands the sub-packages register
+(template, convert, compare, report, batch, calibrate).
 
 Every user-facing failure (a bad scenario, a bad option) ends in a short
 message on stderr and a non-zero exit status, never a traceback.
@@ -25,6 +26,7 @@ MAX_POINTS_LISTED = 50
 #: Modules that add their own subcommands through ``register_cli(subparsers)``.
 #: Each keeps heavy imports (Dask, matplotlib) inside its command function.
 COMMAND_MODULES: tuple[str, ...] = (
+    "sct_engine.scenario.commands",
     "sct_engine.report.commands",
     "sct_engine.batch.commands",
     "sct_engine.calibration.commands",
@@ -278,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="simulate a scenario and write the result tables")
-    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("scenario", help="scenario file: YAML or Excel workbook (.xlsx)")
     run.add_argument("--draws", type=draws_arg, help="Monte Carlo draws (default: the scenario's)")
     run.add_argument("--seed", type=seed_arg, help="random seed (default: the scenario's)")
     run.add_argument(
@@ -304,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=_cmd_run)
 
     validate = sub.add_parser("validate", help="check scenario files and explain every problem")
-    validate.add_argument("files", nargs="+", help="scenario YAML files")
+    validate.add_argument("files", nargs="+", help="scenario files: YAML or Excel workbooks")
     add_files_root_option(validate)
     validate.set_defaults(func=_cmd_validate)
 

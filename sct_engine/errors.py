@@ -258,7 +258,8 @@ def _explain(
     if kind == "finite_number":
         return f"must be a finite number (got {got})", _type_fix(node)
     if kind in _WRONG_TYPE:
-        return f"must be {_type_words(node)} (got {got})", _type_fix(node)
+        unit = f" in {node['unit']}" if node.get("unit") else ""
+        return f"must be {_type_words(node)}{unit} (got {got})", _type_fix(node)
     if kind in {"model_type", "model_attributes_type", "dict_type"}:
         return f"must be a set of fields (got {got})", (
             "write `field: value` lines indented under it (see docs/scenario-format.md)"

@@ -13,7 +13,7 @@ from sct_engine.engine.model import (
     SchemeArrays,
     dependence_arrays,
 )
-from sct_engine.rules import SchemeOption, builtin_menu
+from sct_engine.rules import AeGateway, SchemeOption, builtin_menu
 
 
 def make_model(
@@ -32,12 +32,16 @@ def make_model(
     recovery: bool = True,
     quarter_variance: Sequence[float] = EVEN_QUARTERS,
     correlation: Sequence[np.ndarray | None] | None = None,
+    ae_gateway: AeGateway = "finance_earned",
+    csf_quarter_weights: Sequence[float] = EVEN_QUARTERS,
+    csf_recovery: bool = False,
 ) -> Model:
     """A model from plain dicts: each org needs plan, control_total, sd, funding.
 
-    Optional per organisation: ae, p_ae, mitigation, uplift, turnover, a tail
-    ``(probability, median_pct, sigma)``, a quarterly ``profile`` (four shares) and a
-    signed system ``loading``. ``correlation``: per system, None or its members' matrix.
+    Optional per organisation: kind (provider or commissioner), ae, p_ae, mitigation,
+    uplift, turnover, a tail ``(probability, median_pct, sigma)``, a quarterly
+    ``profile`` (four shares) and a signed system ``loading``. ``correlation``: per
+    system, None or its members' matrix.
     """
     orgs = [org for members in systems for org in members]
     sizes = [len(members) for members in systems]
@@ -92,6 +96,9 @@ def make_model(
             [o.get("profile", EVEN_QUARTERS) for o in orgs], dtype=np.float64
         ),
         schemes=SchemeArrays.from_options(list(schemes) if schemes is not None else builtin_menu()),
+        ae_gateway=ae_gateway,
+        csf_quarter_weights=tuple(csf_quarter_weights),
+        csf_recovery=csf_recovery,
     )
 
 

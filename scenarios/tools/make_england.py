@@ -537,11 +537,17 @@ def render(all_systems: list[dict] | None = None) -> str:
         "regime:",
         f"  incentive_rate: {wave1.INCENTIVE_RATE}   # £2 of incentive PSF per £1 of agreed uplift "
         "(2018/19 mid-year reset)",
-        f"  bonus: {'true' if wave1.BONUS else 'false'}   # national pool: unearned finance funding "
-        "paid at year end to those that passed",
+        f"  bonus: {'true' if wave1.BONUS else 'false'}   # national pool: trusts' unearned PSF "
+        "paid at year end to trusts that met their control totals",
         f"  bonus_share: {wave1.BONUS_SHARE}",
-        f"  recovery: {'true' if wave1.RECOVERY else 'false'}   # quarterly finance money missed is "
-        "paid at year end on a year-end pass",
+        f"  recovery: {'true' if wave1.RECOVERY else 'false'}   # quarterly PSF finance money missed "
+        "is paid at year end on a year-end pass",
+        f"  ae_gateway: {wave1.AE_GATEWAY}   # A&E paid in a period in which some finance element "
+        "is earned",
+        f"  csf_quarter_weights: [{', '.join(str(w) for w in wave1.CSF_QUARTER_WEIGHTS)}]   # CSF "
+        "paid quarterly, on each quarter's test",
+        f"  csf_recovery: {'true' if wave1.CSF_RECOVERY else 'false'}   # CSF missed in a quarter "
+        "is not paid at year end",
         "",
         "# No `schemes:` key, so the built-in 2018/19 menu is compared.",
         "",

@@ -32,7 +32,7 @@ and a quarter at Q3, as in 2018/19.
 Three providers are modelled like the providers that did not accept a control
 total: a plan ``NOT_ACCEPTED_GAP`` below it and no management actions. Two
 providers agree a ``control_total_uplift`` (incentive PSF, £2 per £1), and the
-regime pays unearned finance funding as a year-end bonus (``regime.bonus``).
+regime pays trusts' unearned PSF to trusts as a year-end bonus (``regime.bonus``).
 
 Usage (from the repository root)::
 
@@ -105,14 +105,20 @@ MITIGATION_SD = {ACUTE: 0.5, SPECIALIST: 0.5, MH: 0.5, COMMUNITY: 0.5, AMBULANCE
 #: INCENTIVE_RATE x uplift when they meet it.
 UPLIFT = {"sheffield_teaching": 2.0, "salford_royal": 3.0}
 INCENTIVE_RATE = 2.0
-#: Year-end bonus: finance funding unearned across the file is paid to the
-#: organisations that passed, pro rata to their allocations (the national
-#: "general distribution" of unearned PSF, here within the ten systems).
+#: Year-end bonus: PSF finance funding unearned by trusts across the file is paid
+#: to the trusts that met their control totals, pro rata to their allocations (the
+#: national "general distribution" of unearned PSF, here within the ten systems).
+#: Unearned CSF is not redistributed.
 BONUS = True
 BONUS_SHARE = 1.0
-#: Quarterly mode: finance funding missed in a quarter is paid at year end when the
-#: year-end test passes (A&E funding is never recovered).
+#: Quarterly mode: PSF finance funding missed in a quarter is paid at year end when
+#: the year-end test passes (A&E funding is never recovered).
 RECOVERY = True
+#: The national A&E gateway (rule 1 of docs/rules-2018-19.md).
+AE_GATEWAY = "finance_earned"
+#: CSF timing: paid quarterly in arrears on each quarter's test, even weights, no recovery.
+CSF_QUARTER_WEIGHTS = (0.25, 0.25, 0.25, 0.25)
+CSF_RECOVERY = False
 
 #: Providers modelled like those that did not accept a control total: plan this
 #: many £m below the control total and no management actions.
@@ -1324,14 +1330,27 @@ def render() -> str:
         "(2018/19 mid-year reset)"
     )
     out.append(
-        f"  bonus: {'true' if BONUS else 'false'}   # unearned finance funding paid at year end "
-        "to those that passed"
+        f"  bonus: {'true' if BONUS else 'false'}   # trusts' unearned PSF paid at year end "
+        "to trusts that met their control totals"
     )
     out.append(f"  bonus_share: {BONUS_SHARE}")
     if QUARTERLY:
         out.append(
-            f"  recovery: {'true' if RECOVERY else 'false'}   # quarterly finance money missed is "
-            "paid at year end on a year-end pass"
+            f"  recovery: {'true' if RECOVERY else 'false'}   # quarterly PSF finance money missed "
+            "is paid at year end on a year-end pass"
+        )
+    out.append(
+        f"  ae_gateway: {AE_GATEWAY}   # A&E paid in a period in which some finance element "
+        "is earned"
+    )
+    if QUARTERLY:
+        weights = ", ".join(str(w) for w in CSF_QUARTER_WEIGHTS)
+        out.append(
+            f"  csf_quarter_weights: [{weights}]   # CSF paid quarterly, on each quarter's test"
+        )
+        out.append(
+            f"  csf_recovery: {'true' if CSF_RECOVERY else 'false'}   # CSF missed in a quarter "
+            "is not paid at year end"
         )
     out.append("")
     out.append("# No `schemes:` key, so the built-in 2018/19 menu is compared.")

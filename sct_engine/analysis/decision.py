@@ -55,6 +55,7 @@ def _provenance(
         "scenario_name": scenario.name if scenario is not None else "",
         "scenario_file": str(source) if source else None,
         "scenario_hash": scenario.content_hash if scenario is not None else None,
+        "scenario_warnings": [str(w) for w in scenario.warnings] if scenario is not None else [],
         "seed": seed,
         "draws": draws,
         "engine": "reference",
@@ -65,8 +66,7 @@ def _provenance(
         "python_version": platform.python_version(),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "schemes": list(model.schemes.names),
-        # plausibility warnings, a repaired correlation matrix; a sweep point, --set changes
-        "scenario_warnings": [str(w) for w in scenario.warnings] if scenario is not None else [],
+        # a sweep point and --set changes (the warnings are above)
         **(scenario.changes if scenario is not None else {}),
         **extra,
     }

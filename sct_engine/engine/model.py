@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sct_engine.rules import REDISTRIBUTION_CODES, SYSTEM_TEST_CODES, SchemeOption
+from sct_engine.rules import (
+    QUARTER_WEIGHT_PERCENT,
+    REDISTRIBUTION_CODES,
+    SYSTEM_TEST_CODES,
+    AeGateway,
+    SchemeOption,
+    ae_gate_code,
+    effective_ae_gateway,
+)
 from sct_engine.rules.correlation import system_correlation
 
 if TYPE_CHECKING:
@@ -113,6 +121,9 @@ class Model:
     ]  # share of the year's outturn variance arising in each quarter
     quarterly_profile: np.ndarray  # (N, 4) share of plan and control total falling in each quarter
     schemes: SchemeArrays
+    ae_gateway: AeGateway = "finance_earned"  # rule 1: the national A&E gateway reading
+    csf_quarter_weights: tuple[float, ...] = EVEN_QUARTERS  # rule 6: commissioners' weights
+    csf_recovery: bool = False  # rule 6: commissioners' year-end recovery of missed quarters
     org_types: tuple[str, ...] = ()  # each organisation's provider_type ("" where none is given)
 
     @property
@@ -143,6 +154,57 @@ class Model:
         return self.funding * self.ae_fraction
 
     @property
+    def is_provider(self) -> np.ndarray:
+        """``(N,)`` bool: providers (trusts, PSF); the others are commissioners (CCGs, CSF)."""
+        return np.array([kind == "provider" for kind in self.org_kinds], dtype=np.bool_)
+
+    def ae_gate_codes(self) -> np.ndarray:
+        """Rule 1: each scheme's A&E gate code (``rules.ae_gate_code``), int64 ``(K,)``: the
+        national reading, or none where the option sets ``ae_gateway: false``."""
+        sa = self.schemes
+        return np.array(
+            [
+                ae_gate_code(
+                    effective_ae_gateway(self.ae_gateway, bool(sa.ae_gateway[k])),
+                    float(sa.system_linked_share[k]),
+                )
+                for k in range(len(sa))
+            ],
+            dtype=np.int64,
+        )
+
+    def quarter_weight_percent(self) -> np.ndarray:
+        """Rule 6: each organisation's quarterly payment weights in percent, ``(N, 4)``:
+        PSF's 15/20/30/35 for providers, ``csf_quarter_weights`` for commissioners."""
+        csf = np.round(np.asarray(self.csf_quarter_weights, dtype=np.float64) * 100.0, 9)
+        psf = QUARTER_WEIGHT_PERCENT.astype(np.float64)
+        return np.where(self.is_provider[:, None], psf[None, :], csf[None, :])
+
+    def quarter_recovery(self) -> np.ndarray:
+        """Rule 6: whether each organisation's missed quarters are recovered on a year-end
+        pass, ``(N,)``: ``recovery`` for providers, ``csf_recovery`` for commissioners."""
+        return np.where(self.is_provider, self.recovery, self.csf_recovery)
+
+    def system_slack(self) -> np.ndarray:
+        """Rule 4: how far each system control total is looser than its members' control
+        totals summed, ``max(0, sum CT - SCT)``, ``(S,)``: headroom no member gives."""
+        return np.maximum(0.0, -self._system_control_total_gap())
+
+    def system_ytd_slack(self) -> np.ndarray:
+        """:meth:`system_slack` by quarter, phased as the gap is (``q / 4`` of it), ``(S, 4)``."""
+        slack = self.system_slack()
+        ytd = slack[:, None] * (np.arange(1, QUARTERS + 1) / QUARTERS)
+        ytd[:, -1] = slack
+        return ytd
+
+    def _system_control_total_gap(self) -> np.ndarray:
+        """System control total minus the members' control totals summed (0 when none was given)."""
+        # Summed as build_model sums them, so the difference is exactly 0 when none was given.
+        bounds = zip(self.system_start[:-1], self.system_start[1:], strict=True)
+        members_total = np.array([self.control_total[lo:hi].sum() for lo, hi in bounds])
+        return self.system_control_total - members_total
+
+    @property
     def cumulative_profile(self) -> np.ndarray:
         """``P_q``: share of plan and control total due by the end of each quarter, shape ``(N, 4)``.
 
@@ -169,10 +231,7 @@ class Model:
         system-level target is profiled. Q4 is exactly the system control total.
         """
         members = np.add.reduceat(self.ytd_control_total(), self.system_start[:-1], axis=0)
-        # Summed as build_model sums them, so the difference is exactly 0 when none was given.
-        bounds = zip(self.system_start[:-1], self.system_start[1:], strict=True)
-        members_total = np.array([self.control_total[lo:hi].sum() for lo, hi in bounds])
-        gap = self.system_control_total - members_total
+        gap = self._system_control_total_gap()
         ytd = members + gap[:, None] * (np.arange(1, QUARTERS + 1) / QUARTERS)
         ytd[:, -1] = self.system_control_total
         return ytd
@@ -259,6 +318,9 @@ def build_model(scenario: Scenario) -> Model:
             [o.quarterly_profile or EVEN_QUARTERS for o in orgs], dtype=np.float64
         ).reshape(-1, QUARTERS),
         schemes=SchemeArrays.from_options(list(scenario.schemes)),
+        ae_gateway=scenario.regime.ae_gateway,
+        csf_quarter_weights=tuple(float(w) for w in scenario.regime.csf_quarter_weights),
+        csf_recovery=bool(scenario.regime.csf_recovery),
     )
 
 

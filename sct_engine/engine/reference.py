@@ -109,13 +109,12 @@ def block_outturns(model: Model, draws: BlockDraws) -> np.ndarray:
 
 
 def bonus_paid(model: Model, finance_paid: np.ndarray, passes: np.ndarray) -> np.ndarray:
-    """Rule 8: unearned finance funding (times ``bonus_share``) paid to organisations that
-    passed, pro rata to their allocations; nothing is paid in a draw where nobody passed."""
-    pool = model.bonus_share * (model.finance - finance_paid).sum(axis=1)
-    recipients = model.funding * passes
-    weight = recipients.sum(axis=1)
-    ratio = np.divide(pool, weight, out=np.zeros_like(pool), where=weight > 0)
-    return ratio[:, None] * recipients
+    """Rule 8: PSF finance funding left unearned by trusts (times ``bonus_share``) paid to the
+    trusts that passed, pro rata to their allocations; nothing is paid in a draw where no
+    trust passed, and unearned CSF stays out of the pool (``rules.bonus_paid``)."""
+    return rules.bonus_paid(
+        model.finance, finance_paid, model.funding, passes, model.is_provider, model.bonus_share
+    )
 
 
 def passes_after_redistribution(
@@ -126,16 +125,19 @@ def passes_after_redistribution(
     redistribution: int,
     share_cap: float,
     control_total: np.ndarray | None = None,
+    slack: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which members pass their finance test once control totals are varied within systems.
 
     ``control_total`` is what ``outturn`` is judged against: the year-end control
-    totals by default, or a quarter's year-to-date ones.
+    totals by default, or a quarter's year-to-date ones; ``slack`` (per system) how far
+    the system control total is looser than the members' (``Model.system_slack`` by default).
     """
     org_pass = meets.copy()
     if redistribution == rules.REDISTRIBUTION_CODES["none"]:
         return org_pass
     control_total = model.control_total if control_total is None else control_total
+    slack = model.system_slack() if slack is None else slack
     finance = model.finance
     full = redistribution == rules.REDISTRIBUTION_CODES["full"]
     for s in range(model.n_systems):
@@ -155,6 +157,7 @@ def passes_after_redistribution(
                 redistribution,
                 share_cap,
                 bool(system_meets[r, s]),
+                float(slack[s]),
             )
     return org_pass
 
@@ -170,9 +173,14 @@ class SchemeTests:
 
 
 def scheme_tests(
-    model: Model, outturn: np.ndarray, control_total: np.ndarray, system_control_total: np.ndarray
+    model: Model,
+    outturn: np.ndarray,
+    control_total: np.ndarray,
+    system_control_total: np.ndarray,
+    slack: np.ndarray | None = None,
 ) -> SchemeTests:
-    """Organisation and system tests, redistribution and every scheme's system test."""
+    """Organisation and system tests, redistribution and every scheme's system test
+    (``slack``: see :func:`passes_after_redistribution`)."""
     meets = rules.meets_control_total(outturn, control_total)
     system_outturn = np.add.reduceat(outturn, model.system_start[:-1], axis=1)
     system_meets = rules.system_meets(system_outturn, system_control_total)
@@ -188,7 +196,7 @@ def scheme_tests(
         )
         if key not in cache:
             cache[key] = passes_after_redistribution(
-                model, outturn, meets, system_meets, mode, key[1], control_total
+                model, outturn, meets, system_meets, mode, key[1], control_total, slack
             )
         passes = cache[key]
         if sa.system_test[k] == rules.SYSTEM_TEST_CODES["every_member"]:
@@ -207,16 +215,17 @@ def apply_schemes(model: Model, draws: BlockDraws) -> BlockOutcome:
     tests = scheme_tests(model, outturn, model.control_total, model.system_control_total)
     finance, ae = model.finance, model.ae
     sa = model.schemes
+    gates = model.ae_gate_codes()
     paid, bonus = [], []
     for k in range(len(sa)):
         passes = tests.org_pass[k]
+        system_pass = tests.system_pass[k][:, model.org_system]
         finance_k = rules.finance_paid(
-            finance,
-            float(sa.system_linked_share[k]),
-            passes,
-            tests.system_pass[k][:, model.org_system],
+            finance, float(sa.system_linked_share[k]), passes, system_pass
         )
-        paid.append(finance_k + rules.ae_paid(ae, draws.ae_earned, passes, bool(sa.ae_gateway[k])))
+        paid.append(
+            finance_k + rules.ae_paid(ae, draws.ae_earned, passes, system_pass, int(gates[k]))
+        )
         if model.bonus:
             bonus.append(bonus_paid(model, finance_k, passes))
     return BlockOutcome(
@@ -236,43 +245,48 @@ def apply_schemes_quarterly(model: Model, draws: BlockDraws) -> BlockOutcome:
     The finance element pays ``fin * ((1 - s) O + s Y)`` with ``O`` and ``Y`` the
     shares of ``rules.quarterly_share`` for the organisation's and the system's
     quarterly passes (with recovery when the model has it); the A&E element pays
-    ``ae * sum_q w_q ae_q`` (earned that quarter, and behind the gateway only with the
-    quarter's finance test passed; never recovered). The bonus pool is formed at
-    year end from the finance funding left unearned over the year and paid to the
-    organisations that passed at year end.
+    ``ae * sum_q w_q ae_q`` (earned that quarter, and behind the gateway only in a
+    quarter whose tests open it; never recovered). Commissioners' finance element is
+    paid with the CSF weights and recovery setting. The bonus pool is formed at year
+    end from the PSF finance funding left unearned over the year and paid to the
+    trusts that passed at year end.
     """
     ytd = block_ytd_outturns(model, draws)
     control_total, system_control_total = (
         model.ytd_control_total(),
         model.system_ytd_control_total(),
     )
+    slack = model.system_ytd_slack()
     quarters = [
-        scheme_tests(model, ytd[:, q], control_total[:, q], system_control_total[:, q])
+        scheme_tests(model, ytd[:, q], control_total[:, q], system_control_total[:, q], slack[:, q])
         for q in range(ytd.shape[1])
     ]
     year_end = quarters[-1]
     earned = draws.ae_earned.transpose(0, 2, 1)  # (n, N, 4)
     finance, ae = model.finance, model.ae
     sa = model.schemes
+    gates = model.ae_gate_codes()
+    # Finance instalments by kind: PSF weights and recovery for trusts, CSF's for CCGs.
+    weights, recovery = model.quarter_weight_percent(), model.quarter_recovery()
     paid, paid_quarter, bonus = [], [], []
     for k in range(len(sa)):
         passes = np.stack([t.org_pass[k] for t in quarters], axis=-1)  # (n, N, 4)
         system_pass = np.stack([t.system_pass[k][:, model.org_system] for t in quarters], axis=-1)
-        ae_passes = earned & passes if sa.ae_gateway[k] else earned
+        ae_passes = earned & rules.ae_gate_open(int(gates[k]), passes, system_pass)
         share = float(sa.system_linked_share[k])
         finance_k = rules.finance_paid(
             finance,
             share,
-            rules.quarterly_share(passes, model.recovery),
-            rules.quarterly_share(system_pass, model.recovery),
+            rules.quarterly_share(passes, recovery, weights),
+            rules.quarterly_share(system_pass, recovery, weights),
         )
         paid.append(finance_k + ae * rules.quarterly_share(ae_passes, recovery=False))
         paid_quarter.append(
             rules.finance_paid(
                 finance[:, None],
                 share,
-                rules.quarterly_instalments(passes, model.recovery),
-                rules.quarterly_instalments(system_pass, model.recovery),
+                rules.quarterly_instalments(passes, recovery, weights),
+                rules.quarterly_instalments(system_pass, recovery, weights),
             )
             + ae[:, None] * rules.quarterly_instalments(ae_passes, recovery=False)
         )

@@ -254,7 +254,7 @@ def register_cli(subparsers: Any) -> None:
         help="paired differences between options on the same draws, with confidence intervals",
     )
     compare.add_argument(
-        "scenario", help="scenario YAML file, or a result folder written by `sct run`"
+        "scenario", help="scenario file (YAML or .xlsx), or a result folder written by `sct run`"
     )
     compare.add_argument(
         "--schemes",
@@ -282,7 +282,7 @@ def register_cli(subparsers: Any) -> None:
         "report", help="write a self-contained HTML report for the board"
     )
     report.add_argument(
-        "source", help="scenario YAML file, or a result folder written by `sct run`"
+        "source", help="scenario file (YAML or .xlsx), or a result folder written by `sct run`"
     )
     report.add_argument(
         "--out",

@@ -32,10 +32,12 @@ from sct_engine.rules.cover import (
 from sct_engine.rules.options import (
     REDISTRIBUTION_CODES,
     SYSTEM_TEST_CODES,
+    AeGateway,
     Redistribution,
     SchemeOption,
     SystemTest,
     builtin_menu,
+    effective_ae_gateway,
 )
 from sct_engine.rules.organisations import (
     KIND_ALIASES,
@@ -48,10 +50,17 @@ from sct_engine.rules.organisations import (
     sd_group_order,
 )
 from sct_engine.rules.payments import (
+    AE_GATE_EITHER,
+    AE_GATE_NONE,
+    AE_GATE_OWN,
+    AE_GATE_SYSTEM,
     QUARTER_WEIGHT_PERCENT,
     QUARTER_WEIGHTS,
     ae_element,
+    ae_gate_code,
+    ae_gate_open,
     ae_paid,
+    bonus_paid,
     finance_element,
     finance_paid,
     meets_control_total,
@@ -61,6 +70,10 @@ from sct_engine.rules.payments import (
 )
 
 __all__ = [
+    "AE_GATE_EITHER",
+    "AE_GATE_NONE",
+    "AE_GATE_OWN",
+    "AE_GATE_SYSTEM",
     "EXACT_COVER_LIMIT",
     "KINDS",
     "KIND_ALIASES",
@@ -71,6 +84,7 @@ __all__ = [
     "REDISTRIBUTION_CODES",
     "SD_GROUPS",
     "SYSTEM_TEST_CODES",
+    "AeGateway",
     "ProviderType",
     "Redistribution",
     "SchemeOption",
@@ -78,13 +92,17 @@ __all__ = [
     "SystemCorrelation",
     "SystemTest",
     "ae_element",
+    "ae_gate_code",
+    "ae_gate_open",
     "ae_paid",
     "available_headroom",
+    "bonus_paid",
     "builtin_menu",
     "canonical_group",
     "clipped_correlation",
     "cover_shortfalls",
     "cover_shortfalls_into",
+    "effective_ae_gateway",
     "finance_element",
     "finance_paid",
     "is_valid_correlation",

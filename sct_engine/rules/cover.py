@@ -19,6 +19,10 @@ from sct_engine.rules.options import REDISTRIBUTION_CODES
 #: replaced by the ratio greedy (see ``cover_shortfalls``).
 EXACT_COVER_LIMIT = 30
 
+#: Relative slack on the headroom when shortfalls are fitted into it: float rounding of
+#: the search's running room never refuses a set whose shortfalls sum to the headroom.
+ROUNDING_SLACK = 1e-12
+
 
 # --- rule 4: redistribution (knapsack cover of shortfalls) -------------------------
 
@@ -36,7 +40,7 @@ def cover_shortfalls(finance: np.ndarray, shortfall: np.ndarray, headroom: float
     """Choose which failing members the system's headroom covers.
 
     Solves the 0/1 knapsack ``max sum finance[i]`` over subsets with
-    ``sum shortfall[i] <= headroom``; among subsets paying the same funding
+    ``sum shortfall[i] <= headroom`` (up to a relative ``ROUNDING_SLACK``); among subsets paying the same funding
     (within 1e-9 relative) the one using least headroom wins, so the choice is
     unique for continuous shortfalls. Exact branch and bound (items in order of
     funding per £ of shortfall, Horowitz-Sahni forward moves, Martello-Toth
@@ -90,6 +94,10 @@ def cover_shortfalls_into(
     covered[:n] = False
     if n == 0 or headroom <= 0.0:
         return
+    # The search subtracts shortfalls from the room left, in its own order, so a set whose
+    # shortfalls sum to exactly the headroom could be refused by a unit in the last place:
+    # shortfalls are compared with the headroom up to a relative ROUNDING_SLACK.
+    headroom = headroom * (1.0 + ROUNDING_SLACK)
     total_weight = 0.0
     total_value = 0.0
     smallest = shortfall[0]
@@ -243,15 +251,19 @@ def redistribute(
     redistribution: int,
     share_cap: float,
     system_passes: bool,
+    slack: float = 0.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Net-neutral variation of control totals within one system for one draw.
 
-    Returns ``(passes, adjusted_control_total)``. A covered member's control
-    total falls to its outturn; givers' totals rise pro rata to the headroom
-    they can give, by exactly the shortfall covered, so the sum of control
-    totals is unchanged. Under ``full`` a system that meets its total passes
-    every member (rule 4); ``capped`` always limits each giver to
-    ``share_cap`` of its headroom.
+    Returns ``(passes, adjusted_control_total)``. The headroom that covers shortfalls
+    is what the members can give (all their surplus under ``full``, ``share_cap`` of it
+    under ``capped``) plus ``slack``: how far an explicit system control total is looser
+    than the members' control totals summed (``max(0, sum CT - SCT)``), room that costs
+    no member anything. A covered member's control total falls to its outturn; the slack
+    is used first, then givers' totals rise pro rata to what they can give, so the
+    members' totals never sum below the system control total. Under ``full`` a system
+    that meets its total passes every member (rule 4), which is what the cover with the
+    slack gives too; so ``capped`` with ``share_cap = 1`` is ``full``.
     """
     meets = outturn >= control_total
     adjusted = control_total.copy()
@@ -260,20 +272,19 @@ def redistribute(
     give = available_headroom(outturn, control_total, redistribution, share_cap)
     failing = np.flatnonzero(~meets)
     shortfall = control_total[failing] - outturn[failing]
+    total_give = float(give.sum())
     if redistribution == REDISTRIBUTION_CODES["full"] and system_passes:
         covered_mask = np.ones(failing.shape[0], dtype=np.bool_)
     else:
-        covered_mask = cover_shortfalls(finance[failing], shortfall, float(give.sum()))
+        covered_mask = cover_shortfalls(finance[failing], shortfall, total_give + slack)
     passes = meets.copy()
     covered = failing[covered_mask]
     passes[covered] = True
     adjusted[covered] = outturn[covered]
-    need = float(shortfall[covered_mask].sum())
-    total_give = float(give.sum())
+    need = float(shortfall[covered_mask].sum()) - slack
     if need > 0.0 and total_give > 0.0:
-        # Givers' totals rise pro rata to what they can give. Only a looser explicit
-        # system control total passes members beyond the headroom (need > total_give),
-        # and only then does the sum of control totals fall, by need - total_give.
+        # Givers' totals rise pro rata to what they can give, by what the slack left over
+        # (never more than they can give: only rounding at the system test could ask more).
         moved = min(need, total_give)
         adjusted += np.where(meets, give * (moved / total_give), 0.0)
     return passes, adjusted

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Redistribution = Literal["none", "full", "capped"]
 SystemTest = Literal["total", "every_member"]
+#: Rule 1: which finance result opens the A&E element in a period (``regime.ae_gateway``).
+AeGateway = Literal["own_test", "finance_earned", "none"]
 
 #: Integer codes used in model arrays and the kernel.
 REDISTRIBUTION_CODES: dict[str, int] = {"none": 0, "full": 1, "capped": 2}
@@ -42,8 +44,19 @@ class SchemeOption(BaseModel):
         "meets its own control total after redistribution (strict all or nothing).",
     )
     ae_gateway: bool = Field(
-        True, description="A&E element earned only when the organisation passes its finance test."
+        True,
+        description="true: the A&E element passes the national gateway (regime.ae_gateway); "
+        "false: no gateway for this option, A&E is paid on performance alone (this changes the "
+        "national rules).",
     )
+
+
+def effective_ae_gateway(regime_gateway: AeGateway, option_gateway: bool) -> AeGateway:
+    """The A&E gateway an option applies (rule 1), given the national reading and the
+    option's ``ae_gateway`` flag: the national reading, or ``none`` where the flag is false.
+    An option whose effective gateway differs from ``regime_gateway`` changes the national
+    rules (e.g. ``effective_ae_gateway(scenario.regime.ae_gateway, option.ae_gateway)``)."""
+    return regime_gateway if option_gateway else "none"
 
 
 def builtin_menu() -> list[SchemeOption]:

@@ -6,7 +6,8 @@ wait, an exhausted memory or a leaked file:
 
 - **files**: a scenario reads only files in its own folder or below it
   (:func:`confined_path`), unless the caller widens that root on purpose;
-- **size**: at most :data:`MAX_FILE_BYTES` a file and :data:`MAX_ORGANISATIONS`
+- **size**: at most :data:`MAX_FILE_BYTES` a file (and
+  :data:`MAX_WORKBOOK_UNZIPPED_BYTES` a workbook unpacked) and :data:`MAX_ORGANISATIONS`
   organisations;
 - **shape**: at most :data:`MAX_DOCUMENT_NODES` values once YAML aliases are
   expanded, nested at most :data:`MAX_NESTING` deep, and no integer too large
@@ -31,6 +32,7 @@ __all__ = [
     "MAX_NESTING",
     "MAX_ORGANISATIONS",
     "MAX_TABLE_ROWS",
+    "MAX_WORKBOOK_UNZIPPED_BYTES",
     "OverlongInteger",
     "check_document",
     "check_organisation_count",
@@ -40,13 +42,16 @@ __all__ = [
     "too_many_organisations",
 ]
 
+#: Largest scenario workbook once unpacked (an .xlsx is a zip archive of XML parts): the
+#: 5 MiB file limit alone would let a small file unpack to gigabytes.
+MAX_WORKBOOK_UNZIPPED_BYTES = 64 * 1024 * 1024
 #: Most organisations in one scenario (England has a few hundred NHS bodies).
 MAX_ORGANISATIONS = 20_000
 #: Most values (numbers, texts, lists, mappings) in a scenario once YAML aliases are expanded.
 MAX_DOCUMENT_NODES = 1_000_000
 #: Deepest nesting of lists and mappings (a scenario needs 7: systems[i].correlation.matrix[r][c]).
 MAX_NESTING = 32
-#: Integers wider than this cannot be any field's value (seeds stop at 2**63 - 1).
+#: Integers wider than this cannot be any field's value (seeds stop at 2**64 - 1).
 MAX_INTEGER_BITS = 64
 #: Environment variable naming a folder that scenarios may read files from (a trusted setup).
 FILES_ROOT_ENV = "SCT_FILES_ROOT"

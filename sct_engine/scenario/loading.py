@@ -1,9 +1,10 @@
 """Reading a scenario: YAML bytes -> safe parse -> CSV members -> validated models.
 
-Flow: YAML bytes -> safe, bounded YAML parse (depth, size after aliases) ->
-``organisations_csv`` tables appended to their systems (:mod:`.members_csv`,
-only files the scenario may read, :mod:`.limits`) -> pydantic models in strict
-mode (:mod:`.models`) -> cross-field rules. Every failure becomes a :class:`~sct_engine.errors.Problem`
+A workbook (``.xlsx``) is read into the same fields by :mod:`.workbook.reader`, then checked
+the same way. Flow: YAML bytes -> safe, bounded YAML parse (depth, size after aliases) ->
+``organisations_csv`` tables appended to their systems (:mod:`.members_csv`, only files the
+scenario may read, :mod:`.limits`) -> pydantic models in strict mode (:mod:`.models`) ->
+cross-field rules. Every failure becomes a :class:`~sct_engine.errors.Problem`
 naming the file, the field path and a fix; the loader raises them together in
 one :class:`~sct_engine.errors.ScenarioError`.
 """
@@ -32,6 +33,11 @@ from sct_engine.scenario.limits import (
 from sct_engine.scenario.members_csv import CsvTables, with_csv_members
 from sct_engine.scenario.models import Scenario, sha256_of
 from sct_engine.scenario.sweep import SWEEP_KEY
+from sct_engine.scenario.workbook.reader import (
+    is_workbook,
+    read_workbook,
+    refuse_other_spreadsheet,
+)
 
 _DOCS = "see docs/scenario-format.md"
 
@@ -39,7 +45,8 @@ _DOCS = "see docs/scenario-format.md"
 def load_scenario(
     path: str | os.PathLike[str], files_root: str | os.PathLike[str] | None = None
 ) -> Scenario:
-    """Read and check a scenario YAML file; raise ScenarioError listing every problem.
+    """Read and check a scenario file, YAML or Excel workbook (``.xlsx``); raise ScenarioError
+    listing every problem (in a workbook, each names its sheet, cell and field).
 
     A file with a ``sweep:`` block is many scenarios: read it with
     :func:`sct_engine.scenario.load_variants`. Files the scenario names
@@ -48,15 +55,24 @@ def load_scenario(
     (docs/scenario-format.md#file-access).
     """
     file = os.fspath(path)
+    source = Path(os.path.abspath(file))
+    if is_workbook(source):
+        return _load_workbook(source, file, files_root)
     data, raw = read_scenario_data(file)
-    return build_scenario(data, Path(os.path.abspath(file)), file, raw, files_root)
+    return build_scenario(data, source, file, raw, files_root)
 
 
 def read_scenario_data(path: str | os.PathLike[str]) -> tuple[Any, bytes]:
     """The plain data of a scenario file and its bytes: safe and bounded YAML (size after
-    aliases, depth, integers), no repeated keys."""
+    aliases, depth, integers) without repeated keys, or a workbook's fields."""
     file = os.fspath(path)
-    raw = read_limited(Path(os.path.abspath(file)), file, "", "check the file name and folder")
+    source = Path(os.path.abspath(file))
+    if is_workbook(source):
+        book = read_workbook(source, file)
+        check_document(book.data, file)
+        return book.data, book.raw
+    refuse_other_spreadsheet(source, file)
+    raw = read_limited(source, file, "", "check the file name and folder")
     data = _parse_yaml(raw, file)
     check_document(data, file)
     return data, raw
@@ -120,6 +136,17 @@ def scenario_json_schema() -> dict[str, Any]:
 def _root(files_root: str | os.PathLike[str] | None) -> Path | None:
     """The folder opened to scenarios on purpose: the argument, else ``$SCT_FILES_ROOT``."""
     return Path(os.path.abspath(files_root)) if files_root is not None else files_root_from_env()
+
+
+def _load_workbook(source: Path, file: str, files_root: str | os.PathLike[str] | None) -> Scenario:
+    """A workbook's fields checked as a YAML file's are; problems and warnings name cells."""
+    book = read_workbook(source, file)
+    try:
+        scenario = build_scenario(book.data, source, file, book.raw, files_root)
+    except ScenarioError as exc:
+        raise ScenarioError([book.locate(problem) for problem in exc.problems]) from None
+    scenario._locate = book.locate
+    return scenario
 
 
 def build_scenario(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -35,6 +35,7 @@ from sct_engine.errors import Problem, RuleViolation, ScenarioError, problems_fr
 from sct_engine.rules import (
     KIND_ALIASES,
     PROVIDER_TYPES,
+    AeGateway,
     ProviderType,
     SchemeOption,
     SdGroup,
@@ -226,21 +227,48 @@ class Regime(BaseModel):
     )
     bonus: StrictBool = Field(
         False,
-        description="Pay finance funding left unearned across the scenario, at year end, to "
-        "organisations that passed their finance test, pro rata to their allocations.",
+        description="Pay the PSF finance funding left unearned by trusts across the scenario, at "
+        "year end, to the trusts that met their control totals (after redistribution), pro rata "
+        "to their allocations. Unearned CSF is not redistributed.",
     )
     bonus_share: StrictFloat = Field(
         1.0,
         ge=0,
         le=1,
         allow_inf_nan=False,
-        description="Share of the unearned finance funding that forms the bonus pool.",
+        description="Share of the unearned PSF finance funding that forms the bonus pool.",
     )
     recovery: StrictBool = Field(
         True,
-        description="Quarterly mode only: finance funding missed in a quarter is paid at year end "
-        "when the year-end test passes (A&E funding is never recovered).",
+        description="Quarterly mode only: PSF finance funding missed in a quarter is paid at year "
+        "end when the year-end test passes (A&E funding is never recovered); commissioners "
+        "follow csf_recovery.",
     )
+    ae_gateway: AeGateway = Field(
+        "finance_earned",
+        description="National A&E gateway: the A&E element is paid in a period only when "
+        "finance_earned: some of the finance element is earned (own test, or the option's system "
+        "test for the linked share); own_test: the organisation passes its own finance test "
+        "after redistribution; none: on A&E performance alone.",
+    )
+    csf_quarter_weights: list[StrictFloat] = Field(
+        default_factory=lambda: [0.25, 0.25, 0.25, 0.25],
+        description="Quarterly mode: weight of each quarter's CSF instalment, [q1, q2, q3, q4], "
+        "non-negative and summing to 1 (default even: CSF was paid quarterly in arrears, the "
+        "record gives no weights).",
+    )
+    csf_recovery: StrictBool = Field(
+        False,
+        description="Quarterly mode: CSF missed in a quarter is paid at year end when the "
+        "year-end test passes (default false: CSF was paid on each quarter's test).",
+    )
+
+    @model_validator(mode="after")
+    def _weights_fit(self) -> Regime:
+        problems = list(_quarter_share_problems("csf_quarter_weights", self.csf_quarter_weights))
+        if problems:
+            raise RuleViolation(problems)
+        return self
 
 
 class Uncertainty(BaseModel):
@@ -435,6 +463,7 @@ class Organisation(BaseModel):
         problems = [
             *self._spread_problems(),
             *self._ae_problems(),
+            *self._incentive_problems(),
             *self._type_problems(),
             *self._tail_problems(),
             *_quarter_share_problems("quarterly_profile", self.quarterly_profile),
@@ -484,6 +513,15 @@ class Organisation(BaseModel):
                 "has_ae",
                 "a commissioner has no A&E element (it is for providers)",
                 "remove `has_ae` or set it to false: commissioners earn CSF on finance only",
+            )
+
+    def _incentive_problems(self) -> Iterator[Problem]:
+        if self.kind == "commissioner" and self.control_total_uplift != 0:
+            yield _rule(
+                "control_total_uplift",
+                "a commissioner cannot earn incentive PSF (it was for providers)",
+                "remove `control_total_uplift` from this commissioner; if the CCG agreed a better "
+                "position, raise its `control_total` instead (CSF has no incentive)",
             )
 
     @property
@@ -695,7 +733,8 @@ class Scenario(BaseModel):
     )
     regime: Regime = Field(
         default_factory=Regime,
-        description="Incentive PSF rate, year-end bonus pool and quarterly recovery.",
+        description="Incentive PSF rate, year-end bonus pool, quarterly recovery, the A&E gateway "
+        "and CSF timing.",
     )
     systems: list[System] = Field(
         default_factory=list, description="Integrated care systems; at least one."
@@ -709,6 +748,8 @@ class Scenario(BaseModel):
     _source: Path | None = PrivateAttr(None)
     _content_hash: str = PrivateAttr("")
     _changes: dict[str, Any] = PrivateAttr(default_factory=dict)
+    # A workbook's cell locator: turns a warning's field path into the cell it came from.
+    _locate: Callable[[Problem], Problem] | None = PrivateAttr(None)
 
     @field_validator("simulation", "uncertainty", "regime", mode="before")
     @classmethod
@@ -821,7 +862,7 @@ class Scenario(BaseModel):
                             "that made it eligible for CSF",
                         )
                     )
-        return found
+        return [self._locate(w) for w in found] if self._locate else found
 
     def _correlation_repairs(self, file: str) -> Iterator[Problem]:
         a = self.uncertainty.national_share

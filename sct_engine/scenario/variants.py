@@ -24,6 +24,7 @@ from sct_engine.rules import builtin_menu
 from sct_engine.scenario.loading import (
     build_scenario,
     canonical_bytes,
+    load_scenario,
     parse_yaml_value,
     read_scenario_data,
 )
@@ -38,6 +39,7 @@ from sct_engine.scenario.sweep import (
     set_field,
     sweep_points,
 )
+from sct_engine.scenario.workbook.reader import is_workbook
 
 #: The command-line option that names changes in problems.
 SET_OPTION = "--set"
@@ -91,8 +93,11 @@ def load_variants(
     """
     file = os.fspath(path)
     source = Path(os.path.abspath(file))
-    data, raw = read_scenario_data(file)
     sets = dict(sets or {})
+    if is_workbook(source) and not sets and point is None:
+        # A workbook has no sweep: read it whole, so every problem names its cell.
+        return [Variant(load_scenario(file, files_root))]
+    data, raw = read_scenario_data(file)
     if not isinstance(data, dict) or SWEEP_KEY not in data:
         if point is not None:
             raise _problem(

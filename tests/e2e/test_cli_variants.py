@@ -177,7 +177,7 @@ def test_set_changes_one_field_and_is_recorded(tmp_path: Path):
         ),
         (
             "systems[0].organisations[0].plan=abc",
-            "--set systems[0].organisations[0].plan: must be a number (got 'abc')",
+            "--set systems[0].organisations[0].plan: must be a number in £m (got 'abc')",
         ),
         ("plan", "--set: plan: is not PATH=VALUE"),
     ],

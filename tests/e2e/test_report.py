@@ -80,21 +80,60 @@ def test_workbook_holds_the_tables(report):
 
     book = load_workbook(report["xlsx"], read_only=True)
     for sheet in (
-        "recommendation",
-        "participation",
-        "attribution",
-        "contagion",
-        "incentive_gradient",
-        "buffers",
-        "linked_share",
-        "provenance",
+        "Recommendation",
+        "Funding at risk",
+        "Participation",
+        "Attribution",
+        "Contagion",
+        "Incentive gradient",
+        "Plan buffers",
+        "Largest linked share",
+        "Provenance",
     ):
         assert sheet in book.sheetnames, sheet
-    participation = pd.read_excel(report["xlsx"], sheet_name="participation")
+    # Row 1: plain-English headers; row 2: the column names of docs/results.md.
+    participation = pd.read_excel(report["xlsx"], sheet_name="Participation", header=1)
     assert {"scheme", "organisation", "diff_expected_funding", "would_sign"} <= set(
         participation.columns
     )
     assert len(participation) == 6 * 8  # built-in menu x example members
+
+
+def test_board_workbook_is_formatted_for_a_board(report):
+    """Inputs first; £m and % formats; plain-English headers with units; frozen headers;
+    widths; a native chart of funding at risk by option."""
+    from openpyxl import load_workbook
+
+    book = load_workbook(report["xlsx"])
+    assert book.sheetnames[0] == "Inputs"
+    inputs = [v for row in book["Inputs"].iter_rows(values_only=True) for v in row if v]
+    for block in ("Run", "Uncertainty and regime", "Systems", "Options compared", "Organisations"):
+        assert block in inputs, block
+    assert {"acute_north", "flexible_50", "Random seed", 20180401} <= set(inputs)
+
+    sheet = book["Funding at risk"]
+    heads = {c.value: c for c in sheet[2]}  # field names
+    titles = [c.value for c in sheet[1]]
+    lost = heads["expected_funding_lost"].column
+    assert titles[lost - 1] == "Expected funding lost (£m)"
+    assert "£" in sheet.cell(3, lost).number_format and '"m"' in sheet.cell(3, lost).number_format
+    assert sheet.freeze_panes == "B3"  # both header rows and the option column stay in view
+    assert sheet.column_dimensions[sheet.cell(1, lost).column_letter].width >= 10
+    (chart,) = sheet._charts
+    assert chart.tagname == "barChart" and len(chart.series) == 3
+    categories = chart.series[0].cat.strRef.f
+    assert categories == "'Funding at risk'!$A$3:$A$8"  # the six options
+    assert (
+        chart.series[0].val.numRef.f
+        == f"'Funding at risk'!${heads['expected_funding_lost'].column_letter}$3:${heads['expected_funding_lost'].column_letter}$8"
+    )
+
+    orgs = book["Organisations"]
+    heads = {c.value: c.column for c in orgs[2]}
+    p_meet = heads["p_meet_control_total"]
+    assert orgs.cell(1, p_meet).value == "Probability of meeting own control total (%)"
+    assert orgs.cell(3, p_meet).number_format == "0.0%"
+    assert orgs.freeze_panes == "D3"  # scheme, system, organisation stay in view
 
 
 def _browser() -> str:

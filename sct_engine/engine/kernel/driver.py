@@ -86,7 +86,7 @@ class KernelRun:
                 "org_lost_sumsq": np.zeros((w, k, n)),
                 "org_paid_quarter_sum": np.zeros((w, k, n, QUARTERS)),
             }
-            self._tables = quarterly_tables(model.recovery)
+            self._tables = quarterly_tables(model)
         else:
             self._ints |= {
                 "org_code": np.zeros((t, n_classes, n, N_CODES), np.int64),
@@ -149,6 +149,7 @@ class KernelRun:
             self.bins,
             m.bonus,
             m.bonus_share,
+            m.is_provider,
             group_mode,
             group_cap,
         )
@@ -161,6 +162,7 @@ class KernelRun:
                 np.ascontiguousarray(m.ytd_control_total().T),
                 m.control_total,
                 np.ascontiguousarray(m.system_ytd_control_total().T),
+                np.ascontiguousarray(m.system_ytd_slack().T),
                 m.finance,
                 m.ae,
                 m.p_ae,
@@ -170,7 +172,7 @@ class KernelRun:
                 *totals,
                 class_group[scheme_class],
                 sa.system_test,
-                sa.ae_gateway,
+                m.ae_gate_codes(),
                 sa.system_linked_share,
                 *self._tables,
                 (
@@ -205,6 +207,7 @@ class KernelRun:
                 m.org_system,
                 m.system_start,
                 m.system_control_total,
+                m.system_slack(),
                 totals[0],
                 m.system_finance(),
                 *totals[1:],

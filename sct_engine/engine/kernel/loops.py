@@ -29,7 +29,8 @@ year-to-date tests per draw make an organisation's loss one of many values, so
 there it accumulates losses, squares and funding paid per organisation and block
 (floats, merged in block order like every float sum) and counts the loss
 histogram per thread with the same ``_loss_bin``. The quarterly payment shares
-are read from 16-entry tables (one per pattern of four passes) built with the
+are read from 16-entry tables per organisation (one entry per pattern of four passes,
+with the PSF or CSF weights and recovery of its kind) built with the
 very functions of ``rules/payments.py`` the reference calls (:mod:`.tables`). Both paths share the
 helpers that draw factors, apply year-end events, test systems, accumulate
 system and national losses and pay the bonus.
@@ -57,6 +58,9 @@ _STUDENT_T = DISTRIBUTION_CODES["student_t"]
 _NONE = rules.REDISTRIBUTION_CODES["none"]
 _FULL = rules.REDISTRIBUTION_CODES["full"]
 _EVERY_MEMBER = rules.SYSTEM_TEST_CODES["every_member"]
+_AE_GATE_NONE = rules.AE_GATE_NONE
+_AE_GATE_OWN = rules.AE_GATE_OWN
+_AE_GATE_SYSTEM = rules.AE_GATE_SYSTEM
 
 _cover_into = rules.cover_shortfalls_into
 
@@ -118,10 +122,12 @@ def _redistribution_scratch(start):
 
 
 @njit(inline="always")
-def _group_passes(mode, cap, lo, hi, x, ct, fin, meets, system_meets, out, q, scratch):
+def _group_passes(mode, cap, lo, hi, x, ct, fin, meets, system_meets, slack, out, q, scratch):
     """Members of one system passing their finance test after redistribution (writes ``out[q, lo:hi]``).
 
-    ``scratch`` comes from ``_redistribution_scratch``.
+    ``slack``: the system control total's room below the members' (``Model.system_slack``),
+    added to the headroom as ``rules.redistribute`` adds it. ``scratch`` comes from
+    ``_redistribution_scratch``.
     """
     fbuf, dbuf, ibuf, covered, order, values, takes = scratch
     all_meet = True
@@ -146,7 +152,7 @@ def _group_passes(mode, cap, lo, hi, x, ct, fin, meets, system_meets, out, q, sc
             dbuf[m] = ct[i] - x[i]
             ibuf[m] = i
             m += 1
-    _cover_into(fbuf[:m], dbuf[:m], headroom, covered, order, values, takes)
+    _cover_into(fbuf[:m], dbuf[:m], headroom + slack, covered, order, values, takes)
     for j in range(m):
         if covered[j]:
             out[q, ibuf[j]] = True
@@ -341,7 +347,10 @@ def _score_draw(
         nat_lost[k] = 0.0
     for c in range(class_group.shape[0]):
         q = class_group[c]
-        ungated = not class_gate[c]
+        gate = class_gate[c]  # rules.ae_gate_code: bit 0 own test, bit 1 system test, 0 none
+        ungated = gate == _AE_GATE_NONE
+        own_gate = (gate & _AE_GATE_OWN) != 0
+        system_gate = (gate & _AE_GATE_SYSTEM) != 0
         every = class_test[c] == _EVERY_MEMBER
         for s in range(sys_funding.shape[0]):
             lo = start[s]
@@ -361,10 +370,11 @@ def _score_draw(
             for w in range(1, n_words):
                 any_words[w] = 0
             ok_bit = 2 if ok else 0
+            opened = ungated | (system_gate & ok)  # the gate opened for every member
             for i in range(lo, hi):
                 # Branch-free: adding 0.0 leaves a float sum bit for bit unchanged.
                 p = passes[q, i]
-                got_ae = earned[i] & (p | ungated)
+                got_ae = earned[i] & ((p & own_gate) | opened)
                 code = np.int64(p) | ok_bit | (np.int64(got_ae) << 2)
                 codes[c, i] = code
                 i_org_code[tid, c, i, code] += 1
@@ -392,19 +402,20 @@ def _score_draw(
 
 
 @njit(inline="always")
-def _pay_bonus(k, b, unearned, passed, funding, bonus_share, f_org_bonus, f_org_bonus2):
-    """Rule 8 for one draw and scheme, exactly as ``reference.bonus_paid``: the finance funding
-    left ``unearned`` by each organisation pooled and paid to those that ``passed``."""
+def _pay_bonus(k, b, unearned, passed, funding, provider, bonus_share, f_org_bonus, f_org_bonus2):
+    """Rule 8 for one draw and scheme, as ``reference.bonus_paid``: the finance funding left
+    ``unearned`` by each trust (``provider``) pooled and paid to the trusts that ``passed``."""
     pool = 0.0
     weight = 0.0
     for i in range(funding.shape[0]):
-        pool += unearned[i]
-        if passed[i]:
-            weight += funding[i]
+        if provider[i]:
+            pool += unearned[i]
+            if passed[i]:
+                weight += funding[i]
     if weight > 0.0:
         ratio = bonus_share * pool / weight
         for i in range(funding.shape[0]):
-            if passed[i]:
+            if provider[i] and passed[i]:
                 share = ratio * funding[i]
                 f_org_bonus[b, k, i] += share
                 f_org_bonus2[b, k, i] += share * share
@@ -430,12 +441,14 @@ def run_wave(
     org_system,
     start,
     sct,
+    slack,
     sys_funding,
     sys_fin,
     nat_funding,
     bins,
     bonus,
     bonus_share,
+    provider,
     group_mode,
     group_cap,
     class_group,
@@ -522,6 +535,7 @@ def run_wave(
                         fin,
                         meets,
                         sys_meets[s],
+                        slack[s],
                         passes,
                         q,
                         scratch,
@@ -560,7 +574,15 @@ def run_wave(
                         unearned[i] = unearned_table[k, i, codes[c, i]]
                         passed[i] = (codes[c, i] & 1) != 0
                     _pay_bonus(
-                        k, b, unearned, passed, funding, bonus_share, f_org_bonus, f_org_bonus2
+                        k,
+                        b,
+                        unearned,
+                        passed,
+                        funding,
+                        provider,
+                        bonus_share,
+                        f_org_bonus,
+                        f_org_bonus2,
                     )
 
 
@@ -579,6 +601,7 @@ def run_wave_quarterly(
     ytd_ct,
     ct,
     sys_ytd_ct,
+    sys_ytd_slack,
     fin,
     ae,
     p_ae,
@@ -590,6 +613,7 @@ def run_wave_quarterly(
     bins,
     bonus,
     bonus_share,
+    provider,
     group_mode,
     group_cap,
     scheme_group,
@@ -704,6 +728,7 @@ def run_wave_quarterly(
                             fin,
                             meets[q],
                             sys_meets[q, s],
+                            sys_ytd_slack[q, s],
                             passes[r],
                             q,
                             scratch,
@@ -730,20 +755,27 @@ def run_wave_quarterly(
                         sys_bits = sys_meet_bits[s]
                     if (sys_bits & year_end_bit) != 0:
                         i_sys_test[tid, k, s] += 1
-                    y_share = share_table[sys_bits]
+                    # Rule 1: quarters the gate opens whatever the member's own test.
+                    opened_bits = all_quarters if gate == _AE_GATE_NONE else 0
+                    if (gate & _AE_GATE_SYSTEM) != 0:
+                        opened_bits |= sys_bits
+                    own_mask = all_quarters if (gate & _AE_GATE_OWN) != 0 else 0
                     sys_lost_s = 0.0
                     sys_any_s = False
                     for i in range(lo, hi):
                         org_bits = pass_bits[r, i]
-                        ae_bits = earned_bits[i] & org_bits if gate else earned_bits[i]
+                        ae_bits = earned_bits[i] & ((org_bits & own_mask) | opened_bits)
                         fin_i = fin[i]
                         ae_i = ae[i]
-                        fin_paid = fin_i * (own * share_table[org_bits] + linked * y_share)
+                        # Finance shares by the member's kind (PSF or CSF weights and recovery).
+                        fin_paid = fin_i * (
+                            own * share_table[i, org_bits] + linked * share_table[i, sys_bits]
+                        )
                         paid = fin_paid + ae_i * ae_share_table[ae_bits]
                         for q in range(n_q):
                             fin_q = (
-                                own * instalment_table[org_bits, q]
-                                + linked * instalment_table[sys_bits, q]
+                                own * instalment_table[i, org_bits, q]
+                                + linked * instalment_table[i, sys_bits, q]
                             )
                             f_org_paid_q[b, k, i, q] += (
                                 fin_i * fin_q + ae_i * ae_instalment_table[ae_bits, q]
@@ -770,5 +802,13 @@ def run_wave_quarterly(
                 )
                 if bonus:
                     _pay_bonus(
-                        k, b, unearned, passed, funding, bonus_share, f_org_bonus, f_org_bonus2
+                        k,
+                        b,
+                        unearned,
+                        passed,
+                        funding,
+                        provider,
+                        bonus_share,
+                        f_org_bonus,
+                        f_org_bonus2,
                     )

@@ -16,21 +16,23 @@ from sct_engine.engine.stats import HIST_BINS, loss_bins
 
 
 def outcome_classes(model: Model) -> tuple[np.ndarray, ...]:
-    """Group schemes whose outcome codes coincide: same redistribution, system test and gateway.
+    """Group schemes whose outcome codes coincide: same redistribution, system test and A&E
+    gate code (``Model.ae_gate_codes``: which tests open the A&E element).
 
     Returns ``(group_mode, group_cap, class_group, class_test, class_gate, scheme_class)``:
     redistribution is computed once per group, codes are counted once per class.
     """
     sa = model.schemes
+    gates = model.ae_gate_codes()
     groups: list[tuple[int, float]] = []
-    classes: list[tuple[int, int, bool]] = []
+    classes: list[tuple[int, int, int]] = []
     scheme_class = np.empty(len(sa), dtype=np.int64)
     for k in range(len(sa)):
         mode = int(sa.redistribution[k])
         cap = float(sa.share_cap[k]) if mode == rules.REDISTRIBUTION_CODES["capped"] else 1.0
         if (mode, cap) not in groups:
             groups.append((mode, cap))
-        key = (groups.index((mode, cap)), int(sa.system_test[k]), bool(sa.ae_gateway[k]))
+        key = (groups.index((mode, cap)), int(sa.system_test[k]), int(gates[k]))
         if key not in classes:
             classes.append(key)
         scheme_class[k] = classes.index(key)
@@ -39,7 +41,7 @@ def outcome_classes(model: Model) -> tuple[np.ndarray, ...]:
         np.array([c for _, c in groups], dtype=np.float64),
         np.array([g for g, _, _ in classes], dtype=np.int64),
         np.array([t for _, t, _ in classes], dtype=np.int64),
-        np.array([gate for _, _, gate in classes], dtype=np.bool_),
+        np.array([gate for _, _, gate in classes], dtype=np.int64),
         scheme_class,
     )
 
@@ -97,18 +99,23 @@ def class_loss_bits(scheme_class: np.ndarray, bin_index: np.ndarray) -> tuple[np
     return class_start, class_schemes, lossy
 
 
-def quarterly_tables(recovery: bool) -> tuple[np.ndarray, ...]:
+def quarterly_tables(model: Model) -> tuple[np.ndarray, ...]:
     """Rule 6 payment shares of every pattern of four quarterly passes (bit ``q`` = quarter ``q + 1``).
 
-    Returns ``(share, instalments, ae_share, ae_instalments)`` of shapes ``(16,)`` and
-    ``(16, 4)``: the finance shares with ``recovery`` as the model has it, the A&E
-    shares never recovered. Built with ``rules.quarterly_share`` and
+    Returns ``(share, instalments, ae_share, ae_instalments)`` of shapes ``(N, 16)``,
+    ``(N, 16, 4)``, ``(16,)`` and ``(16, 4)``: each organisation's finance shares with its
+    kind's weights and recovery (PSF for trusts, CSF for commissioners:
+    ``Model.quarter_weight_percent`` and ``Model.quarter_recovery``), and the A&E shares
+    (PSF weights, never recovered). Built with ``rules.quarterly_share`` and
     ``rules.quarterly_instalments``, so they are bit-identical to the reference's.
     """
     patterns = (np.arange(2**QUARTERS)[:, None] >> np.arange(QUARTERS)) & 1 == 1
+    per_org = np.broadcast_to(patterns[None], (model.n_orgs, *patterns.shape))
+    weights = model.quarter_weight_percent()[:, None, :]
+    recovery = model.quarter_recovery()[:, None]
     return (
-        rules.quarterly_share(patterns, recovery),
-        rules.quarterly_instalments(patterns, recovery),
+        np.ascontiguousarray(rules.quarterly_share(per_org, recovery, weights)),
+        np.ascontiguousarray(rules.quarterly_instalments(per_org, recovery, weights)),
         rules.quarterly_share(patterns, recovery=False),
         rules.quarterly_instalments(patterns, recovery=False),
     )

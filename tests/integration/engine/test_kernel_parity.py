@@ -370,3 +370,83 @@ def test_kernel_matches_reference_with_correlation_matrices_and_loadings(
     assert_same_statistics(
         simulate_reference(model, draws, seed=21), simulate_kernel(model, draws, seed=21)
     )
+
+
+# --- national readings (issue 14): A&E gateway, CSF timing, bonus to trusts, slack, ties ---
+
+#: Trusts with and without A&E, CCGs with CSF (deficit control totals) and one without
+#: (surplus), so every reading has someone to act on; system 0 gets a loose explicit system
+#: control total, system 2 a tighter one.
+NATIONAL_SYSTEMS = [
+    [
+        {"plan": 1.0, "control_total": 0.0, "sd": 3.0, "funding": 10.0, "ae": 0.3, "p_ae": 0.7},
+        {"plan": -0.5, "control_total": 0.0, "sd": 2.0, "funding": 4.0, "ae": 0.3, "p_ae": 0.5},
+        {"kind": "commissioner", "plan": -1.0, "control_total": -1.5, "sd": 2.0, "funding": 6.0},
+        {"kind": "commissioner", "plan": 0.5, "control_total": 0.0, "sd": 1.0, "funding": 0.0},
+        {"plan": 0.2, "control_total": 0.0, "sd": 1.0, "funding": 3.0, "uplift": 0.5},
+    ],
+    [
+        {"plan": -2.0, "control_total": -2.0, "sd": 4.0, "funding": 8.0, "ae": 0.3, "p_ae": 0.6},
+        {"kind": "commissioner", "plan": -3.0, "control_total": -2.5, "sd": 2.0, "funding": 5.0},
+    ],
+    [{"kind": "commissioner", "plan": -0.5, "control_total": -1.0, "sd": 0.8, "funding": 2.0}],
+]
+NATIONAL_MENU = [
+    *MENU,
+    SchemeOption(name="capped_all", system_linked_share=0.3, redistribution="capped", share_cap=1),
+    SchemeOption(name="full_30", system_linked_share=0.3, redistribution="full"),
+    SchemeOption(name="linked_60_none", system_linked_share=0.6),
+]
+
+
+@pytest.mark.parametrize("quarterly", [False, True])
+@pytest.mark.parametrize(
+    ("gateway", "csf_weights", "csf_recovery"),
+    [
+        ("finance_earned", (0.25, 0.25, 0.25, 0.25), False),
+        ("own_test", (0.1, 0.2, 0.3, 0.4), True),
+        ("none", (0.4, 0.3, 0.0, 0.3), False),
+    ],
+)
+def test_kernel_matches_reference_under_every_national_reading(
+    quarterly, gateway, csf_weights, csf_recovery
+):
+    model = make_model(
+        with_profiles(NATIONAL_SYSTEMS),
+        NATIONAL_MENU,
+        system_control_total=[-3.0, None, -0.5],
+        bonus=True,
+        bonus_share=0.8,
+        quarterly=quarterly,
+        recovery=not csf_recovery,
+        ae_gateway=gateway,
+        csf_quarter_weights=csf_weights,
+        csf_recovery=csf_recovery,
+    )
+    assert model.system_slack().tolist() == [2.0, 0.0, 0.0]
+    draws = 8192 + 1000
+    reference = simulate_reference(model, draws, seed=29)
+    assert_same_statistics(reference, simulate_kernel(model, draws, seed=29))
+    assert reference.org_bonus_sum[:, ~model.is_provider].max() == 0.0  # trusts only
+    assert reference.org_bonus_sum.sum() > 0
+
+
+def test_kernel_pays_the_issue_14_bonus_pool_to_the_trust_alone(tmp_path):
+    from tests.unit.engine.test_national_readings import issue_14_bonus
+
+    for quarterly in (False, True):
+        bonus = issue_14_bonus(tmp_path, quarterly, "kernel")
+        assert bonus == {"trust_miss": 0.0, "trust_ok": pytest.approx(7.0), "ccg_ok": 0.0}
+
+
+@pytest.mark.parametrize("quarterly", [False, True])
+def test_kernel_breaks_cover_ties_as_the_reference(quarterly):
+    """Exact ties (deterministic members): the first listed, then less headroom used."""
+    giver = {"plan": 1.0, "control_total": 0.0, "sd": 0.0, "funding": 0.0}
+    short = [{"plan": -s, "control_total": 0.0, "sd": 0.0, "funding": 5.0} for s in (1.0, 1.0)]
+    less = [{"plan": -s, "control_total": 0.0, "sd": 0.0, "funding": 5.0} for s in (1.0, 0.5)]
+    menu = [SchemeOption(name="flexible", system_linked_share=0.0, redistribution="full")]
+    model = make_model([[*short, giver], [*less, giver]], menu, quarterly=quarterly)
+    reference = simulate_reference(model, 100, seed=1)
+    assert reference.org_pass[0].tolist() == [100, 0, 100, 0, 100, 100]
+    assert_same_statistics(reference, simulate_kernel(model, 100, seed=1))

@@ -175,20 +175,44 @@ def test_one_member_system_shows_no_difference_between_schemes():
     assert rec.scheme == "organisation_only" and rec.gain == 0.0
 
 
+def own_and_system_miss(model, i: int) -> tuple[float, float, float]:
+    """P(member ``i`` misses, its system misses, both), bivariate normal of the factor model."""
+    a, b = model.national_share, model.system_share
+    s = model.org_system[i]
+    lo, hi = model.system_start[s], model.system_start[s + 1]
+    sd = model.sd[lo:hi]
+    corr = np.where(np.arange(lo, hi) == i, 1.0, a + b)
+    cov = model.sd[i] * float((sd * corr).sum())
+    sigma = np.array([[model.sd[i] ** 2, cov], [cov, system_sd(model, s) ** 2]])
+    upper = [
+        model.control_total[i] - model.plan[i],
+        model.system_control_total[s] - model.plan[lo:hi].sum(),
+    ]
+    both = sps.multivariate_normal(mean=[0, 0], cov=sigma).cdf(upper)
+    return sps.norm.cdf(upper[0] / model.sd[i]), sps.norm.cdf(upper[1] / sigma[1, 1] ** 0.5), both
+
+
 def test_paired_difference_matches_closed_form(linked_analysis):
-    """E[paid_s - paid_0] = F * s * (P(system meets) - P(member meets)) for finance-only members."""
+    """E[paid_s - paid_0] = fin * s * (P(system meets) - P(member meets)) + the A&E element's
+    change: under the default gateway (finance_earned) it is paid with probability p_ae when
+    the own test (s < 1) or the system test (s > 0) passes, against the own test at s = 0."""
     model = linked_analysis.model
     comparison = linked_analysis.comparison("organisations")
     p_org, p_sys = exact_org_meet(model), exact_system_meet(model)[model.org_system]
-    for share, name in ((0.3, "linked_30"), (1.0, "linked_100")):
+    misses = [own_and_system_miss(model, i) for i in range(model.n_orgs)]
+    p_either = np.array([1.0 - both for _, _, both in misses])  # not both missed
+    finance = model.funding * (1 - model.ae_fraction)
+    ae = model.funding * model.ae_fraction * model.p_ae
+    for share, name, p_gate in ((0.3, "linked_30", p_either), (1.0, "linked_100", p_sys)):
         rows = comparison[comparison["scheme"] == name]
-        finance = model.funding * (1 - model.ae_fraction)
-        # The A&E element rides on the member's own test, unchanged by the linked share.
-        exact = finance * share * (p_sys - p_org)
-        z = (rows["diff_expected_funding"].to_numpy() - exact) / rows[
-            "se_diff_expected_funding"
-        ].to_numpy()
+        diff = rows["diff_expected_funding"].to_numpy()
+        se = rows["se_diff_expected_funding"].to_numpy()
+        exact = finance * share * (p_sys - p_org) + ae * (p_gate - p_org)
+        z = (diff - exact) / se
         assert np.all(np.abs(z) < 4), z
+        # Without the gateway term the closed form is outside the tolerance: the test tells
+        # the readings apart.
+        assert np.abs((diff - finance * share * (p_sys - p_org)) / se).max() > 4
 
 
 def test_pairing_shrinks_the_standard_error(linked_analysis):
@@ -206,20 +230,9 @@ def test_pairing_shrinks_the_standard_error(linked_analysis):
 def test_contagion_matches_the_bivariate_normal(linked_analysis):
     model = linked_analysis.model
     contagion = linked_analysis.contagion()
-    a, b = model.national_share, model.system_share
     for i, row in enumerate(contagion.itertuples()):
-        s = model.org_system[i]
-        lo, hi = model.system_start[s], model.system_start[s + 1]
-        sd = model.sd[lo:hi]
-        corr = np.where(np.arange(lo, hi) == i, 1.0, a + b)
-        cov = model.sd[i] * float((sd * corr).sum())
-        sigma = np.array([[model.sd[i] ** 2, cov], [cov, system_sd(model, s) ** 2]])
-        upper = [
-            model.control_total[i] - model.plan[i],
-            model.system_control_total[s] - model.plan[lo:hi].sum(),
-        ]
-        both = sps.multivariate_normal(mean=[0, 0], cov=sigma).cdf(upper)
-        exact = both / sps.norm.cdf(upper[0] / model.sd[i])
+        own_miss, _, both = own_and_system_miss(model, i)
+        exact = both / own_miss
         assert abs(row.p_system_miss_given_miss - exact) < 4 * row.se_p_system_miss_given_miss, (
             i,
             exact,

@@ -92,3 +92,61 @@ def test_bad_regime_values_name_the_field(field, value):
     with pytest.raises(ScenarioError) as err:
         parse_scenario(scenario(**{field: value}))
     assert f"systems[0].organisations[0].{field}" in str(err.value)
+
+
+def test_incentive_uplift_on_a_commissioner_is_an_error_naming_the_field():
+    data = scenario()
+    data["systems"][0]["organisations"][1]["control_total_uplift"] = 1.0
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data)
+    [problem] = err.value.problems
+    assert problem.field == "systems[0].organisations[1].control_total_uplift"
+    assert "commissioner" in problem.message and "incentive PSF" in problem.message
+    assert "remove `control_total_uplift`" in problem.fix
+
+
+def test_incentive_uplift_on_a_commissioner_in_a_csv_names_the_row(tmp_path):
+    (tmp_path / "orgs.csv").write_text(
+        "system,id,kind,plan,control_total,sustainability_funding,sd,control_total_uplift\n"
+        "s,ccg_b,commissioner,-1.0,-2.0,3.0,1.0,0.5\n"
+    )
+    data = {**scenario(), "organisations_csv": "orgs.csv"}
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data, source=tmp_path / "scenario.yaml")
+    [problem] = err.value.problems
+    assert "orgs.csv" in problem.file and "control_total_uplift" in problem.field
+
+
+def test_national_gateway_and_csf_timing_reach_the_model_with_the_record_defaults():
+    model = build_model(parse_scenario(scenario()))
+    assert model.ae_gateway == "finance_earned"
+    assert model.csf_quarter_weights == (0.25, 0.25, 0.25, 0.25) and not model.csf_recovery
+    data = scenario()
+    data["regime"] |= {
+        "ae_gateway": "own_test",
+        "csf_quarter_weights": [0.1, 0.2, 0.3, 0.4],
+        "csf_recovery": True,
+    }
+    model = build_model(parse_scenario(data))
+    assert model.ae_gateway == "own_test"
+    assert model.csf_quarter_weights == (0.1, 0.2, 0.3, 0.4) and model.csf_recovery
+    assert model.quarter_weight_percent().tolist() == [[15, 20, 30, 35], [10, 20, 30, 40]]
+    assert model.quarter_recovery().tolist() == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("ae_gateway", "finance", "own_test"),
+        ("csf_quarter_weights", [0.5, 0.5, 0.5, 0.5], "summing to 1"),
+        ("csf_quarter_weights", [0.5, 0.5], "summing to 1"),
+    ],
+)
+def test_bad_national_readings_name_the_field(field, value, words):
+    data = scenario()
+    data["regime"][field] = value
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data)
+    [problem] = err.value.problems
+    assert problem.field == f"regime.{field}"
+    assert words in str(problem)

@@ -179,7 +179,7 @@ def test_a_set_changes_the_field_and_is_recorded_with_what_the_file_had(tmp_path
         ({"uncertainty.national_sharez": 0.1}, "did you mean `national_share`?"),
         (
             {"systems[0].organisations[1].plan": "four"},
-            "--set systems[0].organisations[1].plan: must be a number (got 'four')",
+            "--set systems[0].organisations[1].plan: must be a number in £m (got 'four')",
         ),
         (
             {"systems[0].organisations[1].sd": -1},
