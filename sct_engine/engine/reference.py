@@ -478,6 +478,7 @@ class ReferenceRun:
                         outcome.outturn,
                     )
                 )
+            del outcome  # one block's arrays alive at a time, not two
             if progress is not None:
                 progress(n)
         self.next_block += -(-draws // self.block_draws)
