@@ -248,6 +248,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
                     f"{r.baseline}, ± {money(Z95 * r.se_gain)})"
                     + (f"; too close to call: {', '.join(r.too_close)}" if r.too_close else "")
                 )
+            if data.analysis.model.n_systems > 1:
+                from sct_engine.report.national import national_lines
+
+                print("\n".join(national_lines(data)))
             print(f"Report written to {out}" + (f"; tables to {xlsx}" if xlsx else ""))
     return 0
 
