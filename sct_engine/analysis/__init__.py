@@ -9,7 +9,9 @@ the recommendation per system), built on the per-draw paired statistics of
 to a member under each option, and :mod:`.solvers` finds the buffers,
 mitigation and largest linked share that meet a target.
 
-The decision rule (materiality, three verdicts, tail, national rules) is :mod:`.rule`.
+The decision rule (materiality, three verdicts, tail, national rules) is :mod:`.rule`;
+:mod:`.national` reads the national view off an analysis (how many systems would sign each
+option, national funding at risk, fairness across systems).
 
 This package re-exports the public names of those modules, so
 ``from sct_engine.analysis import analyse, compare`` works as it always has.
@@ -26,6 +28,7 @@ from sct_engine.analysis.decision import (
     compare,
 )
 from sct_engine.analysis.incentives import incentive_gradient
+from sct_engine.analysis.national import NationalView, gini, national_view, top_share
 from sct_engine.analysis.paired import (
     Z95,
     PairedStats,
@@ -73,6 +76,7 @@ __all__ = [
     "Analysis",
     "Comparison",
     "DecisionRule",
+    "NationalView",
     "PairedStats",
     "Recommendation",
     "analyse",
@@ -82,10 +86,12 @@ __all__ = [
     "count_difference",
     "default_baseline",
     "draw_rows",
+    "gini",
     "incentive_gradient",
     "largest_system_linked_share",
     "mean_se",
     "mitigation_needed",
+    "national_view",
     "organisation_indices",
     "pair_se",
     "reduce_paired_block",
@@ -93,6 +99,7 @@ __all__ = [
     "system_draws",
     "system_loss_lines",
     "system_model",
+    "top_share",
     "with_lever",
     "with_schemes",
 ]

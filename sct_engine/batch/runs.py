@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sct_engine.batch.claims import batch_running, holder_text, try_claim
@@ -194,17 +193,12 @@ def _scenario_or_sweep(file: str) -> Scenario | dict[str, Any]:
 
 
 def _read_yaml(file: str) -> dict[str, Any]:
-    """Plain data of a scenario file already known to be valid YAML holding a mapping."""
-    import yaml
-
+    """Plain data of a scenario file already known to hold a mapping, read as ``sct run``
+    reads it: safe and bounded YAML, confined to its folder (``read_scenario_data``)."""
     from sct_engine.errors import Problem, ScenarioError
+    from sct_engine.scenario import read_scenario_data
 
-    try:
-        data = yaml.safe_load(Path(file).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise ScenarioError(
-            [Problem(file, "", f"cannot be read: {err}", "check the file")]
-        ) from None
+    data, _ = read_scenario_data(file)
     if not isinstance(data, dict):
         raise ScenarioError(
             [Problem(file, "", "is not a set of fields", "see docs/scenario-format.md")]

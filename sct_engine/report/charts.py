@@ -322,3 +322,76 @@ def sweep_lines_svg(
             bbox_to_anchor=(1.01, 1.0),
         )
     return figure_svg(fig, prefix)
+
+
+def system_gains_svg(
+    systems: Sequence[str],
+    gains: dict[str, np.ndarray],
+    colours: dict[str, str],
+    xlabel: str,
+    title: str,
+    prefix: str,
+) -> str:
+    """One row per system (in the order given, first at the top), one marker per option: what
+    the option is worth to the system against the baseline (a dot plot, zero marked)."""
+    n = len(systems)
+    fig = _figure(7.0, 0.16 * n + 1.6)
+    ax = fig.add_subplot()
+    y = np.arange(n)[::-1]
+    markers = "osD^vP*X"
+    for j, (name, values) in enumerate(gains.items()):
+        ax.scatter(
+            values,
+            y,
+            s=18,
+            marker=markers[j % len(markers)],
+            color=colours[name],
+            label=name,
+            zorder=3,
+            alpha=0.9,
+        )
+    ax.axvline(0.0, color="black", lw=0.8)
+    ax.set_yticks(y, list(systems), fontsize=6.5)
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left", fontsize=10)
+    ax.grid(axis="x", color="#dddddd", lw=0.6)
+    ax.grid(axis="y", color="#f0f0f0", lw=0.4)
+    ax.set_axisbelow(True)
+    ax.legend(
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0 + 2.0 / (n + 10)),
+        ncol=min(4, max(1, len(gains))),
+        fontsize=7.5,
+        frameon=False,
+    )
+    return figure_svg(fig, prefix)
+
+
+def participation_svg(
+    schemes: Sequence[str], counts: dict[str, np.ndarray], colours: dict[str, str], prefix: str
+) -> str:
+    """Stacked horizontal bars per option: how many systems are in each position (would sign,
+    too close to call, would not sign), counts written in the bars."""
+    fig = _figure(7.0, 0.4 * len(schemes) + 1.2)
+    ax = fig.add_subplot()
+    y = np.arange(len(schemes))[::-1]
+    left = np.zeros(len(schemes))
+    for label, values in counts.items():
+        values = np.asarray(values, dtype=np.float64)
+        ax.barh(y, values, left=left, color=colours[label], label=label, edgecolor="white")
+        for yy, x0, v in zip(y, left, values, strict=True):
+            if v > 0:
+                ax.text(x0 + v / 2, yy, f"{v:.0f}", ha="center", va="center", fontsize=7.5)
+        left += values
+    ax.set_yticks(y, list(schemes))
+    ax.set_xlim(0, max(float(left.max()), 1.0))
+    ax.set_xlabel("systems")
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.3 - 0.9 / (len(schemes) + 3)),
+        ncol=3,
+        fontsize=8,
+        frameon=False,
+    )
+    return figure_svg(fig, prefix)

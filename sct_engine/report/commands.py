@@ -277,6 +277,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
             points.append(sweep_point(data.analysis, data.recommendations, folder, page))
         _print_recommendations(args, folder, data.recommendations, data.analysis.counts_bonus)
         if not args.quiet:
+            if data.analysis.model.n_systems > 1:
+                from sct_engine.report.national import national_lines
+
+                print("\n".join(national_lines(data)))
             print(f"Report written to {out}" + (f"; tables to {xlsx}" if xlsx else ""))
     if points:
         write_file_atomically(sweep_out, partial(write_sweep_html, points), "--out")

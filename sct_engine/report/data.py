@@ -316,6 +316,11 @@ def report_tables(data: ReportData) -> dict[str, pd.DataFrame]:
     }
     if data.gradient is not None:
         tables["incentive_gradient"] = data.gradient
+    if a.model.n_systems > 1:  # the national page's tables, after the recommendation
+        from sct_engine.report.national import national_tables
+
+        first, *rest = tables.items()
+        tables = dict([first, *national_tables(data).items(), *rest])
     return tables
 
 

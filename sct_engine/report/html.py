@@ -1058,12 +1058,18 @@ def render_html(data: ReportData) -> str:
         "solvers": _solvers_html,
         "assumptions": _assumptions_html,
     }
-    toc = "".join(f"<li><a href='#{anchor}'>{_e(title)}</a></li>" for anchor, title in SECTIONS)
-    sections = "".join(_section(anchor, bodies[anchor](data)) for anchor, _ in SECTIONS)
+    parts = [(anchor, title, _section(anchor, bodies[anchor](data))) for anchor, title in SECTIONS]
+    contents, sections, extra_css = list(SECTIONS), "".join(p[2] for p in parts), ""
+    if m.n_systems > 1:  # the national page, and where it goes: report/national_html.py
+        from sct_engine.report.national_html import NATIONAL_CSS, arrange_pages
+
+        contents, sections = arrange_pages(data, parts)
+        extra_css = NATIONAL_CSS
+    toc = "".join(f"<li><a href='#{anchor}'>{_e(title)}</a></li>" for anchor, title in contents)
     return (
         "<!DOCTYPE html><html lang='en-GB'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{_e(name)}: which option to sign</title><style>{_CSS}</style></head><body>"
+        f"<title>{_e(name)}: which option to sign</title><style>{_CSS}{extra_css}</style></head><body>"
         f"<header><h1>{_e(name)}</h1>"
         "<p class='lede'>Which 2018/19 system control total option to sign: sustainability funding (PSF/CSF) "
         "at risk, who is better or worse off inside the scheme, and who puts the system at risk.</p>"

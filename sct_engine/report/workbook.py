@@ -47,6 +47,10 @@ SHEET_TITLES: dict[str, str] = {
     "sweep_recommendation": "Recommendation by point",
     "sweep_options": "Options by point",
     "sweep_members": "Members by point",
+    "national_options": "National by option",
+    "national_recommended": "National recommended",
+    "national_fairness": "National fairness",
+    "national_systems": "National by system",
 }
 INPUTS_SHEET = "Inputs"
 CHART_TABLE = "national"
@@ -164,12 +168,39 @@ HEADERS: dict[str, str] = {
     "sweep": "Sweep point's values",
     "option": "Option, as named in the file",
     "recommended_option": "Recommended option, as named in the file",
-    "recommended": "The option recommended at this point",
     "status": "Under the decision rule",
     "why": "Why it is ruled out",
     "draws": "Draws",
     "folder": "Folder of the point's run",
     "page": "The point's own report",
+    "systems": "Systems",
+    "position": "Position under the decision rule",
+    "members_worse": "Members materially worse off",
+    "members_too_close": "Members too close to call",
+    "recommended": "Recommended to it",
+    "systems_sign": "Systems that would sign",
+    "systems_too_close": "Systems too close to call",
+    "systems_refuse": "Systems that would not sign",
+    "systems_recommended": "Systems recommended it",
+    "gain_signing": "Expected income gained by the systems that would sign",
+    "ci95_gain_signing_bound": "95% confidence interval ± at most: gain of the signing systems",
+    "funding_gain_signing": "Expected funding gained by the systems that would sign",
+    "gain_too_close": "Expected income the too-close systems would gain",
+    "gain_refusing": "Expected income the other systems would gain",
+    "expected_funding_lost_with_participation": "Expected funding lost, only the systems that would sign signing",
+    "ci95_expected_funding_lost_with_participation_bound": "95% confidence interval ± at most: funding lost with participation",
+    "ci95_expected_funding_lost_bound": "95% confidence interval ± at most: expected funding lost",
+    "gain": "Expected income gained against the baseline",
+    "ci95_gain_bound": "95% confidence interval ± at most: gain",
+    "systems_losing": "Systems losing against the baseline",
+    "share_systems_losing": "Share of systems losing",
+    "systems_losing_significantly": "Systems losing beyond the 95% interval",
+    "gross_loss": "Lost by the losing systems",
+    "gross_gain": "Gained by the gaining systems",
+    "loss_worst_decile_share": "Share of that loss borne by the worst 10% of systems",
+    "loss_gini": "Gini coefficient of losses",
+    "funding_lost_worst_decile_share": "Share of funding lost borne by the worst 10% of systems",
+    "funding_lost_rate_gini": "Gini coefficient of loss rates",
 }
 _PREFIXES = (
     ("se_", "Standard error: "),
@@ -177,11 +208,11 @@ _PREFIXES = (
     ("diff_", "Change in "),
     ("baseline_", "Baseline: "),
 )
-_RATIO = re.compile(r"gradient|^lift$|ratio")
+_RATIO = re.compile(r"gradient|^lift$|ratio|gini")
 _PERCENT = re.compile(r"(^|_)p_|^p_|share|^target$|^loss_limit$|^p_ae$|probability")
 _MONEY = re.compile(
     r"funding|outturn|gain|cvar|buffer|mitigation|incentive|bonus|control_total|uplift|plan"
-    r"|turnover|^sd$|bin_width|income|materiality|element|_lost"
+    r"|turnover|^sd$|bin_width|income|materiality|element|_lost|^gross_"
 )
 
 

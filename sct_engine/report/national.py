@@ -1,0 +1,118 @@
+"""The national page's data: the national view of the report's analysis, as tables.
+
+The statistics (participation counts, national funding at risk, fairness) are
+:mod:`sct_engine.analysis.national`'s; this module picks the option systems are ranked by,
+lays the systems out one row each for the ranked chart and table, and hands the workbook its
+national sheets. The page itself is :mod:`.national_html`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sct_engine.analysis.national import NationalView, national_view
+from sct_engine.analysis.paired import Z95
+from sct_engine.report.data import ReportData
+
+#: With at least this many systems the national page opens the report and the per-system
+#: material is collapsed under it; with fewer (but more than one) it follows that material.
+NATIONAL_FIRST_SYSTEMS = 10
+
+#: The option systems are ranked by when the scenario offers it ("all or nothing").
+RANKING_OPTION = "all_or_nothing"
+
+
+def report_national_view(data: ReportData) -> NationalView:
+    """The national view of the report's analysis, with the report's recommendations."""
+    return national_view(data.analysis, data.recommendations)
+
+
+def ranking_option(data: ReportData) -> str:
+    """``all_or_nothing`` when offered, else the first option other than the baseline."""
+    a = data.analysis
+    names = [x for x in a.scheme_names if x != a.baseline]
+    if RANKING_OPTION in names:
+        return RANKING_OPTION
+    base = RANKING_OPTION + "["  # a sweep point labels a changed option all_or_nothing[...]
+    return next((x for x in names if x.startswith(base)), names[0] if names else a.baseline)
+
+
+def ranked_systems(data: ReportData, view: NationalView) -> pd.DataFrame:
+    """One row per system, ranked by its gain under :func:`ranking_option` (largest first).
+
+    Columns: ``system``, ``system_name``, ``members``, ``sustainability_funding``,
+    ``recommended_scheme``, then per option other than the baseline ``gain:<option>`` (expected
+    income against the baseline, £m), ``ci95:<option>`` (its 95% half-width) and
+    ``position:<option>`` (would sign, too close to call, would not sign).
+    """
+    a = data.analysis
+    table = view.systems
+    first = table[table["scheme"] == a.baseline].set_index("system")
+    out = first[["system_name", "members", "sustainability_funding"]].copy()
+    recommended = table[table["recommended"]].set_index("system")["scheme"]
+    out["recommended_scheme"] = recommended.reindex(out.index)
+    for name in a.scheme_names:
+        if name == a.baseline:
+            continue
+        sub = table[table["scheme"] == name].set_index("system")
+        out[f"gain:{name}"] = sub["diff_expected_income"]
+        out[f"ci95:{name}"] = Z95 * sub["se_diff_expected_income"]
+        out[f"position:{name}"] = sub["position"]
+    key = ranking_option(data)
+    if f"gain:{key}" in out:
+        out = out.sort_values(f"gain:{key}", ascending=False, kind="stable")
+    return out.reset_index()
+
+
+def national_tables(data: ReportData) -> dict[str, pd.DataFrame]:
+    """The national sheets of the board workbook (scenarios with several systems)."""
+    view = report_national_view(data)
+    recommended = pd.DataFrame([{"scheme": "each system's recommendation", **view.recommended}])
+    return {
+        "national_options": view.options,
+        "national_recommended": recommended,
+        "national_fairness": view.fairness,
+        "national_systems": view.systems,
+    }
+
+
+def national_lines(data: ReportData) -> list[str]:
+    """What ``sct report`` prints for a scenario with several systems, one line per option:
+    how many systems would sign it under the decision rule and the national funding lost if
+    every system signs it (with its 95% half-width), then the fairness headline (systems
+    losing against the baseline, the worst 10%'s share of the loss) and the national loss if
+    every system signs the option recommended to it."""
+    a = data.analysis
+    view = report_national_view(data)
+    fair = view.fairness.set_index("scheme")
+    lines = [f"National ({a.model.n_systems} systems, funding lost a year if every system signs):"]
+    for r in view.options.itertuples(index=False):
+        text = (
+            f"  {r.scheme}: £{r.expected_funding_lost:,.1f}m ± {Z95 * r.se_expected_funding_lost:,.1f}m"
+            f" lost; {r.systems_sign} would sign, {r.systems_too_close} too close to call, "
+            f"{r.systems_refuse} would not, recommended to {r.systems_recommended}"
+        )
+        if r.scheme != a.baseline:
+            f = fair.loc[r.scheme]
+            share = f["loss_worst_decile_share"]
+            text += f"; {int(f['systems_losing'])} lose against {a.baseline}" + (
+                f" (worst 10% bear {share:.0%} of the loss)" if share == share else ""
+            )
+        lines.append(text)
+    rec = view.recommended
+    lines.append(
+        f"  each system's recommendation: £{rec['expected_funding_lost']:,.1f}m lost "
+        f"(± at most {rec['ci95_expected_funding_lost_bound']:,.1f}m)"
+    )
+    return lines
+
+
+__all__ = [
+    "NATIONAL_FIRST_SYSTEMS",
+    "RANKING_OPTION",
+    "national_lines",
+    "national_tables",
+    "ranked_systems",
+    "ranking_option",
+    "report_national_view",
+]
