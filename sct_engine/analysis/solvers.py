@@ -340,6 +340,9 @@ def largest_system_linked_share(
         def prob(share: float, s: int = s) -> float:
             return float(np.mean(a[:, s] + share * c[:, s] <= limit[s] * (1 + 1e-12) + 1e-12))
 
+        def probs(levels: list[float], s: int = s) -> list[float]:
+            return [prob(x, s) for x in levels]
+
         grid = np.linspace(0.0, 1.0, 21)
         ok = [prob(g) >= target for g in grid]
         feasible = any(ok)
@@ -351,7 +354,7 @@ def largest_system_linked_share(
                 se = 0.0
             else:
                 share, _ = _bisect(
-                    lambda levels, s=s: [prob(x, s) for x in levels],
+                    probs,
                     target,
                     float(grid[top]),
                     float(grid[top + 1]),
