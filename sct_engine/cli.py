@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sct_engine.errors import ScenarioError
+from sct_engine.errors import OutputError, ScenarioError, excerpt
 
 if TYPE_CHECKING:
     from sct_engine.scenario import Scenario, Variant
@@ -38,32 +38,92 @@ def positive_int(text: str) -> int:
     try:
         value = int(text.replace("_", ""))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number, got {excerpt(text)!r}"
+        ) from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
 def positive_float(text: str) -> float:
-    """argparse type: a number > 0."""
+    """argparse type: a finite number > 0."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a number, got {excerpt(text)!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number greater than 0, got {value}")
     return value
 
 
 def non_negative_int(text: str) -> int:
-    """argparse type: a whole number >= 0 (a seed)."""
+    """argparse type: a whole number >= 0."""
     try:
-        value = int(text)
+        value = int(text.replace("_", ""))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number, got {excerpt(text)!r}"
+        ) from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
+
+
+def _whole_number(text: str) -> Any:
+    """The integer a command-line text writes, else the text (for the field's own message)."""
+    digits = text.strip().replace("_", "")
+    if digits.isdigit() and len(digits) > 4000:
+        return 10**4000  # beyond any limit; Python refuses to convert longer texts
+    try:
+        return int(digits)
+    except ValueError:
+        return text
+
+
+def _number(text: str) -> Any:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _run_number(field: str, parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """argparse type for a run number (draws, seed, target_se): the file's limits and messages.
+
+    ``--draws 3000000000`` is refused with the words ``simulation.draws: 3000000000``
+    gets in a scenario file, so every number a run takes has one limit.
+    """
+
+    def parse_arg(text: str) -> Any:
+        from sct_engine.scenario import check_run_numbers
+
+        value = parse(text)
+        try:
+            check_run_numbers(**{field: value})
+        except ScenarioError as err:
+            problem = err.problems[0]
+            raise argparse.ArgumentTypeError(f"{problem.message}. Fix: {problem.fix}") from None
+        return value
+
+    parse_arg.__name__ = field  # argparse names the type in some messages
+    return parse_arg
+
+
+#: argparse types of the numbers a run takes; shared by every command that runs a scenario.
+draws_arg = _run_number("draws", _whole_number)
+seed_arg = _run_number("seed", _whole_number)
+target_se_arg = _run_number("target_se", _number)
+
+
+def add_files_root_option(parser: argparse.ArgumentParser) -> None:
+    """``--files-root DIR``: the opt-in that lets scenarios read files from a wider folder."""
+    parser.add_argument(
+        "--files-root",
+        metavar="DIR",
+        help="let scenarios read files (organisations_csv) anywhere under DIR, not only in their "
+        "own folder; for trusted setups (default: $SCT_FILES_ROOT, else the scenario's folder)",
+    )
 
 
 def add_variant_options(parser: argparse.ArgumentParser) -> None:
@@ -101,7 +161,8 @@ def write_sweep_index(out: Path, variants: Sequence[Variant]) -> None:
 
     Points written earlier into the same folder (``--point K`` runs) stay listed.
     """
-    out.mkdir(parents=True, exist_ok=True)
+    from sct_engine.files import write_file_atomically
+
     path = out / "sweep.json"
     entries: dict[int, dict] = {}
     try:
@@ -117,17 +178,22 @@ def write_sweep_index(out: Path, variants: Sequence[Variant]) -> None:
             "sweep_values": v.point,
             "folder": v.folder,
         }
-    path.write_text(json.dumps([entries[k] for k in sorted(entries)], indent=2) + "\n")
+    text = json.dumps([entries[k] for k in sorted(entries)], indent=2) + "\n"
+    write_file_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), "--out")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from sct_engine.engine.simulate import default_out_dir
+    from sct_engine.files import check_output_folder
     from sct_engine.scenario import load_variants, parse_sets
 
-    variants = load_variants(args.scenario, point=args.point, sets=parse_sets(args.sets))
+    base = Path(args.out) if args.out else default_out_dir(args.scenario)
+    check_output_folder(base, "--out")  # before any work: a bad destination costs nothing
+    variants = load_variants(
+        args.scenario, point=args.point, sets=parse_sets(args.sets), files_root=args.files_root
+    )
     for warning in grouped_warnings(variants):
         print(f"warning: {warning}", file=sys.stderr)
-    base = Path(args.out) if args.out else default_out_dir(args.scenario)
     swept = variants[0].index is not None
     if swept:
         write_sweep_index(base, variants)
@@ -157,11 +223,12 @@ def _run_one(args: argparse.Namespace, scenario: Scenario, out: Path) -> None:
             target_se=args.target_se,
         )
     result.save(out)
-    reached = result.provenance.get("max_standard_error", 0.0)
-    if args.target_se is not None and reached > args.target_se:
+    reached = result.provenance.get("max_standard_error")
+    if args.target_se is not None and (reached is None or reached > args.target_se):
+        shown = "unknown" if reached is None else f"{reached:.3g}"
         print(
             f"warning: target standard error {args.target_se:g} not reached within {result.draws:,} draws "
-            f"(largest is {reached:.3g}); raise --draws to go further",
+            f"(largest is {shown}); raise --draws to go further",
             file=sys.stderr,
         )
     if not args.quiet:
@@ -177,7 +244,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     bad = 0
     for path in args.files:
         try:
-            variants = load_variants(path)
+            variants = load_variants(path, files_root=args.files_root)
         except ScenarioError as exc:
             bad += 1
             n = len(exc.problems)
@@ -214,10 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="simulate a scenario and write the result tables")
     run.add_argument("scenario", help="scenario file: YAML or Excel workbook (.xlsx)")
-    run.add_argument(
-        "--draws", type=positive_int, help="Monte Carlo draws (default: the scenario's)"
-    )
-    run.add_argument("--seed", type=non_negative_int, help="random seed (default: the scenario's)")
+    run.add_argument("--draws", type=draws_arg, help="Monte Carlo draws (default: the scenario's)")
+    run.add_argument("--seed", type=seed_arg, help="random seed (default: the scenario's)")
     run.add_argument(
         "--out",
         help="output folder (default: out/<scenario name>; a sweep writes one subfolder per point)",
@@ -230,17 +295,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--target-se",
-        type=positive_float,
+        type=target_se_arg,
         metavar="X",
         help="add draws until every probability and expected loss has a standard error below X "
         "(--draws is then the cap)",
     )
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
     add_variant_options(run)
+    add_files_root_option(run)
     run.set_defaults(func=_cmd_run)
 
     validate = sub.add_parser("validate", help="check scenario files and explain every problem")
     validate.add_argument("files", nargs="+", help="scenario files: YAML or Excel workbooks")
+    add_files_root_option(validate)
     validate.set_defaults(func=_cmd_validate)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of a scenario file")
@@ -273,6 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ScenarioError as err:
         print(str(err), file=sys.stderr)
+        return 2
+    except OutputError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -10,6 +10,7 @@ wording lives next to each field's definition rather than in a table here.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -20,6 +21,10 @@ from pydantic import BaseModel, ValidationError
 
 #: ``str(ScenarioError)`` lists at most this many problems, then a count of the rest.
 MAX_PROBLEMS_SHOWN = 50
+#: Longest quotation of a user's text (a cell, a key, a path) in a message.
+EXCERPT_CHARS = 40
+#: Longest message or fix kept in a problem: never a whole file's content.
+MAX_MESSAGE_CHARS = 600
 
 _PYDANTIC_TAG = re.compile(r"^(function-\w+|[a-z_]+)\[.*\]$")
 
@@ -37,6 +42,13 @@ class Problem:
     field: str
     message: str
     fix: str
+
+    def __post_init__(self) -> None:
+        # A safety net under excerpt(): whatever was quoted, a problem stays a few lines long.
+        for name in ("file", "field", "message", "fix"):
+            text = getattr(self, name)
+            if len(text) > MAX_MESSAGE_CHARS:
+                object.__setattr__(self, name, text[: MAX_MESSAGE_CHARS - 3] + "...")
 
     def __str__(self) -> str:
         where = ": ".join(part for part in (self.file, self.field) if part)
@@ -57,6 +69,40 @@ class ScenarioError(Exception):
         if hidden > 0:
             lines.append(f"... and {hidden} more problems")
         return "\n".join(lines)
+
+
+class OutputError(Exception):
+    """An output destination that cannot be written: one line naming the option, path and fix.
+
+    Raised before any work when the destination is wrong from the start (a file
+    where a folder is needed, a device, a folder that cannot be created), and
+    when writing fails; in both cases existing outputs are left as they were.
+    """
+
+    def __init__(self, option: str, path: str, message: str, fix: str) -> None:
+        self.option, self.path, self.message, self.fix = option, path, message, fix
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = " ".join(part for part in (self.option, excerpt(self.path, 200)) if part)
+        return f"{where}: {self.message}. Fix: {self.fix}"
+
+
+def integer_digits(value: int) -> int:
+    """Decimal digits of an integer, without printing it (Python refuses to print huge ones)."""
+    return max(1, math.floor(abs(value).bit_length() * math.log10(2)) + 1)
+
+
+def excerpt(text: object, limit: int = EXCERPT_CHARS) -> str:
+    """A short quotation of user text for a message: one line, at most ``limit`` characters.
+
+    Messages quote what a user wrote so that they can find it, but never more
+    than this: a file read by mistake must not be echoed to a terminal, a batch
+    manifest or a report.
+    """
+    flat = " ".join(str(text).split())
+    flat = "".join(c if c.isprintable() else "?" for c in flat)
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 class RuleViolation(ValueError):
@@ -92,7 +138,7 @@ def join_path(prefix: str, field: str) -> str:
 def did_you_mean(name: str, allowed: Iterable[str]) -> str:
     """A fix for an unknown name: the closest allowed one, else the full list."""
     allowed = sorted(allowed)
-    close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name[:100], allowed, n=1, cutoff=0.6)
     if close:
         return f"did you mean `{close[0]}`?"
     return f"remove it; allowed here: {', '.join(allowed)}"
@@ -198,7 +244,7 @@ def _explain(
         return "required field is missing", _add_fix(name, node)
     if kind == "extra_forbidden":
         allowed = (parent or {}).get("properties", {}).keys()
-        return f"unknown field `{name}`", did_you_mean(name, allowed)
+        return f"unknown field `{excerpt(name)}`", did_you_mean(name, allowed)
     if kind in {"literal_error", "enum"}:
         values = [str(v) for v in node.get("enum", [])]
         shown = ", ".join(values) or detail.get("ctx", {}).get("expected", "")
@@ -231,11 +277,11 @@ def _explain(
 
 def _show(value: Any) -> str:
     """A short, readable rendering of the offending input."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"a whole number of about {integer_digits(value):,} digits"
     if isinstance(value, str | int | float | bool) or value is None:
-        text = repr(value)
-    else:
-        text = type(value).__name__
-    return text if len(text) <= 40 else text[:37] + "..."
+        return excerpt(repr(value))
+    return type(value).__name__
 
 
 def _number(value: Any) -> str:

@@ -3,32 +3,23 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from sct_engine.calibration.fit import TailMode, calibrate
 from sct_engine.calibration.history import REQUIRED_COLUMNS
-from sct_engine.errors import Problem, ScenarioError
+from sct_engine.files import check_output_file, write_file_atomically
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     mode: TailMode = "none" if args.no_tail else "by_kind" if args.tail_by_kind else "shared"
+    if args.out:
+        check_output_file(args.out, "--out")  # before the fit: a bad destination costs nothing
     calibration = calibrate(args.history, tail=mode)
     print(calibration.table())
     snippet = calibration.snippet()
     if args.out:
-        try:
-            Path(args.out).write_text(snippet, encoding="utf-8")
-        except OSError as exc:
-            raise ScenarioError(
-                [
-                    Problem(
-                        args.out,
-                        "",
-                        f"cannot be written ({exc.strerror})",
-                        "check that its folder exists",
-                    )
-                ]
-            ) from None
+        write_file_atomically(
+            args.out, lambda path: path.write_text(snippet, encoding="utf-8"), "--out"
+        )
         print(f"\nYAML snippet written to {args.out}")
     else:
         print("\n" + snippet, end="")

@@ -7,7 +7,6 @@ fix the CSV in one pass.
 
 from __future__ import annotations
 
-import io
 import math
 import re
 from dataclasses import dataclass
@@ -16,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sct_engine.errors import Problem, ScenarioError
+from sct_engine.errors import Problem, ScenarioError, excerpt
+from sct_engine.files import read_csv_table, read_limited
 from sct_engine.rules.organisations import canonical_group
 
 #: Fewer organisation-years than this cannot be calibrated at all.
@@ -83,22 +83,15 @@ class History:
 
 
 def load_history(path: str | Path) -> History:
-    """Read and check a history CSV; every problem found is raised in one :class:`ScenarioError`."""
+    """Read and check a history CSV; every problem found is raised in one :class:`ScenarioError`.
+
+    The same limits as a scenario's files apply (:mod:`sct_engine.files`): a
+    regular file of at most ``MAX_FILE_BYTES`` and ``MAX_TABLE_ROWS`` rows, each
+    lined up with the header.
+    """
     file = str(path)
-    try:
-        raw = Path(path).expanduser().read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError([Problem(file, "", "file not found", _fix_file())]) from None
-    except OSError as exc:
-        raise ScenarioError(
-            [Problem(file, "", f"cannot be read ({exc.strerror})", _fix_file())]
-        ) from None
-    try:
-        frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ScenarioError(
-            [Problem(file, "", f"is not a readable CSV table ({exc})", _fix_file())]
-        ) from None
+    raw = read_limited(Path(path).expanduser(), file, "", _fix_file())
+    frame = read_csv_table(raw, file, "", Path(file).name)
     return history_from_frame(frame, source=file)
 
 
@@ -139,7 +132,7 @@ def history_from_frame(frame: pd.DataFrame, source: str = "<table>") -> History:
     for index, record in enumerate(frame[columns].to_dict("records")):
         number = index + 2  # the header is row 1, as a spreadsheet shows it
         org = str(record["organisation"]).strip()
-        label = f"{source} row {number}" + (f" (organisation={org})" if org else "")
+        label = f"{source} row {number}" + (f" (organisation={excerpt(org)})" if org else "")
         row_problems = _row_problems(label, record)
         problems += row_problems
         for column in columns:
@@ -151,7 +144,7 @@ def history_from_frame(frame: pd.DataFrame, source: str = "<table>") -> History:
                     Problem(
                         label,
                         "year",
-                        f"repeats organisation {org} in year {key[1]} (first at row {seen[key]})",
+                        f"repeats organisation {excerpt(org)} in year {key[1]} (first at row {seen[key]})",
                         "keep one row per organisation and year",
                     )
                 )
@@ -193,7 +186,7 @@ def _row_problems(label: str, record: dict[str, object]) -> list[Problem]:
             Problem(
                 label,
                 "year",
-                f"must be a year (got {year!r})",
+                f"must be a year (got {excerpt(year)!r})",
                 "write the financial year as 2018 or 2018/19",
             )
         )
@@ -211,7 +204,7 @@ def _row_problems(label: str, record: dict[str, object]) -> list[Problem]:
                 Problem(
                     label,
                     column,
-                    f"must be a number (got {text!r})",
+                    f"must be a number (got {excerpt(text)!r})",
                     "write a plain number in £m, e.g. -3.5, without units",
                 )
             )
@@ -221,7 +214,7 @@ def _row_problems(label: str, record: dict[str, object]) -> list[Problem]:
                 Problem(
                     label,
                     column,
-                    f"must be a finite number (got {text!r})",
+                    f"must be a finite number (got {excerpt(text)!r})",
                     "write a plain number in £m",
                 )
             )
@@ -230,7 +223,7 @@ def _row_problems(label: str, record: dict[str, object]) -> list[Problem]:
                 Problem(
                     label,
                     "turnover",
-                    f"must be greater than 0 (got {text})",
+                    f"must be greater than 0 (got {excerpt(text)})",
                     "write the organisation's annual turnover in £m, e.g. 420",
                 )
             )

@@ -498,6 +498,7 @@ class ReferenceRun:
                     self._paired.merge(reduce_paired_block(self.model, outcome, self.baseline))
                 if self.tracing:
                     self._traces.append(self._trace_block(outcome))
+                del outcome  # one block's arrays alive at a time, not two
             self._draws += n
             if progress is not None:
                 progress(n)

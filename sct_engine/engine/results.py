@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 import os
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ from sct_engine.engine.stats import (
     mean_and_se,
     proportion_se,
 )
+from sct_engine.errors import Problem, ScenarioError
+from sct_engine.files import write_folder_atomically
 
 #: Contract columns, in order. Extra columns follow them.
 ORGANISATION_COLUMNS = [
@@ -177,18 +181,52 @@ class Result:
     def tables(self) -> dict[str, pd.DataFrame]:
         return {name: getattr(self, name) for name in TABLES}
 
-    def save(self, out_dir: str | os.PathLike) -> Path:
-        """Write the three tables as CSV and Parquet plus ``run.json``; each file appears whole or not at all."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, frame in self.tables().items():
-            _atomic_write(out / f"{name}.csv", lambda p, f=frame: f.to_csv(p, index=False))
-            _atomic_write(out / f"{name}.parquet", lambda p, f=frame: f.to_parquet(p, index=False))
-        _atomic_write(
-            out / "run.json",
-            lambda p: Path(p).write_text(json.dumps(self.provenance, indent=2, default=str) + "\n"),
-        )
-        return out
+    def save(self, out_dir: str | os.PathLike, option: str = "--out") -> Path:
+        """Write the three tables as CSV and Parquet plus ``run.json``, all of them or none.
+
+        Every figure is checked to be finite first. The files are written into a
+        staging folder beside ``out_dir`` and renamed into place, so a failure
+        leaves earlier results as they were; ``option`` names the destination in
+        the OutputError raised when it cannot be written.
+        """
+        tables = self.tables()
+        self.check_finite(tables=tables)
+        files: dict[str, Callable[[Path], object]] = {}
+        for name, frame in tables.items():
+            files[f"{name}.csv"] = partial(frame.to_csv, index=False)
+            files[f"{name}.parquet"] = partial(frame.to_parquet, index=False)
+        text = json.dumps(self.provenance, indent=2, default=str, allow_nan=False) + "\n"
+        files["run.json"] = lambda p: p.write_text(text, encoding="utf-8")
+        return write_folder_atomically(out_dir, files, option)
+
+    def check_finite(
+        self, file: str | None = None, tables: dict[str, pd.DataFrame] | None = None
+    ) -> None:
+        """Refuse a result with an infinite or NaN figure in any table or in ``run.json``.
+
+        Scenario limits keep every figure finite; this is the last guard, before
+        anything is printed or written. ScenarioError names the table, column and row.
+        """
+        file = file or str(self.provenance.get("scenario_file") or "<scenario>")
+        found = [
+            *_non_finite_cells(tables or self.tables()),
+            *_non_finite_provenance(self.provenance),
+        ]
+        if found:
+            raise ScenarioError(
+                [
+                    Problem(
+                        file,
+                        "",
+                        f"the run produced a figure that is not a finite number ({found[0]}"
+                        + (f", and {len(found) - 1} more" if len(found) > 1 else "")
+                        + "); nothing was written",
+                        "check the scenario's £m figures, spreads and tail parameters for values "
+                        "far beyond real ones (docs/scenario-format.md#limits); if they are "
+                        "realistic, report this with the scenario file",
+                    )
+                ]
+            )
 
     def summary(self, max_rows: int = 60) -> str:
         """A readable plain-text summary: national and system risk per scheme, organisations' expected loss."""
@@ -237,13 +275,29 @@ class Result:
         return "\n".join(lines)
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename into place."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _non_finite_cells(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """``systems.expected_funding_lost = inf (scheme flexible_50, system north)`` per bad cell column."""
+    found = []
+    for name, frame in tables.items():
+        for column in frame.columns:
+            values = frame[column]
+            if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+                continue
+            bad = ~np.isfinite(values.to_numpy(dtype=np.float64))
+            if bad.any():
+                row = frame.loc[bad].iloc[0]
+                labels = ", ".join(
+                    f"{key} {row[key]}"
+                    for key in ("scheme", "system", "organisation")
+                    if key in row
+                )
+                found.append(f"{name}.{column} = {row[column]} ({labels})")
+    return found
+
+
+def _non_finite_provenance(provenance: dict[str, Any]) -> list[str]:
+    return [
+        f"run.json {key} = {value}"
+        for key, value in provenance.items()
+        if isinstance(value, float) and not math.isfinite(value)
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 import platform
 import time
@@ -12,12 +13,13 @@ from typing import Any
 
 import numpy as np
 
+from sct_engine.engine.memory import check_memory
 from sct_engine.engine.model import Lever, Model, build_model
 from sct_engine.engine.reference import ReferenceRun
 from sct_engine.engine.results import Result
 from sct_engine.engine.rng import BLOCK_DRAWS
 from sct_engine.engine.stats import HIST_BINS, Accumulator, max_standard_error
-from sct_engine.scenario import Scenario, load_scenario
+from sct_engine.scenario import Scenario, check_run_numbers, load_scenario
 from sct_engine.version import __version__
 
 #: ``kernel``: the fused numba kernel (default); ``reference``: the plain numpy oracle.
@@ -79,8 +81,12 @@ def simulate(
     engine: str = "kernel",
     progress: Callable[[int], None] | None = None,
     target_se: float | None = None,
+    memory_limit: int | None = None,
 ) -> Result:
     """Simulate every scheme option of a scenario on common random numbers.
+
+    ``draws``, ``seed`` and ``target_se`` have the limits of the scenario's fields, and
+    every figure of the result is checked to be finite (ScenarioError otherwise).
 
     Parameters
     ----------
@@ -90,28 +96,33 @@ def simulate(
     progress : called with the number of draws finished after each block or wave.
     target_se : stop as soon as every reported probability and expected loss has a
         Monte Carlo standard error at or below this (``draws`` is then the cap).
+    memory_limit : bytes the run may plan to use (default ``SCT_MEMORY_LIMIT``, else half
+        the machine's memory); a larger run is refused before anything is allocated.
 
     Returns
     -------
     Result
         Tables ``organisations``, ``systems`` and ``national`` plus provenance.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
+    check_run_numbers(draws=_whole(draws), seed=_whole(seed), target_se=target_se)
     draws = scenario.simulation.draws if draws is None else int(draws)
     seed = scenario.simulation.seed if seed is None else int(seed)
-    if draws < 1:
-        raise ValueError(f"draws must be at least 1 (got {draws})")
     model = build_model(scenario)
+    file = str(scenario.source) if scenario.source else "<scenario>"
+    check_memory(model, engine, _threads(engine), file, limit=memory_limit)
     started = time.perf_counter()
-    if target_se is not None and not target_se > 0:
-        raise ValueError(f"target_se must be positive (got {target_se})")
     stats = _run_engine(engine, model, draws, seed, progress, target_se)
     wall = time.perf_counter() - started
     provenance = run_provenance(scenario, model, stats, seed, engine, wall)
     provenance["draw_cap"] = draws if target_se is not None else None
     provenance["target_se"] = target_se
-    return Result(model=model, stats=stats, provenance=provenance)
+    result = Result(model=model, stats=stats, provenance=provenance)
+    result.check_finite(file)
+    return result
 
 
 def run_provenance(
@@ -132,7 +143,8 @@ def run_provenance(
         "draws": stats.n,
         "draw_cap": None,
         "target_se": None,
-        "max_standard_error": max_standard_error(stats),
+        # Unknown (null) from a single draw: a standard error needs two.
+        "max_standard_error": max_standard_error(stats) if stats.n > 1 else None,
         "engine": engine,
         "threads": _threads(engine),
         "block_draws": BLOCK_DRAWS,
@@ -151,6 +163,13 @@ def run_provenance(
         # a sweep point and --set changes applied to the file (sweep_point, sweep, set)
         **(scenario.changes if scenario is not None else {}),
     }
+
+
+def _whole(value: object) -> object:
+    """numpy integers as Python ints; anything else as it is, for check_run_numbers to judge."""
+    return (
+        int(value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
+    )
 
 
 def _threads(engine: str) -> int:

@@ -1,10 +1,17 @@
-"""The ``sct compare`` and ``sct report`` commands: paired comparison text, the report files."""
+"""The ``sct compare`` and ``sct report`` commands: paired comparison text, the report files.
+
+Destinations are checked before any analysis starts and written whole or not at
+all (:mod:`sct_engine.files`); an analysis is refused up front when it would not
+fit in memory (:mod:`sct_engine.engine.memory`).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +21,20 @@ from sct_engine.analysis.decision import Analysis, analyse
 from sct_engine.analysis.paired import Z95
 from sct_engine.analysis.rule import DEFAULT_MAX_DRAWS, DecisionRule
 from sct_engine.analysis.submodels import DEFAULT_DETAIL_DRAWS
+from sct_engine.engine.memory import check_memory
+from sct_engine.engine.model import build_model
+from sct_engine.files import (
+    check_output_file,
+    check_output_folder,
+    write_file_atomically,
+    write_folder_atomically,
+)
 from sct_engine.report.data import ReportSettings, prepare_report, resolve_sources
 from sct_engine.report.html import money, write_html
 from sct_engine.report.workbook import write_workbook
-from sct_engine.scenario import Scenario, parse_sets
+from sct_engine.scenario import FILES_ROOT_ENV, Scenario, parse_sets
+
+_LEVELS = ("organisations", "systems", "national")
 
 
 def _comparison_text(analysis: Analysis, names: list[str] | None, level: str) -> str:
@@ -92,7 +109,25 @@ def _print_warnings(scenario: Scenario, label: str) -> None:
         print(f"warning: {label}{warning}", file=sys.stderr)
 
 
+def _open_files_root(args: argparse.Namespace) -> None:
+    """``--files-root``: open the folder to the scenarios this command reads (this process only)."""
+    if args.files_root:
+        os.environ[FILES_ROOT_ENV] = os.path.abspath(args.files_root)
+
+
+def _check_analysis_memory(scenario: Scenario, engine: str) -> None:
+    """Refuse, before allocating, an analysis larger than the memory limit (engine/memory.py)."""
+    import numba
+
+    file = str(scenario.source) if scenario.source else "<scenario>"
+    threads = numba.get_num_threads() if engine == "kernel" else 1
+    check_memory(build_model(scenario), engine, threads, file, paired=True)
+
+
 def _cmd_compare(args: argparse.Namespace) -> int:
+    if args.out:
+        check_output_folder(args.out, "--out")  # before any work: a bad destination costs nothing
+    _open_files_root(args)
     try:
         sources = resolve_sources(args.scenario, args.point, parse_sets(args.sets))
     except ValueError as err:
@@ -104,7 +139,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         _print_warnings(scenario, f"{folder}: " if folder else "")
         try:
             names = _option_names(args.schemes, [option.name for option in scenario.schemes])
+            _check_analysis_memory(scenario, args.engine)
             analysis = _compare_one(args, scenario, run, names)
+            analysis.result.check_finite()  # every figure finite before anything is printed
             text = _comparison_text(analysis, names, args.level)
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
@@ -112,11 +149,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         print(text)
         if args.out:
             out = Path(args.out) / folder
-            out.mkdir(parents=True, exist_ok=True)
-            for level in ("organisations", "systems", "national"):
-                analysis.comparison(level, names).to_csv(
-                    out / f"comparison_{level}.csv", index=False
-                )
+            tables = {level: analysis.comparison(level, names) for level in _LEVELS}
+            write_folder_atomically(
+                out,
+                {
+                    f"comparison_{level}.csv": partial(frame.to_csv, index=False)
+                    for level, frame in tables.items()
+                },
+                "--out",
+            )
             print(f"\nComparison tables written to {out}/")
     return 0
 
@@ -172,22 +213,31 @@ def _cmd_report(args: argparse.Namespace) -> int:
         engine=args.engine,
     )
     source = Path(args.source)
+    _open_files_root(args)
     try:
         sources = resolve_sources(source, args.point, parse_sets(args.sets))
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    # Every destination is checked before the first (long) analysis, and written whole.
+    for _, _, folder in sources:
+        out, xlsx = _report_paths(args, source, folder)
+        check_output_file(out, "--out")
+        if xlsx is not None:
+            check_output_file(xlsx, "--xlsx")
     for scenario, run, folder in sources:
         out, xlsx = _report_paths(args, source, folder)
         _print_warnings(scenario, f"{folder}: " if folder else "")
         try:
+            _check_analysis_memory(scenario, args.engine)
             data = prepare_report(scenario, settings, run=run)
+            data.analysis.result.check_finite()  # every figure finite before anything is written
         except ValueError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2
-        write_html(data, out)
+        write_file_atomically(out, partial(write_html, data), "--out")
         if xlsx is not None:
-            write_workbook(data, xlsx)
+            write_file_atomically(xlsx, partial(write_workbook, data), "--xlsx")
         if not args.quiet:
             if folder:
                 print(f"== {folder}")
@@ -206,7 +256,7 @@ def _probability(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {text[:40]!r}") from None
     if not 0.0 < value < 1.0:
         raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1, got {value}")
     return value
@@ -214,7 +264,7 @@ def _probability(text: str) -> float:
 
 def _decision_options(parser: argparse.ArgumentParser) -> None:
     """The decision rule's and the engine's options, shared by ``compare`` and ``report``."""
-    from sct_engine.cli import positive_float, positive_int
+    from sct_engine.cli import draws_arg, positive_float
 
     parser.add_argument(
         "--materiality",
@@ -224,7 +274,7 @@ def _decision_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-draws",
-        type=positive_int,
+        type=draws_arg,
         default=DEFAULT_MAX_DRAWS,
         help="most draws behind any verdict: unresolved comparisons get more draws up to this "
         f"(default {DEFAULT_MAX_DRAWS:,})",
@@ -244,7 +294,7 @@ def _decision_options(parser: argparse.ArgumentParser) -> None:
 
 def register_cli(subparsers: Any) -> None:
     """Add ``compare`` and ``report`` to the ``sct`` command."""
-    from sct_engine.cli import add_variant_options, non_negative_int, positive_int
+    from sct_engine.cli import add_files_root_option, add_variant_options, draws_arg, seed_arg
 
     compare = subparsers.add_parser(
         "compare",
@@ -260,12 +310,10 @@ def register_cli(subparsers: Any) -> None:
     )
     compare.add_argument(
         "--draws",
-        type=positive_int,
+        type=draws_arg,
         help="draws (default: the run's, or the scenario's, as `sct run`)",
     )
-    compare.add_argument(
-        "--seed", type=non_negative_int, help="random seed (default: the scenario's)"
-    )
+    compare.add_argument("--seed", type=seed_arg, help="random seed (default: the scenario's)")
     compare.add_argument(
         "--level", choices=["organisations", "systems", "national", "all"], default="all"
     )
@@ -275,6 +323,7 @@ def register_cli(subparsers: Any) -> None:
     )
     add_variant_options(compare)
     _decision_options(compare)
+    add_files_root_option(compare)
     compare.set_defaults(func=_cmd_compare)
 
     report = subparsers.add_parser(
@@ -292,15 +341,15 @@ def register_cli(subparsers: Any) -> None:
     report.add_argument("--xlsx", help="also write the tables to this Excel workbook")
     report.add_argument(
         "--draws",
-        type=positive_int,
+        type=draws_arg,
         help="draws of the main analysis (default: the run's, or the scenario's, as `sct run`)",
     )
     report.add_argument(
-        "--seed", type=non_negative_int, help="random seed (default: the scenario's or run's)"
+        "--seed", type=seed_arg, help="random seed (default: the scenario's or run's)"
     )
     report.add_argument(
         "--detail-draws",
-        type=positive_int,
+        type=draws_arg,
         default=DEFAULT_DETAIL_DRAWS,
         help=f"draws of the incentive gradient and solvers (default {DEFAULT_DETAIL_DRAWS:,})",
     )
@@ -319,4 +368,5 @@ def register_cli(subparsers: Any) -> None:
     )
     report.add_argument("--quiet", action="store_true", help="print nothing but errors")
     add_variant_options(report)
+    add_files_root_option(report)
     report.set_defaults(func=_cmd_report)

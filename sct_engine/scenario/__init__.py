@@ -11,7 +11,13 @@ This package re-exports the public names of those modules, so
 ``from sct_engine.scenario import load_scenario, Scenario`` works as it always has.
 """
 
-from sct_engine.scenario.limits import MAX_FILE_BYTES, MAX_ORGANISATIONS
+from sct_engine.scenario.limits import (
+    FILES_ROOT_ENV,
+    MAX_DOCUMENT_NODES,
+    MAX_FILE_BYTES,
+    MAX_NESTING,
+    MAX_ORGANISATIONS,
+)
 from sct_engine.scenario.loading import (
     load_scenario,
     parse_scenario,
@@ -22,6 +28,8 @@ from sct_engine.scenario.loading import (
 from sct_engine.scenario.models import (
     ID_PATTERN,
     MAX_DRAWS,
+    MAX_MONEY,
+    MAX_SEED,
     Correlation,
     Organisation,
     Regime,
@@ -30,6 +38,7 @@ from sct_engine.scenario.models import (
     System,
     Tail,
     Uncertainty,
+    check_run_numbers,
 )
 from sct_engine.scenario.plausibility import LIMITS, PlausibilityLimits, plausibility_warnings
 from sct_engine.scenario.sweep import (
@@ -46,11 +55,16 @@ from sct_engine.scenario.sweep import (
 from sct_engine.scenario.variants import Variant, load_point, load_variants, parse_sets
 
 __all__ = [
+    "FILES_ROOT_ENV",
     "ID_PATTERN",
     "LIMITS",
+    "MAX_DOCUMENT_NODES",
     "MAX_DRAWS",
     "MAX_FILE_BYTES",
+    "MAX_MONEY",
+    "MAX_NESTING",
     "MAX_ORGANISATIONS",
+    "MAX_SEED",
     "MAX_SWEEP_RUNS",
     "SWEEP_KEY",
     "Correlation",
@@ -64,6 +78,7 @@ __all__ = [
     "Uncertainty",
     "Variant",
     "apply_point",
+    "check_run_numbers",
     "load_point",
     "load_scenario",
     "load_variants",

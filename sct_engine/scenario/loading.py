@@ -1,8 +1,9 @@
 """Reading a scenario: YAML bytes -> safe parse -> CSV members -> validated models.
 
 A workbook (``.xlsx``) is read into the same fields by :mod:`.workbook.reader`, then checked
-the same way. Flow: YAML bytes -> safe YAML parse -> ``organisations_csv`` tables appended to
-their systems (:mod:`.members_csv`) -> pydantic models (:mod:`.models`) ->
+the same way. Flow: YAML bytes -> safe, bounded YAML parse (depth, size after aliases) ->
+``organisations_csv`` tables appended to their systems (:mod:`.members_csv`, only files the
+scenario may read, :mod:`.limits`) -> pydantic models in strict mode (:mod:`.models`) ->
 cross-field rules. Every failure becomes a :class:`~sct_engine.errors.Problem`
 naming the file, the field path and a fix; the loader raises them together in
 one :class:`~sct_engine.errors.ScenarioError`.
@@ -19,8 +20,16 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from sct_engine.errors import Problem, ScenarioError, problems_from_validation_error
-from sct_engine.scenario.limits import check_organisation_count, read_limited
+from sct_engine.errors import Problem, ScenarioError, excerpt, problems_from_validation_error
+from sct_engine.scenario.limits import (
+    MAX_DOCUMENT_NODES,
+    MAX_NESTING,
+    OverlongInteger,
+    check_document,
+    check_organisation_count,
+    files_root_from_env,
+    read_limited,
+)
 from sct_engine.scenario.members_csv import CsvTables, with_csv_members
 from sct_engine.scenario.models import Scenario, sha256_of
 from sct_engine.scenario.sweep import SWEEP_KEY
@@ -33,48 +42,73 @@ from sct_engine.scenario.workbook.reader import (
 _DOCS = "see docs/scenario-format.md"
 
 
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+def load_scenario(
+    path: str | os.PathLike[str], files_root: str | os.PathLike[str] | None = None
+) -> Scenario:
     """Read and check a scenario file, YAML or Excel workbook (``.xlsx``); raise ScenarioError
     listing every problem (in a workbook, each names its sheet, cell and field).
 
     A file with a ``sweep:`` block is many scenarios: read it with
-    :func:`sct_engine.scenario.load_variants`.
+    :func:`sct_engine.scenario.load_variants`. Files the scenario names
+    (``organisations_csv``) must lie in its own folder or below it; ``files_root``
+    (else ``$SCT_FILES_ROOT``) opens a wider folder for trusted setups
+    (docs/scenario-format.md#file-access).
     """
     file = os.fspath(path)
     source = Path(os.path.abspath(file))
     if is_workbook(source):
-        return _load_workbook(source, file)
+        return _load_workbook(source, file, files_root)
     data, raw = read_scenario_data(file)
-    return build_scenario(data, source, file, raw)
+    return build_scenario(data, source, file, raw, files_root)
 
 
 def read_scenario_data(path: str | os.PathLike[str]) -> tuple[Any, bytes]:
-    """The plain data of a scenario file (safe YAML without repeated keys, or a workbook's
-    fields) and its bytes."""
+    """The plain data of a scenario file and its bytes: safe and bounded YAML (size after
+    aliases, depth, integers) without repeated keys, or a workbook's fields."""
     file = os.fspath(path)
     source = Path(os.path.abspath(file))
     if is_workbook(source):
         book = read_workbook(source, file)
+        check_document(book.data, file)
         return book.data, book.raw
     refuse_other_spreadsheet(source, file)
     raw = read_limited(source, file, "", "check the file name and folder")
-    return _parse_yaml(raw, file), raw
+    data = _parse_yaml(raw, file)
+    check_document(data, file)
+    return data, raw
 
 
-def parse_scenario(data: dict[str, Any], source: Path | None = None) -> Scenario:
+def parse_yaml_value(text: str, file: str) -> Any:
+    """One value written in YAML (``--set PATH=VALUE``), read as safely and within the same
+    bounds as a scenario file; ``file`` names it in problems."""
+    data = _load_yaml(text, file)
+    check_document(data, file)
+    return data
+
+
+def parse_scenario(
+    data: dict[str, Any],
+    source: Path | None = None,
+    files_root: str | os.PathLike[str] | None = None,
+) -> Scenario:
     """Check scenario fields already in memory.
 
     ``source`` is the file they came from: it names the file in problems and
-    anchors relative ``organisations_csv`` paths (without it they must be
-    absolute). ``content_hash`` covers the data's canonical JSON and any CSV bytes.
+    anchors relative ``organisations_csv`` paths, which must lie in its folder
+    (or ``files_root``). ``content_hash`` covers the data's canonical JSON and any CSV bytes.
     """
     source = Path(os.path.abspath(source)) if source is not None else None
     file = os.fspath(source) if source is not None else "<scenario>"
-    return build_scenario(data, source, file, canonical_bytes(data))
+    return build_scenario(data, source, file, canonical_bytes(data, file), files_root)
 
 
-def canonical_bytes(data: Any) -> bytes:
-    """Scenario data as canonical JSON: what the hash of a scenario built in memory covers."""
+def canonical_bytes(data: Any, file: str = "<scenario>") -> bytes:
+    """Scenario data as canonical JSON: what the hash of a scenario built in memory covers.
+
+    The data is bounded first (:func:`~sct_engine.scenario.limits.check_document`),
+    so data too large, too deep or with huge integers is a problem naming its field.
+    """
+    check_document(data, file)
     return json.dumps(data, sort_keys=True, default=str).encode()
 
 
@@ -99,22 +133,35 @@ def scenario_json_schema() -> dict[str, Any]:
 # --- loading steps ---------------------------------------------------------------------
 
 
-def _load_workbook(source: Path, file: str) -> Scenario:
+def _root(files_root: str | os.PathLike[str] | None) -> Path | None:
+    """The folder opened to scenarios on purpose: the argument, else ``$SCT_FILES_ROOT``."""
+    return Path(os.path.abspath(files_root)) if files_root is not None else files_root_from_env()
+
+
+def _load_workbook(source: Path, file: str, files_root: str | os.PathLike[str] | None) -> Scenario:
     """A workbook's fields checked as a YAML file's are; problems and warnings name cells."""
     book = read_workbook(source, file)
     try:
-        scenario = build_scenario(book.data, source, file, book.raw)
+        scenario = build_scenario(book.data, source, file, book.raw, files_root)
     except ScenarioError as exc:
         raise ScenarioError([book.locate(problem) for problem in exc.problems]) from None
     scenario._locate = book.locate
     return scenario
 
 
-def build_scenario(data: Any, source: Path | None, file: str, raw: bytes) -> Scenario:
-    """Append CSV members, check limits, validate, and record provenance.
+def build_scenario(
+    data: Any,
+    source: Path | None,
+    file: str,
+    raw: bytes,
+    files_root: str | os.PathLike[str] | None = None,
+) -> Scenario:
+    """Append CSV members, check limits, validate strictly, and record provenance.
 
-    ``raw`` is what the scenario's ``content_hash`` covers (with any CSV bytes).
+    ``raw`` is what the scenario's ``content_hash`` covers (with any CSV bytes);
+    ``files_root`` opens a folder beyond the scenario's own to its CSV tables.
     """
+    check_document(data, file)
     if not isinstance(data, dict):
         raise ScenarioError(
             [
@@ -139,13 +186,14 @@ def build_scenario(data: Any, source: Path | None, file: str, raw: bytes) -> Sce
                 )
             ]
         )
-    tables = CsvTables(base=source.parent if source else None, file=file)
+    tables = CsvTables(base=source.parent if source else None, root=_root(files_root), file=file)
     data = with_csv_members(data, tables)
     if tables.problems:
         raise ScenarioError(tables.problems)
     check_organisation_count(data, file)
     try:
-        scenario = Scenario.model_validate(data)
+        # strict: a boolean or a text where a number goes (`true`, `"0.5"`) names its field.
+        scenario = Scenario.model_validate(data, strict=True)
     except ValidationError as exc:
         raise ScenarioError(problems_from_validation_error(exc, file, Scenario)) from None
     scenario._source = source
@@ -153,16 +201,55 @@ def build_scenario(data: Any, source: Path | None, file: str, raw: bytes) -> Sce
     return scenario
 
 
-class _SafeLoaderNoDuplicateKeys(yaml.SafeLoader):
-    """``yaml.safe_load``'s loader (no tags, nothing executed) that also refuses repeated keys.
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
-    Plain YAML keeps the last of two ``sd:`` lines silently; in a hand-written
-    scenario that is almost always a mistake.
+
+class _ScenarioLoader(yaml.SafeLoader):
+    """``yaml.safe_load``'s loader (no tags, nothing executed) with bounds and plain messages.
+
+    On top of the safe loader: nesting deeper than ``MAX_NESTING`` is refused while
+    the document is composed (before Python's recursion limit), and its size with
+    every alias expanded is counted on the composed graph before anything is
+    built (a "billion laughs" costs nothing); an alias that refers to itself is
+    refused; a repeated key is an error; merge keys (``<<: *defaults``) work as
+    in YAML 1.1; an integer too long to convert is kept for :func:`check_document`
+    to report at its field.
     """
+
+    def __init__(self, stream: str, file: str) -> None:
+        super().__init__(stream)
+        self.file = file
+        self._labels: list[Any] = []
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._labels.append(index.value if isinstance(index, yaml.ScalarNode) else index)
+        try:
+            if len(self._labels) - 1 > MAX_NESTING:
+                raise ScenarioError(
+                    [
+                        Problem(
+                            self.file,
+                            _label_path(self._labels),
+                            f"is nested more than {MAX_NESTING} lists or mappings deep "
+                            f"(line {self.peek_event().start_mark.line + 1})",
+                            "a scenario nests at most a few levels (systems, organisations, "
+                            "correlation matrices); check the indentation and brackets",
+                        )
+                    ]
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._labels.pop()
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _check_expanded_size(node, self.file)
+        return super().construct_document(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue  # merged keys may be overridden: that is what merging is for
             key = self.construct_object(key_node, deep=deep)
             if not isinstance(key, str | int | float | bool):
                 continue  # unhashable keys are reported by the base constructor
@@ -170,11 +257,108 @@ class _SafeLoaderNoDuplicateKeys(yaml.SafeLoader):
                 raise yaml.constructor.ConstructorError(
                     "while reading a mapping",
                     node.start_mark,
-                    f"duplicate key `{key}`",
+                    f"duplicate key `{excerpt(key)}`",
                     key_node.start_mark,
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+    def construct_long_int(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return self.construct_yaml_int(node)
+        except ValueError:  # Python refuses to convert more than 4,300 digits
+            return OverlongInteger(sum(c.isdigit() for c in str(node.value)))
+
+
+_ScenarioLoader.add_constructor("tag:yaml.org,2002:int", _ScenarioLoader.construct_long_int)
+
+
+def _label_path(labels: list[Any]) -> str:
+    """The field path of the node being composed, shortened when absurdly long."""
+    path = ""
+    for label in labels:
+        if isinstance(label, int):
+            path += f"[{label}]"
+        elif isinstance(label, str):
+            path = f"{path}.{excerpt(label)}" if path else excerpt(label)
+    return path if len(path) <= 120 else f"{path[:60]}...{path[-50:]}"
+
+
+def _check_expanded_size(root: yaml.Node, file: str) -> None:
+    """Refuse a document whose aliases expand beyond ``MAX_DOCUMENT_NODES`` values or
+    ``MAX_NESTING`` levels, or refer to themselves; counted on the composed graph, each
+    node once, so the check costs no more than the text."""
+    size: dict[int, int] = {}
+    height: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        children = _child_nodes(node)
+        if finished:
+            on_path.discard(key)
+            size[key] = min(1 + sum(size[id(c)] for c in children), MAX_DOCUMENT_NODES + 1)
+            height[key] = 1 + max((height[id(c)] for c in children), default=0)
+            if size[key] > MAX_DOCUMENT_NODES or height[key] > MAX_NESTING + 1:
+                break
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise ScenarioError(
+                [
+                    _shape_problem(
+                        file,
+                        node,
+                        "an alias refers to the list or mapping it is inside, which never ends",
+                        "refer with `*name` only to an anchor `&name` defined earlier and "
+                        "elsewhere",
+                    )
+                ]
+            )
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in size)
+    else:
+        return
+    if size[key] > MAX_DOCUMENT_NODES:
+        raise ScenarioError(
+            [
+                _shape_problem(
+                    file,
+                    node,
+                    f"holds more than {MAX_DOCUMENT_NODES:,} values once its aliases (`*name`) "
+                    "are expanded",
+                    "write a smaller scenario: split it into several files, and do not build "
+                    "large lists or matrices out of aliases",
+                )
+            ]
+        )
+    raise ScenarioError(
+        [
+            _shape_problem(
+                file,
+                node,
+                f"is nested more than {MAX_NESTING} lists or mappings deep once its aliases "
+                "(`*name`) are expanded",
+                "a scenario nests at most a few levels; do not nest aliases inside aliases",
+            )
+        ]
+    )
+
+
+def _child_nodes(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _shape_problem(file: str, node: yaml.Node, message: str, fix: str) -> Problem:
+    line = node.start_mark.line + 1 if node.start_mark else 0
+    return Problem(file, "", f"{message} (the part starting at line {line})", fix)
 
 
 def _parse_yaml(raw: bytes, file: str) -> Any:
@@ -192,13 +376,7 @@ def _parse_yaml(raw: bytes, file: str) -> Any:
                 )
             ]
         ) from None
-    try:
-        # A SafeLoader subclass: as safe as yaml.safe_load (no object tags, nothing executed).
-        data = yaml.load(text, Loader=_SafeLoaderNoDuplicateKeys)
-    except yaml.MarkedYAMLError as exc:
-        raise ScenarioError([_yaml_problem(exc, file)]) from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError([Problem(file, "", f"is not valid YAML: {exc}", _DOCS)]) from None
+    data = _load_yaml(text, file)
     if data is None:
         raise ScenarioError(
             [Problem(file, "", "is empty", f"write at least `name:` and `systems:`; {_DOCS}")]
@@ -206,25 +384,64 @@ def _parse_yaml(raw: bytes, file: str) -> Any:
     return data
 
 
+def _load_yaml(text: str, file: str) -> Any:
+    """Plain data from YAML text through the bounded loader; problems name ``file``."""
+    # A SafeLoader subclass: as safe as yaml.safe_load (no object tags, nothing executed).
+    loader = _ScenarioLoader(text, file)
+    try:
+        return loader.get_single_data()
+    except yaml.MarkedYAMLError as exc:
+        raise ScenarioError([_yaml_problem(exc, file)]) from None
+    except yaml.YAMLError as exc:
+        raise ScenarioError(
+            [Problem(file, "", f"is not valid YAML: {excerpt(exc, 120)}", _DOCS)]
+        ) from None
+    finally:
+        loader.dispose()
+
+
 def _yaml_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:
     mark = exc.problem_mark or exc.context_mark
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-    problem = exc.problem or "invalid YAML"
-    if isinstance(exc, yaml.constructor.ConstructorError) and problem.startswith("duplicate key"):
-        return Problem(file, "", f"{problem}{where}", "keep only one of the two lines")
+    problem = excerpt(exc.problem or "invalid YAML", 120)
     if isinstance(exc, yaml.constructor.ConstructorError):
-        return Problem(
-            file,
-            "",
-            f"unsupported YAML tag{where}: {problem}",
-            "remove the `!!` tag: a scenario holds plain numbers, text, lists and mappings, "
-            "and loading one never runs code",
-        )
-    context = f" ({exc.context})" if exc.context else ""
+        return _constructor_problem(problem, where, file)
+    context = f" ({excerpt(exc.context, 80)})" if exc.context else ""
     return Problem(
         file,
         "",
         f"YAML syntax error{where}: {problem}{context}",
         "check that line and the one before: indent with spaces (not tabs), put a space "
         "after each `:`, and close every quote and bracket",
+    )
+
+
+def _constructor_problem(problem: str, where: str, file: str) -> Problem:
+    """A YAML construction error in words: a repeated key, a list used as a key, a bad
+    merge key, or a tag."""
+    if problem.startswith("duplicate key"):
+        return Problem(file, "", f"{problem}{where}", "keep only one of the two lines")
+    if "unhashable key" in problem:
+        return Problem(
+            file,
+            "",
+            f"a key{where} is a list or a mapping; keys are plain names",
+            "write each key as a plain name followed by `:`, e.g. `plan: -3.0`; a line "
+            "starting with `? ` or a key in brackets makes a complex key, which scenarios "
+            "do not use",
+        )
+    if "for merging" in problem:
+        return Problem(
+            file,
+            "",
+            f"a merge key `<<:`{where} must be followed by an alias of a mapping",
+            "write `<<: *defaults` (or `<<: [*a, *b]`) where `&defaults` marks a mapping "
+            "defined earlier; the keys written beside `<<:` override the merged ones",
+        )
+    return Problem(
+        file,
+        "",
+        f"unsupported YAML tag{where}: {problem}",
+        "remove the `!!` tag: a scenario holds plain numbers, text, lists and mappings, "
+        "and loading one never runs code",
     )

@@ -7,7 +7,6 @@ before the whole scenario is validated.
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -17,8 +16,19 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from sct_engine.errors import Problem, ScenarioError, did_you_mean, problems_from_validation_error
-from sct_engine.scenario.limits import MAX_ORGANISATIONS, read_limited, too_many_organisations
+from sct_engine.errors import (
+    Problem,
+    ScenarioError,
+    did_you_mean,
+    excerpt,
+    problems_from_validation_error,
+)
+from sct_engine.files import read_csv_table
+from sct_engine.scenario.limits import (
+    MAX_ORGANISATIONS,
+    confined_path,
+    read_limited,
+)
 from sct_engine.scenario.models import ID_PATTERN, Organisation
 
 _BASE_COLUMNS = ("id", "kind", "plan", "control_total", "sustainability_funding")
@@ -80,11 +90,14 @@ def _append_members(system: Any, extra: dict[str, list[Organisation]]) -> Any:
 class CsvTables:
     """Reads one scenario's organisations_csv files, keeping their bytes and problems.
 
-    Row numbers count the header as row 1, as a spreadsheet shows them.
+    Row numbers count the header as row 1, as a spreadsheet shows them. ``base``
+    is the scenario's folder, where relative paths start; ``root`` a wider folder
+    opened on purpose (``files_root``), else files must lie in ``base`` or below.
     """
 
     base: Path | None
     file: str
+    root: Path | None = None
     contents: list[bytes] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
@@ -108,46 +121,16 @@ class CsvTables:
 
     def _frame(self, written: str, where: str, require_system: bool) -> pd.DataFrame | None:
         try:
-            raw = read_limited(self._path(written, where), self.file, where, self._not_found_fix())
+            path = confined_path(written, self.base, self.root, self.file, where)
+            raw = read_limited(path, self.file, where, self._not_found_fix())
+            self.contents.append(raw)
+            frame = read_csv_table(raw, self.file, where, written, MAX_ORGANISATIONS)
         except ScenarioError as exc:
             self.problems += exc.problems
             return None
-        self.contents.append(raw)
-        try:
-            frame = pd.read_csv(
-                io.BytesIO(raw), dtype=str, keep_default_na=False, encoding="utf-8-sig"
-            )
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-            self._problem(
-                where,
-                f"{written} is not a readable CSV table: {exc}",
-                "save it as CSV (UTF-8) with a header row",
-            )
-            return None
-        frame.columns = [str(c).strip() for c in frame.columns]
         if not self._columns_ok(written, where, list(frame.columns), require_system):
             return None
-        if len(frame) > MAX_ORGANISATIONS:
-            self.problems.append(too_many_organisations(self.file, where, len(frame)))
-            return None
         return frame
-
-    def _path(self, written: str, where: str) -> Path:
-        path = Path(written).expanduser()
-        if path.is_absolute():
-            return path
-        if self.base is None:
-            raise ScenarioError(
-                [
-                    Problem(
-                        self.file,
-                        where,
-                        f"relative path '{written}' has no scenario file to be relative to",
-                        "give an absolute path, or pass source= to parse_scenario",
-                    )
-                ]
-            )
-        return self.base / path
 
     def _not_found_fix(self) -> str:
         return f"check the path; it is read relative to the scenario file's folder ({self.base})"
@@ -166,12 +149,14 @@ class CsvTables:
         if missing:
             self._problem(
                 where,
-                f"{written} is missing columns: {', '.join(missing)}",
+                f"{excerpt(written, 80)} is missing columns: {', '.join(missing)}",
                 f"add them to the header row; columns are organisation fields: {', '.join(allowed)}",
             )
-        for column in unknown:
+        for column in unknown[:10]:
             self._problem(
-                where, f"{written} has an unknown column `{column}`", did_you_mean(column, allowed)
+                where,
+                f"{excerpt(written, 80)} has an unknown column `{excerpt(column)}`",
+                did_you_mean(column, allowed),
             )
         return not missing and not unknown
 
@@ -180,7 +165,9 @@ class CsvTables:
     ) -> tuple[str, Organisation] | None:
         fields = {k: _cell(k, v) for k, v in record.items() if str(v).strip()}
         row_system = str(fields.pop("system", system_id or ""))
-        label = f"{written} row {number}" + (f" (id={fields['id']})" if "id" in fields else "")
+        label = f"{excerpt(written, 80)} row {number}" + (
+            f" (id={excerpt(fields['id'])})" if "id" in fields else ""
+        )
         problems = _row_system_problems(label, row_system, system_id)
         try:
             org = Organisation.model_validate(fields)
@@ -199,7 +186,7 @@ def _row_system_problems(label: str, row_system: str, system_id: str | None) -> 
             Problem(
                 label,
                 "system",
-                f"'{row_system}' is not a valid system id",
+                f"'{excerpt(row_system)}' is not a valid system id",
                 "use lower-case letters, digits and _ only",
             )
         ]
@@ -208,7 +195,7 @@ def _row_system_problems(label: str, row_system: str, system_id: str | None) -> 
             Problem(
                 label,
                 "system",
-                f"says '{row_system}' but the file is listed under system '{system_id}'",
+                f"says '{excerpt(row_system)}' but the file is listed under system '{system_id}'",
                 "remove the system column, or move the row to the right system's file",
             )
         ]

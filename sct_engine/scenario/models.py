@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,12 +25,13 @@ from pydantic import (
     StrictBool,
     StrictFloat,
     StrictInt,
+    ValidationError,
     field_validator,
     model_validator,
 )
 from pydantic.json_schema import JsonDict
 
-from sct_engine.errors import Problem, RuleViolation
+from sct_engine.errors import Problem, RuleViolation, ScenarioError, problems_from_validation_error
 from sct_engine.rules import (
     KIND_ALIASES,
     PROVIDER_TYPES,
@@ -43,21 +45,41 @@ from sct_engine.rules import (
     signed_loading_limit,
     system_correlation,
 )
+from sct_engine.scenario.limits import check_document
 from sct_engine.scenario.plausibility import plausibility_warnings
 
 #: More draws than this is a typo, not a plan (memory and time grow linearly).
 MAX_DRAWS = 2_000_000_000
+#: Largest seed: an unsigned 64-bit integer (numpy's SeedSequence takes it whole; batch
+#: manifests keep seeds as text).
+MAX_SEED = 2**64 - 1
+#: Largest £m figure in size (£1,000 trillion): float64 sums and squares of many such
+#: figures over billions of draws stay finite, with a wide margin.
+MAX_MONEY = 1e9
+#: Largest standard deviation as % of turnover, and largest median large event.
+MAX_PCT_OF_TURNOVER = 100.0
+#: Largest lognormal shape of a large event: exp(10 x 9 standard deviations) is still finite.
+MAX_TAIL_SIGMA = 10.0
+#: Largest Student-t degrees of freedom (beyond a few dozen it is the normal distribution).
+MAX_DOF = 1000.0
+#: Largest skew-normal shape in size (beyond it the shape no longer changes).
+MAX_SKEW = 1000.0
+#: Largest incentive PSF per £1 of uplift.
+MAX_INCENTIVE_RATE = 100.0
 #: Allowed characters of system and organisation ids.
 ID_PATTERN = r"^[a-z0-9_]+$"
 #: A percentage above 0 (``sd_pct`` and the entries of ``sd_pct_by_type``).
-PositivePct = Annotated[StrictFloat, Field(gt=0, allow_inf_nan=False)]
+PositivePct = Annotated[StrictFloat, Field(gt=0, le=MAX_PCT_OF_TURNOVER, allow_inf_nan=False)]
 
 _CONFIG = ConfigDict(extra="forbid")
 _MONEY: JsonDict = {"unit": "£m"}
 
 
 def _money(description: str, default: Any = ..., **constraints: Any) -> Any:
-    """A £m field: a finite number (ints allowed), never text or a boolean."""
+    """A £m field: a finite number (ints allowed) within ±``MAX_MONEY``, never text or a boolean."""
+    if "gt" not in constraints:
+        constraints.setdefault("ge", -MAX_MONEY)
+    constraints.setdefault("le", MAX_MONEY)
     return Field(
         default,
         description=description,
@@ -65,6 +87,11 @@ def _money(description: str, default: Any = ..., **constraints: Any) -> Any:
         json_schema_extra=_MONEY,
         **constraints,
     )
+
+
+def _number(default: Any, description: str, **constraints: Any) -> Any:
+    """A finite number field (ints allowed), never text, a boolean, infinity or NaN."""
+    return Field(default, description=description, allow_inf_nan=False, **constraints)
 
 
 def _rule(field: str, message: str, fix: str) -> Problem:
@@ -97,24 +124,73 @@ class Simulation(BaseModel):
         100_000, ge=1, description="Monte Carlo draws; more draws give smaller sampling error."
     )
     seed: StrictInt = Field(
-        0, ge=0, description="Random seed; the same seed gives the same numbers."
+        0, ge=0, le=MAX_SEED, description="Random seed; the same seed gives the same numbers."
     )
 
     @field_validator("draws")
     @classmethod
     def _not_absurd(cls, draws: int) -> int:
         if draws > MAX_DRAWS:
+            shown = f"{draws:,}" if draws.bit_length() <= 64 else "a number of that size"
             raise RuleViolation(
                 [
                     _rule(
                         "",
-                        f"{draws:,} draws is more than can be simulated (the limit is {MAX_DRAWS:,})",
+                        f"{shown} draws is more than can be simulated (the limit is {MAX_DRAWS:,})",
                         "use fewer draws; 100,000 to 1,000,000 is usually plenty, and every "
                         "result reports its standard error",
                     )
                 ]
             )
         return draws
+
+
+class Precision(BaseModel):
+    """A target precision given to a run (``sct run --target-se``, ``simulate(target_se=...)``)."""
+
+    model_config = _CONFIG
+
+    target_se: StrictFloat = _number(
+        ...,
+        "Largest Monte Carlo standard error wanted for every probability and expected loss.",
+        gt=0,
+        le=MAX_MONEY,
+    )
+
+
+def check_run_numbers(
+    draws: Any = None,
+    seed: Any = None,
+    target_se: Any = None,
+    names: Mapping[str, str] | None = None,
+) -> None:
+    """Refuse draws, a seed or a target precision given from outside a file (the command
+    line, the Python API) with the same limits and messages as the file's fields.
+
+    ``None`` means not given. ``names`` renames fields in problems (``{"draws":
+    "--draws"}``). Raises ScenarioError.
+    """
+    names = names or {}
+    problems: list[Problem] = []
+    checks: list[tuple[type[BaseModel], dict[str, Any]]] = [
+        (Simulation, {k: v for k, v in (("draws", draws), ("seed", seed)) if v is not None}),
+        (Precision, {"target_se": target_se} if target_se is not None else {}),
+    ]
+    for model, values in checks:
+        if not values:
+            continue
+        try:
+            check_document(values, "")  # integers too long to print get the file's words too
+        except ScenarioError as err:
+            problems += [replace(p, field=names.get(p.field, p.field)) for p in err.problems]
+            continue
+        try:
+            model.model_validate(values, strict=True)
+        except ValidationError as exc:
+            for problem in problems_from_validation_error(exc, "", model):
+                problems.append(replace(problem, field=names.get(problem.field, problem.field)))
+    if problems:
+        raise ScenarioError(problems)
 
 
 class Tail(BaseModel):
@@ -127,15 +203,13 @@ class Tail(BaseModel):
 
     model_config = _CONFIG
 
-    probability: StrictFloat = Field(
-        ge=0, le=1, description="Chance per year of a large adverse event (0 to 1)."
+    probability: StrictFloat = _number(
+        ..., "Chance per year of a large adverse event (0 to 1).", ge=0, le=1
     )
-    median_pct: StrictFloat = Field(
-        gt=0, allow_inf_nan=False, description="Median size of the event, % of turnover."
+    median_pct: StrictFloat = _number(
+        ..., "Median size of the event, % of turnover.", gt=0, le=MAX_PCT_OF_TURNOVER
     )
-    sigma: StrictFloat = Field(
-        0.5, gt=0, allow_inf_nan=False, description="Lognormal shape of the event size."
-    )
+    sigma: StrictFloat = _number(0.5, "Lognormal shape of the event size.", gt=0, le=MAX_TAIL_SIGMA)
 
 
 class Regime(BaseModel):
@@ -146,6 +220,7 @@ class Regime(BaseModel):
     incentive_rate: StrictFloat = Field(
         2.0,
         ge=0,
+        le=MAX_INCENTIVE_RATE,
         allow_inf_nan=False,
         description="Incentive PSF per £1 of agreed control_total_uplift, earned when the raised "
         "control total is met (2.0 from the 2018/19 mid-year reset).",
@@ -160,6 +235,7 @@ class Regime(BaseModel):
         1.0,
         ge=0,
         le=1,
+        allow_inf_nan=False,
         description="Share of the unearned PSF finance funding that forms the bonus pool.",
     )
     recovery: StrictBool = Field(
@@ -206,11 +282,14 @@ class Uncertainty(BaseModel):
     dof: StrictFloat = Field(
         5.0,
         gt=2,
+        le=MAX_DOF,
         allow_inf_nan=False,
         description="student_t only: degrees of freedom, above 2 so that the Student-t has a variance.",
     )
     skew: StrictFloat = Field(
         0.0,
+        ge=-MAX_SKEW,
+        le=MAX_SKEW,
         allow_inf_nan=False,
         description="skew_normal only: shape parameter; negative makes overspends likelier.",
     )
@@ -218,12 +297,14 @@ class Uncertainty(BaseModel):
         0.2,
         ge=0,
         le=1,
+        allow_inf_nan=False,
         description="Share of each organisation's variance from one national factor.",
     )
     system_share: StrictFloat = Field(
         0.3,
         ge=0,
         le=1,
+        allow_inf_nan=False,
         description="Share of each organisation's variance from its system's factor.",
     )
     quarterly: StrictBool = Field(
@@ -308,22 +389,23 @@ class Organisation(BaseModel):
     sd_pct: StrictFloat | None = Field(
         None,
         gt=0,
+        le=MAX_PCT_OF_TURNOVER,
         allow_inf_nan=False,
         description="Standard deviation as a percentage of turnover, instead of sd.",
     )
     has_ae: StrictBool = Field(
         False, description="Provider with a type-1 A&E: part of its PSF rides on A&E performance."
     )
-    ae_share: StrictFloat = Field(
-        0.3, ge=0, le=1, description="Share of sustainability_funding earned on A&E when has_ae."
+    ae_share: StrictFloat = _number(
+        0.3, "Share of sustainability_funding earned on A&E when has_ae.", ge=0, le=1
     )
-    p_ae: StrictFloat = Field(
+    p_ae: StrictFloat = _number(
         0.5,
-        ge=0,
-        le=1,
-        description="Probability that the A&E element is earned, per payment period: per quarter "
+        "Probability that the A&E element is earned, per payment period: per quarter "
         "(independently) in quarterly mode, per year otherwise. Either way it is the expected "
         "share of the A&E element earned in the year, before the finance gateway.",
+        ge=0,
+        le=1,
     )
     mitigation: StrictFloat = _money(
         "Management actions (non-recurrent savings) in £m: a shortfall up to this size is "

@@ -19,14 +19,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from sct_engine.errors import Problem, ScenarioError
+from sct_engine.errors import Problem, ScenarioError, excerpt
 from sct_engine.rules import builtin_menu
 from sct_engine.scenario.loading import (
     build_scenario,
     canonical_bytes,
     load_scenario,
+    parse_yaml_value,
     read_scenario_data,
 )
 from sct_engine.scenario.models import Scenario
@@ -83,19 +82,21 @@ def load_variants(
     path: str | os.PathLike[str],
     point: int | None = None,
     sets: Mapping[str, Any] | None = None,
+    files_root: str | os.PathLike[str] | None = None,
 ) -> list[Variant]:
     """Every scenario a file asks for, checked, with ``sets`` applied to each.
 
     ``point`` picks one point of the file's sweep (from 0). Every point is
     validated before anything is returned, so a bad value fails at once,
-    naming the point. Raises ScenarioError.
+    naming the point. ``files_root`` opens a folder beyond the file's own to its
+    CSV tables (docs/scenario-format.md#file-access). Raises ScenarioError.
     """
     file = os.fspath(path)
     source = Path(os.path.abspath(file))
     sets = dict(sets or {})
     if is_workbook(source) and not sets and point is None:
         # A workbook has no sweep: read it whole, so every problem names its cell.
-        return [Variant(load_scenario(file))]
+        return [Variant(load_scenario(file, files_root))]
     data, raw = read_scenario_data(file)
     if not isinstance(data, dict) or SWEEP_KEY not in data:
         if point is not None:
@@ -103,8 +104,8 @@ def load_variants(
                 file, "--point", "is given but the file has no sweep: block", "leave out --point"
             )
         if not sets:
-            return [Variant(build_scenario(data, source, file, raw))]
-        return [_variant(data, source, file, {}, None, 0, sets)]
+            return [Variant(build_scenario(data, source, file, raw, files_root))]
+        return [_variant(data, source, file, {}, None, 0, sets, files_root)]
     data = dict(data)
     points = sweep_points(data.pop(SWEEP_KEY), data, file)
     _check_sets_against_sweep(sets, points, file)
@@ -120,7 +121,9 @@ def load_variants(
     problems: list[Problem] = []
     for k in chosen:
         try:
-            variants.append(_variant(data, source, file, points[k], k, len(points), sets))
+            variants.append(
+                _variant(data, source, file, points[k], k, len(points), sets, files_root)
+            )
         except ScenarioError as err:
             where = f"{file} [point {k}: {point_label(points[k])}]"
             problems += [replace(p, file=where) for p in err.problems]
@@ -129,7 +132,11 @@ def load_variants(
     return variants
 
 
-def load_point(path: str | os.PathLike[str], values: Mapping[str, Any]) -> Scenario:
+def load_point(
+    path: str | os.PathLike[str],
+    values: Mapping[str, Any],
+    files_root: str | os.PathLike[str] | None = None,
+) -> Scenario:
     """The scenario at the sweep point with these values (how a batch run reads its point)."""
     file = os.fspath(path)
     data, _ = read_scenario_data(file)
@@ -144,7 +151,7 @@ def load_point(path: str | os.PathLike[str], values: Mapping[str, Any]) -> Scena
             file, SWEEP_KEY, f"no longer has the point {point_label(wanted)}", "run the batch again"
         )
     return _variant(
-        data, Path(os.path.abspath(file)), file, points[index], index, len(points), {}
+        data, Path(os.path.abspath(file)), file, points[index], index, len(points), {}, files_root
     ).scenario
 
 
@@ -184,13 +191,14 @@ def parse_sets(texts: Sequence[str]) -> dict[str, Any]:
             )
             continue
         try:
-            value = yaml.safe_load(value_text) if value_text.strip() else None
-        except yaml.YAMLError:
+            # the scenario's own bounded reader: a value is as safe and as limited as a file
+            value = parse_yaml_value(value_text, SET_OPTION) if value_text.strip() else None
+        except ScenarioError as err:
             problems.append(
                 Problem(
                     SET_OPTION,
                     path,
-                    f"cannot read the value {value_text!r}",
+                    f"cannot read the value {excerpt(value_text)!r} ({err.problems[0].message})",
                     f"give a number, true/false, text or a [list]; {_DOCS}",
                 )
             )
@@ -216,6 +224,7 @@ def _variant(
     index: int | None,
     of: int,
     sets: Mapping[str, Any],
+    files_root: str | os.PathLike[str] | None = None,
 ) -> Variant:
     """The file's data at ``point`` with ``sets`` applied, validated, labelled and recorded."""
     changed = copy.deepcopy(data)
@@ -227,7 +236,7 @@ def _variant(
         set_field(changed, path, value, file, where=f"{SET_OPTION} {path}")
         record.append({"path": path, "value": value, "was": was})
     try:
-        scenario = build_scenario(changed, source, file, canonical_bytes(changed))
+        scenario = build_scenario(changed, source, file, canonical_bytes(changed, file), files_root)
     except ScenarioError as err:
         raise ScenarioError([_named_by_set(p, sets) for p in err.problems]) from None
     names = [option.name for option in scenario.schemes]

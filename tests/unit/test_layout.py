@@ -16,7 +16,7 @@ from sct_engine.version import PACKAGE_DIR
 pytestmark = pytest.mark.unit
 
 #: Modules every part of the package may use.
-BASE = {"errors", "progress", "version"}
+BASE = {"errors", "files", "progress", "version"}
 #: What each part may import from other parts (besides itself and BASE).
 ALLOWED: dict[str, set[str]] = {
     "rules": set(),

@@ -446,37 +446,44 @@ def _fixed_point(lost, funding):
 
 
 @njit
-def _bonus_held_at_baseline(
-    base,
-    unearned,
-    passed,
-    funding,
-    provider,
-    bonus_share,
-    start,
-    mix_u,
-    mix_p,
-    scratch,
-    scratch2,
-    out,
-):
+def _bonus_held_at_baseline(base, unearned, passed, funding, provider, bonus_share, start, out):
     """Rule 8 per option and system with every other system at the baseline, as
-    ``reference.bonus_held_at_baseline``: the run's own ``_pay_bonus`` on the baseline's
-    figures with the system's members replaced by the option's (writes ``out``, ``(K, N)``)."""
+    ``reference.bonus_held_at_baseline`` (writes ``out``, ``(K, N)``): the pool of unearned
+    trust finance, the recipients' allocations and their count are summed once for the
+    baseline, and each (option, system) swaps in its own members' figures, so a draw costs
+    O(options x organisations), not O(options x systems x organisations). Paid as
+    ``_pay_bonus`` pays: ``bonus_share * pool / weight * funding`` to each trust that passed,
+    nothing when no trust with an allocation passed."""
     n_schemes, n_orgs = unearned.shape
+    pool_b = 0.0
+    weight_b = 0.0
+    count_b = 0
+    for i in range(n_orgs):
+        if provider[i]:
+            pool_b += unearned[base, i]
+            if passed[base, i] and funding[i] > 0.0:
+                weight_b += funding[i]
+                count_b += 1
     for k in range(n_schemes):
         for s in range(start.shape[0] - 1):
             lo = start[s]
             hi = start[s + 1]
-            for i in range(n_orgs):
-                src = k if lo <= i < hi else base
-                mix_u[i] = unearned[src, i]
-                mix_p[i] = passed[src, i]
-                scratch[0, 0, i] = 0.0
-                scratch2[0, 0, i] = 0.0
-            _pay_bonus(0, 0, mix_u, mix_p, funding, provider, bonus_share, scratch, scratch2)
+            pool = pool_b
+            weight = weight_b
+            count = count_b
             for i in range(lo, hi):
-                out[k, i] = scratch[0, 0, i]
+                if provider[i]:
+                    pool += unearned[k, i] - unearned[base, i]
+                    if funding[i] > 0.0:
+                        if passed[k, i]:
+                            weight += funding[i]
+                            count += 1
+                        if passed[base, i]:
+                            weight -= funding[i]
+                            count -= 1
+            ratio = bonus_share * pool / weight if count > 0 else 0.0
+            for i in range(lo, hi):
+                out[k, i] = ratio * funding[i] if provider[i] and passed[k, i] else 0.0
 
 
 @njit
@@ -601,8 +608,7 @@ def _record_trace(row, position, member, paid, passed, sys_lost, outturn, trace)
 def _decision_scratch(n_schemes, n_orgs, n_sys):
     """One block's per-draw buffers for the decision statistics: paid, lost, A&E paid, unearned
     finance, passed (year end), bonus with the other systems at the baseline (``(K, N)``), each
-    scheme's system loss, paid and income (``(K, S)``), national paid (``(K,)``) and
-    ``_bonus_held_at_baseline``'s own."""
+    scheme's system loss, paid and income (``(K, S)``) and national paid (``(K,)``)."""
     return (
         np.zeros((n_schemes, n_orgs)),
         np.zeros((n_schemes, n_orgs)),
@@ -614,10 +620,6 @@ def _decision_scratch(n_schemes, n_orgs, n_sys):
         np.zeros((n_schemes, n_sys)),
         np.zeros((n_schemes, n_sys)),
         np.zeros(n_schemes),
-        np.zeros(n_orgs),
-        np.zeros(n_orgs, dtype=np.bool_),
-        np.zeros((1, 1, n_orgs)),
-        np.zeros((1, 1, n_orgs)),
     )
 
 
@@ -727,10 +729,6 @@ def run_wave(
             d_sys_paid,
             d_sys_income,
             d_nat_paid,
-            mix_u,
-            mix_p,
-            bscr,
-            bscr2,
         ) = _decision_scratch(n_schemes, n_orgs, n_sys)
         event_loss = np.full(n_orgs, -1.0)  # this draw's large adverse events (-1: none)
         row = trace[0][b]
@@ -830,10 +828,6 @@ def run_wave(
                             provider,
                             bonus_share,
                             start,
-                            mix_u,
-                            mix_p,
-                            bscr,
-                            bscr2,
                             d_bonus,
                         )
                     if base >= 0:
@@ -989,10 +983,6 @@ def run_wave_quarterly(
             d_sys_paid,
             d_sys_income,
             d_nat_paid,
-            mix_u,
-            mix_p,
-            bscr,
-            bscr2,
         ) = _decision_scratch(n_schemes, n_orgs, n_sys)
         running = np.empty((n_q, n_orgs))  # running[q]: the shocks summed to quarter q + 1
         event_loss = np.full(n_orgs, -1.0)  # this draw's large adverse events (-1: none)
@@ -1164,10 +1154,6 @@ def run_wave_quarterly(
                             provider,
                             bonus_share,
                             start,
-                            mix_u,
-                            mix_p,
-                            bscr,
-                            bscr2,
                             d_bonus,
                         )
                     if base >= 0:

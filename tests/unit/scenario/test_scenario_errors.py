@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from sct_engine import files
 from sct_engine.errors import Problem, ScenarioError
 from sct_engine.scenario import MAX_DRAWS, limits, load_scenario, parse_scenario
 
@@ -400,7 +401,7 @@ def test_duplicate_yaml_key(tmp_path: Path) -> None:
 
 
 def test_file_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 50)
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 50)  # one limit for every file read
 
     (problem,) = problems(tmp_path, scenario())
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from sct_engine import files
 from sct_engine.errors import Problem, ScenarioError
 from sct_engine.scenario import limits, load_scenario
 from sct_engine.scenario.workbook import reader
@@ -415,7 +416,7 @@ def test_damaged_workbook(tmp_path):
 def test_size_limits_hold_for_workbooks(good, tmp_path, monkeypatch):
     copy = tmp_path / "copy.xlsx"
     shutil.copy(good, copy)
-    monkeypatch.setattr(limits, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 1000)  # one limit for every file read
     problem = only(problems(copy))
     assert "above the limit of 1,000 bytes" in problem.message
     monkeypatch.undo()

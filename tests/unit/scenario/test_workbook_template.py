@@ -151,7 +151,8 @@ def test_template_data_validation(template):
             "1",
         ), share
     funding = checks[f"{column_letter(sheet, 'sustainability_funding')}3"]
-    assert (funding.operator, funding.formula1) == ("greaterThanOrEqual", "0")
+    # 0 to the money limit (scenario/models.py MAX_MONEY): Excel refuses what the loader would
+    assert (funding.operator, funding.formula1, float(funding.formula2)) == ("between", "0", 1e9)
     sd = checks[f"{column_letter(sheet, 'sd')}3"]
     assert (sd.operator, sd.formula1) == ("greaterThan", "0")
     plan = checks[f"{column_letter(sheet, 'plan')}3"]
@@ -189,7 +190,7 @@ def test_guide_explains_every_column(template):
         assert (row[4] or "") == column.unit and row[5] == column.shown_default()
         assert row[6] == column.allowed()
     funding = rows[(layout.ORGANISATIONS, "sustainability_funding")]
-    assert funding[4] == "£m" and funding[5] == "required" and "0 or more" in funding[6]
+    assert funding[4] == "£m" and funding[5] == "required" and "from 0 to 1e+09" in funding[6]
     assert rows[(layout.ORGANISATIONS, "ae_share")][5] == "30%"
 
 

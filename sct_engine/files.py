@@ -1,0 +1,373 @@
+"""Reading input files within limits and writing outputs whole or not at all.
+
+Scenarios, CSV tables and histories come from other people, and batches read
+hundreds of them unattended, so every input file is read the same way: only a
+regular file (never a folder, a device or a named pipe, which could hang or
+never end), at most :data:`MAX_FILE_BYTES`, and a CSV table of at most
+:data:`MAX_TABLE_ROWS` rows whose rows line up with its header. Outputs are
+checked before any work starts and written to a temporary name beside their
+destination, then renamed into place, so a failure never leaves a
+half-written file and existing outputs stay as they were.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import secrets
+import shutil
+import stat
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sct_engine.errors import OutputError, Problem, ScenarioError, excerpt
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Largest scenario YAML, organisations CSV or history CSV read; hand-written files are far smaller.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+#: Most data rows of a CSV table (organisations or organisation-years).
+MAX_TABLE_ROWS = 20_000
+
+#: What a path that is not a regular file is, by ``stat`` file type.
+_NOT_A_FILE = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+# --- reading -------------------------------------------------------------------------
+
+
+def read_limited(
+    path: Path, file: str, field: str, not_found_fix: str, limit: int | None = None
+) -> bytes:
+    """The bytes of a regular file of at most ``limit`` (default :data:`MAX_FILE_BYTES`)
+    bytes; ScenarioError otherwise.
+
+    A folder, a device, a named pipe or a socket is refused by name before it is
+    opened; the file is opened without blocking and read at most ``limit + 1``
+    bytes, so neither a pipe swapped in after the check nor a file that reports
+    size 0 (``/proc``) can hang the reader or exhaust memory.
+    """
+
+    def problem(message: str, fix: str) -> ScenarioError:
+        return ScenarioError([Problem(file, field, message, fix)])
+
+    limit = MAX_FILE_BYTES if limit is None else limit
+    shown = excerpt(path, 200)
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise problem(f"file not found: {shown}", not_found_fix) from None
+    except (OSError, ValueError) as exc:
+        raise problem(f"cannot read {shown}: {_reason(exc)}", not_found_fix) from None
+    kind = _file_kind(info.st_mode)
+    if kind:
+        raise problem(f"{shown} is {kind}, not a file", f"name a file; {not_found_fix}")
+    if info.st_size > limit:
+        raise _too_large(file, field, path, info.st_size, limit)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise problem(f"cannot read {shown}: {_reason(exc)}", "check its permissions") from None
+    try:
+        if _file_kind(os.fstat(fd).st_mode):  # replaced since the check above
+            raise problem(f"{shown} is not a regular file", f"name a file; {not_found_fix}")
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            data = stream.read(limit + 1)
+    except OSError as exc:
+        raise problem(f"cannot read {shown}: {_reason(exc)}", "check its permissions") from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise _too_large(file, field, path, None, limit)
+    return data
+
+
+def read_csv_table(
+    raw: bytes, file: str, field: str, name: str, max_rows: int | None = None
+) -> pd.DataFrame:
+    """A CSV table as text cells, every row checked against the header.
+
+    ``name`` is how the table is written in messages (its path as given);
+    ``max_rows`` defaults to :data:`MAX_TABLE_ROWS`. Blank
+    lines are skipped; empty cells at the end of a row (a spreadsheet's trailing
+    commas) are ignored and a short row's missing cells are empty. A row with
+    more non-empty cells than the header has columns is an error naming the row,
+    never a silent shift of its cells into the wrong columns. Raises ScenarioError.
+    """
+    import pandas as pd
+
+    def problem(message: str, fix: str) -> ScenarioError:
+        return ScenarioError([Problem(file, field, message, fix)])
+
+    max_rows = MAX_TABLE_ROWS if max_rows is None else max_rows
+    shown = excerpt(name, 200)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise problem(
+            f"{shown} is not UTF-8 text (bad byte at offset {exc.start})",
+            "save it as CSV (UTF-8) with a header row",
+        ) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    try:
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue  # a blank line
+            if header is None:
+                header = _header(cells, shown, problem)
+                continue
+            number = len(rows) + 2  # the header is row 1, as a spreadsheet shows it
+            if len(rows) >= max_rows:
+                raise problem(
+                    f"{shown} has more than {max_rows:,} rows, the limit",
+                    "check that this is the right file, or split it into several smaller ones",
+                )
+            extra = [cell for cell in cells[len(header) :] if cell.strip()]
+            if extra:
+                raise problem(
+                    f"{shown} row {number} has {len(header) + len(extra)} cells but the header "
+                    f"has {len(header)} columns (extra cell {excerpt(extra[0])!r})",
+                    "remove the extra cells or add their column to the header row; a cell "
+                    'holding a comma must be in double quotes ("a, b")',
+                )
+            cells = cells[: len(header)]
+            rows.append(cells + [""] * (len(header) - len(cells)))
+    except csv.Error as exc:
+        raise problem(
+            f"{shown} is not a readable CSV table (line {reader.line_num}: {excerpt(exc, 80)})",
+            "save it as CSV (UTF-8) with a header row; close every double quote",
+        ) from None
+    if header is None:
+        raise problem(
+            f"{shown} is not a readable CSV table (it is empty)",
+            "save it as CSV (UTF-8) with a header row",
+        )
+    return pd.DataFrame(rows, columns=header, dtype=str)
+
+
+def _header(
+    cells: list[str], shown: str, problem: Callable[[str, str], ScenarioError]
+) -> list[str]:
+    """Column names of a header row: stripped, trailing empty ones dropped, none repeated."""
+    names = [cell.strip() for cell in cells]
+    while names and not names[-1]:
+        names.pop()
+    seen: set[str] = set()
+    for column in names:
+        if column in seen:
+            raise problem(
+                f"{shown} has the column `{excerpt(column)}` twice",
+                "keep one column of each name in the header row",
+            )
+        seen.add(column)
+    return names
+
+
+def _file_kind(mode: int) -> str:
+    """``""`` for a regular file, else what it is (``"a folder"``, ``"a device"``, ...)."""
+    if stat.S_ISREG(mode):
+        return ""
+    for test, kind in _NOT_A_FILE:
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def _too_large(file: str, field: str, path: Path, size: int | None, limit: int) -> ScenarioError:
+    amount = f"is {size:,} bytes" if size is not None else f"holds more than {limit:,} bytes"
+    return ScenarioError(
+        [
+            Problem(
+                file,
+                field,
+                f"{excerpt(Path(path).name, 80)} {amount}, above the limit of {limit:,} bytes",
+                "check that this is the right file; a file this large should be split into "
+                "several smaller ones",
+            )
+        ]
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else excerpt(exc, 80)
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+def check_output_folder(path: str | os.PathLike[str], option: str) -> Path:
+    """Refuse, before any work, an output folder that cannot be created or written.
+
+    Checks that ``path`` is a folder or can be made one (no file, device or
+    non-folder in the way) and that a file can be created where it will be,
+    by creating and removing an empty folder there. Raises OutputError.
+    """
+    out = Path(path)
+    existing = _nearest_existing(out, option)
+    if existing == out and not out.is_dir():
+        raise OutputError(
+            option,
+            str(out),
+            f"is {_kind_of(out)}, not a folder",
+            "give a folder name (it is created if missing); results are never written into a "
+            "file or device",
+        )
+    _probe(existing, option, str(out))
+    return out
+
+
+def check_output_file(path: str | os.PathLike[str], option: str) -> Path:
+    """Refuse, before any work, an output file that cannot be written (see :func:`check_output_folder`).
+
+    An existing destination must be a regular file, which is then replaced whole.
+    """
+    out = Path(path)
+    existing = _nearest_existing(out, option)
+    if existing == out:
+        if out.is_dir():
+            raise OutputError(option, str(out), "is a folder", "give a file name, e.g. report.html")
+        if _file_kind(out.stat().st_mode):
+            raise OutputError(
+                option,
+                str(out),
+                f"is {_kind_of(out)}, not a regular file",
+                "give the name of a file to create or replace",
+            )
+        existing = out.parent
+    _probe(existing, option, str(out))
+    return out
+
+
+def write_file_atomically(
+    path: str | os.PathLike[str], write: Callable[[Path], object], option: str
+) -> Path:
+    """Write a file through ``write(temporary path)`` beside it, then rename it into place.
+
+    The temporary name keeps the destination's suffix (writers pick a format
+    from it). On any failure the temporary file is removed, the destination is
+    unchanged and OutputError names the path.
+    """
+    out = check_output_file(path, option)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_failed(option, out, exc) from None
+    tmp = out.parent / f".{out.stem}.{secrets.token_hex(6)}.tmp{out.suffix}"
+    try:
+        write(tmp)
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _write_failed(option, out, exc) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def write_folder_atomically(
+    path: str | os.PathLike[str], files: Mapping[str, Callable[[Path], object]], option: str
+) -> Path:
+    """Write several files into a folder, all of them or none.
+
+    ``files`` maps each file name to ``write(path)``. They are written into a
+    staging folder first; a new destination folder is then the staging folder
+    renamed, and into an existing one each file is renamed over its old version.
+    Other files in an existing folder are left alone. On failure nothing of the
+    destination changes and OutputError names the path.
+    """
+    out = check_output_folder(path, option)
+    existed = out.is_dir()
+    try:
+        if not existed:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        stage = (out if existed else out.parent) / f".{out.name}.{secrets.token_hex(6)}.tmp"
+        stage.mkdir()
+    except OSError as exc:
+        raise _write_failed(option, out, exc) from None
+    try:
+        for name, write in files.items():
+            write(stage / name)
+        if not existed:
+            try:
+                stage.rename(out)
+                return out
+            except OSError:  # the folder appeared meanwhile: fall through to file by file
+                out.mkdir(parents=True, exist_ok=True)
+        for name in files:
+            os.replace(stage / name, out / name)
+    except OSError as exc:
+        raise _write_failed(option, out, exc) from None
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return out
+
+
+def _nearest_existing(out: Path, option: str) -> Path:
+    """``out`` if it exists, else its nearest existing parent, which must be a folder."""
+    candidate = Path(os.path.abspath(out))
+    while True:
+        try:
+            os.stat(candidate)
+        except FileNotFoundError:
+            if candidate.parent == candidate:
+                break
+            candidate = candidate.parent
+            continue
+        except (OSError, ValueError) as exc:
+            raise OutputError(
+                option, str(out), f"cannot be used ({_reason(exc)})", "choose another path"
+            ) from None
+        break
+    if candidate != Path(os.path.abspath(out)) and not candidate.is_dir():
+        raise OutputError(
+            option,
+            str(out),
+            f"cannot be created because {excerpt(candidate, 200)} is {_kind_of(candidate)}, "
+            "not a folder",
+            "choose a path whose parent folders are folders",
+        )
+    return out if candidate == Path(os.path.abspath(out)) else candidate
+
+
+def _probe(folder: Path, option: str, shown: str) -> None:
+    """Create and remove an empty folder in ``folder``: the one sure test that it is writable."""
+    probe = folder / f".sct-write-check-{secrets.token_hex(6)}"
+    try:
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        raise OutputError(
+            option,
+            shown,
+            f"cannot be written ({_reason(exc)} in {excerpt(folder, 200)})",
+            "choose a folder you can write to",
+        ) from None
+
+
+def _kind_of(path: Path) -> str:
+    try:
+        return _file_kind(path.stat().st_mode) or "a file"
+    except OSError:
+        return "not usable"
+
+
+def _write_failed(option: str, out: Path, exc: OSError) -> OutputError:
+    return OutputError(
+        option,
+        str(out),
+        f"could not be written ({_reason(exc)}); nothing was changed",
+        "check the free space and permissions of its folder, then run again",
+    )

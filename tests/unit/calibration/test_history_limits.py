@@ -1,0 +1,60 @@
+"""A history file has the limits of a scenario's files (issue 17): size, rows, regular file,
+rows lined up with the header, and messages quoting only short excerpts."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from sct_engine.calibration.history import load_history
+from sct_engine.errors import ScenarioError
+from sct_engine.files import MAX_FILE_BYTES, MAX_TABLE_ROWS
+
+pytestmark = pytest.mark.unit
+
+HEADER = "organisation,kind,year,plan,outturn,turnover\n"
+
+
+def row(i: int) -> str:
+    return f"o{i},acute,{2000 + i % 20},-1.0,{-1 - (i % 7) / 10},300\n"
+
+
+def refused(path: Path) -> str:
+    started = time.perf_counter()
+    with pytest.raises(ScenarioError) as caught:
+        load_history(path)
+    assert time.perf_counter() - started < 10
+    (problem,) = caught.value.problems
+    return str(problem)
+
+
+def test_a_file_above_the_size_limit_is_refused_unread(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_text(HEADER + row(0).replace("o0", "o" * (MAX_FILE_BYTES + 10)))
+    assert f"above the limit of {MAX_FILE_BYTES:,} bytes" in refused(path)
+
+
+def test_more_rows_than_the_limit_are_refused(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text(HEADER + "".join(row(i) for i in range(MAX_TABLE_ROWS + 1)))
+    assert f"more than {MAX_TABLE_ROWS:,} rows" in refused(path)
+
+
+def test_a_fifo_or_folder_is_named(tmp_path):
+    fifo = tmp_path / "history.csv"
+    os.mkfifo(fifo)
+    assert "named pipe (FIFO), not a file" in refused(fifo)
+    assert "is a folder, not a file" in refused(tmp_path)
+
+
+def test_a_ragged_row_is_named_with_an_excerpt(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text(
+        HEADER + "".join(row(i) for i in range(12)) + row(12).strip() + ",x" * 3000 + "\n"
+    )
+    message = refused(path)
+    assert "row 14 has 3006 cells but the header has 6 columns" in message
+    assert len(message) < 400
