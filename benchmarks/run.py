@@ -156,7 +156,9 @@ def report_ratios(draws: int) -> None:
         )
         import pandas as pd
 
-        prov = pd.read_excel(xlsx, sheet_name="provenance").set_index("field")["value"]
+        # The board workbook's sheet has a plain-English header row above the field names.
+        provenance = pd.read_excel(xlsx, sheet_name="Provenance", header=1)
+        prov = provenance.set_index("field")["value"]
         parts = ", ".join(
             f"{k} {float(prov[k]):.1f}"
             for k in ("analysis_s", "gradient_s", "solvers_s")

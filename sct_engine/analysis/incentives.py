@@ -4,8 +4,9 @@ Risk sharing can blunt an organisation's own incentive (moral hazard). The
 gradient is a central difference on common random numbers, one system at a
 time, so each option's change against the baseline is a paired difference. Each
 system is simulated on its own (``system_model``: its members and the national and
-system factors, drawn from the seed's block streams) on the engine of ``sct run``,
-twice per member with its plan moved, every run on the same draws.
+system factors, drawn from the seed's block streams) on the engine of ``sct run``, with
+every member's plan moved both ways as lever positions of one run: the rules are applied
+twice per member to each draw, drawn once.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ from sct_engine.analysis.submodels import (
     scheme_index,
     system_model,
     system_trace,
-    with_lever,
 )
-from sct_engine.engine.model import Model
+from sct_engine.engine.model import Lever, Model
+
+#: Most per-draw trace values (lever positions x options x draws) one run holds: the lever
+#: positions of a large system are split over several runs (each on the same draws).
+TRACE_VALUES = 8_000_000
 
 
 def incentive_gradient(
@@ -57,26 +61,31 @@ def incentive_gradient(
     own = np.zeros((2, k_schemes, model.n_orgs))  # sum, sum of squares
     system = np.zeros((2, k_schemes, model.n_orgs))
     diff = np.zeros((2, k_schemes, model.n_orgs))
-    # The bonus pool is national and not part of the funding compared here: leave it out.
-    submodels = {
-        s: replace(system_model(model, s), bonus=False)
-        for s in {int(model.org_system[i]) for i in targets}
-    }
+    by_system: dict[int, list[int]] = {}
     for i in targets:
-        s = int(model.org_system[i])
-        j = i - int(model.system_start[s])
-        paid = [
-            system_trace(engine, with_lever(submodels[s], j, "plan", shift), seed, draws)[0]
-            for shift in (delta / 2.0, -delta / 2.0)
-        ]  # (draws, K, m) each
-        g_own = (paid[0][:, :, j] - paid[1][:, :, j]) / delta
-        g_sys = (paid[0].sum(axis=2) - paid[1].sum(axis=2)) / delta
-        g_diff = g_own - g_own[:, base : base + 1]
-        for acc, g in ((own, g_own), (system, g_sys), (diff, g_diff)):
-            acc[0, :, i] += g.sum(axis=0)
-            acc[1, :, i] += (g * g).sum(axis=0)
-        if progress is not None:
-            progress(draws)
+        by_system.setdefault(int(model.org_system[i]), []).append(i)
+    members_per_run = max(1, TRACE_VALUES // (2 * k_schemes * draws))
+    for s, members in by_system.items():
+        # The bonus pool is national and not part of the funding compared here: leave it out.
+        sub = replace(system_model(model, s), bonus=False)
+        lo = int(model.system_start[s])
+        for first in range(0, len(members), members_per_run):
+            chunk = members[first : first + members_per_run]
+            levers = [
+                Lever(i - lo, "plan", shift) for i in chunk for shift in (delta / 2.0, -delta / 2.0)
+            ]
+            # Per draw and position, the member's funding paid (draws, 2m, K) and the
+            # system's loss (draws, 2m, K, 1): position 2t is member t's plan moved up.
+            paid, _, lost, _ = system_trace(engine, sub, seed, draws, levers)
+            for t, i in enumerate(chunk):
+                g_own = (paid[:, 2 * t] - paid[:, 2 * t + 1]) / delta
+                g_sys = (lost[:, 2 * t + 1, :, 0] - lost[:, 2 * t, :, 0]) / delta
+                g_diff = g_own - g_own[:, base : base + 1]
+                for acc, g in ((own, g_own), (system, g_sys), (diff, g_diff)):
+                    acc[0, :, i] += g.sum(axis=0)
+                    acc[1, :, i] += (g * g).sum(axis=0)
+                if progress is not None:
+                    progress(draws)
     rows = []
     for k, name in enumerate(model.schemes.names):
         g, se = mean_se(own[0, k], own[1, k], draws)

@@ -4,7 +4,9 @@ Each answer is found by bisection on common random numbers (the same draws at
 every candidate level), so the pass probability moves only with the level, and
 comes with its delta-method standard error. Every candidate is simulated on the
 engine of ``sct run`` (the kernel by default), one system at a time for a member's
-lever (``system_model``, drawn from the seed's block streams).
+lever (``system_model``, drawn from the seed's block streams). A member's bisection
+simulates the candidates of its next few steps together, as lever positions of one run
+(drawn once), and then takes the very path one step at a time would take.
 """
 
 from __future__ import annotations
@@ -23,10 +25,12 @@ from sct_engine.analysis.submodels import (
     organisation_indices,
     system_model,
     system_trace,
-    with_lever,
     with_schemes,
 )
-from sct_engine.engine.model import Model
+from sct_engine.engine.model import Lever, Model
+
+#: Bisection steps whose candidate levels one run simulates together (``2**depth - 1`` levels).
+BISECTION_DEPTH = 3
 
 # --- shared by every solver ---------------------------------------------------------------
 
@@ -36,27 +40,51 @@ def _check_target(target: float) -> None:
         raise ValueError(f"target must be strictly between 0 and 1 (got {target})")
 
 
-def _bisect(
-    prob: Callable[[float], float], target: float, low: float, high: float, tol: float, rising: bool
-) -> tuple[float, float]:
-    """Narrow ``[low, high]`` to within ``tol`` around the level where ``prob`` crosses ``target``.
+def _midpoints(low: float, high: float, tol: float, depth: int) -> list[float]:
+    """Every level the next ``depth`` steps of bisection of ``[low, high]`` could try: the
+    midpoints of the tree of halvings, computed as the steps compute them."""
+    if depth == 0 or high - low <= tol:
+        return []
+    mid = 0.5 * (low + high)
+    return [mid, *_midpoints(low, mid, tol, depth - 1), *_midpoints(mid, high, tol, depth - 1)]
 
-    ``rising``: ``prob`` reaches the target above the crossing (else below it).
+
+def _bisect(
+    probs: Callable[[list[float]], list[float]],
+    target: float,
+    low: float,
+    high: float,
+    tol: float,
+    rising: bool,
+    depth: int = 1,
+) -> tuple[float, float]:
+    """Narrow ``[low, high]`` to within ``tol`` around the level where the probability crosses ``target``.
+
+    ``probs`` gives the probability at each of a list of levels; it is asked for the
+    candidates of ``depth`` steps at once (``_midpoints``), and the steps then follow the
+    same path as one level at a time. ``rising``: the probability reaches the target above
+    the crossing (else below it).
     """
     while high - low > tol:
-        mid = 0.5 * (low + high)
-        if (prob(mid) >= target) == rising:
-            high = mid
-        else:
-            low = mid
+        levels = _midpoints(low, high, tol, depth)
+        at = dict(zip(levels, probs(levels), strict=True))
+        for _ in range(depth):
+            if high - low <= tol:
+                break
+            mid = 0.5 * (low + high)
+            if (at[mid] >= target) == rising:
+                high = mid
+            else:
+                low = mid
     return low, high
 
 
 def _delta_method_se(
-    prob: Callable[[float], float], left: float, right: float, target: float, draws: int
+    p_left: float, p_right: float, left: float, right: float, target: float, draws: int
 ) -> float:
-    """Standard error of a level solved for ``prob == target``: the binomial SE over ``prob``'s slope."""
-    slope = (prob(right) - prob(left)) / (right - left)
+    """Standard error of a level solved for ``prob == target``: the binomial SE over the
+    probability's slope between ``left`` and ``right`` (``p_left``, ``p_right``)."""
+    slope = (p_right - p_left) / (right - left)
     p_se = math.sqrt(target * (1 - target) / draws)
     return p_se / abs(slope) if slope != 0 else math.inf
 
@@ -107,16 +135,23 @@ class _PassThresholds:
         exact = mode == rules.REDISTRIBUTION_CODES["none"]
         self.lo = np.where(base_pass, start, self.hi if exact else start)
 
-    def probability(self, level: float) -> float:
-        """P(the member passes with the lever at ``level``), on the same draws every call."""
-        passes = self.hi <= level
-        if np.any(~passes & (self.lo < level)):
-            moved = with_lever(self.sub, self.member, self.lever, level)
-            ok = system_trace(self.engine, moved, self.seed, self.draws)[1][:, 0, self.member]
-            self.hi = np.where(ok, np.minimum(self.hi, level), self.hi)
-            self.lo = np.where(ok, self.lo, np.maximum(self.lo, level))
-            passes = ok
-        return float(passes.mean())
+    def probabilities(self, levels: list[float]) -> list[float]:
+        """P(the member passes with the lever at each level), on the same draws every call.
+
+        The levels at which some draw is still undecided are simulated together, as lever
+        positions of one run; a simulated level's probability is its simulated pass rate.
+        """
+        passes = {level: self.hi <= level for level in levels}
+        todo = sorted({level for level in levels if np.any(~passes[level] & (self.lo < level))})
+        if todo:
+            levers = [Lever(self.member, self.lever, level) for level in todo]
+            ok_all = system_trace(self.engine, self.sub, self.seed, self.draws, levers)[1][:, :, 0]
+            for p, level in enumerate(todo):
+                ok = ok_all[:, p]
+                self.hi = np.where(ok, np.minimum(self.hi, level), self.hi)
+                self.lo = np.where(ok, self.lo, np.maximum(self.lo, level))
+                passes[level] = ok
+        return [float(passes[level].mean()) for level in levels]
 
 
 @dataclass(frozen=True)
@@ -173,12 +208,19 @@ def _solve_lever(
             if p_now < target:
                 # hi bounds every draw's threshold from above, so its target quantile brackets the answer.
                 high = float(np.sort(thresholds.hi)[math.ceil(target * draws) - 1]) + tol
-                _, level = _bisect(thresholds.probability, target, start, high, tol, rising=True)
-                p_at = thresholds.probability(level)
-                h = max(5 * tol, 0.1 * float(model.sd[i]))
-                se = _delta_method_se(
-                    thresholds.probability, max(level - h, start), level + h, target, draws
+                _, level = _bisect(
+                    thresholds.probabilities,
+                    target,
+                    start,
+                    high,
+                    tol,
+                    rising=True,
+                    depth=BISECTION_DEPTH,
                 )
+                h = max(5 * tol, 0.1 * float(model.sd[i]))
+                left, right = max(level - h, start), level + h
+                p_at, p_left, p_right = thresholds.probabilities([level, left, right])
+                se = _delta_method_se(p_left, p_right, left, right, target, draws)
             rows.append(
                 {
                     "scheme": scheme,
@@ -298,6 +340,9 @@ def largest_system_linked_share(
         def prob(share: float, s: int = s) -> float:
             return float(np.mean(a[:, s] + share * c[:, s] <= limit[s] * (1 + 1e-12) + 1e-12))
 
+        def probs(levels: list[float], s: int = s) -> list[float]:
+            return [prob(x, s) for x in levels]
+
         grid = np.linspace(0.0, 1.0, 21)
         ok = [prob(g) >= target for g in grid]
         feasible = any(ok)
@@ -309,10 +354,15 @@ def largest_system_linked_share(
                 se = 0.0
             else:
                 share, _ = _bisect(
-                    prob, target, float(grid[top]), float(grid[top + 1]), tol, rising=False
+                    probs,
+                    target,
+                    float(grid[top]),
+                    float(grid[top + 1]),
+                    tol,
+                    rising=False,
                 )
-                h = 0.02
-                se = _delta_method_se(prob, max(share - h, 0.0), min(share + h, 1.0), target, draws)
+                left, right = max(share - 0.02, 0.0), min(share + 0.02, 1.0)
+                se = _delta_method_se(prob(left), prob(right), left, right, target, draws)
         rows.append(
             {
                 "scheme": scheme,

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from sct_engine import rules
-from sct_engine.engine.model import Model
+from sct_engine.engine.model import Lever, Model, with_lever
 from sct_engine.engine.reference import BlockDraws
 from sct_engine.engine.simulate import engine_run
 
@@ -118,25 +118,20 @@ def with_schemes(model: Model, names: Sequence[str]) -> Model:
     return replace(model, schemes=replace(sa, names=tuple(names), **cut))
 
 
-def with_lever(model: Model, organisation: int, lever: str, level: float) -> Model:
-    """The model with one organisation's plan raised by ``level`` (``lever="plan"``) or its mitigation set to it."""
-    if lever == "plan":
-        plan = model.plan.copy()
-        plan[organisation] += level
-        return replace(model, plan=plan)
-    if lever == "mitigation":
-        mitigation = model.mitigation.copy()
-        mitigation[organisation] = level
-        return replace(model, mitigation=mitigation)
-    raise ValueError(f"lever must be 'plan' or 'mitigation' (got {lever!r})")
-
-
-def system_trace(engine: str, model: Model, seed: int, draws: int) -> tuple[np.ndarray, ...]:
+def system_trace(
+    engine: str, model: Model, seed: int, draws: int, levers: Sequence[Lever] | None = None
+) -> tuple[np.ndarray, ...]:
     """Run ``model`` for ``draws`` draws on ``engine`` and return its per-draw traces: funding
     paid and year-end finance pass ``(draws, K, N)``, system loss ``(draws, K, S)`` and
     year-end outturn ``(draws, N)`` (``KernelRun.trace``). Every call with the same seed sees
-    the same draws, so levers moved between calls are compared on common random numbers."""
-    run = engine_run(engine, model, seed, trace=True)
+    the same draws, so levers moved between calls are compared on common random numbers.
+
+    With ``levers``, every lever position is applied to the same draws in one run (drawn
+    once), and the traces follow each position's member: paid and pass ``(draws, L, K)``,
+    system loss ``(draws, L, K, S)``, outturn ``(draws, L)``; position ``p`` is what a run of
+    ``with_lever(model, *levers[p])`` traces for that member.
+    """
+    run = engine_run(engine, model, seed, trace=True, levers=levers)
     run.extend(draws)
     return tuple(run.trace())
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -250,6 +250,32 @@ class Model:
     def system_finance(self) -> np.ndarray:
         """Total finance element at stake per system (what a passed system test pays at s = 1)."""
         return np.add.reduceat(self.finance, self.system_start[:-1])
+
+
+#: What an organisation's lever can move: its plan (raised by the level) or its mitigation (set to it).
+LEVERS = ("plan", "mitigation")
+
+
+class Lever(NamedTuple):
+    """One organisation's lever at one level (``with_lever``): a run can evaluate several on
+    the same draws (``KernelRun(..., levers=...)``)."""
+
+    organisation: int  # position in the model's arrays
+    name: str  # one of ``LEVERS``
+    level: float
+
+
+def with_lever(model: Model, organisation: int, lever: str, level: float) -> Model:
+    """The model with one organisation's plan raised by ``level`` (``lever="plan"``) or its mitigation set to it."""
+    if lever == "plan":
+        plan = model.plan.copy()
+        plan[organisation] += level
+        return replace(model, plan=plan)
+    if lever == "mitigation":
+        mitigation = model.mitigation.copy()
+        mitigation[organisation] = level
+        return replace(model, mitigation=mitigation)
+    raise ValueError(f"lever must be 'plan' or 'mitigation' (got {lever!r})")
 
 
 def build_model(scenario: Scenario) -> Model:

@@ -16,14 +16,14 @@ the system test) then refer to Q4; funding paid and lost is the year's total.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 
 from sct_engine import rules
-from sct_engine.engine.model import Model
+from sct_engine.engine.model import Lever, Model, with_lever
 from sct_engine.engine.rng import (
     AE_STREAM,
     BLOCK_DRAWS,
@@ -434,6 +434,9 @@ class ReferenceRun:
     """Block-by-block run of the reference; ``extend`` continues with the next blocks.
 
     With a ``baseline`` (scheme index) it also keeps the decision statistics (``paired``).
+    With ``trace`` it keeps per-draw traces (``trace``); with ``levers`` as well, every block
+    is applied to the moved model of each lever (``with_lever``) on the same draws, the
+    oracle of the kernel's lever positions.
     """
 
     def __init__(
@@ -443,12 +446,17 @@ class ReferenceRun:
         block_draws: int = BLOCK_DRAWS,
         baseline: int | None = None,
         trace: bool = False,
+        levers: Sequence[Lever] | None = None,
     ) -> None:
+        if levers and (not trace or baseline is not None):
+            raise ValueError("lever positions need trace=True and no baseline")
         self.model = model
         self.seed = seed
         self.block_draws = block_draws
         self.baseline = baseline
         self.tracing = trace
+        self.levers = list(levers or [])
+        self._draws = 0
         self._traces: list[tuple[np.ndarray, ...]] = []
         k, n, s = len(model.schemes), model.n_orgs, model.n_systems
         self.acc = Accumulator.zeros(k, n, s)
@@ -457,28 +465,41 @@ class ReferenceRun:
 
     @property
     def draws(self) -> int:
-        return self.acc.n
+        return self._draws
+
+    def _trace_block(self, outcome: BlockOutcome) -> tuple[np.ndarray, ...]:
+        """One block's traces: paid and pass ``(n, K, N)``, system loss ``(n, K, S)``, outturn."""
+        lost = [self.model.funding - p for p in outcome.paid]
+        starts = self.model.system_start[:-1]
+        return (
+            np.stack(outcome.paid, axis=1),
+            np.stack(outcome.org_pass, axis=1),
+            np.stack([np.add.reduceat(x, starts, axis=1) for x in lost], axis=1),
+            outcome.outturn,
+        )
 
     def extend(self, draws: int, progress: Callable[[int], None] | None = None) -> None:
         """Add ``draws`` more draws: whole blocks from ``next_block`` on, the last possibly short."""
         for offset, n in block_sizes(draws, self.block_draws):
             block = self.next_block + offset
-            outcome = apply_schemes(self.model, draw_block(self.model, self.seed, block, n))
-            self.acc.merge(reduce_block(self.model, outcome))
-            if self._paired is not None and self.baseline is not None:
-                self._paired.merge(reduce_paired_block(self.model, outcome, self.baseline))
-            if self.tracing:
-                lost = [self.model.funding - p for p in outcome.paid]
-                starts = self.model.system_start[:-1]
-                self._traces.append(
-                    (
-                        np.stack(outcome.paid, axis=1),
-                        np.stack(outcome.org_pass, axis=1),
-                        np.stack([np.add.reduceat(x, starts, axis=1) for x in lost], axis=1),
-                        outcome.outturn,
-                    )
-                )
-            del outcome  # one block's arrays alive at a time, not two
+            drawn = draw_block(self.model, self.seed, block, n)
+            if self.levers:
+                # The lever's member only, at every position: (n, L, K), (n, L, K, S), (n, L).
+                parts = []
+                for j, name, level in self.levers:
+                    moved = with_lever(self.model, j, name, level)
+                    paid, passed, sys_lost, outturn = self._trace_block(apply_schemes(moved, drawn))
+                    parts.append((paid[:, :, j], passed[:, :, j], sys_lost, outturn[:, j]))
+                self._traces.append(tuple(np.stack(x, axis=1) for x in zip(*parts, strict=True)))
+            else:
+                outcome = apply_schemes(self.model, drawn)
+                self.acc.merge(reduce_block(self.model, outcome))
+                if self._paired is not None and self.baseline is not None:
+                    self._paired.merge(reduce_paired_block(self.model, outcome, self.baseline))
+                if self.tracing:
+                    self._traces.append(self._trace_block(outcome))
+                del outcome  # one block's arrays alive at a time, not two
+            self._draws += n
             if progress is not None:
                 progress(n)
         self.next_block += -(-draws // self.block_draws)
@@ -489,7 +510,7 @@ class ReferenceRun:
     def trace(self) -> tuple[np.ndarray, ...]:
         """Per draw (``trace=True``): funding paid and year-end finance pass ``(draws, K, N)``,
         each scheme's system loss ``(draws, K, S)`` and the year-end outturn ``(draws, N)``,
-        as ``KernelRun.trace``."""
+        as ``KernelRun.trace`` (with ``levers``: per lever position, of its member)."""
         if not self.tracing or not self._traces:
             raise ValueError("per-draw traces need ReferenceRun(..., trace=True) and some draws")
         return tuple(np.concatenate(parts) for parts in zip(*self._traces, strict=True))

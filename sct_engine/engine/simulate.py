@@ -6,7 +6,7 @@ import numbers
 import os
 import platform
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from sct_engine.engine.memory import check_memory
-from sct_engine.engine.model import Model, build_model
+from sct_engine.engine.model import Lever, Model, build_model
 from sct_engine.engine.reference import ReferenceRun
 from sct_engine.engine.results import Result
 from sct_engine.engine.rng import BLOCK_DRAWS
@@ -30,17 +30,23 @@ CHECK_EVERY = 16 * BLOCK_DRAWS
 
 
 def engine_run(
-    engine: str, model: Model, seed: int, baseline: int | None = None, trace: bool = False
+    engine: str,
+    model: Model,
+    seed: int,
+    baseline: int | None = None,
+    trace: bool = False,
+    levers: Sequence[Lever] | None = None,
 ) -> Any:
     """A run of ``model`` on ``engine`` (``KernelRun`` or ``ReferenceRun``), with the decision
     statistics against scheme ``baseline`` when one is given, and per-draw traces (funding
-    paid, year-end pass, system loss) with ``trace``; ``extend`` adds draws."""
+    paid, year-end pass, system loss) with ``trace``, at every lever position of ``levers``
+    on the same draws; ``extend`` adds draws."""
     if engine == "kernel":
         from sct_engine.engine.kernel import KernelRun  # numba import only when used
 
-        return KernelRun(model, seed, baseline=baseline, trace=trace)
+        return KernelRun(model, seed, baseline=baseline, trace=trace, levers=levers)
     if engine == "reference":
-        return ReferenceRun(model, seed, baseline=baseline, trace=trace)
+        return ReferenceRun(model, seed, baseline=baseline, trace=trace, levers=levers)
     raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
 
 

@@ -7,7 +7,7 @@ threads; :func:`simulate_kernel` is one whole run.
 """
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numba
 import numpy as np
@@ -17,11 +17,12 @@ from sct_engine.engine.kernel.loops import run_wave, run_wave_quarterly
 from sct_engine.engine.kernel.tables import (
     N_CODES,
     class_loss_bits,
+    lever_tables,
     outcome_classes,
     outcome_tables,
     quarterly_tables,
 )
-from sct_engine.engine.model import QUARTERS, Model
+from sct_engine.engine.model import QUARTERS, Lever, Model
 from sct_engine.engine.rng import (
     AE_STREAM,
     BLOCK_DRAWS,
@@ -64,6 +65,11 @@ class KernelRun:
     With a ``baseline`` (scheme index) the same kernel pass also keeps the decision
     statistics (``paired``): paired differences from that option, tails, attribution and
     contagion. The run's own statistics are the same with or without them.
+
+    With ``trace`` it keeps per-draw traces instead of the run's statistics (``trace``);
+    with ``levers`` as well, the rules are applied to every draw once per lever position
+    (an organisation's plan or mitigation moved), all on the same draws, and the traces
+    follow each position's member.
     """
 
     def __init__(
@@ -73,12 +79,17 @@ class KernelRun:
         bins: int = HIST_BINS,
         baseline: int | None = None,
         trace: bool = False,
+        levers: Sequence[Lever] | None = None,
     ) -> None:
+        if levers and (not trace or baseline is not None):
+            raise ValueError("lever positions need trace=True and no baseline")
         self.model = model
         self.seed = seed
         self.bins = bins
         self.baseline = baseline
         self.tracing = trace
+        self.levered = bool(levers)
+        self._levers = lever_tables(model, levers)
         self._traces: list[tuple[np.ndarray, ...]] = []
         k, n, s, b1 = len(model.schemes), model.n_orgs, model.n_systems, bins + 1
         self.totals = Accumulator.zeros(k, n, s, bins)
@@ -166,12 +177,14 @@ class KernelRun:
         k, n, s = len(m.schemes), m.n_orgs, m.n_systems
         rows = int(block_n.sum()) if self.tracing else 0
         row0 = np.concatenate([[0], np.cumsum(block_n)[:-1]]).astype(np.int64)
+        # One entry per lever position, of every member (no levers) or of the lever's member.
+        positions, members = self._levers[0].shape[0], 1 if self.levered else n
         trace = (
             row0,
-            np.zeros((rows, k, n)),
-            np.zeros((rows, k, n), dtype=np.bool_),
-            np.zeros((rows, k, s)),
-            np.zeros((rows, n)),
+            np.zeros((rows, positions, k, members)),
+            np.zeros((rows, positions, k, members), dtype=np.bool_),
+            np.zeros((rows, positions, k, s)),
+            np.zeros((rows, positions, members)),
         )
         if self.tracing:
             self._traces.append(trace[1:])
@@ -286,6 +299,8 @@ class KernelRun:
                 decision,
                 base,
                 decision_out,
+                not self.tracing,
+                self._levers,
             )
         else:
             run_wave(  # type: ignore[call-arg]  # numba Dispatcher: typed at run time
@@ -325,11 +340,14 @@ class KernelRun:
                 self._paid,
                 self._lost,
                 decision_out,
+                not self.tracing,
+                self._levers,
             )
         # Float partial sums enter the totals in block order, as in the reference.
         for j in range(len(blocks)):
-            for name, arr in self._floats.items():
-                getattr(self.totals, name)[...] += arr[j]
+            if not self.tracing:
+                for name, arr in self._floats.items():
+                    getattr(self.totals, name)[...] += arr[j]
             if self.baseline is not None:
                 for name, arr in self._dec_floats.items():
                     getattr(self.paired_totals, name)[...] += arr[j]
@@ -348,6 +366,8 @@ class KernelRun:
     def accumulator(self) -> Accumulator:
         """The statistics so far: thread counts summed; in year-end mode the organisation
         statistics are read off the outcome-code counts."""
+        if self.tracing:
+            raise ValueError("a run with per-draw traces keeps no run statistics")
         acc = Accumulator(**{name: value.copy() for name, value in self.totals.arrays().items()})
         ints = {name: arr.sum(axis=0) for name, arr in self._ints.items()}
         if self.model.quarterly:
@@ -362,10 +382,18 @@ class KernelRun:
     def trace(self) -> tuple[np.ndarray, ...]:
         """Per draw (a run made with ``trace=True``): funding paid and the year-end finance
         pass ``(draws, K, N)``, each scheme's system loss ``(draws, K, S)`` and the year-end
-        outturn ``(draws, N)``."""
+        outturn ``(draws, N)``. With ``levers``, per draw and lever position, the lever
+        member's funding paid and pass ``(draws, L, K)``, system loss ``(draws, L, K, S)``
+        and outturn ``(draws, L)``."""
         if not self.tracing or not self._traces:
             raise ValueError("per-draw traces need KernelRun(..., trace=True) and some draws")
-        return tuple(np.concatenate(parts) for parts in zip(*self._traces, strict=True))
+        paid, passed, sys_lost, outturn = (
+            parts[0] if len(parts) == 1 else np.concatenate(parts)
+            for parts in zip(*self._traces, strict=True)
+        )
+        if self.levered:
+            return paid[..., 0], passed[..., 0], sys_lost, outturn[..., 0]
+        return paid[:, 0], passed[:, 0], sys_lost[:, 0], outturn[:, 0]
 
     def paired(self) -> PairedStats:
         """The decision statistics so far (a run made with a ``baseline``): thread counts summed."""

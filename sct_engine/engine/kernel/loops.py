@@ -222,16 +222,17 @@ def _draw_factors(g, dp, dependence, org_system, start, z_sys, e, f):
 
 
 @njit(inline="always")
-def _year_end_events(xi, has_tails, gu, gz, tail_p, tail_mu, tail_sigma, turnover, ct, mitigation):
-    """One organisation's large adverse event, then management actions, exactly as
-    ``reference.year_end_events``: one uniform and one normal whenever the model has tails.
+def _year_end_events(xi, event_loss, ct, mitigation):
+    """One organisation's outturn after its large adverse event (``event_loss`` from
+    ``_adverse_event``; negative: none), then management actions, exactly as
+    ``reference.year_end_events``.
 
     Scalars rather than the arrays: unpacking a tuple of arrays per organisation costs
-    reference counting in the hottest loop (about 15% of the year-end kernel). The
-    event itself is a call, for the reason given in ``_variate``.
+    reference counting in the hottest loop (about 15% of the year-end kernel). The event
+    is drawn apart, so a lever moving the plan or the mitigation re-applies it unchanged.
     """
-    if has_tails:
-        xi = _adverse_event(xi, gu, gz, tail_p, tail_mu, tail_sigma, turnover)
+    if event_loss >= 0.0:
+        xi = xi - event_loss
     shortfall = ct - xi
     if shortfall > 0:
         xi = ct if shortfall <= mitigation else xi + mitigation
@@ -239,13 +240,15 @@ def _year_end_events(xi, has_tails, gu, gz, tail_p, tail_mu, tail_sigma, turnove
 
 
 @njit
-def _adverse_event(xi, gu, gz, tail_p, tail_mu, tail_sigma, turnover):
-    """Outturn after a lognormal large adverse event with probability ``tail_p``."""
+def _adverse_event(gu, gz, tail_p, tail_mu, tail_sigma, turnover):
+    """Size (£m) of a lognormal large adverse event occurring with probability ``tail_p``, or
+    -1 when none occurs: one uniform and one normal, as ``uncertainty.draw_tail_losses``.
+    A call rather than inlined, for the reason given in ``_variate``."""
     occurs = gu.random() < tail_p
     z = gz.standard_normal()
     if occurs:
-        xi = xi - turnover * math.exp(tail_mu + tail_sigma * z) / 100.0
-    return xi
+        return turnover * math.exp(tail_mu + tail_sigma * z) / 100.0
+    return -1.0
 
 
 @njit(inline="always")
@@ -333,10 +336,12 @@ def _score_draw(
     i_sys_test,
     out,
     sys_lost_out,
+    stats,
 ):
     """Year-end mode, one draw: every class's outcome codes, then every scheme's system and
     national statistics (writes ``codes``, and each scheme's system loss into ``sys_lost_out``;
-    ``nat_lost`` and ``any_words`` are scratch).
+    ``nat_lost`` and ``any_words`` are scratch). Without ``stats`` (traces) the system and
+    national losses are not recorded; the per-thread code counts still are (cheap, unread).
 
     One pass over the members per class and system counts their codes and sums the
     finance element of those passing their own test (``fin_kept``) and the A&E element
@@ -404,10 +409,12 @@ def _score_draw(
                     (1.0 - linked) * fin_kept + linked * system_paid + ae_paid
                 )
                 sys_lost_out[k, s] = sys_lost
-                _record_system_loss(k, s, b, tid, sys_lost, True, sys_funding[s], bins, out)
-                nat_lost[k] += sys_lost
-    for k in range(nat_lost.shape[0]):
-        _record_national_loss(k, b, tid, nat_lost[k], nat_funding, bins, out)
+                if stats:
+                    _record_system_loss(k, s, b, tid, sys_lost, True, sys_funding[s], bins, out)
+                    nat_lost[k] += sys_lost
+    if stats:
+        for k in range(nat_lost.shape[0]):
+            _record_national_loss(k, b, tid, nat_lost[k], nat_funding, bins, out)
 
 
 @njit(inline="always")
@@ -580,19 +587,21 @@ def _record_contagion(tid, x, meets, ct, start, sct, sys_meets, i_miss_miss, i_p
 
 
 @njit
-def _record_trace(row, paid, passed, sys_lost, outturn, trace):
-    """Per-draw outputs for the incentive gradient and the solvers (``KernelRun(trace=True)``):
-    row ``row`` of funding paid and year-end pass ``(K, N)``, system loss ``(K, S)`` and
-    year-end outturn ``(N,)``."""
+def _record_trace(row, position, member, paid, passed, sys_lost, outturn, trace):
+    """Per-draw outputs for the incentive gradient and the solvers (``KernelRun(trace=True)``),
+    row ``row``, lever position ``position``: funding paid and year-end pass ``(K, M)``, system
+    loss ``(K, S)`` and year-end outturn ``(M,)``, of every member (``member`` -1: no lever,
+    ``M = N``) or of the lever's member alone (``M = 1``)."""
     _, t_paid, t_passed, t_sys_lost, t_outturn = trace
-    for i in range(outturn.shape[0]):
-        t_outturn[row, i] = outturn[i]
+    lo = 0 if member < 0 else member
+    for c in range(t_outturn.shape[2]):
+        t_outturn[row, position, c] = outturn[lo + c]
     for k in range(paid.shape[0]):
-        for i in range(paid.shape[1]):
-            t_paid[row, k, i] = paid[k, i]
-            t_passed[row, k, i] = passed[k, i]
+        for c in range(t_paid.shape[3]):
+            t_paid[row, position, k, c] = paid[k, lo + c]
+            t_passed[row, position, k, c] = passed[k, lo + c]
         for s in range(sys_lost.shape[1]):
-            t_sys_lost[row, k, s] = sys_lost[k, s]
+            t_sys_lost[row, position, k, s] = sys_lost[k, s]
 
 
 @njit(inline="always")
@@ -666,14 +675,22 @@ def run_wave(
     paid_table,
     lost_table,
     decision_out,
+    stats,
+    levers,
 ):
     """Year-end mode (see the module docstring). With ``decision`` it also records the
     decision statistics against scheme ``base`` into ``decision_out`` (floats per block,
     integers per thread, contagion counts, and per-draw traces when their arrays have rows,
-    block ``b`` from row ``trace[0][b]`` of the wave; ``base`` -1: traces only), reading each member's funding paid and lost off
-    the outcome-code tables ``paid_table`` / ``lost_table``."""
+    block ``b`` from row ``trace[0][b]`` of the wave; ``base`` -1: traces only), reading each
+    member's funding paid and lost off the outcome-code tables ``paid_table`` / ``lost_table``.
+
+    ``levers`` (``tables.lever_tables``): the rules are applied once per lever position to the
+    same draws, with that position's member's plan and mitigation (member -1: none, as drawn);
+    traces get one entry per position. ``stats``: keep the run's statistics (a plain run: one
+    position, no lever; trace runs keep none)."""
     f_dec, i_dec, i_miss_miss, i_pivotal, trace = decision_out
     tracing = trace[1].shape[0] > 0
+    lever_member, lever_plan, lever_mitigation = levers
     n_orgs = plan.shape[0]
     has_tails, turnover, tail_p, tail_mu, tail_sigma, mitigation = events
     n_sys = sct.shape[0]
@@ -713,6 +730,7 @@ def run_wave(
             d_sys_income,
             d_nat_paid,
         ) = _decision_scratch(n_schemes, n_orgs, n_sys)
+        event_loss = np.full(n_orgs, -1.0)  # this draw's large adverse events (-1: none)
         row = trace[0][b]
         for _ in range(block_n[b]):
             # Shocks in stream order: national, one per system, one per organisation.
@@ -720,133 +738,142 @@ def run_wave(
             for i in range(n_orgs):
                 earned[i] = ga.random() < p_ae[i]  # its own stream: order among streams is free
             for i in range(n_orgs):
-                xi = plan[i] + sd[i] * f[i]
-                x[i] = _year_end_events(
-                    xi,
-                    has_tails,
-                    gu,
-                    gz,
-                    tail_p[i],
-                    tail_mu[i],
-                    tail_sigma[i],
-                    turnover[i],
-                    ct[i],
-                    mitigation[i],
-                )
+                if has_tails:
+                    event_loss[i] = _adverse_event(
+                        gu, gz, tail_p[i], tail_mu[i], tail_sigma[i], turnover[i]
+                    )
+                x[i] = _year_end_events(plan[i] + sd[i] * f[i], event_loss[i], ct[i], mitigation[i])
                 meets[i] = x[i] >= ct[i]
-                f_org_outturn[b, i] += x[i]
-                if meets[i]:
-                    i_org_meet[tid, i] += 1
-            _system_meets(x, start, sct, sys_meets)
-            for s in range(n_sys):
-                if sys_meets[s]:
-                    i_sys_meet[tid, s] += 1
-            for q in range(n_groups):
-                for s in range(n_sys):
-                    _group_passes(
-                        group_mode[q],
-                        group_cap[q],
-                        start[s],
-                        start[s + 1],
-                        x,
-                        ct,
-                        fin,
-                        meets,
-                        sys_meets[s],
-                        slack[s],
-                        passes,
-                        q,
-                        scratch,
+                if stats:
+                    f_org_outturn[b, i] += x[i]
+                    if meets[i]:
+                        i_org_meet[tid, i] += 1
+            # Every lever position on the same draws (a plain run: one, without a lever).
+            for p in range(lever_member.shape[0]):
+                j = lever_member[p]
+                drawn = 0.0
+                if j >= 0:
+                    drawn = x[j]
+                    x[j] = _year_end_events(
+                        lever_plan[p, 0] + sd[j] * f[j], event_loss[j], ct[j], lever_mitigation[p]
                     )
-            _score_draw(
-                b,
-                tid,
-                passes,
-                sys_meets,
-                earned,
-                start,
-                fin,
-                ae,
-                sys_funding,
-                sys_fin,
-                nat_funding,
-                bins,
-                class_group,
-                class_test,
-                class_gate,
-                class_start,
-                class_schemes,
-                share,
-                lossy,
-                codes,
-                nat_lost,
-                any_words,
-                i_org_code,
-                i_sys_test,
-                loss_out,
-                d_sys_lost,
-            )
-            if decision:
-                for k in range(n_schemes):
-                    c = scheme_class[k]
-                    for i in range(n_orgs):
-                        code = codes[c, i]
-                        d_paid[k, i] = paid_table[k, i, code]
-                        d_lost[k, i] = lost_table[k, i, code]
-                        d_ae[k, i] = ae[i] if (code & 4) != 0 else 0.0
-                        d_unearned[k, i] = unearned_table[k, i, code]
-                        d_passed[k, i] = (code & 1) != 0
-                if bonus and base >= 0:
-                    _bonus_held_at_baseline(
-                        base,
-                        d_unearned,
-                        d_passed,
-                        funding,
-                        provider,
-                        bonus_share,
-                        start,
-                        d_bonus,
-                    )
-                if base >= 0:
-                    _record_decision(
-                        b,
-                        tid,
-                        base,
-                        d_paid,
-                        d_lost,
-                        d_ae,
-                        d_sys_lost,
-                        d_bonus,
-                        funding,
-                        start,
-                        sys_funding,
-                        bins,
-                        (f_dec, i_dec, d_sys_paid, d_sys_income, d_nat_paid),
-                    )
-                if base >= 0:
-                    _record_contagion(
-                        tid, x, meets, ct, start, sct, sys_meets, i_miss_miss, i_pivotal
-                    )
-                if tracing:
-                    _record_trace(row, d_paid, d_passed, d_sys_lost, x, trace)
-                    row += 1
-            if bonus:
-                for k in range(n_schemes):
-                    c = scheme_class[k]
-                    for i in range(n_orgs):
-                        unearned[i] = unearned_table[k, i, codes[c, i]]
-                        passed[i] = (codes[c, i] & 1) != 0
-                    _pay_bonus(
-                        k,
-                        b,
-                        unearned,
-                        passed,
-                        funding,
-                        provider,
-                        bonus_share,
-                        f_org_bonus,
-                        f_org_bonus2,
-                    )
+                    meets[j] = x[j] >= ct[j]
+                _system_meets(x, start, sct, sys_meets)
+                if stats:
+                    for s in range(n_sys):
+                        if sys_meets[s]:
+                            i_sys_meet[tid, s] += 1
+                for q in range(n_groups):
+                    for s in range(n_sys):
+                        _group_passes(
+                            group_mode[q],
+                            group_cap[q],
+                            start[s],
+                            start[s + 1],
+                            x,
+                            ct,
+                            fin,
+                            meets,
+                            sys_meets[s],
+                            slack[s],
+                            passes,
+                            q,
+                            scratch,
+                        )
+                _score_draw(
+                    b,
+                    tid,
+                    passes,
+                    sys_meets,
+                    earned,
+                    start,
+                    fin,
+                    ae,
+                    sys_funding,
+                    sys_fin,
+                    nat_funding,
+                    bins,
+                    class_group,
+                    class_test,
+                    class_gate,
+                    class_start,
+                    class_schemes,
+                    share,
+                    lossy,
+                    codes,
+                    nat_lost,
+                    any_words,
+                    i_org_code,
+                    i_sys_test,
+                    loss_out,
+                    d_sys_lost,
+                    stats,
+                )
+                if decision:
+                    for k in range(n_schemes):
+                        c = scheme_class[k]
+                        for i in range(n_orgs):
+                            code = codes[c, i]
+                            d_paid[k, i] = paid_table[k, i, code]
+                            d_lost[k, i] = lost_table[k, i, code]
+                            d_ae[k, i] = ae[i] if (code & 4) != 0 else 0.0
+                            d_unearned[k, i] = unearned_table[k, i, code]
+                            d_passed[k, i] = (code & 1) != 0
+                    if bonus and base >= 0:
+                        _bonus_held_at_baseline(
+                            base,
+                            d_unearned,
+                            d_passed,
+                            funding,
+                            provider,
+                            bonus_share,
+                            start,
+                            d_bonus,
+                        )
+                    if base >= 0:
+                        _record_decision(
+                            b,
+                            tid,
+                            base,
+                            d_paid,
+                            d_lost,
+                            d_ae,
+                            d_sys_lost,
+                            d_bonus,
+                            funding,
+                            start,
+                            sys_funding,
+                            bins,
+                            (f_dec, i_dec, d_sys_paid, d_sys_income, d_nat_paid),
+                        )
+                    if base >= 0:
+                        _record_contagion(
+                            tid, x, meets, ct, start, sct, sys_meets, i_miss_miss, i_pivotal
+                        )
+                    if tracing:
+                        _record_trace(row, p, j, d_paid, d_passed, d_sys_lost, x, trace)
+                if stats and bonus:
+                    for k in range(n_schemes):
+                        c = scheme_class[k]
+                        for i in range(n_orgs):
+                            unearned[i] = unearned_table[k, i, codes[c, i]]
+                            passed[i] = (codes[c, i] & 1) != 0
+                        _pay_bonus(
+                            k,
+                            b,
+                            unearned,
+                            passed,
+                            funding,
+                            provider,
+                            bonus_share,
+                            f_org_bonus,
+                            f_org_bonus2,
+                        )
+                if j >= 0:  # back to the drawn figures for the next position
+                    x[j] = drawn
+                    meets[j] = drawn >= ct[j]
+            if tracing:
+                row += 1
 
 
 @njit(parallel=True, cache=True)
@@ -893,6 +920,8 @@ def run_wave_quarterly(
     decision,
     base,
     decision_out,
+    stats,
+    levers,
 ):
     """Rule 6, as ``reference.apply_schemes_quarterly``: YTD arrays are ``(4, N)`` / ``(4, S)``.
 
@@ -900,10 +929,12 @@ def run_wave_quarterly(
     indexing the payment tables of ``quarterly_tables``. Per draw: four quarters of
     shocks, year-end events on Q4, the tests and redistribution per quarter, then per
     scheme and organisation the year's payment, its split by quarter and the loss. With
-    ``decision``, the decision statistics against scheme ``base`` as in ``run_wave``.
+    ``decision``, the decision statistics against scheme ``base`` as in ``run_wave``;
+    ``stats`` and ``levers`` as in ``run_wave`` (a lever position's plan is a YTD row).
     """
     f_dec, i_dec, i_miss_miss, i_pivotal, trace = decision_out
     tracing = trace[1].shape[0] > 0
+    lever_member, lever_plan, lever_mitigation = levers
     f_org_outturn, f_org_paid, f_org_lost, f_org_lost2, f_org_paid_q, f_org_bonus, f_org_bonus2 = (
         f_org
     )
@@ -927,7 +958,6 @@ def run_wave_quarterly(
         x = np.empty((n_q, n_orgs))
         e = np.empty(n_orgs)
         f = np.empty(n_orgs)
-        running = np.empty(n_orgs)
         meets = np.empty((n_q, n_orgs), dtype=np.bool_)
         earned_bits = np.empty(
             n_orgs, dtype=np.int64
@@ -954,194 +984,210 @@ def run_wave_quarterly(
             d_sys_income,
             d_nat_paid,
         ) = _decision_scratch(n_schemes, n_orgs, n_sys)
+        running = np.empty((n_q, n_orgs))  # running[q]: the shocks summed to quarter q + 1
+        event_loss = np.full(n_orgs, -1.0)  # this draw's large adverse events (-1: none)
+        drawn = np.empty(n_q)  # a lever member's drawn YTD outturn, restored after its position
         row = trace[0][b]
         for _ in range(block_n[b]):
             # Each quarter's whole factor model in stream order; YTD = profiled plan + running increments.
-            running[:] = 0.0
             for q in range(n_q):
                 _draw_factors(g, dp, dependence, org_system, start, z_sys, e, f)
                 for i in range(n_orgs):
-                    running[i] += quarter_sd[q, i] * f[i]
-                    x[q, i] = ytd_plan[q, i] + running[i]
+                    before = running[q - 1, i] if q > 0 else 0.0
+                    running[q, i] = before + quarter_sd[q, i] * f[i]
+                    x[q, i] = ytd_plan[q, i] + running[q, i]
             for i in range(n_orgs):
+                if has_tails:
+                    event_loss[i] = _adverse_event(
+                        gu, gz, tail_p[i], tail_mu[i], tail_sigma[i], turnover[i]
+                    )
                 x[year_end, i] = _year_end_events(
-                    x[year_end, i],
-                    has_tails,
-                    gu,
-                    gz,
-                    tail_p[i],
-                    tail_mu[i],
-                    tail_sigma[i],
-                    turnover[i],
-                    ct[i],
-                    mitigation[i],
+                    x[year_end, i], event_loss[i], ct[i], mitigation[i]
                 )
-                f_org_outturn[b, i] += x[year_end, i]
-            for q in range(n_q):
-                for i in range(n_orgs):
-                    meets[q, i] = x[q, i] >= ytd_ct[q, i]
-                _system_meets(x[q], start, sys_ytd_ct[q], sys_meets[q])
-            for i in range(n_orgs):
-                if meets[year_end, i]:
-                    i_org_meet[tid, i] += 1
-            for s in range(n_sys):
-                if sys_meets[year_end, s]:
-                    i_sys_meet[tid, s] += 1
-                bits = 0
-                for q in range(n_q):
-                    if sys_meets[q, s]:
-                        bits |= 1 << q
-                sys_meet_bits[s] = bits
+                if stats:
+                    f_org_outturn[b, i] += x[year_end, i]
             earned_bits[:] = 0
             for q in range(n_q):
                 for i in range(n_orgs):
-                    if ga.random() < p_ae[i]:
+                    if ga.random() < p_ae[i]:  # its own stream: order among streams is free
                         earned_bits[i] |= 1 << q
-            for r in range(n_groups):
+            # Every lever position on the same draws (a plain run: one, without a lever).
+            for p in range(lever_member.shape[0]):
+                j = lever_member[p]
+                if j >= 0:
+                    for q in range(n_q):
+                        drawn[q] = x[q, j]
+                        x[q, j] = lever_plan[p, q] + running[q, j]
+                    x[year_end, j] = _year_end_events(
+                        x[year_end, j], event_loss[j], ct[j], lever_mitigation[p]
+                    )
                 for q in range(n_q):
-                    for s in range(n_sys):
-                        _group_passes(
-                            group_mode[r],
-                            group_cap[r],
-                            start[s],
-                            start[s + 1],
-                            x[q],
-                            ytd_ct[q],
-                            fin,
-                            meets[q],
-                            sys_meets[q, s],
-                            sys_ytd_slack[q, s],
-                            passes[r],
-                            q,
-                            scratch,
-                        )
-                for i in range(n_orgs):
+                    for i in range(n_orgs):
+                        meets[q, i] = x[q, i] >= ytd_ct[q, i]
+                    _system_meets(x[q], start, sys_ytd_ct[q], sys_meets[q])
+                if stats:
+                    for i in range(n_orgs):
+                        if meets[year_end, i]:
+                            i_org_meet[tid, i] += 1
+                for s in range(n_sys):
+                    if stats and sys_meets[year_end, s]:
+                        i_sys_meet[tid, s] += 1
                     bits = 0
                     for q in range(n_q):
-                        if passes[r, q, i]:
+                        if sys_meets[q, s]:
                             bits |= 1 << q
-                    pass_bits[r, i] = bits
-            for k in range(n_schemes):
-                r = scheme_group[k]
-                gate = scheme_gate[k]
-                linked = scheme_share[k]
-                own = 1.0 - linked
-                for s in range(n_sys):
-                    lo = start[s]
-                    hi = start[s + 1]
-                    if scheme_test[k] == _EVERY_MEMBER:
-                        sys_bits = all_quarters
-                        for i in range(lo, hi):
-                            sys_bits &= pass_bits[r, i]
-                    else:
-                        sys_bits = sys_meet_bits[s]
-                    if (sys_bits & year_end_bit) != 0:
-                        i_sys_test[tid, k, s] += 1
-                    # Rule 1: quarters the gate opens whatever the member's own test.
-                    opened_bits = all_quarters if gate == _AE_GATE_NONE else 0
-                    if (gate & _AE_GATE_SYSTEM) != 0:
-                        opened_bits |= sys_bits
-                    own_mask = all_quarters if (gate & _AE_GATE_OWN) != 0 else 0
-                    sys_lost_s = 0.0
-                    sys_any_s = False
-                    for i in range(lo, hi):
-                        org_bits = pass_bits[r, i]
-                        ae_bits = earned_bits[i] & ((org_bits & own_mask) | opened_bits)
-                        fin_i = fin[i]
-                        ae_i = ae[i]
-                        # Finance shares by the member's kind (PSF or CSF weights and recovery).
-                        fin_paid = fin_i * (
-                            own * share_table[i, org_bits] + linked * share_table[i, sys_bits]
-                        )
-                        ae_paid_i = ae_i * ae_share_table[ae_bits]
-                        paid = fin_paid + ae_paid_i
+                    sys_meet_bits[s] = bits
+                for r in range(n_groups):
+                    for q in range(n_q):
+                        for s in range(n_sys):
+                            _group_passes(
+                                group_mode[r],
+                                group_cap[r],
+                                start[s],
+                                start[s + 1],
+                                x[q],
+                                ytd_ct[q],
+                                fin,
+                                meets[q],
+                                sys_meets[q, s],
+                                sys_ytd_slack[q, s],
+                                passes[r],
+                                q,
+                                scratch,
+                            )
+                    for i in range(n_orgs):
+                        bits = 0
                         for q in range(n_q):
-                            fin_q = (
-                                own * instalment_table[i, org_bits, q]
-                                + linked * instalment_table[i, sys_bits, q]
+                            if passes[r, q, i]:
+                                bits |= 1 << q
+                        pass_bits[r, i] = bits
+                for k in range(n_schemes):
+                    r = scheme_group[k]
+                    gate = scheme_gate[k]
+                    linked = scheme_share[k]
+                    own = 1.0 - linked
+                    for s in range(n_sys):
+                        lo = start[s]
+                        hi = start[s + 1]
+                        if scheme_test[k] == _EVERY_MEMBER:
+                            sys_bits = all_quarters
+                            for i in range(lo, hi):
+                                sys_bits &= pass_bits[r, i]
+                        else:
+                            sys_bits = sys_meet_bits[s]
+                        if stats and (sys_bits & year_end_bit) != 0:
+                            i_sys_test[tid, k, s] += 1
+                        # Rule 1: quarters the gate opens whatever the member's own test.
+                        opened_bits = all_quarters if gate == _AE_GATE_NONE else 0
+                        if (gate & _AE_GATE_SYSTEM) != 0:
+                            opened_bits |= sys_bits
+                        own_mask = all_quarters if (gate & _AE_GATE_OWN) != 0 else 0
+                        sys_lost_s = 0.0
+                        sys_any_s = False
+                        for i in range(lo, hi):
+                            org_bits = pass_bits[r, i]
+                            ae_bits = earned_bits[i] & ((org_bits & own_mask) | opened_bits)
+                            fin_i = fin[i]
+                            ae_i = ae[i]
+                            # Finance shares by the member's kind (PSF or CSF weights and recovery).
+                            fin_paid = fin_i * (
+                                own * share_table[i, org_bits] + linked * share_table[i, sys_bits]
                             )
-                            f_org_paid_q[b, k, i, q] += (
-                                fin_i * fin_q + ae_i * ae_instalment_table[ae_bits, q]
-                            )
-                        loss = funding[i] - paid
-                        loss_bin = _loss_bin(loss, funding[i], bins)
-                        sys_lost_s += loss
-                        sys_any_s = sys_any_s or loss_bin > 0
-                        f_org_paid[b, k, i] += paid
-                        f_org_lost[b, k, i] += loss
-                        f_org_lost2[b, k, i] += loss * loss
-                        i_org_hist[tid, loss_bin, k, i] += 1
-                        if loss_bin > 0:
-                            i_org_any[tid, k, i] += 1
-                        if (org_bits & year_end_bit) != 0:
-                            i_org_pass[tid, k, i] += 1
+                            ae_paid_i = ae_i * ae_share_table[ae_bits]
+                            paid = fin_paid + ae_paid_i
+                            loss = funding[i] - paid
+                            sys_lost_s += loss
+                            if stats:
+                                for q in range(n_q):
+                                    fin_q = (
+                                        own * instalment_table[i, org_bits, q]
+                                        + linked * instalment_table[i, sys_bits, q]
+                                    )
+                                    f_org_paid_q[b, k, i, q] += (
+                                        fin_i * fin_q + ae_i * ae_instalment_table[ae_bits, q]
+                                    )
+                                loss_bin = _loss_bin(loss, funding[i], bins)
+                                sys_any_s = sys_any_s or loss_bin > 0
+                                f_org_paid[b, k, i] += paid
+                                f_org_lost[b, k, i] += loss
+                                f_org_lost2[b, k, i] += loss * loss
+                                i_org_hist[tid, loss_bin, k, i] += 1
+                                if loss_bin > 0:
+                                    i_org_any[tid, k, i] += 1
+                                if (org_bits & year_end_bit) != 0:
+                                    i_org_pass[tid, k, i] += 1
+                                if bonus:
+                                    unearned[i] = fin_i - fin_paid
+                                    passed[i] = (org_bits & year_end_bit) != 0
+                            if decision:
+                                d_paid[k, i] = paid
+                                d_lost[k, i] = loss
+                                d_ae[k, i] = ae_paid_i
+                                d_unearned[k, i] = fin_i - fin_paid
+                                d_passed[k, i] = (org_bits & year_end_bit) != 0
+                        sys_lost[s] = sys_lost_s
+                        sys_any[s] = sys_any_s
+                        d_sys_lost[k, s] = sys_lost_s
+                    if stats:
+                        _add_scheme_losses(
+                            k, b, tid, sys_lost, sys_any, sys_funding, nat_funding, bins, loss_out
+                        )
                         if bonus:
-                            unearned[i] = fin_i - fin_paid
-                            passed[i] = (org_bits & year_end_bit) != 0
-                        if decision:
-                            d_paid[k, i] = paid
-                            d_lost[k, i] = loss
-                            d_ae[k, i] = ae_paid_i
-                            d_unearned[k, i] = fin_i - fin_paid
-                            d_passed[k, i] = (org_bits & year_end_bit) != 0
-                    sys_lost[s] = sys_lost_s
-                    sys_any[s] = sys_any_s
-                    d_sys_lost[k, s] = sys_lost_s
-                _add_scheme_losses(
-                    k, b, tid, sys_lost, sys_any, sys_funding, nat_funding, bins, loss_out
-                )
-                if bonus:
-                    _pay_bonus(
-                        k,
-                        b,
-                        unearned,
-                        passed,
-                        funding,
-                        provider,
-                        bonus_share,
-                        f_org_bonus,
-                        f_org_bonus2,
-                    )
-            if decision:
-                if bonus and base >= 0:
-                    _bonus_held_at_baseline(
-                        base,
-                        d_unearned,
-                        d_passed,
-                        funding,
-                        provider,
-                        bonus_share,
-                        start,
-                        d_bonus,
-                    )
-                if base >= 0:
-                    _record_decision(
-                        b,
-                        tid,
-                        base,
-                        d_paid,
-                        d_lost,
-                        d_ae,
-                        d_sys_lost,
-                        d_bonus,
-                        funding,
-                        start,
-                        sys_funding,
-                        bins,
-                        (f_dec, i_dec, d_sys_paid, d_sys_income, d_nat_paid),
-                    )
-                if base >= 0:
-                    _record_contagion(
-                        tid,
-                        x[year_end],
-                        meets[year_end],
-                        ytd_ct[year_end],
-                        start,
-                        sys_ytd_ct[year_end],
-                        sys_meets[year_end],
-                        i_miss_miss,
-                        i_pivotal,
-                    )
-                if tracing:
-                    _record_trace(row, d_paid, d_passed, d_sys_lost, x[year_end], trace)
-                    row += 1
+                            _pay_bonus(
+                                k,
+                                b,
+                                unearned,
+                                passed,
+                                funding,
+                                provider,
+                                bonus_share,
+                                f_org_bonus,
+                                f_org_bonus2,
+                            )
+                if decision:
+                    if bonus and base >= 0:
+                        _bonus_held_at_baseline(
+                            base,
+                            d_unearned,
+                            d_passed,
+                            funding,
+                            provider,
+                            bonus_share,
+                            start,
+                            d_bonus,
+                        )
+                    if base >= 0:
+                        _record_decision(
+                            b,
+                            tid,
+                            base,
+                            d_paid,
+                            d_lost,
+                            d_ae,
+                            d_sys_lost,
+                            d_bonus,
+                            funding,
+                            start,
+                            sys_funding,
+                            bins,
+                            (f_dec, i_dec, d_sys_paid, d_sys_income, d_nat_paid),
+                        )
+                    if base >= 0:
+                        _record_contagion(
+                            tid,
+                            x[year_end],
+                            meets[year_end],
+                            ytd_ct[year_end],
+                            start,
+                            sys_ytd_ct[year_end],
+                            sys_meets[year_end],
+                            i_miss_miss,
+                            i_pivotal,
+                        )
+                    if tracing:
+                        _record_trace(row, p, j, d_paid, d_passed, d_sys_lost, x[year_end], trace)
+                if j >= 0:  # back to the drawn figures for the next position
+                    for q in range(n_q):
+                        x[q, j] = drawn[q]
+            if tracing:
+                row += 1

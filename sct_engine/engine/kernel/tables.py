@@ -1,4 +1,4 @@
-"""The kernel's host-side tables: outcome classes, outcome codes and quarterly payment shares.
+"""The kernel's host-side tables: outcome classes, outcome codes, quarterly payment shares, levers.
 
 Built once per model with numpy, from the very rule functions the reference
 calls (:mod:`sct_engine.rules`), so that what the jitted loops read off them is
@@ -7,11 +7,13 @@ bit-identical to the reference's arithmetic.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from sct_engine import rules
 from sct_engine.engine.kernel.loops import WORD_BITS
-from sct_engine.engine.model import QUARTERS, Model
+from sct_engine.engine.model import QUARTERS, Lever, Model, with_lever
 from sct_engine.engine.stats import HIST_BINS, loss_bins
 
 
@@ -119,3 +121,28 @@ def quarterly_tables(model: Model) -> tuple[np.ndarray, ...]:
         rules.quarterly_share(patterns, recovery=False),
         rules.quarterly_instalments(patterns, recovery=False),
     )
+
+
+def lever_tables(model: Model, levers: Sequence[Lever] | None) -> tuple[np.ndarray, ...]:
+    """Each lever position's member, its plan and its mitigation, as the loops read them.
+
+    Returns ``(member, plan, mitigation)`` of shapes ``(L,)``, ``(L, P)`` and ``(L,)``: the
+    plan is the year-end plan (``P = 1``) or, in quarterly mode, the year-to-date plan row
+    (``P = 4``). Read off ``with_lever(model, ...)`` itself, so a member's figures at a
+    position are bit-identical to a run of the moved model. Without levers: one position,
+    member -1 (the model as it is).
+    """
+    width = QUARTERS if model.quarterly else 1
+    if not levers:
+        return np.full(1, -1, dtype=np.int64), np.zeros((1, width)), np.zeros(1)
+    member = np.array([lever.organisation for lever in levers], dtype=np.int64)
+    if np.any((member < 0) | (member >= model.n_orgs)):
+        raise ValueError(f"a lever's organisation must be 0 to {model.n_orgs - 1} (got {member})")
+    plan = np.empty((len(levers), width))
+    mitigation = np.empty(len(levers))
+    for p, lever in enumerate(levers):
+        moved = with_lever(model, *lever)
+        j = lever.organisation
+        plan[p] = moved.ytd_plan()[j] if model.quarterly else moved.plan[j]
+        mitigation[p] = moved.mitigation[j]
+    return member, plan, mitigation
