@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 MAX_FILE_BYTES = 5 * 1024 * 1024
 #: Most data rows of a CSV table (organisations or organisation-years).
 MAX_TABLE_ROWS = 20_000
+#: Largest £m figure in size any input may hold (£1,000 trillion): float64 sums and squares
+#: of many such figures over billions of draws stay finite, with a wide margin.
+MAX_MONEY = 1e9
 
 #: What a path that is not a regular file is, by ``stat`` file type.
 _NOT_A_FILE = (

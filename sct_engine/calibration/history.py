@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sct_engine.errors import Problem, ScenarioError, excerpt
-from sct_engine.files import read_csv_table, read_limited
+from sct_engine.files import MAX_MONEY, read_csv_table, read_limited
 from sct_engine.rules.organisations import canonical_group
 
 #: Fewer organisation-years than this cannot be calibrated at all.
@@ -218,6 +218,15 @@ def _row_problems(label: str, record: dict[str, object]) -> list[Problem]:
                     "write a plain number in £m",
                 )
             )
+        elif abs(value) > MAX_MONEY:
+            problems.append(
+                Problem(
+                    label,
+                    column,
+                    f"is {excerpt(text)}, beyond ±{MAX_MONEY:,.0f} £m",
+                    "write the figure in £ millions (1,000 trillion pounds is not a plan)",
+                )
+            )
         elif column == "turnover" and value <= 0:
             problems.append(
                 Problem(
@@ -227,7 +236,29 @@ def _row_problems(label: str, record: dict[str, object]) -> list[Problem]:
                     "write the organisation's annual turnover in £m, e.g. 420",
                 )
             )
+    if not problems:
+        problems.extend(_deviation_problems(label, record))
     return problems
+
+
+def _deviation_problems(label: str, record: dict[str, object]) -> list[Problem]:
+    """A year's outturn cannot miss or beat its plan by more than the whole turnover: such a
+    row is a unit or typing error, and would make the likelihood's grid (sized by the largest
+    deviation against the spread) too large to build."""
+    plan, outturn, turnover = (
+        float(str(record[column]).strip().replace(",", ""))
+        for column in ("plan", "outturn", "turnover")
+    )
+    if abs(outturn - plan) <= turnover:
+        return []
+    return [
+        Problem(
+            label,
+            "outturn",
+            f"is {outturn - plan:+,.6g} £m from plan, more than the turnover of {turnover:,.6g} £m",
+            "check the units: plan, outturn and turnover are all in £ millions",
+        )
+    ]
 
 
 def _year(text: str) -> int | None:

@@ -32,6 +32,7 @@ from pydantic import (
 from pydantic.json_schema import JsonDict
 
 from sct_engine.errors import Problem, RuleViolation, ScenarioError, problems_from_validation_error
+from sct_engine.files import MAX_MONEY
 from sct_engine.rules import (
     KIND_ALIASES,
     PROVIDER_TYPES,
@@ -53,9 +54,6 @@ MAX_DRAWS = 2_000_000_000
 #: Largest seed: an unsigned 64-bit integer (numpy's SeedSequence takes it whole; batch
 #: manifests keep seeds as text).
 MAX_SEED = 2**64 - 1
-#: Largest £m figure in size (£1,000 trillion): float64 sums and squares of many such
-#: figures over billions of draws stay finite, with a wide margin.
-MAX_MONEY = 1e9
 #: Largest standard deviation as % of turnover, and largest median large event.
 MAX_PCT_OF_TURNOVER = 100.0
 #: Largest lognormal shape of a large event: exp(10 x 9 standard deviations) is still finite.

@@ -58,3 +58,23 @@ def test_a_ragged_row_is_named_with_an_excerpt(tmp_path):
     message = refused(path)
     assert "row 14 has 3006 cells but the header has 6 columns" in message
     assert len(message) < 400
+
+
+def test_money_beyond_the_bound_is_a_named_field(tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text(
+        HEADER + "".join(row(i) for i in range(1, 12)) + "o0,acute,2001,-1.0,1e300,300\n"
+    )
+    message = refused(path)
+    assert "row 13" in message and "outturn" in message and "beyond ±1,000,000,000 £m" in message
+
+
+def test_a_deviation_beyond_the_turnover_is_refused_before_fitting(tmp_path):
+    # A row off plan by more than its whole turnover (here 1,000,000 times it) is a unit error,
+    # and once sized the likelihood's integration grid past the machine's memory.
+    path = tmp_path / "units.csv"
+    path.write_text(
+        HEADER + "".join(row(i) for i in range(1, 12)) + "o0,acute,2001,0.5,-1e6,0.000001\n"
+    )
+    message = refused(path)
+    assert "row 13" in message and "more than the turnover" in message
