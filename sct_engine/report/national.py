@@ -14,8 +14,9 @@ from sct_engine.analysis.national import NationalView, national_view
 from sct_engine.analysis.paired import Z95
 from sct_engine.report.data import ReportData
 
-#: With at least this many systems the national page opens the report and the per-system
-#: material is collapsed under it; with fewer (but more than one) it follows that material.
+#: With at least this many systems the national page follows the inputs and the rest of the
+#: per-system material is collapsed under it; with fewer (but more than one) it follows that
+#: material.
 NATIONAL_FIRST_SYSTEMS = 10
 
 #: The option systems are ranked by when the scenario offers it ("all or nothing").
@@ -104,6 +105,8 @@ def national_lines(data: ReportData) -> list[str]:
         f"  each system's recommendation: £{rec['expected_funding_lost']:,.1f}m lost "
         f"(± at most {rec['ci95_expected_funding_lost_bound']:,.1f}m)"
     )
+    if not any(name != a.baseline for name in a.scheme_names):
+        lines.append(f"  one option offered ({a.baseline}): no other option to sign instead")
     return lines
 
 

@@ -4,8 +4,8 @@ One section for a national policy team: national funding at risk by option with 
 bars, how many systems would sign each option under the decision rule and what they gain,
 every system ranked by what "all or nothing" and the flexible options are worth to it (one
 chart, one table with a sort control made of radio buttons and CSS, so the page stays free of
-scripts), and fairness across systems. :func:`arrange_pages` places it: first, with the
-per-system material collapsed under it, when the scenario has many systems.
+scripts), and fairness across systems. :func:`arrange_pages` places it: after the inputs, with
+the rest of the per-system material collapsed under it, when the scenario has many systems.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from sct_engine.report.national import (
 )
 
 ANCHOR = "national"
+
+#: The per-system report's inputs section: it opens the report whatever the number of systems.
+INPUTS_ANCHOR = "inputs"
 TITLE = "National view: which option each system would sign"
 
 #: Sort keys of the ranked table: one radio button each (``ns-0`` ...), at most this many.
@@ -383,11 +386,22 @@ def _fairness_html(data: ReportData, view: Any) -> str:
 
 
 def national_html(data: ReportData) -> str:
-    """The national page's body (its section heading is added by :func:`arrange_pages`)."""
+    """The national page's body (its section heading is added by :func:`arrange_pages`).
+
+    A scenario offering no option but the baseline has nothing to sign: the page then gives
+    the national funding at risk and says, in one line, why the rest is left out.
+    """
     view = report_national_view(data)
+    a = data.analysis
+    head = _summary_html(data, view) + _funding_html(data, view)
+    if not any(name != a.baseline for name in a.scheme_names):
+        return head + (
+            f"<p class='note'>The scenario offers one option, {_e(a.baseline)}, and nothing "
+            "to compare it with: which systems would sign each option, the systems ranked by "
+            "what each option is worth to them and fairness across systems are left out.</p>"
+        )
     return (
-        _summary_html(data, view)
-        + _funding_html(data, view)
+        head
         + _participation_html(data, view)
         + _ranked_html(data, view)
         + _fairness_html(data, view)
@@ -399,26 +413,37 @@ def arrange_pages(
 ) -> tuple[list[tuple[str, str]], str]:
     """The report's contents and body with the national page placed in them.
 
-    ``sections`` are the per-system report's ``(anchor, title, html)`` in order. With at least
-    :data:`NATIONAL_FIRST_SYSTEMS` systems the national page comes first and every section but
-    the last (assumptions and provenance) is collapsed in one ``<details>`` under it, so the
-    national view prints in a few pages; with fewer it comes before that last section.
-    Returns the contents ``(anchor, title)`` and the body's HTML.
+    ``sections`` are the per-system report's ``(anchor, title, html)`` in order, the inputs
+    (:data:`INPUTS_ANCHOR`) first and the method and provenance last. With at least
+    :data:`NATIONAL_FIRST_SYSTEMS` systems the report opens with the inputs, then the national
+    page, then every other section but the last collapsed in one ``<details>``, so the inputs
+    and the national view print in a few pages; with fewer the national page comes after the
+    per-system sections, just before the last. Returns the contents ``(anchor, title)`` and
+    the body's HTML.
     """
     national = f"<section id='{ANCHOR}'><h2>{_e(TITLE)}</h2>{national_html(data)}</section>"
     *per_system, last = sections
     contents = [(anchor, title) for anchor, title, _ in sections]
     if data.analysis.model.n_systems >= NATIONAL_FIRST_SYSTEMS:
-        inner = "".join(html for _, _, html in per_system)
+        opening = [s for s in per_system if s[0] == INPUTS_ANCHOR]
+        folded = [s for s in per_system if s[0] != INPUTS_ANCHOR]
+        inner = "".join(html for _, _, html in folded)
         body = (
-            national
+            "".join(html for _, _, html in opening)
+            + national
             + "<details class='per-system'><summary>Per-system material: recommendation and "
             f"evidence for each of the {data.analysis.model.n_systems} systems (click to "
             "open; closed, it is left out of a printout)</summary>" + inner + "</details>" + last[2]
         )
-        return [(ANCHOR, TITLE), *contents], body
+        order = [
+            *((anchor, title) for anchor, title, _ in opening),
+            (ANCHOR, TITLE),
+            *((anchor, title) for anchor, title, _ in folded),
+            contents[-1],
+        ]
+        return order, body
     body = "".join(html for _, _, html in per_system) + national + last[2]
     return [*contents[:-1], (ANCHOR, TITLE), contents[-1]], body
 
 
-__all__ = ["ANCHOR", "NATIONAL_CSS", "TITLE", "arrange_pages", "national_html"]
+__all__ = ["ANCHOR", "INPUTS_ANCHOR", "NATIONAL_CSS", "TITLE", "arrange_pages", "national_html"]
