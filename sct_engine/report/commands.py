@@ -23,6 +23,7 @@ from sct_engine.analysis.rule import DEFAULT_MAX_DRAWS, DecisionRule
 from sct_engine.analysis.submodels import DEFAULT_DETAIL_DRAWS
 from sct_engine.engine.memory import check_memory
 from sct_engine.engine.model import build_model
+from sct_engine.errors import ScenarioError, excerpt
 from sct_engine.files import (
     check_output_file,
     check_output_folder,
@@ -253,6 +254,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         check_output_file(out, "--out")
         if xlsx is not None:
             check_output_file(xlsx, "--xlsx")
+    failed: list[tuple[str, str]] = []  # a sweep's points that could not be analysed, and why
     for scenario, run, folder in sources:
         out, xlsx = _report_paths(args, source, folder)
         _print_warnings(scenario, f"{folder}: " if folder else "")
@@ -266,9 +268,14 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 continue
             data = prepare_report(scenario, settings, run=run)
             data.analysis.result.check_finite()  # every figure finite before anything is written
-        except ValueError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
+        except (ValueError, ScenarioError) as err:
+            if not sweep:
+                print(f"error: {err}", file=sys.stderr)
+                return 2
+            # A sweep keeps the points that finished: the others are named in the comparison.
+            failed.append((folder, excerpt(err, 400)))
+            print(f"error: {folder}: {err}", file=sys.stderr)
+            continue
         write_file_atomically(out, partial(write_html, data), "--out")
         if xlsx is not None:
             write_file_atomically(xlsx, partial(write_workbook, data), "--xlsx")
@@ -283,14 +290,25 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 print("\n".join(national_lines(data)))
             print(f"Report written to {out}" + (f"; tables to {xlsx}" if xlsx else ""))
     if points:
-        write_file_atomically(sweep_out, partial(write_sweep_html, points), "--out")
+        write_file_atomically(sweep_out, partial(write_sweep_html, points, failed=failed), "--out")
         if sweep_xlsx is not None:
-            write_file_atomically(sweep_xlsx, partial(write_sweep_workbook, points), "--xlsx")
-        if not args.quiet:
+            write_file_atomically(
+                sweep_xlsx, partial(write_sweep_workbook, points, failed=failed), "--xlsx"
+            )
+        if not args.quiet or failed:
             print(
                 f"The {len(points)} points compared in {sweep_out}"
-                + (f"; tables to {sweep_xlsx}" if sweep_xlsx else "")
+                + (f"; tables to {sweep_xlsx}" if sweep_xlsx else ""),
+                file=sys.stderr if failed else sys.stdout,
             )
+    if failed:
+        print(
+            f"error: {len(failed)} of {len(sources)} sweep points could not be analysed "
+            f"({', '.join(folder for folder, _ in failed)})"
+            + ("; the comparison holds the others" if points else "; no comparison written"),
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

@@ -393,8 +393,23 @@ def _method_html(points: Sequence[SweepPoint]) -> str:
     )
 
 
-def render_sweep_html(points: Sequence[SweepPoint]) -> str:
-    """The sweep's report as one HTML document (inline CSS and SVG, no scripts)."""
+def _failed_html(failed: Sequence[tuple[str, str]]) -> str:
+    """The points that could not be analysed, one line each: the point and why."""
+    if not failed:
+        return ""
+    items = "".join(f"<li><strong>{_e(folder)}</strong>: {_e(why)}</li>" for folder, why in failed)
+    return (
+        "<div class='card warnings'><h3>Points not analysed (left out of this comparison)</h3>"
+        f"<ul>{items}</ul></div>"
+    )
+
+
+def render_sweep_html(points: Sequence[SweepPoint], failed: Sequence[tuple[str, str]] = ()) -> str:
+    """The sweep's report as one HTML document (inline CSS and SVG, no scripts).
+
+    ``failed`` names the points that could not be analysed, with why (one line each): the
+    comparison holds the points that finished and says which are missing.
+    """
     tables = sweep_tables(points)
     first = points[0].analysis
     m = first.model
@@ -431,7 +446,7 @@ def render_sweep_html(points: Sequence[SweepPoint]) -> str:
         f"<p class='meta'>{len(points)} points · {first.draws:,} simulated years each · seed "
         f"{first.seed} · {m.n_orgs} organisations in {m.n_systems} system"
         f"{'s' if m.n_systems > 1 else ''} · sct_engine {_e(p.get('package_version', ''))}</p>"
-        f"{_warnings_html(points)}</header>"
+        f"{_failed_html(failed)}{_warnings_html(points)}</header>"
         f"<nav aria-label='Contents'><ol>{toc}</ol></nav>{sections}"
         "<footer>Produced by sct_engine. Money in £ millions a year; surplus positive. "
         "Probabilities from Monte Carlo simulation: see Method and provenance.</footer>"
@@ -439,9 +454,13 @@ def render_sweep_html(points: Sequence[SweepPoint]) -> str:
     )
 
 
-def write_sweep_html(points: Sequence[SweepPoint], path: str | os.PathLike[str]) -> Path:
+def write_sweep_html(
+    points: Sequence[SweepPoint],
+    path: str | os.PathLike[str],
+    failed: Sequence[tuple[str, str]] = (),
+) -> Path:
     """Render and write the sweep's report, creating the folder if needed."""
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_sweep_html(points), encoding="utf-8")
+    out.write_text(render_sweep_html(points, failed), encoding="utf-8")
     return out

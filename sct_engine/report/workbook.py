@@ -47,6 +47,7 @@ SHEET_TITLES: dict[str, str] = {
     "sweep_recommendation": "Recommendation by point",
     "sweep_options": "Options by point",
     "sweep_members": "Members by point",
+    "sweep_failed": "Points not analysed",
     "national_options": "National by option",
     "national_recommended": "National recommended",
     "national_fairness": "National fairness",
@@ -284,13 +285,21 @@ def write_workbook(data: ReportData, path: str | os.PathLike[str]) -> Path:
     )
 
 
-def write_sweep_workbook(points: Sequence[SweepPoint], path: str | os.PathLike[str]) -> Path:
+def write_sweep_workbook(
+    points: Sequence[SweepPoint],
+    path: str | os.PathLike[str],
+    failed: Sequence[tuple[str, str]] = (),
+) -> Path:
     """The sweep's tables (:func:`~sct_engine.report.sweep.sweep_tables`) in a board workbook,
-    with the inputs at the first point on the Inputs sheet."""
+    with the inputs at the first point on the Inputs sheet and, when some points could not be
+    analysed, a sheet naming them and why."""
     first = points[0].analysis
     provenance = first.result.provenance
+    tables = dict(sweep_tables(points))
+    if failed:
+        tables["sweep_failed"] = pd.DataFrame(failed, columns=["folder", "error"])
     return write_board_workbook(
-        sweep_tables(points),
+        tables,
         input_tables(first.model, {**provenance, "baseline": first.baseline}),
         path,
         title=f"{provenance.get('scenario_name', '')}, {len(points)} sweep points",

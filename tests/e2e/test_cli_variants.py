@@ -310,3 +310,54 @@ def test_the_sweeps_report_opens_in_headless_chromium_and_links_each_points_page
     problems = screenshot_problems(out / "report.html", tmp_path / "profile", tmp_path / "s.png")
     assert not problems, problems
     assert cut_on_a4(out / "report.html", tmp_path) == []
+
+
+@pytest.mark.parametrize("mode", [("--sweep-only",), ("--no-gradient", "--detail-draws", "256")])
+def test_a_sweep_keeps_its_finished_points_when_one_fails(
+    tmp_path: Path, monkeypatch, capsys, mode
+):
+    """A point that cannot be analysed (here point 1 refused by the memory check, as a point
+    too large for the machine would be) no longer loses the others: the comparison is written
+    with the points that finished and names the failed one and why; exit code 2, no traceback."""
+    import sct_engine.cli as cli
+    import sct_engine.report.commands as commands
+    from sct_engine.errors import Problem, ScenarioError
+    from sct_engine.report.data import resolve_sources
+
+    data = {**small(), "sweep": {"systems[0].organisations[0].plan": [-1.0, -3.0, -5.0]}}
+    path = write(tmp_path, "swept.yaml", data)
+    folders = [folder for _, _, folder in resolve_sources(path)]
+    check = commands._check_analysis_memory
+    calls: list[str] = []
+
+    def refuse_point_1(scenario: Any, engine: str) -> None:
+        calls.append(engine)
+        if len(calls) == 2:
+            raise ScenarioError([Problem(str(path), "simulation.draws", "too big here", "fewer")])
+        check(scenario, engine)
+
+    monkeypatch.setattr(commands, "_check_analysis_memory", refuse_point_1)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("sct_engine.report.commands",))
+    out = tmp_path / "sweep"
+    code = cli.main(["report", str(path), "--draws", "2000", "--seed", "5", "--quiet", *mode,
+                     "--out", str(out / "compared.html"), "--xlsx", str(out / "compared.xlsx")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and len(calls) == 3, err
+    assert "Traceback" not in err
+    assert f"error: {folders[1]}: " in err and "too big here" in err
+    assert f"1 of 3 sweep points could not be analysed ({folders[1]})" in err
+    points = pd.read_excel(out / "compared.xlsx", sheet_name="Points", header=1)
+    assert list(points["point"]) == [0, 2]
+    assert list(points["sweep.systems[0].organisations[0].plan"]) == [-1.0, -5.0]
+    missing = pd.read_excel(out / "compared.xlsx", sheet_name="Points not analysed", header=1)
+    assert list(missing["folder"]) == [folders[1]]
+    assert "too big here" in missing["error"].iloc[0]
+    page = (out / "compared.html").read_text(encoding="utf-8")
+    card = re.search(r"<h3>Points not analysed.*?</ul>", page, re.S)
+    assert card is not None and card.group(0).count("<li>") == 1
+    assert folders[1] in card.group(0) and "too big here" in card.group(0)
+    if "--sweep-only" not in mode:  # each finished point's own page is written too
+        assert sorted(p.name for p in out.glob("compared.*.html")) == [
+            f"compared.{folders[0]}.html",
+            f"compared.{folders[2]}.html",
+        ]
