@@ -49,7 +49,12 @@ _NOT_A_FILE = (
 
 
 def read_limited(
-    path: Path, file: str, field: str, not_found_fix: str, limit: int | None = None
+    path: Path,
+    file: str,
+    field: str,
+    not_found_fix: str,
+    limit: int | None = None,
+    shown: str | None = None,
 ) -> bytes:
     """The bytes of a regular file of at most ``limit`` (default :data:`MAX_FILE_BYTES`)
     bytes; ScenarioError otherwise.
@@ -57,14 +62,16 @@ def read_limited(
     A folder, a device, a named pipe or a socket is refused by name before it is
     opened; the file is opened without blocking and read at most ``limit + 1``
     bytes, so neither a pipe swapped in after the check nor a file that reports
-    size 0 (``/proc``) can hang the reader or exhaust memory.
+    size 0 (``/proc``) can hang the reader or exhaust memory. ``shown`` is the
+    path as the user wrote it, for messages (default ``path``).
     """
 
     def problem(message: str, fix: str) -> ScenarioError:
         return ScenarioError([Problem(file, field, message, fix)])
 
     limit = MAX_FILE_BYTES if limit is None else limit
-    shown = excerpt(path, 200)
+    named = Path(path if shown is None else shown)
+    shown = excerpt(named, 200)
     try:
         info = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -75,7 +82,7 @@ def read_limited(
     if kind:
         raise problem(f"{shown} is {kind}, not a file", f"name a file; {not_found_fix}")
     if info.st_size > limit:
-        raise _too_large(file, field, path, info.st_size, limit)
+        raise _too_large(file, field, named, info.st_size, limit)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
@@ -91,7 +98,7 @@ def read_limited(
     finally:
         os.close(fd)
     if len(data) > limit:
-        raise _too_large(file, field, path, None, limit)
+        raise _too_large(file, field, named, None, limit)
     return data
 
 
