@@ -11,7 +11,7 @@ import yaml
 
 from sct_engine.cli import main
 from sct_engine.scenario import FILES_ROOT_ENV
-from tests.e2e.test_hostile_cli import SCENARIO
+from tests.e2e.test_hostile_cli import SCENARIO, one_line_error
 
 pytestmark = pytest.mark.e2e
 
@@ -46,6 +46,60 @@ def test_report_files_root_opens_a_wider_folder_for_this_call_only(tmp_path, mon
     assert out.is_file() and "trust" in out.read_text()
     assert FILES_ROOT_ENV not in os.environ, "--files-root must not outlive its command"
     assert main(argv) == 2, "nor open the folder to a later command in the same process"
+
+
+@pytest.mark.parametrize("command", ["template", "convert"])
+@pytest.mark.parametrize("kind", ["folder", "under_a_file", "proc"])
+def test_template_and_convert_refuse_a_bad_destination_before_reading(
+    command, kind, scenario_file, tmp_path, capsys, monkeypatch
+):
+    import sct_engine.scenario.commands as commands
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("read the scenario before checking the destination")
+
+    monkeypatch.setattr(commands, "load_scenario", no_reading)
+    taken = tmp_path / "taken.txt"
+    taken.write_text("keep me")
+    (tmp_path / "folder.xlsx").mkdir()
+    out = {
+        "folder": tmp_path / "folder.xlsx",
+        "under_a_file": taken / "book.xlsx",
+        "proc": Path("/proc/sct_engine_cannot_write_here.xlsx"),
+    }[kind]
+    if kind == "proc" and not Path("/proc").is_dir():
+        pytest.skip("no /proc on this system")
+    argv = {
+        "template": ["template", str(out), "--from", str(scenario_file), "--force"],
+        "convert": ["convert", str(scenario_file), str(out), "--force"],
+    }[command]
+    assert main(argv) == 2
+    assert one_line_error(capsys).startswith(f"error: {out}:")
+    assert taken.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("command", ["template", "convert"])
+def test_a_failed_write_leaves_the_existing_file_untouched(
+    command, scenario_file, tmp_path, capsys, monkeypatch
+):
+    import sct_engine.scenario.workbook.writer as writer
+
+    def half_written(path, scenario=None):
+        Path(path).write_bytes(b"PK half a workbook")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(writer, "write_scenario_workbook", half_written)
+    out = tmp_path / "book.xlsx"
+    out.write_bytes(b"the user's filled-in workbook")
+    argv = {
+        "template": ["template", str(out), "--force"],
+        "convert": ["convert", str(scenario_file), str(out), "--force"],
+    }[command]
+    assert main(argv) == 2
+    line = one_line_error(capsys)
+    assert line.startswith(f"error: {out}:") and "No space left on device" in line
+    assert out.read_bytes() == b"the user's filled-in workbook"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_compare_with_the_reference_engine_needs_no_numba(scenario_file, monkeypatch, capsys):
