@@ -49,7 +49,12 @@ _NOT_A_FILE = (
 
 
 def read_limited(
-    path: Path, file: str, field: str, not_found_fix: str, limit: int | None = None
+    path: Path,
+    file: str,
+    field: str,
+    not_found_fix: str,
+    limit: int | None = None,
+    shown: str | None = None,
 ) -> bytes:
     """The bytes of a regular file of at most ``limit`` (default :data:`MAX_FILE_BYTES`)
     bytes; ScenarioError otherwise.
@@ -57,14 +62,16 @@ def read_limited(
     A folder, a device, a named pipe or a socket is refused by name before it is
     opened; the file is opened without blocking and read at most ``limit + 1``
     bytes, so neither a pipe swapped in after the check nor a file that reports
-    size 0 (``/proc``) can hang the reader or exhaust memory.
+    size 0 (``/proc``) can hang the reader or exhaust memory. ``shown`` is the
+    path as the user wrote it, for messages (default ``path``).
     """
 
     def problem(message: str, fix: str) -> ScenarioError:
         return ScenarioError([Problem(file, field, message, fix)])
 
     limit = MAX_FILE_BYTES if limit is None else limit
-    shown = excerpt(path, 200)
+    named = Path(path if shown is None else shown)
+    shown = excerpt(named, 200)
     try:
         info = os.stat(path)
     except (FileNotFoundError, NotADirectoryError):
@@ -75,7 +82,7 @@ def read_limited(
     if kind:
         raise problem(f"{shown} is {kind}, not a file", f"name a file; {not_found_fix}")
     if info.st_size > limit:
-        raise _too_large(file, field, path, info.st_size, limit)
+        raise _too_large(file, field, named, info.st_size, limit)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
         fd = os.open(path, flags | getattr(os, "O_BINARY", 0))
@@ -91,7 +98,7 @@ def read_limited(
     finally:
         os.close(fd)
     if len(data) > limit:
-        raise _too_large(file, field, path, None, limit)
+        raise _too_large(file, field, named, None, limit)
     return data
 
 
@@ -286,10 +293,14 @@ def write_folder_atomically(
     """Write several files into a folder, all of them or none.
 
     ``files`` maps each file name to ``write(path)``. They are written into a
-    staging folder first; a new destination folder is then the staging folder
-    renamed, and into an existing one each file is renamed over its old version.
-    Other files in an existing folder are left alone. On failure nothing of the
-    destination changes and OutputError names the path.
+    hidden staging folder first: beside the destination when it does not exist
+    yet (the staging folder is then renamed into place), inside it when it
+    does (so that it is on the same file system even when the destination is a
+    mount point). Into an existing folder, each old version is moved into a
+    hidden folder there and each new file renamed into place; if any step
+    fails, the new files are removed and the old versions moved back, so the
+    folder holds the old outputs or the new ones, never a mix. Other files in an
+    existing folder are left alone. On failure OutputError names the path.
     """
     out = check_output_folder(path, option)
     existed = out.is_dir()
@@ -307,15 +318,48 @@ def write_folder_atomically(
             try:
                 stage.rename(out)
                 return out
-            except OSError:  # the folder appeared meanwhile: fall through to file by file
+            except OSError:  # the folder appeared meanwhile: swap the files in one by one
                 out.mkdir(parents=True, exist_ok=True)
-        for name in files:
-            os.replace(stage / name, out / name)
+        _swap_files_in(stage, out, list(files), option)
     except OSError as exc:
         raise _write_failed(option, out, exc) from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return out
+
+
+def _swap_files_in(stage: Path, out: Path, names: list[str], option: str) -> None:
+    """Replace ``names`` in ``out`` with those in ``stage``: all of them, or (on an error,
+    which is raised) none, the old versions being put back."""
+    old = out / f".{out.name}.{secrets.token_hex(6)}.old"
+    old.mkdir()
+    moved_aside: list[str] = []
+    placed: list[str] = []
+    try:
+        for name in names:
+            if os.path.lexists(out / name):
+                os.replace(out / name, old / name)
+                moved_aside.append(name)
+            os.replace(stage / name, out / name)
+            placed.append(name)
+    except BaseException:
+        try:
+            for name in placed:
+                (out / name).unlink(missing_ok=True)
+            for name in moved_aside:
+                os.replace(old / name, out / name)
+        except OSError as exc:
+            raise OutputError(
+                option,
+                str(out),
+                f"could not be written ({_reason(exc)}), and the previous files could not all "
+                f"be put back: they are in {old}",
+                "move them back into the folder, check its free space and permissions, then "
+                "run again",
+            ) from None
+        shutil.rmtree(old, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _nearest_existing(out: Path, option: str) -> Path:

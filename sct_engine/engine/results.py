@@ -185,9 +185,10 @@ class Result:
         """Write the three tables as CSV and Parquet plus ``run.json``, all of them or none.
 
         Every figure is checked to be finite first. The files are written into a
-        staging folder beside ``out_dir`` and renamed into place, so a failure
-        leaves earlier results as they were; ``option`` names the destination in
-        the OutputError raised when it cannot be written.
+        hidden staging folder and renamed into place, the old versions being put
+        back if any rename fails (:func:`~sct_engine.files.write_folder_atomically`),
+        so a failure leaves earlier results as they were; ``option`` names the
+        destination in the OutputError raised when it cannot be written.
         """
         tables = self.tables()
         self.check_finite(tables=tables)

@@ -40,7 +40,7 @@ from sct_engine.report.html import money, write_html
 from sct_engine.report.sweep import SweepPoint, sweep_point
 from sct_engine.report.sweep_html import write_sweep_html
 from sct_engine.report.workbook import write_sweep_workbook, write_workbook
-from sct_engine.scenario import FILES_ROOT_ENV, Scenario, parse_sets
+from sct_engine.scenario import Scenario, parse_sets
 
 _LEVELS = ("organisations", "systems", "national")
 
@@ -117,27 +117,24 @@ def _print_warnings(scenario: Scenario, label: str) -> None:
         print(f"warning: {label}{warning}", file=sys.stderr)
 
 
-def _open_files_root(args: argparse.Namespace) -> None:
-    """``--files-root``: open the folder to the scenarios this command reads (this process only)."""
-    if args.files_root:
-        os.environ[FILES_ROOT_ENV] = os.path.abspath(args.files_root)
-
-
 def _check_analysis_memory(scenario: Scenario, engine: str) -> None:
     """Refuse, before allocating, an analysis larger than the memory limit (engine/memory.py)."""
-    import numba
-
     file = str(scenario.source) if scenario.source else "<scenario>"
-    threads = numba.get_num_threads() if engine == "kernel" else 1
+    threads = 1
+    if engine == "kernel":  # numba is imported only for the kernel
+        import numba
+
+        threads = numba.get_num_threads()
     check_memory(build_model(scenario), engine, threads, file, paired=True)
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     if args.out:
         check_output_folder(args.out, "--out")  # before any work: a bad destination costs nothing
-    _open_files_root(args)
     try:
-        sources = resolve_sources(args.scenario, args.point, parse_sets(args.sets))
+        sources = resolve_sources(
+            args.scenario, args.point, parse_sets(args.sets), files_root=args.files_root
+        )
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -232,9 +229,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         engine=args.engine,
     )
     source = Path(args.source)
-    _open_files_root(args)
     try:
-        sources = resolve_sources(source, args.point, parse_sets(args.sets))
+        sources = resolve_sources(
+            source, args.point, parse_sets(args.sets), files_root=args.files_root
+        )
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -79,11 +79,16 @@ class ReportData:
 # --- preparing ---------------------------------------------------------------------------
 
 
-def resolve_source(path: str | os.PathLike) -> tuple[Scenario, dict[str, Any]]:
-    """A scenario YAML file, or a result folder of ``sct run`` (its run.json names scenario, seed, draws)."""
+def resolve_source(
+    path: str | os.PathLike, files_root: str | os.PathLike[str] | None = None
+) -> tuple[Scenario, dict[str, Any]]:
+    """A scenario YAML file, or a result folder of ``sct run`` (its run.json names scenario, seed, draws).
+
+    ``files_root`` opens a folder beyond the scenario's own to its CSV tables (``--files-root``).
+    """
     p = Path(path)
     if not p.is_dir():
-        return load_scenario(p), {"note": f"scenario file {p}"}
+        return load_scenario(p, files_root), {"note": f"scenario file {p}"}
     run_json = p / "run.json"
     if not run_json.is_file():
         raise ReportSourceError(
@@ -107,9 +112,11 @@ def resolve_source(path: str | os.PathLike) -> tuple[Scenario, dict[str, Any]]:
         )
     sets = {c["path"]: c["value"] for c in info.get("set") or [] if isinstance(c, dict)}
     if info.get("sweep_point") is None and not sets:
-        scenario = load_scenario(found)
+        scenario = load_scenario(found, files_root)
     else:  # a sweep point, or a what-if: the same changes to the same file
-        (variant,) = load_variants(found, point=info.get("sweep_point"), sets=sets)
+        (variant,) = load_variants(
+            found, point=info.get("sweep_point"), sets=sets, files_root=files_root
+        )
         scenario = variant.scenario
     note = f"re-created from the run in {p} (run.json: seed {info.get('seed')}, {info.get('draws'):,} draws)"
     if info.get("scenario_hash") and info["scenario_hash"] != scenario.content_hash:
@@ -119,14 +126,18 @@ def resolve_source(path: str | os.PathLike) -> tuple[Scenario, dict[str, Any]]:
 
 
 def resolve_sources(
-    path: str | os.PathLike, point: int | None = None, sets: Mapping[str, Any] | None = None
+    path: str | os.PathLike,
+    point: int | None = None,
+    sets: Mapping[str, Any] | None = None,
+    files_root: str | os.PathLike[str] | None = None,
 ) -> list[tuple[Scenario, dict[str, Any], str]]:
     """(scenario, run, folder) for every run a path asks for.
 
     A scenario file gives one per sweep point (or the one ``point`` picks),
     with ``sets`` applied; ``folder`` is the point's subfolder name (empty
     without a sweep). A folder of ``sct run`` gives its run; the folder of a
-    sweep run (with ``sweep.json``) gives each point's folder.
+    sweep run (with ``sweep.json``) gives each point's folder. ``files_root``: as in
+    :func:`resolve_source`.
     """
     p = Path(path)
     if not p.is_dir():
@@ -136,7 +147,7 @@ def resolve_sources(
                 {"note": f"scenario file {p}" + (f", {v.label}" if v.label else "")},
                 v.folder,
             )
-            for v in load_variants(p, point=point, sets=sets)
+            for v in load_variants(p, point=point, sets=sets, files_root=files_root)
         ]
     if sets:
         raise ReportSourceError(
@@ -145,7 +156,7 @@ def resolve_sources(
     if (p / "run.json").is_file() or not (p / "sweep.json").is_file():
         if point is not None:
             raise ReportSourceError(f"--point picks a sweep point, and {p} holds one run")
-        return [(*resolve_source(p), "")]
+        return [(*resolve_source(p, files_root), "")]
     try:
         index = json.loads((p / "sweep.json").read_text())
         folders = {int(e["point"]): str(e["folder"]) for e in index}
@@ -154,7 +165,7 @@ def resolve_sources(
     if point is not None and point not in folders:
         raise ReportSourceError(f"{p} has no point {point} (it has {sorted(folders)})")
     chosen = sorted(folders) if point is None else [point]
-    return [(*resolve_source(p / folders[k]), folders[k]) for k in chosen]
+    return [(*resolve_source(p / folders[k], files_root), folders[k]) for k in chosen]
 
 
 def analyse_for_report(

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sct_engine.files import check_output_file, write_file_atomically
 from sct_engine.scenario.dumping import scenario_yaml
 from sct_engine.scenario.loading import load_scenario
 from sct_engine.scenario.workbook.layout import SHEETS
@@ -31,10 +32,11 @@ def _cmd_template(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    check_output_file(out, "")  # before any work: a bad destination costs nothing
     from sct_engine.scenario.workbook.writer import write_scenario_workbook
 
     scenario = load_scenario(args.source) if args.source else None
-    write_scenario_workbook(out, scenario)
+    write_file_atomically(out, lambda tmp: write_scenario_workbook(tmp, scenario), "")
     what = f"the scenario of {args.source}" if args.source else "a small example system"
     print(
         f"Wrote {out} ({what}; sheets {', '.join(SHEETS)}). Fill it in, then check it with "
@@ -56,14 +58,15 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
+    check_output_file(out, "")  # before any work: a bad destination costs nothing
     from sct_engine.scenario.workbook.writer import write_scenario_workbook
 
     scenario = load_scenario(source)
     if suffix in YAML_SUFFIXES:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(scenario_yaml(scenario, source.name), encoding="utf-8")
+        text = scenario_yaml(scenario, source.name)
+        write_file_atomically(out, lambda tmp: tmp.write_text(text, encoding="utf-8"), "")
     else:
-        write_scenario_workbook(out, scenario)
+        write_file_atomically(out, lambda tmp: write_scenario_workbook(tmp, scenario), "")
     print(f"Wrote {out} from {source}")
     return 0
 

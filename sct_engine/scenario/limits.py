@@ -79,6 +79,9 @@ def confined_path(
     an absolute path outside ``root`` (any absolute path without an opened
     root), a ``..`` that leaves it, and a symbolic link that points out of it.
     Whether the path is a regular file is checked when it is read.
+
+    The path returned is the one checked, with every symbolic link resolved, so
+    what is read is what was allowed (messages still quote the path as written).
     """
     allowed = root if root is not None else base
     shown = excerpt(written, 80)
@@ -124,7 +127,7 @@ def confined_path(
             "copy the file into the scenario's folder instead of linking to it; to read from a "
             f"wider trusted folder use --files-root DIR; {_ACCESS_DOCS}",
         )
-    return candidate
+    return real
 
 
 def _inside(path: Path, folder: Path) -> bool:

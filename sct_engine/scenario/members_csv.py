@@ -7,6 +7,7 @@ before the whole scenario is validated.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -122,7 +123,8 @@ class CsvTables:
     def _frame(self, written: str, where: str, require_system: bool) -> pd.DataFrame | None:
         try:
             path = confined_path(written, self.base, self.root, self.file, where)
-            raw = read_limited(path, self.file, where, self._not_found_fix())
+            shown = os.path.normpath(Path(self.base or self.root or "", written))  # as written
+            raw = read_limited(path, self.file, where, self._not_found_fix(), shown=shown)
             self.contents.append(raw)
             frame = read_csv_table(raw, self.file, where, written, MAX_ORGANISATIONS)
         except ScenarioError as exc:

@@ -1,5 +1,5 @@
 """Mutated scenarios (issue 17): validate and run either succeed with finite figures or fail
-with a message naming the field, never a traceback, within a time and memory bound.
+with a message naming the field, never a traceback, under a memory bound and never hanging.
 
 Hypothesis mutates a valid scenario: the type of a value (text, boolean, list, mapping, null),
 its magnitude (scaled by up to 10^300, infinities, NaN, integers of thousands of digits),
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from typing import Any
 
 import numpy as np
@@ -25,11 +24,10 @@ from hypothesis import strategies as st
 from sct_engine.engine.simulate import simulate
 from sct_engine.errors import ScenarioError
 from sct_engine.scenario import load_scenario, parse_scenario
+from tests.guards import finishes
 
 pytestmark = pytest.mark.integration
 
-#: Seconds one mutant may take to validate and run.
-TIME_BOUND_S = 30.0
 #: Memory a run may plan to use (SCT_MEMORY_LIMIT during the test).
 MEMORY_BOUND = "512MiB"
 
@@ -167,9 +165,8 @@ def test_mutated_scenarios_run_or_fail_by_name(changes, through_yaml, tmp_path_f
     data = copy.deepcopy(VALID)
     for mutation in changes:
         apply(data, mutation)
-    started = time.perf_counter()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SCT_MEMORY_LIMIT", MEMORY_BOUND)
+
+    def validate_and_run() -> None:
         try:
             if through_yaml:
                 folder = tmp_path_factory.mktemp("fuzz")
@@ -191,4 +188,8 @@ def test_mutated_scenarios_run_or_fail_by_name(changes, through_yaml, tmp_path_f
             for name, frame in result.tables().items():
                 numbers = frame.select_dtypes("number").to_numpy(dtype=np.float64)
                 assert np.isfinite(numbers).all(), name
-    assert time.perf_counter() - started < TIME_BOUND_S
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SCT_MEMORY_LIMIT", MEMORY_BOUND)
+        # a liveness guard, not a speed bound: a mutant must never hang validation or the run
+        finishes(validate_and_run, "validating and running a mutant (shown by Hypothesis)")

@@ -10,7 +10,6 @@ single scenario's reader is main's (scenario/loading.py, build_scenario).
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +17,9 @@ import pytest
 import yaml
 
 from sct_engine.errors import ScenarioError
-from sct_engine.scenario import load_scenario, parse_scenario
-from sct_engine.scenario.limits import MAX_DOCUMENT_NODES, MAX_NESTING
+from sct_engine.scenario import load_scenario, loading, parse_scenario
+from sct_engine.scenario.limits import MAX_DOCUMENT_NODES, MAX_NESTING, confined_path
+from tests.guards import opened_paths
 
 pytestmark = pytest.mark.unit
 
@@ -107,16 +107,40 @@ def test_symlink_inside_the_folder_is_fine(tmp_path):
     assert [o.id for o in load_scenario(path).systems[0].organisations] == ["acute_a", "ccg_b"]
 
 
-def test_folder_fifo_and_device_are_named(tmp_path):
+def test_the_path_returned_is_the_resolved_one_that_was_checked(tmp_path):
+    base = tmp_path / "scenarios"
+    (base / "tables").mkdir(parents=True)
+    (base / "tables" / "real.csv").write_text(CSV_HEADER + CSV_ROW)
+    (base / "members.csv").symlink_to(base / "tables" / "real.csv")
+    found = confined_path("members.csv", base, None, "scenario.yaml", "organisations_csv")
+    assert found == (base / "tables" / "real.csv").resolve()
+    # a link swapped after the check cannot redirect the read: the link is not what is read
+    (base / "members.csv").unlink()
+    (base / "members.csv").symlink_to(tmp_path)
+    assert found.read_text() == CSV_HEADER + CSV_ROW
+
+
+def test_messages_name_the_link_as_written_not_its_target(tmp_path):
+    path = with_csv(tmp_path, "members.csv")
+    (path.parent / "tables").mkdir()
+    os.mkfifo(path.parent / "tables" / "real.csv")
+    (path.parent / "members.csv").symlink_to(path.parent / "tables" / "real.csv")
+    (problem,) = refused(path).problems
+    assert f"{path.parent / 'members.csv'} is a named pipe (FIFO)" in problem.message
+    assert "real.csv" not in problem.message
+
+
+def test_folder_fifo_and_device_are_named(tmp_path, monkeypatch):
     path = with_csv(tmp_path, "members")
     (path.parent / "members").mkdir()
     assert "is a folder, not a file" in refused(path).problems[0].message
 
     fifo = with_csv(tmp_path / "fifo", "members.csv")
     os.mkfifo(fifo.parent / "members.csv")
-    started = time.perf_counter()
-    assert "named pipe (FIFO)" in refused(fifo).problems[0].message
-    assert time.perf_counter() - started < 5, "a FIFO must be refused, never opened"
+    with opened_paths(monkeypatch) as opened:
+        assert "named pipe (FIFO)" in refused(fifo).problems[0].message
+    assert fifo.parent / "members.csv" not in opened, "a FIFO must be refused, never opened"
+    assert fifo in opened  # the scenario itself was read: the recording works
 
     device = with_csv(tmp_path / "device", "/dev/null")
     assert "is a device" in refused(device, files_root="/dev").problems[0].message
@@ -157,7 +181,7 @@ def test_a_long_cell_is_quoted_as_a_short_excerpt(tmp_path):
 # --- resources: YAML size after aliases, nesting -----------------------------------------
 
 
-def test_aliases_are_counted_expanded_before_anything_is_built(tmp_path):
+def test_aliases_are_counted_expanded_before_anything_is_built(tmp_path, monkeypatch):
     # 1,500 rows of one aliased 1,500-entry row: 2.25 million values from a 10 kB file.
     row = "&row [" + ", ".join(["0.5"] * 1500) + "]"
     text = (
@@ -167,10 +191,19 @@ def test_aliases_are_counted_expanded_before_anything_is_built(tmp_path):
         + ", ".join(["*row"] * 1499)
         + "]\n    organisations: []\n"
     )
-    started = time.perf_counter()
+    built = []
+    construct = loading._ScenarioLoader.construct_object
+
+    def counted(self: Any, node: yaml.Node, deep: bool = False) -> Any:
+        built.append(node)
+        return construct(self, node, deep=deep)
+
+    monkeypatch.setattr(loading._ScenarioLoader, "construct_object", counted)
     (problem,) = refused(write(tmp_path, text)).problems
     assert f"more than {MAX_DOCUMENT_NODES:,} values once its aliases" in problem.message
-    assert time.perf_counter() - started < 5
+    assert built == [], "the size is counted on the composed nodes, before any value is built"
+    load_scenario(write(tmp_path / "small", scenario()))
+    assert built, "a scenario within the limits is built (the counting works)"
 
 
 def test_billion_laughs_and_self_reference(tmp_path):
