@@ -296,10 +296,11 @@ def write_folder_atomically(
     hidden staging folder first: beside the destination when it does not exist
     yet (the staging folder is then renamed into place), inside it when it
     does (so that it is on the same file system even when the destination is a
-    mount point). Into an existing folder, each old version is moved into a
-    hidden folder there and each new file renamed into place; if any step
-    fails, the new files are removed and the old versions moved back, so the
-    folder holds the old outputs or the new ones, never a mix. Other files in an
+    mount point). Into an existing folder, each old version is kept under a
+    second name in a hidden folder there and each new file renamed over it; if
+    any step fails, the old versions are renamed back (new files without one are
+    removed), so the folder holds the old outputs or the new ones, never a mix,
+    and every name always holds a whole file. Other files in an
     existing folder are left alone. On failure OutputError names the path.
     """
     out = check_output_folder(path, option)
@@ -330,24 +331,30 @@ def write_folder_atomically(
 
 def _swap_files_in(stage: Path, out: Path, names: list[str], option: str) -> None:
     """Replace ``names`` in ``out`` with those in ``stage``: all of them, or (on an error,
-    which is raised) none, the old versions being put back."""
+    which is raised) none, the old versions being put back.
+
+    Each old version is first kept under a second name (a hard link, or a copy where the
+    file system has none) in a hidden folder, and the new file then renamed over it, so
+    every name in ``out`` always holds a whole file, old or new, even if the process dies.
+    """
     old = out / f".{out.name}.{secrets.token_hex(6)}.old"
     old.mkdir()
-    moved_aside: list[str] = []
+    kept: set[str] = set()
     placed: list[str] = []
     try:
         for name in names:
             if os.path.lexists(out / name):
-                os.replace(out / name, old / name)
-                moved_aside.append(name)
+                _keep(out / name, old / name)
+                kept.add(name)
             os.replace(stage / name, out / name)
             placed.append(name)
     except BaseException:
         try:
             for name in placed:
-                (out / name).unlink(missing_ok=True)
-            for name in moved_aside:
-                os.replace(old / name, out / name)
+                if name in kept:
+                    os.replace(old / name, out / name)
+                else:
+                    (out / name).unlink(missing_ok=True)
         except OSError as exc:
             raise OutputError(
                 option,
@@ -360,6 +367,14 @@ def _swap_files_in(stage: Path, out: Path, names: list[str], option: str) -> Non
         shutil.rmtree(old, ignore_errors=True)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _keep(path: Path, backup: Path) -> None:
+    """A second name for ``path`` at ``backup``: a hard link, else a copy."""
+    try:
+        os.link(path, backup, follow_symlinks=False)
+    except OSError:
+        shutil.copy2(path, backup, follow_symlinks=False)
 
 
 def _nearest_existing(out: Path, option: str) -> Path:

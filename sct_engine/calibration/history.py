@@ -236,7 +236,7 @@ def _row_problems(label: str, record: dict[str, object]) -> list[Problem]:
                     "write the organisation's annual turnover in £m, e.g. 420",
                 )
             )
-    if not problems:
+    if not {problem.field for problem in problems} & {"plan", "outturn", "turnover"}:
         problems.extend(_deviation_problems(label, record))
     return problems
 

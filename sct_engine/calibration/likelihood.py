@@ -32,6 +32,8 @@ _KERNEL_SPAN = 10.0
 _NORMAL_NODES = np.arange(-8.0, 8.05, 0.1)
 _NORMAL_LOG_WEIGHTS = -0.5 * _NORMAL_NODES**2 - special.logsumexp(-0.5 * _NORMAL_NODES**2)
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+# Most values in one (rows x nodes) array of the tail integral (8 MB of float64).
+_CHUNK_VALUES = 1_000_000
 
 
 def log_density(
@@ -122,7 +124,25 @@ def _tail_terms(
     with respect to ``(log sd, mu, log sigma)`` (shape ``(n, 3)``; zeros otherwise).
     """
     reach = max(0.0, -float(r.min())) + _KERNEL_SPAN * sd
-    size, log_w, d_size, d_log_w = _tail_nodes(mu, sigma, sd, reach)
+    nodes = _tail_nodes(mu, sigma, sd, reach)
+    # The (rows x nodes) arrays are the whole cost of a fit; the nodes grow with the largest
+    # shortfall over sd, so rows are taken in chunks that keep each array within
+    # _CHUNK_VALUES, whatever the history (one row far off plan, most rows exactly on it).
+    step = max(1, _CHUNK_VALUES // nodes[0].size)
+    parts = [_tail_chunk(r[i : i + step], sd, nodes, gradient) for i in range(0, r.size, step)]
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _tail_chunk(
+    r: np.ndarray,
+    sd: float,
+    nodes: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    gradient: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_tail_terms` for some rows, on the nodes of :func:`_tail_nodes`."""
+    size, log_w, d_size, d_log_w = nodes
     # In place where it helps: these (rows x nodes) arrays are the whole cost of a fit.
     x = size / sd + (r / sd)[:, None]
     a = np.square(x)

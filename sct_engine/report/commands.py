@@ -23,7 +23,7 @@ from sct_engine.analysis.rule import DEFAULT_MAX_DRAWS, DecisionRule
 from sct_engine.analysis.submodels import DEFAULT_DETAIL_DRAWS
 from sct_engine.engine.memory import check_memory
 from sct_engine.engine.model import build_model
-from sct_engine.errors import ScenarioError, excerpt
+from sct_engine.errors import OutputError, ScenarioError, excerpt
 from sct_engine.files import (
     check_output_file,
     check_output_folder,
@@ -266,7 +266,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 continue
             data = prepare_report(scenario, settings, run=run)
             data.analysis.result.check_finite()  # every figure finite before anything is written
-        except (ValueError, ScenarioError) as err:
+            write_file_atomically(out, partial(write_html, data), "--out")
+            if xlsx is not None:
+                write_file_atomically(xlsx, partial(write_workbook, data), "--xlsx")
+        except (ValueError, ScenarioError, OutputError) as err:
             if not sweep:
                 print(f"error: {err}", file=sys.stderr)
                 return 2
@@ -274,9 +277,6 @@ def _cmd_report(args: argparse.Namespace) -> int:
             failed.append((folder, excerpt(err, 400)))
             print(f"error: {folder}: {err}", file=sys.stderr)
             continue
-        write_file_atomically(out, partial(write_html, data), "--out")
-        if xlsx is not None:
-            write_file_atomically(xlsx, partial(write_workbook, data), "--xlsx")
         if sweep:
             page = os.path.relpath(out, sweep_out.parent)
             points.append(sweep_point(data.analysis, data.recommendations, folder, page))

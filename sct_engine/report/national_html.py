@@ -18,7 +18,10 @@ import numpy as np
 from sct_engine.analysis.national import REFUSES, SIGNS, TOO_CLOSE, WORST_SHARE
 from sct_engine.analysis.paired import Z95
 from sct_engine.report.data import ReportData
-from sct_engine.report.html import _e, _pct, _table, money
+from sct_engine.report.html_parts import escape as _e
+from sct_engine.report.html_parts import money
+from sct_engine.report.html_parts import percent as _pct
+from sct_engine.report.html_parts import table as _table
 from sct_engine.report.national import (
     NATIONAL_FIRST_SYSTEMS,
     ranked_systems,

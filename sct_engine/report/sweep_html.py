@@ -19,7 +19,12 @@ import pandas as pd
 
 from sct_engine.analysis.paired import Z95
 from sct_engine.analysis.rule import WORSE
-from sct_engine.report.html import _CSS, _e, _opt, _table, inputs_section, money
+from sct_engine.report.html import inputs_section
+from sct_engine.report.html_parts import STYLESHEET as _CSS
+from sct_engine.report.html_parts import escape as _e
+from sct_engine.report.html_parts import money
+from sct_engine.report.html_parts import option_header as _opt
+from sct_engine.report.html_parts import table as _table
 from sct_engine.report.sweep import (
     ALLOWED,
     BASELINE,

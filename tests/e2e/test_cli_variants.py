@@ -361,3 +361,38 @@ def test_a_sweep_keeps_its_finished_points_when_one_fails(
             f"compared.{folders[0]}.html",
             f"compared.{folders[2]}.html",
         ]
+
+
+def test_a_sweep_point_whose_page_cannot_be_written_loses_no_other_point(
+    tmp_path: Path, monkeypatch, capsys
+):
+    """Point 1's own page fails to write (a full disk, say): the comparison still holds the
+    points that finished and names point 1 with the write error; exit code 2."""
+    import sct_engine.cli as cli
+    import sct_engine.report.commands as commands
+    from sct_engine.errors import OutputError
+    from sct_engine.report.data import resolve_sources
+
+    data = {**small(), "sweep": {"systems[0].organisations[0].plan": [-1.0, -3.0, -5.0]}}
+    path = write(tmp_path, "swept.yaml", data)
+    folders = [folder for _, _, folder in resolve_sources(path)]
+    real_write = commands.write_file_atomically
+
+    def disk_full_for_point_1(target: Any, write: Any, option: str) -> Any:
+        if folders[1] in str(target):
+            raise OutputError(option, str(target), "could not be written (disk full)", "free space")
+        return real_write(target, write, option)
+
+    monkeypatch.setattr(commands, "write_file_atomically", disk_full_for_point_1)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("sct_engine.report.commands",))
+    out = tmp_path / "sweep"
+    code = cli.main(["report", str(path), "--draws", "2000", "--seed", "5", "--quiet",
+                     "--no-gradient", "--detail-draws", "256",
+                     "--out", str(out / "compared.html"), "--xlsx", str(out / "compared.xlsx")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    assert f"1 of 3 sweep points could not be analysed ({folders[1]})" in err
+    points = pd.read_excel(out / "compared.xlsx", sheet_name="Points", header=1)
+    assert list(points["point"]) == [0, 2]
+    missing = pd.read_excel(out / "compared.xlsx", sheet_name="Points not analysed", header=1)
+    assert list(missing["folder"]) == [folders[1]] and "disk full" in missing["error"].iloc[0]

@@ -29,6 +29,15 @@ def refused(path: Path) -> str:
     return str(problem)
 
 
+def test_the_recorder_sees_a_history_being_read(tmp_path, monkeypatch):
+    """What the two tests below rely on: reading a history opens it through ``os.open``."""
+    path = tmp_path / "fine.csv"
+    path.write_text(HEADER + "".join(row(i) for i in range(12)))
+    with opened_paths(monkeypatch) as opened:
+        load_history(path)
+    assert path in opened
+
+
 def test_a_file_above_the_size_limit_is_refused_unread(tmp_path, monkeypatch):
     path = tmp_path / "big.csv"
     path.write_text(HEADER + row(0).replace("o0", "o" * (MAX_FILE_BYTES + 10)))

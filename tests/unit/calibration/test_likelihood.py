@@ -77,3 +77,14 @@ def test_gradient_matches_finite_differences(by_kind: bool) -> None:
     gradient = negative_log_likelihood(theta, design)[1]
     numeric = optimize.approx_fprime(theta, value, 1e-6)
     np.testing.assert_allclose(gradient, numeric, rtol=1e-4, atol=1e-3)
+
+
+def test_the_tail_integral_in_row_chunks_equals_it_in_one_piece(monkeypatch):
+    from sct_engine.calibration import likelihood
+
+    r = np.random.default_rng(3).normal(-1.0, 4.0, size=257)
+    whole = likelihood._tail_terms(r, 1.3, math.log(2.0), 0.7)
+    monkeypatch.setattr(likelihood, "_CHUNK_VALUES", 1_000)  # a few rows a chunk
+    chunked = likelihood._tail_terms(r, 1.3, math.log(2.0), 0.7)
+    np.testing.assert_allclose(chunked[0], whole[0], rtol=1e-12)
+    np.testing.assert_allclose(chunked[1], whole[1], rtol=1e-12, atol=1e-14)
