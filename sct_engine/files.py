@@ -238,16 +238,19 @@ def check_output_folder(path: str | os.PathLike[str], option: str) -> Path:
     return out
 
 
-def check_output_file(path: str | os.PathLike[str], option: str) -> Path:
+def check_output_file(
+    path: str | os.PathLike[str], option: str, example: str = "report.html"
+) -> Path:
     """Refuse, before any work, an output file that cannot be written (see :func:`check_output_folder`).
 
-    An existing destination must be a regular file, which is then replaced whole.
+    An existing destination must be a regular file, which is then replaced whole;
+    ``example`` is the file name a message suggests.
     """
     out = Path(path)
     existing = _nearest_existing(out, option)
     if existing == out:
         if out.is_dir():
-            raise OutputError(option, str(out), "is a folder", "give a file name, e.g. report.html")
+            raise OutputError(option, str(out), "is a folder", f"give a file name, e.g. {example}")
         if _file_kind(out.stat().st_mode):
             raise OutputError(
                 option,

@@ -32,7 +32,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    check_output_file(out, "")  # before any work: a bad destination costs nothing
+    check_output_file(out, "", "my_ics.xlsx")  # before any work: a bad destination costs nothing
     from sct_engine.scenario.workbook.writer import write_scenario_workbook
 
     scenario = load_scenario(args.source) if args.source else None
@@ -58,7 +58,8 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    check_output_file(out, "")  # before any work: a bad destination costs nothing
+    # Before any work: a bad destination costs nothing.
+    check_output_file(out, "", f"my_ics{suffix}")
     from sct_engine.scenario.workbook.writer import write_scenario_workbook
 
     scenario = load_scenario(source)
