@@ -138,6 +138,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    failed: list[str] = []  # a sweep's points that could not be compared
     for scenario, run, folder in sources:
         if folder:
             print(f"\n== {folder}")
@@ -148,22 +149,34 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             analysis = _compare_one(args, scenario, run, names)
             analysis.result.check_finite()  # every figure finite before anything is printed
             text = _comparison_text(analysis, names, args.level)
-        except ValueError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-        print(text)
-        if args.out:
-            out = Path(args.out) / folder
-            tables = {level: analysis.comparison(level, names) for level in _LEVELS}
-            write_folder_atomically(
-                out,
-                {
-                    f"comparison_{level}.csv": partial(frame.to_csv, index=False)
-                    for level, frame in tables.items()
-                },
-                "--out",
-            )
-            print(f"\nComparison tables written to {out}/")
+            print(text)
+            if args.out:
+                out = Path(args.out) / folder
+                tables = {level: analysis.comparison(level, names) for level in _LEVELS}
+                write_folder_atomically(
+                    out,
+                    {
+                        f"comparison_{level}.csv": partial(frame.to_csv, index=False)
+                        for level, frame in tables.items()
+                    },
+                    "--out",
+                )
+                print(f"\nComparison tables written to {out}/")
+        except (ValueError, ScenarioError, OutputError) as err:
+            if not folder and not isinstance(err, ValueError):
+                raise  # one scenario: the command's usual message
+            print(f"error: {folder + ': ' if folder else ''}{err}", file=sys.stderr)
+            if not folder:
+                return 2
+            # A sweep goes on: the points that finish keep their tables.
+            failed.append(folder)
+    if failed:
+        print(
+            f"error: {len(failed)} of {len(sources)} sweep points could not be compared "
+            f"({', '.join(failed)}); the others are written",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

@@ -396,3 +396,36 @@ def test_a_sweep_point_whose_page_cannot_be_written_loses_no_other_point(
     assert list(points["point"]) == [0, 2]
     missing = pd.read_excel(out / "compared.xlsx", sheet_name="Points not analysed", header=1)
     assert list(missing["folder"]) == [folders[1]] and "disk full" in missing["error"].iloc[0]
+
+
+def test_compare_on_a_sweep_goes_on_past_a_failing_point(tmp_path: Path, monkeypatch, capsys):
+    """Point 1 refused (by the memory check, as a point too large would be): points 0 and 2
+    are still compared and their tables written; the failed point is named; exit code 2."""
+    import sct_engine.cli as cli
+    import sct_engine.report.commands as commands
+    from sct_engine.errors import Problem, ScenarioError
+    from sct_engine.report.data import resolve_sources
+
+    data = {**small(), "sweep": {"systems[0].organisations[0].plan": [-1.0, -3.0, -5.0]}}
+    path = write(tmp_path, "swept.yaml", data)
+    folders = [folder for _, _, folder in resolve_sources(path)]
+    check = commands._check_analysis_memory
+    calls: list[str] = []
+
+    def refuse_point_1(scenario: Any, engine: str) -> None:
+        calls.append(engine)
+        if len(calls) == 2:
+            raise ScenarioError([Problem(str(path), "simulation.draws", "too big here", "fewer")])
+        check(scenario, engine)
+
+    monkeypatch.setattr(commands, "_check_analysis_memory", refuse_point_1)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", ("sct_engine.report.commands",))
+    out = tmp_path / "cmp"
+    code = cli.main(["compare", str(path), "--draws", "2000", "--level", "national", "--out", str(out)])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and len(calls) == 3 and "Traceback" not in err, err
+    assert f"error: {folders[1]}: " in err and "too big here" in err
+    assert f"1 of 3 sweep points could not be compared ({folders[1]})" in err
+    assert sorted(p.name for p in out.iterdir()) == [folders[0], folders[2]]
+    for folder in (folders[0], folders[2]):
+        assert (out / folder / "comparison_national.csv").is_file()
