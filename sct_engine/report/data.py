@@ -280,27 +280,32 @@ def prepare_report(
 # --- tables shared by the HTML page and the workbook ---------------------------------------
 
 
+def recommendation_fields(r: Recommendation, option: str | None = None) -> dict[str, Any]:
+    """A system's recommendation as one table row (the Recommendations sheet, and each point's
+    row of a sweep's comparison); ``option``, where given, is the recommended option's name
+    without its sweep label, placed after the scheme."""
+    named = {"recommended_option": option} if option is not None else {}
+    return {
+        "system": r.system,
+        "system_name": r.system_name,
+        "recommended_scheme": r.scheme,
+        **named,
+        "baseline": r.baseline,
+        "expected_funding": r.expected_funding,
+        "expected_income": r.expected_income,
+        "gain_vs_baseline": r.gain,
+        "se_gain": r.se_gain,
+        "options_the_rule_allows": ", ".join(r.eligible),
+        "too_close_to_call": ", ".join(r.too_close),
+        "changes_national_rules": ", ".join(r.national_rule_changes),
+    }
+
+
 def report_tables(data: ReportData) -> dict[str, pd.DataFrame]:
     """The report's tables by sheet name, plain numbers (money £m, probabilities as fractions)."""
     a = data.analysis
     recs = pd.DataFrame(
-        [
-            {
-                "system": r.system,
-                "system_name": r.system_name,
-                "recommended_scheme": r.scheme,
-                "baseline": r.baseline,
-                "expected_funding": r.expected_funding,
-                "expected_income": r.expected_income,
-                "gain_vs_baseline": r.gain,
-                "se_gain": r.se_gain,
-                "options_the_rule_allows": ", ".join(r.eligible),
-                "too_close_to_call": ", ".join(r.too_close),
-                "changes_national_rules": ", ".join(r.national_rule_changes),
-                "reasons": " ".join(r.reasons),
-            }
-            for r in data.recommendations
-        ]
+        [{**recommendation_fields(r), "reasons": " ".join(r.reasons)} for r in data.recommendations]
     )
     provenance = pd.DataFrame(
         [

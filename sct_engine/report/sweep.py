@@ -24,6 +24,7 @@ import pandas as pd
 
 from sct_engine.analysis.decision import Analysis, Recommendation
 from sct_engine.analysis.rule import NOT_WORSE, UNRESOLVED, WORSE
+from sct_engine.report.data import recommendation_fields
 
 #: The status of an option at a point, as the sweep's tables spell it.
 RECOMMENDED = "recommended"
@@ -177,23 +178,7 @@ def sweep_tables(points: Sequence[SweepPoint]) -> dict[str, pd.DataFrame]:
         )
         recs = {r.system: r for r in point.recommendations}
         for r in point.recommendations:
-            rows_rec.append(
-                {
-                    **base,
-                    "system": r.system,
-                    "system_name": r.system_name,
-                    "recommended_scheme": r.scheme,
-                    "recommended_option": option_name(r.scheme),
-                    "baseline": r.baseline,
-                    "expected_funding": r.expected_funding,
-                    "expected_income": r.expected_income,
-                    "gain_vs_baseline": r.gain,
-                    "se_gain": r.se_gain,
-                    "options_the_rule_allows": ", ".join(r.eligible),
-                    "too_close_to_call": ", ".join(r.too_close),
-                    "changes_national_rules": ", ".join(r.national_rule_changes),
-                }
-            )
+            rows_rec.append({**base, **recommendation_fields(r, option_name(r.scheme))})
         systems = a.comparison("systems")
         income = a.system_expected_income()
         funding = a.paired.system_paid_sum / a.draws
