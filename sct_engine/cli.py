@@ -116,11 +116,25 @@ seed_arg = _run_number("seed", _whole_number)
 target_se_arg = _run_number("target_se", _number)
 
 
+def existing_folder(text: str) -> str:
+    """argparse type: a folder that exists (``--files-root``: an empty text, a file or a missing
+    folder would open something other than what was meant)."""
+    from sct_engine.scenario.limits import check_files_root
+
+    try:
+        check_files_root(text, "--files-root")
+    except ScenarioError as err:
+        problem = err.problems[0]
+        raise argparse.ArgumentTypeError(f"{problem.message}. Fix: {problem.fix}") from None
+    return text
+
+
 def add_files_root_option(parser: argparse.ArgumentParser) -> None:
     """``--files-root DIR``: the opt-in that lets scenarios read files from a wider folder."""
     parser.add_argument(
         "--files-root",
         metavar="DIR",
+        type=existing_folder,
         help="let scenarios read files (organisations_csv) anywhere under DIR, not only in their "
         "own folder; for trusted setups (default: $SCT_FILES_ROOT, else the scenario's folder)",
     )
@@ -183,18 +197,27 @@ def write_sweep_index(out: Path, variants: Sequence[Variant]) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from sct_engine.engine.results import SAVED_FILES
     from sct_engine.engine.simulate import default_out_dir
-    from sct_engine.files import check_output_folder
-    from sct_engine.scenario import load_variants, parse_sets
+    from sct_engine.files import check_destinations, check_output_folder
+    from sct_engine.scenario import load_variants, parse_sets, scenario_inputs
 
     base = Path(args.out) if args.out else default_out_dir(args.scenario)
     check_output_folder(base, "--out")  # before any work: a bad destination costs nothing
     variants = load_variants(
         args.scenario, point=args.point, sets=parse_sets(args.sets), files_root=args.files_root
     )
+    swept = variants[0].index is not None
+    # No file written may be one of the scenario's own files (`--out .` beside them).
+    outputs = [("--out", base / "sweep.json")] if swept else []
+    outputs += [
+        ("--out", base / (v.folder if swept else "") / name)
+        for v in variants
+        for name in SAVED_FILES
+    ]
+    check_destinations(outputs, scenario_inputs(v.scenario for v in variants))
     for warning in grouped_warnings(variants):
         print(f"warning: {warning}", file=sys.stderr)
-    swept = variants[0].index is not None
     if swept:
         write_sweep_index(base, variants)
     for variant in variants:

@@ -268,6 +268,15 @@ def _explain(
         return f"must be a list (got {got})", "write one item per line, each starting with `- `"
     if kind in {"too_short", "string_too_short"}:
         return "must not be empty", _with_description(f"give `{name}` a value", node)
+    if kind == "string_too_long":
+        most = detail.get("ctx", {}).get("max_length", 0)
+        length = len(str(detail.get("input", "")))
+        message = f"is {length:,} characters long, more than the {most:,} a spreadsheet cell holds"
+        return message, _with_description(f"shorten `{name}`", node)
+    if kind == "control_character":
+        return f"{detail['msg']}, which a terminal would act on and a workbook cannot hold", (
+            f"retype `{name}` without it (copying from another program can bring one in)"
+        )
     if kind == "string_pattern_mismatch":
         pattern = detail.get("ctx", {}).get("pattern", "")
         return f"must match {pattern} (got {got})", _with_description(f"rewrite `{name}`", node)

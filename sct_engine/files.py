@@ -5,9 +5,12 @@ hundreds of them unattended, so every input file is read the same way: only a
 regular file (never a folder, a device or a named pipe, which could hang or
 never end), at most :data:`MAX_FILE_BYTES`, and a CSV table of at most
 :data:`MAX_TABLE_ROWS` rows whose rows line up with its header. Outputs are
-checked before any work starts and written to a temporary name beside their
-destination, then renamed into place, so a failure never leaves a
-half-written file and existing outputs stay as they were.
+checked before any work starts (never one of the command's inputs or another of
+its outputs, by resolved path, and named with their format's ending) and
+written to a temporary name beside their destination, then renamed into
+place, so a failure never leaves a half-written file and existing outputs stay
+as they were. Text written into a spreadsheet (a workbook cell, a CSV cell) is
+always text, never a live formula (:func:`text_cell`, :func:`csv_text`).
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ import os
 import secrets
 import shutil
 import stat
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sct_engine.errors import OutputError, Problem, ScenarioError, excerpt
 
 if TYPE_CHECKING:
     import pandas as pd
+    from openpyxl.cell.cell import Cell
 
 #: Largest scenario YAML, organisations CSV or history CSV read; hand-written files are far smaller.
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -34,6 +38,16 @@ MAX_TABLE_ROWS = 20_000
 #: Largest £m figure in size any input may hold (£1,000 trillion): float64 sums and squares
 #: of many such figures over billions of draws stay finite, with a wide margin.
 MAX_MONEY = 1e9
+
+#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP's list): such
+#: text cells are written with a leading single quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Most characters Excel holds in one cell; longer text would be cut short in a workbook.
+MAX_CELL_CHARS = 32_767
+
+#: Longest output file name, in bytes: file systems allow 255, and the temporary name written
+#: first adds a dot, a random part and ``.tmp``.
+MAX_NAME_BYTES = 200
 
 #: What a path that is not a regular file is, by ``stat`` file type.
 _NOT_A_FILE = (
@@ -145,10 +159,10 @@ def read_csv_table(
                     "check that this is the right file, or split it into several smaller ones",
                 )
             extra = [cell for cell in cells[len(header) :] if cell.strip()]
-            if extra:
+            if extra:  # never quoted: the file may not be a table at all (a key file, /proc)
                 raise problem(
                     f"{shown} row {number} has {len(header) + len(extra)} cells but the header "
-                    f"has {len(header)} columns (extra cell {excerpt(extra[0])!r})",
+                    f"has {len(header)} columns",
                     "remove the extra cells or add their column to the header row; a cell "
                     'holding a comma must be in double quotes ("a, b")',
                 )
@@ -174,14 +188,15 @@ def _header(
     names = [cell.strip() for cell in cells]
     while names and not names[-1]:
         names.pop()
-    seen: set[str] = set()
-    for column in names:
-        if column in seen:
+    seen: dict[str, int] = {}
+    for number, column in enumerate(names, start=1):
+        if column in seen:  # named by position: the "header" may be a line of some other file
             raise problem(
-                f"{shown} has the column `{excerpt(column)}` twice",
+                f"{shown} has the same name in columns {seen[column]} and {number} of its "
+                "header row",
                 "keep one column of each name in the header row",
             )
-        seen.add(column)
+        seen[column] = number
     return names
 
 
@@ -239,14 +254,28 @@ def check_output_folder(path: str | os.PathLike[str], option: str) -> Path:
 
 
 def check_output_file(
-    path: str | os.PathLike[str], option: str, example: str = "report.html"
+    path: str | os.PathLike[str],
+    option: str,
+    example: str = "report.html",
+    suffixes: Sequence[str] = (),
 ) -> Path:
     """Refuse, before any work, an output file that cannot be written (see :func:`check_output_folder`).
 
     An existing destination must be a regular file, which is then replaced whole;
-    ``example`` is the file name a message suggests.
+    ``example`` is the file name a message suggests. ``suffixes`` are the endings
+    of the format written (``(".html", ".htm")``): a name with another ending
+    (``board.pdf`` for HTML) is refused with the right one suggested, so a file
+    never holds a format its name does not say.
     """
     out = Path(path)
+    if len(os.fsencode(out.name)) > MAX_NAME_BYTES:
+        raise OutputError(
+            option,
+            excerpt(out, 120),
+            f"has a file name of {len(os.fsencode(out.name)):,} bytes, longer than file "
+            f"systems allow (with room for a temporary name: {MAX_NAME_BYTES})",
+            f"give a shorter name, e.g. {example}",
+        )
     existing = _nearest_existing(out, option)
     if existing == out:
         if out.is_dir():
@@ -259,8 +288,70 @@ def check_output_file(
                 "give the name of a file to create or replace",
             )
         existing = out.parent
+    if suffixes and out.suffix.lower() not in suffixes:
+        right = out.with_suffix(suffixes[0]).name if out.name else example
+        raise OutputError(
+            option,
+            str(out),
+            f"does not end in {' or '.join(suffixes)}, the format written",
+            f"give a name ending in {suffixes[0]}, e.g. {right}",
+        )
     _probe(existing, option, str(out))
     return out
+
+
+def check_destinations(
+    outputs: Iterable[tuple[str, str | os.PathLike[str]]],
+    inputs: Iterable[tuple[str, str | os.PathLike[str]]],
+) -> None:
+    """Refuse, before any work, an output that is one of the command's inputs or another
+    of its own outputs.
+
+    ``outputs`` are (option, path) of every file the command will write (for a
+    folder, each file it writes there); ``inputs`` (what, path) of every file it
+    reads (``("the scenario", path)``, its CSV tables, a history). Paths are
+    compared resolved: symbolic links, ``..`` and a second (hard-linked) name of
+    the same file all count as that file. Raises OutputError naming the option,
+    the path and what it would have replaced.
+    """
+    read: list[tuple[str, tuple[object, ...]]] = []
+    for what, path in inputs:
+        read += [(what, key) for key in _identities(Path(path))]
+    written: dict[tuple[object, ...], str] = {}
+    for option, path in outputs:
+        out = Path(path)
+        keys = _identities(out)
+        for what, key in read:
+            if key in keys:
+                raise OutputError(
+                    option,
+                    str(out),
+                    f"is {what}, an input of this command; an output never replaces an input",
+                    "give the output another name (or folder)",
+                )
+        for key in keys:
+            if key in written:
+                raise OutputError(
+                    option,
+                    str(out),
+                    f"is also where {written[key] or 'another output'} is written; each output "
+                    "needs a file of its own",
+                    "give each output its own name",
+                )
+        written.update(dict.fromkeys(keys, option))
+
+
+def _identities(path: Path) -> list[tuple[object, ...]]:
+    """What identifies a file: its resolved path, and its device and inode when it exists."""
+    try:
+        keys: list[tuple[object, ...]] = [("path", os.path.normcase(os.path.realpath(path)))]
+    except (OSError, ValueError):
+        return []
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return keys
+    return [*keys, ("inode", info.st_dev, info.st_ino)]
 
 
 def write_file_atomically(
@@ -436,3 +527,48 @@ def _write_failed(option: str, out: Path, exc: OSError) -> OutputError:
         f"could not be written ({_reason(exc)}); nothing was changed",
         "check the free space and permissions of its folder, then run again",
     )
+
+
+# --- text that stays text in spreadsheets ------------------------------------------------
+
+
+def text_cell(cell: Cell, value: Any) -> Cell:
+    """Put ``value`` into a workbook cell, text stored as text (openpyxl data type ``s``).
+
+    openpyxl would make text starting with ``=`` a live formula; a name such as
+    ``=HYPERLINK(...)`` or ``-2+3`` stays the text it is, and reads back exactly.
+    Characters a workbook cannot hold (control characters, refused in scenarios)
+    are replaced by U+FFFD rather than failing the whole file.
+    """
+    if isinstance(value, str):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+        cell.value = value
+        cell.data_type = "s"
+    else:
+        cell.value = value
+    return cell
+
+
+def csv_text(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text: text starting with ``=``, ``+``, ``-``, ``@``,
+    a tab or a carriage return gets a leading single quote (as spreadsheet-safe exporters do,
+    after OWASP's CSV injection advice); numbers and every other value are unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_csv(frame: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a table as CSV (no index) with every text cell and column name through
+    :func:`csv_text`; numeric columns, negative numbers included, are written as numbers."""
+    import pandas as pd
+
+    safe = frame.copy(deep=False)
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+            safe[column] = values.map(csv_text)
+    safe.columns = [csv_text(name) for name in frame.columns]
+    safe.to_csv(path, index=False)

@@ -17,6 +17,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from sct_engine.batch.layout import (
     TaskContext,
 )
 from sct_engine.batch.records import read_run_record
+from sct_engine.files import write_csv
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -178,7 +180,7 @@ def write_manifest(out: Path, records: Sequence[Mapping[str, Any]]) -> None:
     """Write ``manifest.parquet`` and ``manifest.csv``, each by rename so never half-written."""
     frame = manifest_frame(records)
     _write_by_rename(out / MANIFEST_PARQUET, lambda p: frame.to_parquet(p, index=False))
-    _write_by_rename(out / MANIFEST_CSV, lambda p: frame.to_csv(p, index=False))
+    _write_by_rename(out / MANIFEST_CSV, partial(write_csv, frame))
 
 
 def finished_runs(out: Path) -> dict[str, dict[str, Any]]:

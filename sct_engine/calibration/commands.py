@@ -6,13 +6,18 @@ import argparse
 
 from sct_engine.calibration.fit import TailMode, calibrate
 from sct_engine.calibration.history import REQUIRED_COLUMNS
-from sct_engine.files import check_output_file, write_file_atomically
+from sct_engine.files import check_destinations, check_output_file, write_file_atomically
+
+#: Endings of the YAML snippet ``--out`` writes.
+SNIPPET_SUFFIXES = (".yaml", ".yml")
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     mode: TailMode = "none" if args.no_tail else "by_kind" if args.tail_by_kind else "shared"
     if args.out:
-        check_output_file(args.out, "--out")  # before the fit: a bad destination costs nothing
+        # Before the fit: a bad destination costs nothing, and the history is never replaced.
+        check_output_file(args.out, "--out", "calibration.yaml", SNIPPET_SUFFIXES)
+        check_destinations([("--out", args.out)], [("the history", args.history)])
     calibration = calibrate(args.history, tail=mode)
     print(calibration.table())
     snippet = calibration.snippet()

@@ -24,7 +24,7 @@ from sct_engine.engine.stats import (
     proportion_se,
 )
 from sct_engine.errors import Problem, ScenarioError
-from sct_engine.files import write_folder_atomically
+from sct_engine.files import write_csv, write_folder_atomically
 
 #: Contract columns, in order. Extra columns follow them.
 ORGANISATION_COLUMNS = [
@@ -54,6 +54,8 @@ SYSTEM_COLUMNS = [
 NATIONAL_COLUMNS = ["scheme", "expected_funding_lost", "funding_lost_p95", "funding_lost_cvar95"]
 
 TABLES = ("organisations", "systems", "national")
+#: The files :meth:`Result.save` writes into its folder.
+SAVED_FILES = (*(f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet")), "run.json")
 
 
 @dataclass
@@ -194,7 +196,7 @@ class Result:
         self.check_finite(tables=tables)
         files: dict[str, Callable[[Path], object]] = {}
         for name, frame in tables.items():
-            files[f"{name}.csv"] = partial(frame.to_csv, index=False)
+            files[f"{name}.csv"] = partial(write_csv, frame)
             files[f"{name}.parquet"] = partial(frame.to_parquet, index=False)
         text = json.dumps(self.provenance, indent=2, default=str, allow_nan=False) + "\n"
         files["run.json"] = lambda p: p.write_text(text, encoding="utf-8")

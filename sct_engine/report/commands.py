@@ -25,12 +25,16 @@ from sct_engine.engine.memory import check_memory
 from sct_engine.engine.model import build_model
 from sct_engine.errors import OutputError, ScenarioError, excerpt
 from sct_engine.files import (
+    check_destinations,
     check_output_file,
     check_output_folder,
+    write_csv,
     write_file_atomically,
     write_folder_atomically,
 )
 from sct_engine.report.data import (
+    RUN_RECORD,
+    SWEEP_INDEX,
     ReportSettings,
     analyse_for_report,
     prepare_report,
@@ -40,7 +44,7 @@ from sct_engine.report.html import money, write_html
 from sct_engine.report.sweep import SweepPoint, sweep_point
 from sct_engine.report.sweep_html import write_sweep_html
 from sct_engine.report.workbook import write_sweep_workbook, write_workbook
-from sct_engine.scenario import Scenario, parse_sets
+from sct_engine.scenario import Scenario, parse_sets, scenario_inputs
 
 _LEVELS = ("organisations", "systems", "national")
 
@@ -156,7 +160,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 write_folder_atomically(
                     out,
                     {
-                        f"comparison_{level}.csv": partial(frame.to_csv, index=False)
+                        f"comparison_{level}.csv": partial(write_csv, frame)
                         for level, frame in tables.items()
                     },
                     "--out",
@@ -228,6 +232,19 @@ def _sweep_paths(args: argparse.Namespace, source: Path) -> tuple[Path, Path | N
     return Path("out") / source.stem / "report.html", xlsx
 
 
+#: Each report option's example name and the endings of the format it writes.
+_FORMATS = {"--out": ("report.html", (".html", ".htm")), "--xlsx": ("report.xlsx", (".xlsx",))}
+
+
+def _inputs(source: Path, sources: Sequence[tuple[Scenario, Any, str]]) -> list[tuple[str, Path]]:
+    """Every file a report reads: the scenarios' files and, from a result folder, its records."""
+    found = scenario_inputs(scenario for scenario, _, _ in sources)
+    if source.is_dir():
+        records = [source / SWEEP_INDEX, *(source / f / RUN_RECORD for _, _, f in sources)]
+        found += [("a record of the run", path) for path in records if path.is_file()]
+    return found
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     settings = ReportSettings(
         draws=args.draws,
@@ -255,16 +272,21 @@ def _cmd_report(args: argparse.Namespace) -> int:
     sweep_only = sweep and args.sweep_only
     sweep_out, sweep_xlsx = _sweep_paths(args, source)
     points: list[SweepPoint] = []
-    # Every destination is checked before the first (long) analysis, and written whole.
+    # Every destination is checked before the first (long) analysis, and written whole: each
+    # in its format, none an input (the scenario, its tables, the run's record) nor another.
+    destinations: list[tuple[str, Path]] = []
     if sweep:
-        check_output_file(sweep_out, "--out")
+        destinations.append(("--out", sweep_out))
         if sweep_xlsx is not None:
-            check_output_file(sweep_xlsx, "--xlsx")
+            destinations.append(("--xlsx", sweep_xlsx))
     for _, _, folder in [] if sweep_only else sources:
         out, xlsx = _report_paths(args, source, folder)
-        check_output_file(out, "--out")
+        destinations.append(("--out", out))
         if xlsx is not None:
-            check_output_file(xlsx, "--xlsx")
+            destinations.append(("--xlsx", xlsx))
+    for option, path in destinations:
+        check_output_file(path, option, *_FORMATS[option])
+    check_destinations(destinations, _inputs(source, sources))
     failed: list[tuple[str, str]] = []  # a sweep's points that could not be analysed, and why
     for scenario, run, folder in sources:
         out, xlsx = _report_paths(args, source, folder)

@@ -29,7 +29,9 @@ from sct_engine.analysis.solvers import (
     mitigation_needed,
 )
 from sct_engine.analysis.submodels import DEFAULT_DETAIL_DRAWS
-from sct_engine.scenario import Scenario, load_scenario, load_variants
+from sct_engine.errors import excerpt
+from sct_engine.files import read_limited
+from sct_engine.scenario import MAX_DRAWS, Scenario, load_scenario, load_variants
 
 
 class ReportSourceError(ValueError):
@@ -79,38 +81,98 @@ class ReportData:
 # --- preparing ---------------------------------------------------------------------------
 
 
+#: The record ``sct run`` writes beside a run's tables, and the index of a sweep's points.
+RUN_RECORD, SWEEP_INDEX = "run.json", "sweep.json"
+#: Largest run record or sweep index read (a real one is a few kilobytes).
+MAX_RECORD_BYTES = 1024 * 1024
+#: Endings of a scenario file that a run record may name.
+_SCENARIO_SUFFIXES = (".yaml", ".yml", ".xlsx", ".xlsm")
+
+
+def _read_record(path: Path) -> Any:
+    """The JSON of a run record or sweep index: a regular file, bounded, any nesting refused
+    with a named error (result folders come from other people)."""
+    raw = read_limited(path, str(path), "", "re-run `sct run`", MAX_RECORD_BYTES)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError):
+        raise ReportSourceError(
+            f"{excerpt(path, 200)} is not a readable record of `sct run` (not JSON, or nested "
+            "too deep); re-run `sct run`"
+        ) from None
+
+
+def _run_record(path: Path) -> dict[str, Any]:
+    """A run record with the fields a report uses checked: a damaged one is a named error."""
+    info = _read_record(path)
+    shown = excerpt(path, 200)
+    if not isinstance(info, dict):
+        raise ReportSourceError(f"{shown} is not a record of `sct run`; re-run `sct run`")
+    checks = {
+        "scenario_file": lambda v: isinstance(v, str) and 0 < len(v) < 4096 and "\0" not in v,
+        "draws": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_DRAWS,
+        "seed": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 0),
+        "sweep_point": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
+        "set": lambda v: v is None or (isinstance(v, list) and all(_is_set(c) for c in v)),
+    }
+    for name, ok in checks.items():
+        if not ok(info.get(name)):
+            raise ReportSourceError(
+                f"{shown}: `{name}` is missing or not what `sct run` writes "
+                f"(got {excerpt(json.dumps(info.get(name)), 40)}); re-run `sct run`"
+            )
+    return info
+
+
+def _is_set(change: Any) -> bool:
+    return isinstance(change, dict) and isinstance(change.get("path"), str) and "value" in change
+
+
+def _point_folder(results: Path, written: Any) -> str:
+    """A sweep point's folder named in ``sweep.json``: one plain folder name inside the results
+    folder, never a path that leads elsewhere (``..``, an absolute path, a link out)."""
+    name = written if isinstance(written, str) else ""
+    real = Path(os.path.realpath(results / name)) if name else None
+    inside = real is not None and Path(os.path.realpath(results)) in real.parents
+    if not name or name in (".", "..") or Path(name).name != name or "\0" in name or not inside:
+        raise ReportSourceError(
+            f"{excerpt(results / SWEEP_INDEX, 200)} names the point folder "
+            f"'{excerpt(written, 80)}', which is not a folder inside {excerpt(results, 120)}; "
+            "a result folder's points are its own subfolders: re-run `sct run`"
+        )
+    return name
+
+
 def resolve_source(
     path: str | os.PathLike, files_root: str | os.PathLike[str] | None = None
 ) -> tuple[Scenario, dict[str, Any]]:
     """A scenario YAML file, or a result folder of ``sct run`` (its run.json names scenario, seed, draws).
 
     ``files_root`` opens a folder beyond the scenario's own to its CSV tables (``--files-root``).
+    A result folder's record is checked field by field; the scenario it names is the folder's
+    own copy if it has one, else the scenario file ``sct run`` read (a scenario file by its
+    ending, never any other kind of file).
     """
     p = Path(path)
     if not p.is_dir():
         return load_scenario(p, files_root), {"note": f"scenario file {p}"}
-    run_json = p / "run.json"
+    run_json = p / RUN_RECORD
     if not run_json.is_file():
         raise ReportSourceError(
             f"{p} is a folder without run.json: give a scenario YAML file or a folder written by `sct run`"
         )
-    try:
-        info = json.loads(run_json.read_text())
-    except json.JSONDecodeError as err:
-        raise ReportSourceError(
-            f"{run_json} is not valid JSON ({err.msg}); re-run `sct run`"
-        ) from None
-    named = info.get("scenario_file")
-    if not named:
-        raise ReportSourceError(f"{run_json} does not name its scenario_file; re-run `sct run`")
-    candidates = [Path(named), p / Path(named).name]
-    found = next((c for c in candidates if c.is_file()), None)
+    info = _run_record(run_json)
+    named = info["scenario_file"]
+    candidates = [p / Path(named).name, Path(named)]
+    found = next(
+        (c for c in candidates if c.suffix.lower() in _SCENARIO_SUFFIXES and c.is_file()), None
+    )
     if found is None:
         raise ReportSourceError(
-            f"the scenario file {named} named in {run_json} was not found; "
+            f"the scenario file {excerpt(named, 200)} named in {run_json} was not found; "
             "run `sct report` on the scenario file itself"
         )
-    sets = {c["path"]: c["value"] for c in info.get("set") or [] if isinstance(c, dict)}
+    sets = {c["path"]: c["value"] for c in info.get("set") or []}
     if info.get("sweep_point") is None and not sets:
         scenario = load_scenario(found, files_root)
     else:  # a sweep point, or a what-if: the same changes to the same file
@@ -118,11 +180,11 @@ def resolve_source(
             found, point=info.get("sweep_point"), sets=sets, files_root=files_root
         )
         scenario = variant.scenario
-    note = f"re-created from the run in {p} (run.json: seed {info.get('seed')}, {info.get('draws'):,} draws)"
+    note = f"re-created from the run in {p} (run.json: seed {info.get('seed')}, {info['draws']:,} draws)"
     if info.get("scenario_hash") and info["scenario_hash"] != scenario.content_hash:
         note += "; the scenario file has changed since that run, so the report uses the file as it is now"
         print(f"warning: {found} has changed since the run in {p}", file=sys.stderr)
-    return scenario, {"seed": info.get("seed"), "draws": info.get("draws"), "note": note}
+    return scenario, {"seed": info.get("seed"), "draws": info["draws"], "note": note}
 
 
 def resolve_sources(
@@ -136,8 +198,8 @@ def resolve_sources(
     A scenario file gives one per sweep point (or the one ``point`` picks),
     with ``sets`` applied; ``folder`` is the point's subfolder name (empty
     without a sweep). A folder of ``sct run`` gives its run; the folder of a
-    sweep run (with ``sweep.json``) gives each point's folder. ``files_root``: as in
-    :func:`resolve_source`.
+    sweep run (with ``sweep.json``) gives each point's folder, which must be one of its own
+    subfolders (:func:`_point_folder`). ``files_root``: as in :func:`resolve_source`.
     """
     p = Path(path)
     if not p.is_dir():
@@ -153,15 +215,19 @@ def resolve_sources(
         raise ReportSourceError(
             f"--set changes a scenario file, and {p} is a result folder: give the scenario file"
         )
-    if (p / "run.json").is_file() or not (p / "sweep.json").is_file():
+    if (p / RUN_RECORD).is_file() or not (p / SWEEP_INDEX).is_file():
         if point is not None:
             raise ReportSourceError(f"--point picks a sweep point, and {p} holds one run")
         return [(*resolve_source(p, files_root), "")]
+    index = _read_record(p / SWEEP_INDEX)
     try:
-        index = json.loads((p / "sweep.json").read_text())
-        folders = {int(e["point"]): str(e["folder"]) for e in index}
-    except (ValueError, TypeError, KeyError):
-        raise ReportSourceError(f"{p / 'sweep.json'} is damaged; re-run `sct run`") from None
+        folders = {int(e["point"]): _point_folder(p, e["folder"]) for e in index}
+    except (TypeError, KeyError, OverflowError):
+        raise ReportSourceError(f"{p / SWEEP_INDEX} is damaged; re-run `sct run`") from None
+    except ValueError as err:
+        if isinstance(err, ReportSourceError):
+            raise
+        raise ReportSourceError(f"{p / SWEEP_INDEX} is damaged; re-run `sct run`") from None
     if point is not None and point not in folders:
         raise ReportSourceError(f"{p} has no point {point} (it has {sorted(folders)})")
     chosen = sorted(folders) if point is None else [point]

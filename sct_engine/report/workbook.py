@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sct_engine.files import text_cell
 from sct_engine.report.data import ReportData, provenance_fields, report_tables
 from sct_engine.report.inputs import input_tables
 from sct_engine.report.sweep import SweepPoint, sweep_tables
@@ -373,7 +374,7 @@ def _write_block(
     from openpyxl.utils import get_column_letter
 
     for c, (name, kind) in enumerate(zip(frame.columns, kinds, strict=True), start=1):
-        head = sheet.cell(top, c, _title(str(name), kind))
+        head = text_cell(sheet.cell(top, c), _title(str(name), kind))
         head.font, head.fill, head.alignment = style["head_font"], style["head_fill"], style["wrap"]
         if field_row:
             field = sheet.cell(top + 1, c, str(name))
@@ -382,7 +383,7 @@ def _write_block(
     formats = [_format(kind) for kind in kinds]
     for r, row in enumerate(frame.itertuples(index=False), start=first):
         for c, value in enumerate(row, start=1):
-            cell = sheet.cell(r, c, _cell(value))
+            cell = text_cell(sheet.cell(r, c), _cell(value))
             cell.number_format = formats[c - 1]
     sheet.row_dimensions[top].height = 45
     for c, name in enumerate(frame.columns, start=1):

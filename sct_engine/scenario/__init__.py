@@ -22,6 +22,7 @@ from sct_engine.scenario.loading import (
     load_scenario,
     parse_scenario,
     read_scenario_data,
+    scenario_inputs,
     scenario_json_schema,
     validate_files,
 )
@@ -89,6 +90,7 @@ __all__ = [
     "point_label",
     "point_slug",
     "read_scenario_data",
+    "scenario_inputs",
     "scenario_json_schema",
     "scheme_labels",
     "set_field",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from sct_engine.files import check_output_file, write_file_atomically
+from sct_engine.files import check_destinations, check_output_file, write_file_atomically
 from sct_engine.scenario.dumping import scenario_yaml
-from sct_engine.scenario.loading import load_scenario
+from sct_engine.scenario.loading import load_scenario, scenario_inputs
 from sct_engine.scenario.workbook.layout import SHEETS
 from sct_engine.scenario.workbook.reader import WORKBOOK_SUFFIXES
 
@@ -17,7 +18,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 
 def _refuse_overwrite(out: Path, force: bool) -> str | None:
-    if out.exists() and not force:
+    if os.path.lexists(out) and not force:
         return f"{out} already exists; choose another name, or add --force to replace it"
     return None
 
@@ -36,6 +37,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
     from sct_engine.scenario.workbook.writer import write_scenario_workbook
 
     scenario = load_scenario(args.source) if args.source else None
+    check_destinations([("", out)], scenario_inputs([scenario] if scenario else []))
     write_file_atomically(out, lambda tmp: write_scenario_workbook(tmp, scenario), "")
     what = f"the scenario of {args.source}" if args.source else "a small example system"
     print(
@@ -51,8 +53,6 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     problem = None
     if suffix not in (*YAML_SUFFIXES, *WORKBOOK_SUFFIXES):
         problem = f"{out} must end in .yaml, .yml or .xlsx (the format to write)"
-    elif out.resolve() == source.resolve():
-        problem = "the output file is the input file; give another name"
     else:
         problem = _refuse_overwrite(out, args.force)
     if problem:
@@ -63,6 +63,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from sct_engine.scenario.workbook.writer import write_scenario_workbook
 
     scenario = load_scenario(source)
+    check_destinations([("", out)], scenario_inputs([scenario]))
     if suffix in YAML_SUFFIXES:
         text = scenario_yaml(scenario, source.name)
         write_file_atomically(out, lambda tmp: tmp.write_text(text, encoding="utf-8"), "")

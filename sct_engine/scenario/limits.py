@@ -35,6 +35,7 @@ __all__ = [
     "MAX_WORKBOOK_UNZIPPED_BYTES",
     "OverlongInteger",
     "check_document",
+    "check_files_root",
     "check_organisation_count",
     "confined_path",
     "files_root_from_env",
@@ -65,7 +66,30 @@ _ACCESS_DOCS = "see docs/scenario-format.md#file-access"
 def files_root_from_env() -> Path | None:
     """The folder ``SCT_FILES_ROOT`` opens to scenarios, or None when it is not set."""
     value = os.environ.get(FILES_ROOT_ENV, "").strip()
-    return Path(value) if value else None
+    return check_files_root(value, FILES_ROOT_ENV) if value else None
+
+
+def check_files_root(value: str | os.PathLike[str], given_as: str) -> Path:
+    """The folder a caller opens to scenarios (``--files-root``, ``files_root=``,
+    ``SCT_FILES_ROOT``), which must be an existing folder; ScenarioError otherwise.
+
+    An empty text would mean the current folder, a file or a missing folder a typo: each is
+    refused rather than opening something other than what was meant.
+    """
+    text = os.fspath(value)
+    shown = excerpt(text, 120)
+    fix = "give the folder scenarios may read files from, e.g. --files-root /data/scenarios"
+    if not text.strip():
+        raise _refused(given_as, "", "is empty; it must name an existing folder", fix)
+    try:
+        is_folder = os.path.isdir(text)
+        exists = os.path.lexists(text)
+    except ValueError:  # a NUL character
+        is_folder = exists = False
+    if not is_folder:
+        what = "is not a folder" if exists else "does not exist"
+        raise _refused(given_as, "", f"{shown} {what}; it must name an existing folder", fix)
+    return Path(os.path.abspath(text))
 
 
 def confined_path(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from sct_engine.scenario.limits import (
     MAX_NESTING,
     OverlongInteger,
     check_document,
+    check_files_root,
     check_organisation_count,
     files_root_from_env,
     read_limited,
@@ -68,7 +70,7 @@ def read_scenario_data(path: str | os.PathLike[str]) -> tuple[Any, bytes]:
     file = os.fspath(path)
     source = Path(os.path.abspath(file))
     if is_workbook(source):
-        book = read_workbook(source, file)
+        book = read_workbook(source, file, partial(_model_problems, source=source, file=file))
         check_document(book.data, file)
         return book.data, book.raw
     refuse_other_spreadsheet(source, file)
@@ -112,6 +114,16 @@ def canonical_bytes(data: Any, file: str = "<scenario>") -> bytes:
     return json.dumps(data, sort_keys=True, default=str).encode()
 
 
+def scenario_inputs(scenarios: Iterable[Scenario]) -> list[tuple[str, Path]]:
+    """(what, path) of every file the scenarios were read from, each once: what a command
+    checks its outputs against (:func:`sct_engine.files.check_destinations`)."""
+    found: dict[Path, str] = {}
+    for scenario in scenarios:
+        for k, path in enumerate(scenario.input_files):
+            found.setdefault(path, "the scenario file" if k == 0 else "a CSV table it reads")
+    return [(what, path) for path, what in found.items()]
+
+
 def validate_files(paths: Iterable[str | os.PathLike[str]]) -> dict[str, list[Problem]]:
     """Problems per scenario file, keyed by the path as given; an empty list means valid."""
     results: dict[str, list[Problem]] = {}
@@ -135,18 +147,35 @@ def scenario_json_schema() -> dict[str, Any]:
 
 def _root(files_root: str | os.PathLike[str] | None) -> Path | None:
     """The folder opened to scenarios on purpose: the argument, else ``$SCT_FILES_ROOT``."""
-    return Path(os.path.abspath(files_root)) if files_root is not None else files_root_from_env()
+    if files_root is None:
+        return files_root_from_env()
+    return check_files_root(files_root, "files_root")
 
 
 def _load_workbook(source: Path, file: str, files_root: str | os.PathLike[str] | None) -> Scenario:
     """A workbook's fields checked as a YAML file's are; problems and warnings name cells."""
-    book = read_workbook(source, file)
+    check = partial(_model_problems, source=source, file=file, files_root=files_root)
+    book = read_workbook(source, file, check)
     try:
         scenario = build_scenario(book.data, source, file, book.raw, files_root)
     except ScenarioError as exc:
         raise ScenarioError([book.locate(problem) for problem in exc.problems]) from None
     scenario._locate = book.locate
     return scenario
+
+
+def _model_problems(
+    data: dict[str, Any],
+    source: Path,
+    file: str,
+    files_root: str | os.PathLike[str] | None = None,
+) -> list[Problem]:
+    """The models' problems with a workbook's fields, reported with the reader's own."""
+    try:
+        build_scenario(data, source, file, b"", files_root)
+    except ScenarioError as exc:
+        return exc.problems
+    return []
 
 
 def build_scenario(
@@ -198,6 +227,7 @@ def build_scenario(
         raise ScenarioError(problems_from_validation_error(exc, file, Scenario)) from None
     scenario._source = source
     scenario._content_hash = sha256_of([raw, *tables.contents])
+    scenario._inputs = tuple([*([source] if source else []), *tables.paths])
     return scenario
 
 
@@ -387,7 +417,21 @@ def _parse_yaml(raw: bytes, file: str) -> Any:
 def _load_yaml(text: str, file: str) -> Any:
     """Plain data from YAML text through the bounded loader; problems name ``file``."""
     # A SafeLoader subclass: as safe as yaml.safe_load (no object tags, nothing executed).
-    loader = _ScenarioLoader(text, file)
+    try:
+        loader = _ScenarioLoader(text, file)
+    except yaml.reader.ReaderError as exc:  # found before any parsing: a NUL, a bell, ...
+        raise ScenarioError(
+            [
+                Problem(
+                    file,
+                    "",
+                    f"holds the control character U+{exc.character:04X} (character "
+                    f"{exc.position + 1:,}), so it is not a text file a scenario can be",
+                    "check that this is the right file; save it as plain UTF-8 text, and write "
+                    'a character such as a tab inside quotes as an escape ("\\t")',
+                )
+            ]
+        ) from None
     try:
         return loader.get_single_data()
     except yaml.MarkedYAMLError as exc:

@@ -100,6 +100,7 @@ class CsvTables:
     file: str
     root: Path | None = None
     contents: list[bytes] = field(default_factory=list)
+    paths: list[Path] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     def read(
@@ -126,6 +127,7 @@ class CsvTables:
             shown = os.path.normpath(Path(self.base or self.root or "", written))  # as written
             raw = read_limited(path, self.file, where, self._not_found_fix(), shown=shown)
             self.contents.append(raw)
+            self.paths.append(path)
             frame = read_csv_table(raw, self.file, where, written, MAX_ORGANISATIONS)
         except ScenarioError as exc:
             self.problems += exc.problems
@@ -149,11 +151,17 @@ class CsvTables:
         missing = [c for c in required if c not in columns]
         unknown = [c for c in columns if c not in allowed]
         if missing:
+            # Not an organisations table (perhaps not a table at all: a key file, /proc under a
+            # wide --files-root): its header is never quoted, only the field names it lacks.
+            others = (
+                f"; {len(unknown):,} of its columns are not organisation fields" if unknown else ""
+            )
             self._problem(
                 where,
-                f"{excerpt(written, 80)} is missing columns: {', '.join(missing)}",
+                f"{excerpt(written, 80)} is missing columns: {', '.join(missing)}{others}",
                 f"add them to the header row; columns are organisation fields: {', '.join(allowed)}",
             )
+            return False
         for column in unknown[:10]:
             self._problem(
                 where,

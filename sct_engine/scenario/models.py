@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -30,9 +32,10 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import JsonDict
+from pydantic_core import PydanticCustomError
 
 from sct_engine.errors import Problem, RuleViolation, ScenarioError, problems_from_validation_error
-from sct_engine.files import MAX_MONEY
+from sct_engine.files import MAX_CELL_CHARS, MAX_MONEY
 from sct_engine.rules import (
     KIND_ALIASES,
     PROVIDER_TYPES,
@@ -70,6 +73,33 @@ ID_PATTERN = r"^[a-z0-9_]+$"
 PositivePct = Annotated[StrictFloat, Field(gt=0, le=MAX_PCT_OF_TURNOVER, allow_inf_nan=False)]
 
 _CONFIG = ConfigDict(extra="forbid")
+
+#: Control characters (a bell, an escape, NUL...): never in a name, which a terminal would obey
+#: and a workbook cannot hold; a description may keep line breaks and tabs.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _refuse_control(pattern: re.Pattern[str]) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        found = pattern.search(value)
+        if found:
+            raise PydanticCustomError(
+                "control_character",
+                "contains the control character U+{code} (character {at})",
+                {"code": f"{ord(found.group()):04X}", "at": found.start() + 1},
+            )
+        return value
+
+    return check
+
+
+#: Text a person reads in a report and a workbook cell holds: at most :data:`MAX_CELL_CHARS`
+#: characters (longer would be cut short in a workbook) and no control characters.
+Name = Annotated[str, Field(max_length=MAX_CELL_CHARS), AfterValidator(_refuse_control(_CONTROL))]
+Lines = Annotated[
+    str, Field(max_length=MAX_CELL_CHARS), AfterValidator(_refuse_control(_CONTROL_BUT_LINES))
+]
 _MONEY: JsonDict = {"unit": "£m"}
 
 
@@ -361,7 +391,7 @@ class Organisation(BaseModel):
         pattern=ID_PATTERN,
         description="Unique id across the scenario: lower-case letters, digits and _, e.g. acute_a.",
     )
-    name: str | None = Field(None, description="Display name.")
+    name: Name | None = Field(None, description="Display name.")
     kind: Literal["provider", "commissioner"] = Field(
         description="provider (trust, earns PSF) or commissioner (CCG, earns CSF; `ccg` is "
         "accepted for commissioner)."
@@ -621,7 +651,7 @@ class System(BaseModel):
     id: str = Field(
         pattern=ID_PATTERN, description="Unique system id: lower-case letters, digits and _."
     )
-    name: str | None = Field(None, description="Display name.")
+    name: Name | None = Field(None, description="Display name.")
     system_control_total: StrictFloat | None = _money(
         "System control total, £m; null means the sum of members' control totals.", None
     )
@@ -716,8 +746,8 @@ class Scenario(BaseModel):
 
     model_config = _CONFIG
 
-    name: str = Field(min_length=1, description="Scenario name, shown in reports.")
-    description: str | None = Field(None, description="Free text.")
+    name: Name = Field(min_length=1, description="Scenario name, shown in reports.")
+    description: Lines | None = Field(None, description="Free text.")
     simulation: Simulation = Field(
         default_factory=Simulation, description="Monte Carlo draws and seed."
     )
@@ -746,6 +776,7 @@ class Scenario(BaseModel):
     _source: Path | None = PrivateAttr(None)
     _content_hash: str = PrivateAttr("")
     _changes: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _inputs: tuple[Path, ...] = PrivateAttr(())
     # A workbook's cell locator: turns a warning's field path into the cell it came from.
     _locate: Callable[[Problem], Problem] | None = PrivateAttr(None)
 
@@ -916,6 +947,12 @@ class Scenario(BaseModel):
     def source(self) -> Path | None:
         """Absolute path of the YAML file this scenario was read from, if any."""
         return self._source
+
+    @property
+    def input_files(self) -> tuple[Path, ...]:
+        """Every file this scenario was read from: its own file, then its CSV tables; outputs
+        are checked against them so that none ever replaces an input."""
+        return self._inputs
 
     @property
     def changes(self) -> dict[str, Any]:

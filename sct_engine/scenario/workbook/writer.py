@@ -16,6 +16,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from sct_engine.files import text_cell
 from sct_engine.scenario.models import Scenario
 from sct_engine.scenario.workbook.layout import (
     CORRELATION,
@@ -203,7 +204,7 @@ def _table_sheet(book: Workbook, table: Table, records: list[dict[str, Any]]) ->
         for r, record in enumerate(records, start=FIRST_DATA_ROW):
             value = _get(record, column.path)
             if value is not None:
-                sheet.cell(r, c, _cell_value(value)).number_format = fmt
+                text_cell(sheet.cell(r, c), _cell_value(value)).number_format = fmt
         check = validation(column)
         if table.sheet != SYSTEMS and column.name == "system":
             check = _system_list(column)
@@ -253,7 +254,7 @@ def _settings_sheet(book: Workbook, data: dict[str, Any]) -> None:
         for column in columns:
             sheet.cell(row, 1, column.label)
             value = _get(data, column.path)
-            cell = sheet.cell(row, 2, None if value is None else _cell_value(value))
+            cell = text_cell(sheet.cell(row, 2), None if value is None else _cell_value(value))
             cell.number_format = number_format(column)
             sheet.cell(row, 3, column.unit)
             sheet.cell(row, 4, column.name).font = _FIELD_FONT
@@ -292,14 +293,14 @@ def _correlation_sheet(book: Workbook, scenario: Scenario) -> None:
         order = system.correlation.organisations or [org.id for org in system.organisations]
         label = sheet.cell(row, 1, CORRELATION_LABEL)
         label.font = _SECTION_FONT
-        sheet.cell(row, 2, system.id).font = _SECTION_FONT
+        text_cell(sheet.cell(row, 2), system.id).font = _SECTION_FONT
         corner = sheet.cell(row + 1, 1, "organisation")
         corner.font = _FIELD_FONT
         for k, member in enumerate(order, start=2):
-            head = sheet.cell(row + 1, k, member)
+            head = text_cell(sheet.cell(row + 1, k), member)
             head.font, head.fill, head.alignment = _HEADER_FONT, _HEADER_FILL, _WRAP
         for i, (member, values) in enumerate(zip(order, system.correlation.matrix, strict=True)):
-            sheet.cell(row + 2 + i, 1, member).font = Font(bold=True)
+            text_cell(sheet.cell(row + 2 + i, 1), member).font = Font(bold=True)
             for j, value in enumerate(values, start=2):
                 sheet.cell(row + 2 + i, j, value).number_format = CORRELATION_FORMAT
         check = DataValidation(

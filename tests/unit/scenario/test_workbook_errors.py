@@ -190,12 +190,28 @@ def test_formula_is_read_through_the_value_excel_saved(good):
     openpyxl cannot calculate, so the two views of such a file are built here: the values
     (what ``data_only=True`` gives) and the formulas.
     """
-    values, formulas = load_workbook(good, data_only=True), load_workbook(good)
+    formulas = load_workbook(good)
     sheet = formulas["Organisations"]
     spot = at(sheet, "plan", ACUTE_NORTH)
-    sheet[spot] = f"={at(sheet, 'control_total', ACUTE_NORTH)}+3.7"
-    values["Organisations"][spot] = -0.3 + 1.0  # Excel's saved value of the new formula
-    data = reader._Reader("book.xlsx", values, formulas).scenario()
+    formula = f"{at(sheet, 'control_total', ACUTE_NORTH)}+3.7"
+    sheet[spot] = f"={formula}"
+    written = good.parent / "formula.xlsx"
+    formulas.save(written)
+    # Excel saves the formula's value beside it (openpyxl, which cannot calculate, leaves it out).
+    saved = good.parent / "saved.xlsx"
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(saved, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            target.writestr(
+                item,
+                data.replace(
+                    f"<f>{formula}</f><v />".encode(), f"<f>{formula}</f><v>0.7</v>".encode()
+                ),
+            )
+    assert saved.stat().st_size and b"<v>0.7</v>" in b"".join(
+        zipfile.ZipFile(saved).read(n) for n in zipfile.ZipFile(saved).namelist()
+    )
+    data = reader.read_workbook(saved, "book.xlsx").data
     assert data["systems"][0]["organisations"][0]["plan"] == pytest.approx(0.7)
 
 
