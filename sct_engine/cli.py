@@ -175,14 +175,15 @@ def write_sweep_index(out: Path, variants: Sequence[Variant]) -> None:
 
     Points written earlier into the same folder (``--point K`` runs) stay listed.
     """
-    from sct_engine.files import write_file_atomically
+    from sct_engine.files import read_limited, write_file_atomically
 
     path = out / "sweep.json"
     entries: dict[int, dict] = {}
     try:
-        earlier = json.loads(path.read_text())
+        # Bounded, and never a pipe or a device: the folder may have come from elsewhere.
+        earlier = json.loads(read_limited(path, str(path), "", "", 1024 * 1024))
         entries = {int(e["point"]): e for e in earlier if isinstance(e, dict) and "point" in e}
-    except (OSError, ValueError, TypeError, KeyError):
+    except (ScenarioError, ValueError, TypeError, KeyError, RecursionError, OverflowError):
         pass  # no index yet, or one this version cannot read: start afresh
     for v in variants:
         assert v.index is not None
@@ -262,29 +263,41 @@ def _run_one(args: argparse.Namespace, scenario: Scenario, out: Path) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from sct_engine.scenario import load_variants
+    from sct_engine.engine.simulate import check_run_memory
+    from sct_engine.errors import MAX_PROBLEMS_SHOWN
+    from sct_engine.scenario import check_variants
 
     bad = 0
     for path in args.files:
         try:
-            variants = load_variants(path, files_root=args.files_root)
+            variants, count = check_variants(path, files_root=args.files_root)
+            # What `sct run` refuses for memory is refused here (a sweep never changes the
+            # numbers of options, members or systems, so one point stands for all).
+            check_run_memory(variants[0].scenario)
         except ScenarioError as exc:
             bad += 1
             n = len(exc.problems)
-            print(f"{path}: INVALID ({n} problem{'s' if n > 1 else ''})")
-            for problem in exc.problems:
+            print(f"{path}: INVALID ({n:,} problem{'s' if n > 1 else ''})")
+            for problem in exc.problems[:MAX_PROBLEMS_SHOWN]:
                 print(f"  - {problem}")
+            if n > MAX_PROBLEMS_SHOWN:
+                print(f"  ... and {n - MAX_PROBLEMS_SHOWN:,} more problems")
             continue
         warnings = grouped_warnings(variants)
         n = len(warnings)
-        notes = [f"sweep of {len(variants)} points"] if variants[0].index is not None else []
+        swept = variants[0].index is not None
+        notes = [f"sweep of {count:,} points"] if swept else []
+        if swept and len(variants) < count:
+            notes += [f"{len(variants):,} checked, every value of every path among them"]
         notes += [f"{n} warning{'s' if n > 1 else ''}"] if n else []
         print(f"{path}: ok" + (f" ({', '.join(notes)})" if notes else ""))
-        if variants[0].index is not None and len(variants) <= MAX_POINTS_LISTED:
+        if swept and count <= MAX_POINTS_LISTED:
             for variant in variants:
                 print(f"  - point {variant.index}: {variant.label}")
-        for warning in warnings:
+        for warning in warnings[:MAX_PROBLEMS_SHOWN]:
             print(f"  - warning: {warning}")
+        if n > MAX_PROBLEMS_SHOWN:
+            print(f"  ... and {n - MAX_PROBLEMS_SHOWN:,} more warnings")
     return 1 if bad else 0
 
 

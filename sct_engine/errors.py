@@ -273,6 +273,10 @@ def _explain(
         length = len(str(detail.get("input", "")))
         message = f"is {length:,} characters long, more than the {most:,} a spreadsheet cell holds"
         return message, _with_description(f"shorten `{name}`", node)
+    if kind == "implausibly_small":
+        return str(detail["msg"]), _with_description(
+            f"check `{name}`: a figure this small is a slip (money is in £m: 0.5 is £500k)", node
+        )
     if kind == "control_character":
         return f"{detail['msg']}, which a terminal would act on and a workbook cannot hold", (
             f"retype `{name}` without it (copying from another program can bring one in)"

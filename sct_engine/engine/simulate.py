@@ -172,6 +172,14 @@ def _whole(value: object) -> object:
     )
 
 
+def check_run_memory(scenario: Scenario, engine: str = "kernel") -> int:
+    """Refuse, as :func:`simulate` would before allocating anything, a scenario whose run does
+    not fit in memory (ScenarioError); the estimate in bytes otherwise. ``sct validate`` uses
+    it, so a file it calls ok is one ``sct run`` will not refuse for memory."""
+    file = str(scenario.source) if scenario.source else "<scenario>"
+    return check_memory(build_model(scenario), engine, _threads(engine), file)
+
+
 def _threads(engine: str) -> int:
     if engine != "kernel":
         return 1

@@ -142,6 +142,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.out:  # no comparison table may replace one of the scenario's files
+        written = [
+            ("--out", Path(args.out) / folder / f"comparison_{level}.csv")
+            for _, _, folder in sources
+            for level in _LEVELS
+        ]
+        check_destinations(written, scenario_inputs(scenario for scenario, _, _ in sources))
     failed: list[str] = []  # a sweep's points that could not be compared
     for scenario, run, folder in sources:
         if folder:

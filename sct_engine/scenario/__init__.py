@@ -53,7 +53,13 @@ from sct_engine.scenario.sweep import (
     set_field,
     sweep_points,
 )
-from sct_engine.scenario.variants import Variant, load_point, load_variants, parse_sets
+from sct_engine.scenario.variants import (
+    Variant,
+    check_variants,
+    load_point,
+    load_variants,
+    parse_sets,
+)
 
 __all__ = [
     "FILES_ROOT_ENV",
@@ -80,6 +86,7 @@ __all__ = [
     "Variant",
     "apply_point",
     "check_run_numbers",
+    "check_variants",
     "load_point",
     "load_scenario",
     "load_variants",

@@ -28,6 +28,7 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -67,9 +68,25 @@ MAX_DOF = 1000.0
 MAX_SKEW = 1000.0
 #: Largest incentive PSF per £1 of uplift.
 MAX_INCENTIVE_RATE = 100.0
+#: Smallest spread of outturn, £m (£1 a year) and % of turnover, and smallest turnover (£10k):
+#: anything smaller is a slip, and a spread that vanishes would turn figures infinite.
+MIN_SD, MIN_SD_PCT, MIN_TURNOVER = 1e-6, 1e-6, 0.01
 #: Allowed characters of system and organisation ids.
 ID_PATTERN = r"^[a-z0-9_]+$"
+
+
 #: A percentage above 0 (``sd_pct`` and the entries of ``sd_pct_by_type``).
+def _at_least(value: float | None, minimum: float, unit: str) -> float | None:
+    """Refuse a positive figure so small it is a slip (and would turn results infinite)."""
+    if value is not None and 0 < value < minimum:
+        raise PydanticCustomError(
+            "implausibly_small",
+            "is {value}{unit}, implausibly small (below {minimum}{unit})",
+            {"value": f"{value:g}", "unit": unit, "minimum": f"{minimum:g}"},
+        )
+    return value
+
+
 PositivePct = Annotated[StrictFloat, Field(gt=0, le=MAX_PCT_OF_TURNOVER, allow_inf_nan=False)]
 
 _CONFIG = ConfigDict(extra="forbid")
@@ -361,6 +378,13 @@ class Uncertainty(BaseModel):
             return {canonical_group(k) if isinstance(k, str) else k: v for k, v in value.items()}
         return value
 
+    @field_validator("sd_pct_by_type")
+    @classmethod
+    def _no_vanishing_pct(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        for pct in (value or {}).values():
+            _at_least(pct, MIN_SD_PCT, "%")
+        return value
+
     @model_validator(mode="after")
     def _shares_fit(self) -> Uncertainty:
         problems = list(_quarter_share_problems("quarterly_variance", self.quarterly_variance))
@@ -464,6 +488,14 @@ class Organisation(BaseModel):
         "national_share + l_i l_j; default sqrt(system_share). A provider at +l and a commissioner "
         "at -l move against each other (the contract line). |l| at most sqrt(1 - national_share).",
     )
+
+    @field_validator("sd", "sd_pct", "turnover")
+    @classmethod
+    def _not_vanishing(cls, value: float | None, info: ValidationInfo) -> float | None:
+        minimum, unit = {"sd": (MIN_SD, " £m"), "sd_pct": (MIN_SD_PCT, "%")}.get(
+            str(info.field_name), (MIN_TURNOVER, " £m")
+        )
+        return _at_least(value, minimum, unit)
 
     @field_validator("kind", mode="before")
     @classmethod

@@ -139,6 +139,31 @@ def parse_path(path: str) -> tuple[str | int, ...]:
 # --- expanding the block --------------------------------------------------------------
 
 
+def count_points(spec: Any, file: str) -> int:
+    """How many runs a sweep block makes, counted without building its points."""
+    if isinstance(spec, Mapping) and spec:
+        return math.prod(len(_values(str(path), raw, file)) for path, raw in spec.items())
+    return len(spec) if isinstance(spec, list) else 0
+
+
+def covering_points(points: Sequence[Point], most: int) -> list[int]:
+    """At most ``most`` point numbers among which every value of every path appears (as far
+    as ``most`` allows), first and last points included: what ``sct validate`` checks of a
+    sweep too long to check point by point."""
+    if len(points) <= most:
+        return list(range(len(points)))
+    seen: set[tuple[str, str]] = set()
+    chosen: list[int] = []
+    for k in (0, len(points) - 1, *range(1, len(points) - 1)):
+        keys = {(path, _number_text(value)) for path, value in points[k].items()}
+        if len(chosen) < 2 or not keys <= seen:
+            chosen.append(k)
+            seen |= keys
+        if len(chosen) >= most:
+            break
+    return sorted(chosen)
+
+
 def _grid(spec: Mapping[Any, Any], file: str) -> list[Point]:
     """The cartesian product of each path's values, the last path varying fastest."""
     if not spec:
@@ -192,13 +217,33 @@ def _values(path: str, raw: Any, file: str) -> list[float | int]:
             f"write e.g. `{path}: [0.1, 0.3]`, `[0, 0.1, ..., 1]` or `{{start: 0, stop: 1, num: 11}}`",
         )
     if "..." in raw:
-        return _progression(raw, where, file)
+        return _distinct(_progression(raw, where, file), where, file, "gives")
     values = [_number(value, f"{where}[{i}]", file) for i, value in enumerate(raw)]
-    repeated = sorted({_number_text(v) for v in values if values.count(v) > 1})
-    if repeated:
+    return _distinct(values, where, file, "lists")
+
+
+def _distinct(values: list[float | int], where: str, file: str, verb: str) -> list[float | int]:
+    """The values, if each is a finite number given once: a range whose steps are too small for
+    floating point gives the same value twice, and two runs of one point would clash."""
+    if not all(math.isfinite(v) for v in values):
         raise _error(
-            file, where, f"lists {', '.join(repeated)} more than once", "list each value once"
+            file,
+            where,
+            "gives values beyond the largest number a computer holds",
+            "choose first, step and last of a size the field can take",
         )
+    seen: set[float | int] = set()
+    repeated: set[str] = set()
+    for value in values:
+        if value in seen:
+            repeated.add(_number_text(value))
+        seen.add(value)
+    if repeated:
+        fix = "list each value once"
+        if verb == "gives":
+            fix = "widen the range or use fewer values: its steps are too small to tell apart"
+        shown = ", ".join(sorted(repeated)[:5])
+        raise _error(file, where, f"{verb} {shown} more than once", fix)
     return values
 
 
@@ -213,7 +258,14 @@ def _progression(raw: list[Any], where: str, file: str) -> list[float | int]:
         )
     first, second, last = (_number(raw[i], f"{where}[{i}]", file) for i in (0, 1, 3))
     step = second - first
-    steps = (last - first) / step if step else -1.0
+    steps = (last - first) / step if step and math.isfinite(step) else -1.0
+    if not math.isfinite(steps):  # a step too small for the span: a count beyond any limit
+        raise _error(
+            file,
+            SWEEP_KEY,
+            f"[{first}, {second}, ..., {last}] takes steps of {step:g}, too many to count",
+            "sweep fewer values, or split the sweep over several files",
+        )
     if steps < 1 or abs(steps - round(steps)) > 1e-9:
         raise _error(
             file,
@@ -247,7 +299,8 @@ def _linspace(raw: Mapping[str, Any], where: str, file: str) -> list[float | int
             "e.g. `num: 11`",
         )
     _check_count(num, file)
-    return [_tidy(start + (stop - start) * i / (num - 1)) for i in range(num)]
+    values = [_tidy(start + (stop - start) * i / (num - 1)) for i in range(num)]
+    return _distinct(values, where, file, "gives")
 
 
 def _number(value: Any, where: str, file: str) -> float | int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,7 @@ from sct_engine.scenario.models import Scenario
 from sct_engine.scenario.sweep import (
     SWEEP_KEY,
     Point,
+    covering_points,
     parse_path,
     point_label,
     point_slug,
@@ -46,6 +47,11 @@ SET_OPTION = "--set"
 #: A point's folder name longer than this drops the values (the number alone is unique).
 _MAX_FOLDER = 120
 _DOCS = "see docs/scenario-format.md (What-if changes with --set)"
+
+
+#: `sct validate` checks at most this many points of a sweep (every value of every path among
+#: them); longer sweeps are counted, not built.
+MAX_POINTS_CHECKED = 200
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,45 @@ def load_variants(
             "give a point number from the list `sct validate` prints",
         )
     chosen = range(len(points)) if point is None else [point]
+    return _build(data, source, file, points, chosen, sets, files_root)
+
+
+def check_variants(
+    path: str | os.PathLike[str],
+    files_root: str | os.PathLike[str] | None = None,
+    most: int | None = None,
+) -> tuple[list[Variant], int]:
+    """What ``sct validate`` checks of a file, and how many runs it makes.
+
+    A sweep of at most ``most`` (default :data:`MAX_POINTS_CHECKED`) points is checked point
+    by point, as :func:`load_variants` would; a longer one is counted without building its
+    points, and at most ``most`` of them are checked, among them every value of every path
+    (:func:`~sct_engine.scenario.sweep.covering_points`). Raises ScenarioError.
+    """
+    most = MAX_POINTS_CHECKED if most is None else most
+    file = os.fspath(path)
+    source = Path(os.path.abspath(file))
+    if is_workbook(source):
+        return [Variant(load_scenario(file, files_root))], 1
+    data, raw = read_scenario_data(file)
+    if not isinstance(data, dict) or SWEEP_KEY not in data:
+        return [Variant(build_scenario(data, source, file, raw, files_root))], 1
+    data = dict(data)
+    points = sweep_points(data.pop(SWEEP_KEY), data, file)
+    chosen = covering_points(points, most)
+    return _build(data, source, file, points, chosen, {}, files_root), len(points)
+
+
+def _build(
+    data: dict[str, Any],
+    source: Path,
+    file: str,
+    points: list[Point],
+    chosen: Iterable[int],
+    sets: Mapping[str, Any],
+    files_root: str | os.PathLike[str] | None,
+) -> list[Variant]:
+    """The variants of the ``chosen`` points, each checked; every problem at once."""
     variants: list[Variant] = []
     problems: list[Problem] = []
     for k in chosen:

@@ -90,6 +90,18 @@ def test_report_on_a_workbook_refuses_it_as_its_own_tables(tmp_path, capsys):
     assert not (tmp_path / "r.html").exists()
 
 
+def test_compare_tables_never_replace_a_table_the_scenario_reads(folder, capsys):
+    (folder / "organisations.csv").rename(folder / "comparison_organisations.csv")
+    data = scenario_data()
+    data["systems"][0]["organisations_csv"] = "comparison_organisations.csv"
+    (folder / "s.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    before = snapshot(folder)
+    argv = ["compare", str(folder / "s.yaml"), "--out", str(folder), "--draws", "200"]
+    assert main([*argv, "--engine", "reference"]) == 2
+    assert "a CSV table it reads, an input of this command" in error_line(capsys)
+    assert snapshot(folder) == before
+
+
 @pytest.mark.parametrize(
     ("option", "name", "suggested"),
     [

@@ -275,6 +275,7 @@ class _Layout:
 
     merged: list[str]
     hidden: set[int]
+    not_numbers: list[tuple[str, str]]  # (cell, text) of number cells holding no number
 
 
 class _Reader:
@@ -291,6 +292,7 @@ class _Reader:
         self.dropped = False  # a member row left out (its system unknown)
         self._seen: dict[str, int] = {}
         self._layouts: dict[str, _Layout] = {}
+        self.unreadable: set[str] = set()  # sheets openpyxl cannot read (a NaN number cell)
 
     def problem(self, where: str, message: str, fix: str) -> None:
         """Note a problem; past :data:`MAX_SAME_PROBLEMS` of one kind, only count it."""
@@ -384,6 +386,7 @@ class _Reader:
         if sheet not in self._layouts:
             merged: list[str] = []
             hidden: set[int] = set()
+            not_numbers: list[tuple[str, str]] = []
             part = str(getattr(self.values[sheet], "_worksheet_path", ""))
             try:
                 with zipfile.ZipFile(io.BytesIO(self.raw)) as archive, archive.open(part) as xml:
@@ -399,14 +402,28 @@ class _Reader:
                                 hidden.add(int(element.get("r", "0")))
                             elif element.tag == f"{_MAIN}mergeCell" and len(merged) < 1000:
                                 merged.append(str(element.get("ref", "")))
+                        elif element.tag == f"{_MAIN}c" and element.get("t", "n") == "n":
+                            saved = element.findtext(f"{_MAIN}v")
+                            if saved and not _finite(saved) and len(not_numbers) < 1000:
+                                not_numbers.append((str(element.get("r", "")), saved))
                         elif element.tag == f"{_MAIN}row" and parent is not None:
                             parent.clear()  # keep no rows: memory stays flat
             except Exception as exc:  # a damaged part: openpyxl's own reading says so too
                 raise ScenarioError([_damaged(self.file, exc)]) from None
-            self._layouts[sheet] = _Layout(merged, hidden)
+            self._layouts[sheet] = _Layout(merged, hidden, not_numbers)
         return self._layouts[sheet]
 
     def _merged(self, sheet: str) -> None:
+        """Problems for merged ranges, and for number cells that hold no number (``NaN``),
+        which would stop the whole sheet being read: such a sheet is then not read."""
+        for cell, text in self._layout(sheet).not_numbers:
+            self.structural = True
+            self.unreadable.add(sheet)
+            self.problem(
+                f"{sheet}!{cell}",
+                f"holds '{excerpt(text)}', which is not a number",
+                "type a number, or clear the cell",
+            )
         for cells in self._layout(sheet).merged:
             self.problem(
                 f"{sheet}!{cells}",
@@ -421,6 +438,8 @@ class _Reader:
     ) -> Iterator[list[_Cell]]:
         """Rows ``first`` .. of a sheet, ``width`` cells each (values and formulas side by side),
         streamed, ending at the first band of :data:`EMPTY_ROW_BAND` blank rows."""
+        if sheet in self.unreadable:
+            return
         for book in (self.values, self.formulas):
             book[sheet].reset_dimensions()  # what a sheet says its size is may be anything
         saved = self.values[sheet].iter_rows(min_row=first, max_row=last, max_col=width)
@@ -504,6 +523,8 @@ class _Reader:
     # -- the Settings sheet ------------------------------------------------------------------
 
     def _settings(self) -> dict[str, Any]:
+        if SETTINGS in self.unreadable:
+            return {}
         width = max(SETTINGS_FIELD_COLUMN, SETTINGS_VALUE_COLUMN)
         rows = self._sheet_rows(SETTINGS, width)
         first = next(rows, None)
@@ -605,6 +626,8 @@ class _Reader:
 
     def _rows(self, table: Table) -> Iterator[tuple[int, dict[str, Any], Locator]]:
         """(sheet row, fields, cells by path relative to the row) of each non-blank row."""
+        if table.sheet in self.unreadable:
+            return
         columns = self._header(table.sheet, table)
         if not columns:
             return
@@ -788,6 +811,14 @@ def get_letter(column: int) -> str:
     from openpyxl.utils import get_column_letter
 
     return get_column_letter(column)
+
+
+def _finite(text: str) -> bool:
+    """Whether a number cell's saved text is a finite number."""
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def _text(value: Any) -> str:
