@@ -42,7 +42,8 @@ REST_OF_FOOTPRINT = {"E54000044": ("oxfordshire", "Oxfordshire (rest of BOB foot
 # Financial-position classes of acute trusts (control total before PSF, see make_england.py):
 #   S  surplus        B  about breakeven        D  deficit
 #   X  deep deficit, modelled like the 26 providers that did not accept a 2018/19 control
-#      total: plan below the control total and no management actions.
+#      total: accepted_control_total false, no PSF, no management actions, and their own
+#      deep-deficit plan as the control total their system counts.
 S, B, D, X = "S", "B", "D", "X"
 
 #: Acute trusts of the CSV that are not in a first-wave ICS: ODS code -> (turnover £m, class).

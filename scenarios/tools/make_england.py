@@ -15,20 +15,28 @@ Organisations outside the first-wave ICSs are sized from facts and rules:
   allocation and CSF equal to that deficit (brings it to in-year balance), others break even
   and have no CSF; ``CCG_DEFICIT_PCT`` is solved so that CSF totals ``CSF_TOTAL`` nationally;
 * trust PSF = 1% of turnover for trusts without a type-1 A&E (as in wave 1) and
-  ``acute PSF rate`` x turnover for acute trusts, the rate solved so that PSF totals
-  ``PSF_TOTAL`` nationally (70% finance / 30% A&E for type-1 A&E trusts);
+  ``acute PSF rate`` x turnover for acute trusts that accepted their control total, the rate
+  solved so that the PSF at stake totals ``PSF_TOTAL`` nationally (70% finance / 30% A&E for
+  type-1 A&E trusts): in 2018/19 the whole fund went to the trusts that accepted;
 * control totals (before PSF) by financial-position class (``england_data.S/B/D/X``): surplus,
   breakeven after PSF, deficit, deep deficit; the depth of the D and X deficits is solved so that
-  the sector plans the 2018/19 deficit after PSF (``SECTOR_PLAN``);
-* plans as in wave 1: ``plan = control_total + sd * z(1 - p_short)``, ``p_short`` by class, with
-  management actions ``MITIGATION_SD`` sd; class X trusts plan ``NOT_ACCEPTED_GAP_PCT`` of turnover
-  below their control total and have no management actions (like the 26 providers that did not
-  accept a 2018/19 control total).
+  the sector's submitted plans (control totals with uplifts, the own plan of a trust that did not
+  accept) plus the whole PSF make the 2018/19 plan after PSF (``SECTOR_PLAN``);
+* class X trusts are the providers that did not accept a control total
+  (``accepted_control_total: false``): no PSF at stake, no management actions, and their own
+  deep-deficit plan as ``control_total`` (what their system control total counts, rule 10);
+* ``UPLIFT_PROVIDERS`` of the surplus and breakeven acute trusts agree an incentive uplift,
+  ``UPLIFT_TOTAL`` with wave 1's two (42 providers, £112m, as at Q3 2018/19), and plan to meet
+  the raised total;
+* plans as in wave 1: ``plan = control_total + uplift + sd * z(1 - p_short)``, ``p_short`` by
+  class, with management actions ``MITIGATION_SD`` sd; CCGs outside wave 1 have their own spread,
+  margins, actions and events (``CCG_*``), fitted to the CCG facts.
 
 The regime (Student-t factors, loadings, quarterly payments, large adverse events, incentive
 rate, bonus pool, recovery) is wave 1's, imported from ``make_wave1.py``, except that trusts'
-large adverse events happen at ``TAIL["probability"]`` = 0.06 a year instead of 0.1 (fitted to
-the sector's outturn against plan); the bonus pool is national, as it was in 2018/19.
+large adverse events have their own probability and size (``TAIL``, fitted to the sector's
+variance from plan and the >£10m adverse count); the bonus pool is national, as it was in
+2018/19.
 
 Usage (from the repository root)::
 
@@ -82,18 +90,23 @@ OTHER_PSF_PCT = 1.0
 # ---------------------------------------------------------------------------
 
 #: Control total before PSF, % of turnover, by class; D and X are scaled by a solved depth.
-CT_PCT = {data.S: 1.0, data.B: None, data.D: -2.0, data.X: -4.0}  # B: -PSF (breakeven after)
+#: X (did not accept): its own plan, with no PSF to plan on.
+CT_PCT = {data.S: 1.0, data.B: None, data.D: -2.0, data.X: -8.0}  # B: -PSF (breakeven after)
 #: Control total of trusts without a type-1 A&E, % of turnover (small surpluses, as in wave 1).
 OTHER_CT_PCT = 0.5
 #: Target chance that ordinary variation leaves the trust below its control total.
-P_SHORT = {data.S: 0.10, data.B: 0.15, data.D: 0.25}
-OTHER_P_SHORT = 0.10
-#: Class X: plan this share of turnover (at least NOT_ACCEPTED_GAP_MIN £m) below the control
-#: total, no management actions: the providers that did not accept a control total.
-NOT_ACCEPTED_GAP_PCT = 5.0
-NOT_ACCEPTED_GAP_MIN = 12.0
-#: CCGs: target chance of a shortfall with a breakeven / deficit control total.
-CCG_P_SHORT = {"breakeven": 0.12, "deficit": 0.25}
+P_SHORT = {data.S: 0.20, data.B: 0.25, data.D: 0.35}
+OTHER_P_SHORT = 0.20
+#: Incentive PSF: this many trusts outside wave 1 (every surplus and breakeven acute trust, then
+#: the largest of the other trusts) agree uplifts pro rata to turnover, so that with wave 1's two the count and
+#: the total are those of Q3 2018/19: 42 providers, £112m (docs/rules-2018-19.md#facts).
+UPLIFT_PROVIDERS = 40
+UPLIFT_TOTAL = 112.0
+#: CCGs outside wave 1: target chance of a shortfall before management actions (breakeven /
+#: deficit control total), actions in sd, and their own large adverse events (an overspend).
+CCG_P_SHORT = {"breakeven": 0.3, "deficit": 0.3}
+CCG_MITIGATION_SD = 1.0
+CCG_TAIL = {"probability": 0.12, "median_pct": 1.3, "sigma": 0.5}
 #: Year-end sd of outturn, % of turnover (wave 1's ranges).
 SD_PCT = {
     "acute_large": 1.0,  # turnover of £800m or more
@@ -103,19 +116,17 @@ SD_PCT = {
     data.MH: 0.8,
     data.COMMUNITY: 0.8,
     data.AMBULANCE: 0.8,
-    "ccg": 0.6,
+    "ccg": 0.1,  # CCGs: outturns held close to plan; overspends come as events (CCG_TAIL)
 }
 #: Chance that the A&E element is earned per quarter (4-hour performance was short of 90%).
 P_AE = 0.55
 
 NOT_ACCEPTED = wave1.NOT_ACCEPTED
 
-#: Large adverse events (``uncertainty.tail``, every organisation but the CCGs, which keep wave
-#: 1's own smaller tail): wave 1's size, at 0.06 a year instead of 0.1. At 0.1 the providers'
-#: expected year-end outturn is about £350m worse than plan before PSF nationally, twice the
-#: 2018/19 record (£177m); at 0.06 it is about £180m, and the providers that did not accept a
-#: control total carry most of the large misses (scenarios/README.md).
-TAIL = {**wave1.TAIL, "probability": 0.06}
+#: Large adverse events (``uncertainty.tail``, every organisation but the CCGs, which have their
+#: own): fitted so that the providers' expected variance from plan, excluding PSF, and the
+#: count more than £10m adverse to plan are those of 2018/19 (scenarios/README.md).
+TAIL = {**wave1.TAIL, "probability": 0.3, "median_pct": 3.2}
 
 # ---------------------------------------------------------------------------
 # Reading the reference CSV
@@ -178,7 +189,8 @@ def _base(oid: str, name: str, typ: str, kind: str, turnover: float, sd_pct: flo
         "turnover": float(turnover),
         "sd_pct": sd_pct,
         "sd": sd_pct / 100.0 * turnover,
-        "tail": wave1.CCG_TAIL if kind == "commissioner" else None,
+        "tail": CCG_TAIL if kind == "commissioner" else None,
+        "accepted_control_total": True,
         "has_ae": typ == wave1.ACUTE,
         "p_ae": P_AE if typ == wave1.ACUTE else None,
     }
@@ -192,14 +204,17 @@ def _finish(o: dict, ct: float, plan: float, sf: float, mitigation: float) -> di
         sustainability_funding=round(sf, 1),
         mitigation=round(mitigation, 1),
     )
-    sd = o["sd"]
-    o["p_short"] = float(norm.cdf(-(o["plan"] - o["control_total"]) / sd))
-    o["p_miss"] = float(norm.cdf(-(o["plan"] + o["mitigation"] - o["control_total"]) / sd))
+    sd, target = o["sd"], o["control_total"] + o["control_total_uplift"]
+    o["p_short"] = float(norm.cdf(-(o["plan"] - target) / sd))
+    o["p_miss"] = float(norm.cdf(-(o["plan"] + o["mitigation"] - target) / sd))
     return o
 
 
-def _not_accepted_gap(o: dict) -> float:
-    return max(NOT_ACCEPTED_GAP_PCT / 100 * o["turnover"], NOT_ACCEPTED_GAP_MIN)
+def submitted_plan(o: dict) -> float:
+    """The plan the 2018/19 record measures variance from: the control total with its uplift
+    for a trust that accepted it (its plan had to meet it), its own plan for one that did not
+    (``control_total`` there). The ``plan`` field is the centre of ordinary variation instead."""
+    return o["control_total"] + o["control_total_uplift"]
 
 
 def _margin(sd: float, p_short: float) -> float:
@@ -215,6 +230,9 @@ def new_organisations(rows: list[dict[str, str]], wave1_names: set[str]) -> dict
         if o["kind"] == "provider"
     )
     trusts: list[tuple[str, dict, str]] = []  # (footprint, organisation, class)
+    wave1_providers = [
+        o for orgs in _wave1_orgs().values() for o in orgs if o["kind"] == "provider"
+    ]
     ccgs: list[tuple[str, dict, bool]] = []  # (footprint, organisation, deficit)
     for r in rows:
         if name_key(r["name"]) in wave1_names:
@@ -259,75 +277,59 @@ def new_organisations(rows: list[dict[str, str]], wave1_names: set[str]) -> dict
         o["comment"] = [f"Added from public knowledge, not from the reference CSV: {source}."]
         trusts.append((stp, o, "other"))
 
-    # PSF: 1% of turnover without a type-1 A&E; the acute rate makes the national total.
+    # PSF: 1% of turnover without a type-1 A&E; the acute rate makes the national total at
+    # stake. A trust that did not accept its control total has none (rule 10).
     other_psf = sum(
         round(OTHER_PSF_PCT / 100 * o["turnover"], 1) for _, o, c in trusts if c == "other"
     )
-    acute_turnover = sum(o["turnover"] for _, o, c in trusts if c != "other")
+    acute_turnover = sum(o["turnover"] for _, o, c in trusts if c not in ("other", data.X))
     acute_psf_pct = round(100 * (PSF_TOTAL - fixed_psf - other_psf) / acute_turnover, 3)
     for _, o, c in trusts:
-        pct = OTHER_PSF_PCT if c == "other" else acute_psf_pct
+        pct = OTHER_PSF_PCT if c == "other" else 0.0 if c == data.X else acute_psf_pct
         o["sustainability_funding"] = round(pct / 100 * o["turnover"], 1)
+        o["accepted_control_total"] = c != data.X
 
-    # Control totals and plans. D and X deficits scale with a depth solved for the sector plan.
-    def plan_without_depth(o: dict, c: str) -> float:
+    # Incentive uplifts: the largest surplus and breakeven acute trusts, pro rata to turnover.
+    rank = {data.S: 0, data.B: 0, "other": 1}  # acute trusts with headroom, then the others
+    takers = sorted(
+        (o for _, o, c in trusts if c in rank),
+        key=lambda o: (rank[next(c for _, t, c in trusts if t is o)], -o["turnover"], o["id"]),
+    )[:UPLIFT_PROVIDERS]
+    wave1_uplift = sum(o["control_total_uplift"] for o in wave1_providers)
+    per_turnover = (UPLIFT_TOTAL - wave1_uplift) / sum(o["turnover"] for o in takers)
+    for o in takers:
+        o["control_total_uplift"] = round(per_turnover * o["turnover"], 1)
+
+    # Control totals. D and X deficits scale with a depth solved for the sector plan.
+    def ct_without_depth(o: dict, c: str) -> float:
         if c == "other":
-            return OTHER_CT_PCT / 100 * o["turnover"] + _margin(o["sd"], OTHER_P_SHORT)
+            return OTHER_CT_PCT / 100 * o["turnover"]
         if c == data.S:
-            return CT_PCT[c] / 100 * o["turnover"] + _margin(o["sd"], P_SHORT[c])
-        if c == data.B:
-            return -o["sustainability_funding"] + _margin(o["sd"], P_SHORT[c])
-        if c == data.D:
-            return -o["sustainability_funding"] + _margin(o["sd"], P_SHORT[c])
-        return -o["sustainability_funding"] - _not_accepted_gap(o)
+            return CT_PCT[c] / 100 * o["turnover"]
+        if c == data.X:
+            return 0.0
+        return -o["sustainability_funding"]  # B, and D before its depth
 
-    wave1_plan = sum(
-        o["plan"] for orgs in _wave1_orgs().values() for o in orgs if o["kind"] == "provider"
+    wave1_submitted = sum(submitted_plan(o) for o in wave1_providers)
+    fixed = wave1_submitted + sum(
+        ct_without_depth(o, c) + o["control_total_uplift"] for _, o, c in trusts
     )
-    fixed = wave1_plan + sum(plan_without_depth(o, c) for _, o, c in trusts)
     unit = sum(-CT_PCT[c] / 100 * o["turnover"] for _, o, c in trusts if c in (data.D, data.X))
     depth = round((fixed + PSF_TOTAL - SECTOR_PLAN) / unit, 3)
     for _, o, c in trusts:
         sf = o["sustainability_funding"]
-        if c == "other":
-            ct = OTHER_CT_PCT / 100 * o["turnover"]
-            _finish(
-                o,
-                ct,
-                ct + _margin(o["sd"], OTHER_P_SHORT),
-                sf,
-                wave1.MITIGATION_SD[o["type"]] * o["sd"],
-            )
-        elif c == data.S:
-            ct = CT_PCT[c] / 100 * o["turnover"]
-            _finish(
-                o,
-                ct,
-                ct + _margin(o["sd"], P_SHORT[c]),
-                sf,
-                wave1.MITIGATION_SD[o["type"]] * o["sd"],
-            )
-        elif c == data.B:
-            _finish(
-                o,
-                -sf,
-                -sf + _margin(o["sd"], P_SHORT[c]),
-                sf,
-                wave1.MITIGATION_SD[o["type"]] * o["sd"],
-            )
-        elif c == data.D:
-            ct = -sf + depth * CT_PCT[c] / 100 * o["turnover"]
-            _finish(
-                o,
-                ct,
-                ct + _margin(o["sd"], P_SHORT[c]),
-                sf,
-                wave1.MITIGATION_SD[o["type"]] * o["sd"],
-            )
-        else:
-            ct = -sf + depth * CT_PCT[c] / 100 * o["turnover"]
-            _finish(o, ct, ct - _not_accepted_gap(o), sf, 0.0)
+        ct = ct_without_depth(o, c)
+        if c in (data.D, data.X):
+            ct += depth * CT_PCT[c] / 100 * o["turnover"]
+        if c == data.X:
+            _finish(o, ct, ct, sf, 0.0)
             o["comment"].append(" ".join(NOT_ACCEPTED))
+            continue
+        p_short = OTHER_P_SHORT if c == "other" else P_SHORT[c]
+        target = ct + o["control_total_uplift"]
+        _finish(
+            o, ct, target + _margin(o["sd"], p_short), sf, wave1.MITIGATION_SD[o["type"]] * o["sd"]
+        )
 
     # CCGs: CSF equals a deficit control total, sized so that CSF totals the national fund.
     fixed_csf = sum(
@@ -341,7 +343,7 @@ def new_organisations(rows: list[dict[str, str]], wave1_names: set[str]) -> dict
     for _, o, deficit in ccgs:
         csf = round(ccg_deficit_pct / 100 * o["turnover"], 1) if deficit else 0.0
         p = CCG_P_SHORT["deficit" if deficit else "breakeven"]
-        _finish(o, -csf, -csf + _margin(o["sd"], p), csf, wave1.MITIGATION_SD[wave1.CCG] * o["sd"])
+        _finish(o, -csf, -csf + _margin(o["sd"], p), csf, CCG_MITIGATION_SD * o["sd"])
 
     out: dict[str, list[dict]] = {}
     for stp, o, _ in ccgs:
@@ -439,10 +441,11 @@ def _org_lines(o: dict) -> list[str]:
     out += [f"      # {line}" for c in o.get("comment") or [] for line in _wrapped(c)]
     if o["control_total_uplift"]:
         u = o["control_total_uplift"]
-        out.append(
-            f"      # Incentive PSF (illustrative): agrees to raise its control total by £{u:g}m "
-            f"and earns £{wave1.INCENTIVE_RATE * u:g}m more PSF if it meets the raised total."
+        text = (
+            f"Incentive PSF (illustrative): agrees to raise its control total by £{u:g}m, plans "
+            f"to meet the raised total and earns £{wave1.INCENTIVE_RATE * u:g}m more PSF if it does."
         )
+        out += [f"      # {line}" for line in _wrapped(text)]
     out += [
         f"      - id: {o['id']}",
         f"        name: {json.dumps(o['name'])}",
@@ -452,6 +455,10 @@ def _org_lines(o: dict) -> list[str]:
         f"P(miss) after actions ~{wave1.pct(o['p_miss'])}",
         f"        control_total: {wave1.fmt(o['control_total'])}",
     ]
+    if not o["accepted_control_total"]:
+        out.append(
+            "        accepted_control_total: false   # no PSF at stake (rule 10); its own plan"
+        )
     if o["control_total_uplift"]:
         out.append(f"        control_total_uplift: {wave1.fmt(o['control_total_uplift'])}")
     out += [
@@ -580,13 +587,25 @@ def render(all_systems: list[dict] | None = None) -> str:
 # Check: the calibration table, from the engine's own draws
 # ---------------------------------------------------------------------------
 
-#: 2018/19 facts (scheme-2018-19.md, "Facts"); providers counted out of 227.
-FACT_PROVIDERS = 227
+#: 2018/19 facts, each with its source and the basis the source measures on. Providers are
+#: counted out of 227 and CCGs out of 195. "Plan" is a trust's submitted plan: its control total
+#: (with any uplift) when it accepted one, its own plan otherwise (``submitted_plan``).
+FACT_PROVIDERS, FACT_CCGS = 227, 195
 FACT_YTD = {2: 44, 3: 60}
 FACT_BIG = 29
-FACT_CCG_OVERSPENT, FACT_CCGS = 33, 195
+FACT_BIG_VARIANCE = -569.0  # £m: the >£10m adverse providers' variance from plan, excl. PSF
+FACT_VARIANCE = -474.0  # £m: the sector's variance from plan excl. PSF (£569m is 120% of it)
+FACT_TECHNICAL_GAIN = 256.0  # £m: one-off accounting gain in the £571m (Carillion PFI assets)
 FACT_SECTOR_OUTTURN = -571.0
-FACT_BIG_SHARE = 1.2
+FACT_DEFICIT_TRUSTS = 100
+FACT_UPLIFTS = (42, 112.0)
+FACT_CCG_OVERSPENT = 33
+FACT_CCG_ON_TARGET = 135
+FACT_CCG_NET = 27.0  # £m underspend against plan
+FACT_CCG_YTD = {2: 36, 3: 48}  # month 6 and month 8 (the nearest to Q3 the source gives)
+HFMA_JUNE_2019 = "HFMA, Financial performance improves but 2018/19 plan missed (June 2019)"
+HFMA_MARCH_2019 = "HFMA, Provider financial position deteriorates further (March 2019)"
+ISSUE_RECORD = "2018/19 record as cited in issue 23 (no primary document checked)"
 
 
 def engine_draws(path: Path, draws: int, seed: int) -> Iterator[tuple[Any, Any, Any]]:
@@ -609,48 +628,185 @@ def engine_draws(path: Path, draws: int, seed: int) -> Iterator[tuple[Any, Any, 
 
 
 def calibration(path: Path, draws: int, seed: int) -> dict[str, Any]:
-    """The calibration quantities of the table, from ``engine_draws``."""
+    """Per-draw calibration quantities of the table, from ``engine_draws``.
+
+    Every figure is measured as its source measures it: variance from the submitted plan
+    (the control total the engine tests, uplift included; a non-accepting trust's own plan),
+    excluding PSF, at year end after events and management actions; year to date before them.
+    """
     import numpy as np
 
-    acc: dict[str, Any] = {}
+    per_draw: dict[str, Any] = {}
     done = 0
+    model = None
     for model, ytd, x in engine_draws(path, draws, seed):
-        if not acc:
-            prov = np.array([k == "provider" for k in model.org_kinds])
-            acc = {
-                "model": model,
-                "prov": prov,
-                "miss": np.zeros(model.n_orgs),
-                "big": np.zeros(model.n_orgs),
-                "ytd_miss": np.zeros((4, model.n_orgs)),
-                "count_big": np.zeros(draws),
-                "count_ccg": np.zeros(draws),
-                "count_ytd": np.zeros((draws, 4)),
-                "net": 0.0,
-                "net_big": 0.0,
-            }
-        prov, ct = acc["prov"], model.control_total
-        gap = ct - x  # > 0: adverse to the control total
-        big = gap > 10.0
+        prov = np.array([k == "provider" for k in model.org_kinds])
+        variance = x - model.control_total  # < 0: adverse to plan (excluding PSF)
+        big = (variance < -10.0) & prov
         ytd_adverse = ytd < model.ytd_control_total().T[None]  # before events and actions
-        n = len(x)
-        acc["miss"] += (gap > 0).sum(axis=0)
-        acc["big"] += big.sum(axis=0)
-        acc["ytd_miss"] += ytd_adverse.sum(axis=0)
-        acc["count_big"][done : done + n] = big[:, prov].sum(axis=1)
-        acc["count_ccg"][done : done + n] = (gap[:, ~prov] > 0).sum(axis=1)
-        acc["count_ytd"][done : done + n] = ytd_adverse[:, :, prov].sum(axis=2)
-        acc["net"] += gap[:, prov].sum()
-        acc["net_big"] += (gap * big)[:, prov].sum()
-        done += n
-    for k in ("miss", "big", "ytd_miss"):
-        acc[k] = acc[k] / draws
-    for k in ("net", "net_big"):
-        acc[k] /= draws
-    return acc
+        met = variance >= 0
+        after_psf = x + model.funding * met  # PSF paid on meeting the control total
+        rows = {
+            "big": big.sum(axis=1),
+            "big_variance": (variance * big).sum(axis=1),
+            "variance": variance[:, prov].sum(axis=1),
+            "miss": (~met[:, prov]).sum(axis=1),
+            "deficit": (after_psf[:, prov] < 0).sum(axis=1),
+            "outturn": x[:, prov].sum(axis=1),
+            "ytd2": ytd_adverse[:, 1, prov].sum(axis=1),
+            "ytd3": ytd_adverse[:, 2, prov].sum(axis=1),
+            "ccg_over": (variance[:, ~prov] < 0).sum(axis=1),
+            "ccg_on": (variance[:, ~prov] == 0).sum(axis=1),
+            "ccg_net": variance[:, ~prov].sum(axis=1),
+            "ccg_ytd2": ytd_adverse[:, 1, ~prov].sum(axis=1),
+            "ccg_ytd3": ytd_adverse[:, 2, ~prov].sum(axis=1),
+        }
+        for key, value in rows.items():
+            per_draw.setdefault(key, np.zeros(draws))[done : done + len(x)] = value
+        done += len(x)
+    per_draw["share"] = per_draw["big_variance"] / np.minimum(per_draw["variance"], -1e-9)
+    per_draw["share_of_means"] = per_draw["big_variance"].mean() / per_draw["variance"].mean()
+    return {"model": model, "per_draw": per_draw}
 
 
-def check(draws: int | None = None) -> int:
+def calibration_rows(cal: dict[str, Any]) -> list[tuple[str, str, str, str, str, str]]:
+    """(fact, source basis, source, record, model mean, model 5-95% of draws) per row."""
+    import numpy as np
+
+    model, d = cal["model"], cal["per_draw"]
+    prov = np.array([k == "provider" for k in model.org_kinds])
+    n_p, n_c = int(prov.sum()), int((~prov).sum())
+
+    def band(key: str, money: bool = False, pct: bool = False) -> tuple[str, str]:
+        lo, hi = np.percentile(d[key], [5, 95])
+        mean = float(np.mean(d[key]))
+        if pct:  # a ratio of the means; a draw's ratio has no meaning where the sector beats plan
+            above = float(np.mean(d["variance"] >= 0))
+            return (
+                f"{d['share_of_means']:.0%}",
+                f"no band: the sector is on or better than plan in {above:.0%} of draws",
+            )
+        if money:
+            return f"£{mean:,.0f}m", f"£{lo:,.0f}m to £{hi:,.0f}m"
+        return f"{mean:.1f}", f"{lo:.0f} to {hi:.0f}"
+
+    uplifted = model.control_total_uplift > 0
+    rows = [
+        (
+            "Providers adverse year to date at Q2",
+            "YTD variance from plan excl. PSF (count); model: before year-end events and actions",
+            HFMA_MARCH_2019,
+            f"{FACT_YTD[2]} of {FACT_PROVIDERS}",
+            *band("ytd2"),
+        ),
+        (
+            "Providers adverse year to date at Q3",
+            "as above",
+            HFMA_MARCH_2019,
+            f"{FACT_YTD[3]} of {FACT_PROVIDERS}",
+            *band("ytd3"),
+        ),
+        (
+            "Providers more than £10m adverse at year end",
+            "year-end variance from plan excl. PSF (count)",
+            HFMA_JUNE_2019,
+            f"{FACT_BIG} of {FACT_PROVIDERS}",
+            *band("big"),
+        ),
+        (
+            "Their variance from plan",
+            "£m excl. PSF",
+            HFMA_JUNE_2019,
+            f"£{FACT_BIG_VARIANCE:,.0f}m",
+            *band("big_variance", money=True),
+        ),
+        (
+            "Sector variance from plan (like for like)",
+            "£m excl. PSF and the one-off £256m gain (£569m is 120% of it)",
+            HFMA_JUNE_2019,
+            f"£{FACT_VARIANCE:,.0f}m",
+            *band("variance", money=True),
+        ),
+        (
+            "Share of it from the >£10m adverse",
+            "their variance / the sector's, excl. PSF",
+            HFMA_JUNE_2019,
+            "120%",
+            *band("share", pct=True),
+        ),
+        (
+            "Sector outturn after PSF, all £2.45bn paid, like for like",
+            f"£m; record £571m deficit less the £{FACT_TECHNICAL_GAIN:.0f}m one-off gain",
+            HFMA_JUNE_2019,
+            f"£{FACT_SECTOR_OUTTURN - FACT_TECHNICAL_GAIN:,.0f}m",
+            f"£{float(np.mean(d['outturn'])) + PSF_TOTAL:,.0f}m",
+            "{} to {}".format(
+                *(f"£{v + PSF_TOTAL:,.0f}m" for v in np.percentile(d["outturn"], [5, 95]))
+            ),
+        ),
+        (
+            "Providers in deficit at year end",
+            "outturn after PSF < 0 (count; model: PSF paid when the control total is met)",
+            ISSUE_RECORD,
+            f"about {FACT_DEFICIT_TRUSTS}",
+            *band("deficit"),
+        ),
+        (
+            "Providers with incentive uplifts",
+            "count and £m of agreed control-total improvements, at Q3",
+            HFMA_MARCH_2019,
+            f"{FACT_UPLIFTS[0]}, £{FACT_UPLIFTS[1]:.0f}m",
+            f"{int(uplifted.sum())}, £{model.control_total_uplift.sum():.0f}m",
+            "an input (no spread)",
+        ),
+        (
+            "CCGs overspent against plan",
+            "year-end count",
+            "project reference notes (not linked); HFMA April 2019: up to 35",
+            f"{FACT_CCG_OVERSPENT} of about {FACT_CCGS}",
+            *band("ccg_over"),
+        ),
+        (
+            "CCGs exactly on their control total",
+            "year-end count",
+            ISSUE_RECORD,
+            f"about {FACT_CCG_ON_TARGET}",
+            *band("ccg_on"),
+        ),
+        (
+            "CCGs' net variance from plan",
+            "£m, + underspend",
+            ISSUE_RECORD,
+            f"£{FACT_CCG_NET:.0f}m",
+            *band("ccg_net", money=True),
+        ),
+        (
+            "CCGs overspent year to date at Q2",
+            "YTD count at month 6",
+            "HFMA, Commissioners report aggregate underspend (Dec 2018)",
+            f"{FACT_CCG_YTD[2]}",
+            *band("ccg_ytd2"),
+        ),
+        (
+            "CCGs overspent year to date at Q3",
+            "YTD count at month 8 (model: Q3, month 9)",
+            "HFMA, Overall underspend rises despite CCG deterioration (Feb 2019)",
+            f"{FACT_CCG_YTD[3]}",
+            *band("ccg_ytd3"),
+        ),
+        (
+            "Providers missing their control total at year end",
+            "count (no 2018/19 figure; 75 missed in 2017/18)",
+            "",
+            "",
+            *band("miss"),
+        ),
+    ]
+    assert n_p and n_c
+    return rows
+
+
+def check(draws: int | None = None, simulate_too: bool = True) -> int:
     """Print the calibration table; non-zero exit if the YAML is stale or does not load."""
     import numpy as np
 
@@ -662,113 +818,58 @@ def check(draws: int | None = None) -> int:
     draws = scenario.simulation.draws if draws is None else draws
     seed = scenario.simulation.seed
     cal = calibration(OUT, draws, seed)
-    model, prov = cal["model"], cal["prov"]
+    model = cal["model"]
+    prov = np.array([k == "provider" for k in model.org_kinds])
     n_p, n_c = int(prov.sum()), int((~prov).sum())
     psf, csf = model.funding[prov].sum(), model.funding[~prov].sum()
-    plan_after_psf = model.plan[prov].sum() + psf
     kinds: dict[str, int] = {}
     for o in (o for s in all_systems for o in s["orgs"]):
         kinds[o["type"]] = kinds.get(o["type"], 0) + 1
+    submitted = sum(
+        submitted_plan(o) for s in all_systems for o in s["orgs"] if o["kind"] == "provider"
+    )
     print(
         f"file: {OUT.relative_to(ROOT)}  systems {model.n_systems}  providers {n_p}  CCGs {n_c}  "
         f"(engine draws {draws:,}, seed {seed})"
     )
     print("organisations by type: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
     print(
-        f"PSF £{psf:.1f}m ({SIZING['acute_psf_pct']:.2f}% of turnover for the acute trusts outside "
-        f"wave 1); CSF £{csf:.1f}m on {int((model.funding[~prov] > 0).sum())} deficit CCGs; "
-        f"deficit depth {SIZING['deficit_depth']:.3f}"
+        f"PSF at stake £{psf:.1f}m ({SIZING['acute_psf_pct']:.2f}% of turnover for the accepting "
+        f"acute trusts outside wave 1); {sum(not o.get('accepted_control_total', True) for s in all_systems for o in s['orgs'])} "
+        f"providers did not accept a control total; CSF £{csf:.1f}m on "
+        f"{int((model.funding[~prov] > 0).sum())} deficit CCGs; deficit depth "
+        f"{SIZING['deficit_depth']:.3f}; sector plan after PSF (submitted plans + £{PSF_TOTAL:,.0f}m) "
+        f"£{submitted + PSF_TOTAL:,.0f}m [record £{SECTOR_PLAN:,.0f}m]"
     )
-
-    def share(count: float, of: int) -> str:
-        return f"{count:.1f} of {of} ({count / of:.1%})"
-
-    q = np.percentile(cal["count_big"], [5, 95])
-    rows = []
-    for quarter in (2, 3):
-        file_n = cal["ytd_miss"][quarter - 1][prov].sum()
-        fact = FACT_YTD[quarter]
-        rows.append(
-            (
-                f"Providers adverse year to date at Q{quarter}",
-                share(file_n, n_p),
-                f"{fact} of {FACT_PROVIDERS} ({fact / FACT_PROVIDERS:.1%})",
-            )
+    rows = calibration_rows(cal)
+    print("\n| Fact | Source basis | Source | 2018/19 | Model (mean) | Model 5-95% of draws |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    if simulate_too:
+        result = simulate(scenario, draws=draws, seed=seed)
+        orgs = result.organisations
+        base = orgs[(orgs["scheme"] == "organisation_only") & (orgs["kind"] == "provider")]
+        outturn = float(base["expected_outturn"].sum())
+        paid = float(
+            (base["expected_funding"] + base["expected_bonus"] + base["expected_incentive"]).sum()
         )
-    rows.append(
-        (
-            "Providers more than £10m adverse at year end",
-            share(cal["big"][prov].sum(), n_p) + f", 5-95% {q[0]:.0f}-{q[1]:.0f}",
-            f"{FACT_BIG} of {FACT_PROVIDERS} ({FACT_BIG / FACT_PROVIDERS:.1%})",
-        )
-    )
-    rows.append(
-        (
-            "Their share of the providers' net shortfall",
-            f"{cal['net_big'] / cal['net']:.0%} (£{cal['net_big']:.0f}m of £{cal['net']:.0f}m)"
-            if cal["net"] > 0
-            else f"£{cal['net_big']:.0f}m; net £{cal['net']:.0f}m",
-            f"about {FACT_BIG_SHARE:.0%}",
-        )
-    )
-    rows.append(
-        (
-            "Providers missing the control total at year end",
-            share(cal["miss"][prov].sum(), n_p),
-            "",
-        )
-    )
-    rows.append(
-        (
-            "CCGs missing the control total (overspent)",
-            share(cal["miss"][~prov].sum(), n_c),
-            f"{FACT_CCG_OVERSPENT} of about {FACT_CCGS} ({FACT_CCG_OVERSPENT / FACT_CCGS:.1%})",
-        )
-    )
-    result = simulate(scenario, draws=draws, seed=seed)
-    orgs = result.organisations
-    base = orgs[(orgs["scheme"] == "organisation_only") & (orgs["kind"] == "provider")]
-    outturn = float(base["expected_outturn"].sum())
-    paid = float(
-        (base["expected_funding"] + base["expected_bonus"] + base["expected_incentive"]).sum()
-    )
-    rows.append(("Sector plan after PSF (sum of plans + PSF)", f"£{plan_after_psf:.0f}m", "£-394m"))
-    rows.append(
-        (
-            "Sector outturn after PSF, incentive and bonus (organisation_only)",
-            f"£{outturn + paid:.0f}m (PSF paid £{paid:.0f}m)",
-            f"£{FACT_SECTOR_OUTTURN:.0f}m",
-        )
-    )
-    rows.append(
-        (
-            "Sector outturn with all PSF paid (unearned PSF redistributed)",
-            f"£{outturn + psf:.0f}m",
-            f"£{FACT_SECTOR_OUTTURN:.0f}m",
-        )
-    )
-    rows.append(
-        (
-            "Providers' outturn against plan, before PSF",
-            f"£{outturn - model.plan[prov].sum():.0f}m",
-            f"£{FACT_SECTOR_OUTTURN - SECTOR_PLAN:.0f}m",
-        )
-    )
-    width = max(len(r[0]) for r in rows)
-    print(f"\n{'Quantity':<{width}}  {'This file':<36}  2018/19 fact")
-    for label, file_v, fact in rows:
-        print(f"{label:<{width}}  {file_v:<36}  {fact}")
-    nat = result.national
-    print(
-        f"\nNational funding lost per scheme (£m, kernel, {draws:,} draws, seed {seed}; "
-        f"£{nat['sustainability_funding'].iloc[0]:.1f}m at stake):"
-    )
-    for row in nat.itertuples():
         print(
-            f"  {row.scheme:<22} {row.expected_funding_lost:7.1f} (se {row.se_expected_funding_lost:.2f})"
-            f"   p95 {row.funding_lost_p95:6.1f}   incentive {row.expected_incentive:5.2f}"
-            f"   bonus {row.expected_bonus:6.1f}"
+            f"\nSector outturn after PSF as the engine pays it (organisation_only: PSF earned, "
+            f"incentive, bonus): £{outturn + paid:,.0f}m (£{paid:,.0f}m of £{psf:,.0f}m PSF and "
+            f"the incentive reach providers) [record £{FACT_SECTOR_OUTTURN:,.0f}m]"
         )
+        nat = result.national
+        print(
+            f"\nNational funding lost per scheme (£m, kernel, {draws:,} draws, seed {seed}; "
+            f"£{nat['sustainability_funding'].iloc[0]:.1f}m at stake):"
+        )
+        for row in nat.itertuples():
+            print(
+                f"  {row.scheme:<22} {row.expected_funding_lost:7.1f} (se {row.se_expected_funding_lost:.2f})"
+                f"   p95 {row.funding_lost_p95:6.1f}   incentive {row.expected_incentive:5.2f}"
+                f"   bonus {row.expected_bonus:6.1f}"
+            )
     if stale:
         print("STALE: the YAML differs from what the script writes; re-run without --check.")
     return 1 if stale else 0
@@ -778,9 +879,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--check", action="store_true", help="print the calibration table")
     ap.add_argument("--draws", type=int, help="--check with this many draws (default: the file's)")
+    ap.add_argument(
+        "--no-simulate", action="store_true", help="--check without the funding simulation"
+    )
     args = ap.parse_args(argv)
     if args.check:
-        return check(args.draws)
+        return check(args.draws, simulate_too=not args.no_simulate)
     OUT.write_text(render(), encoding="utf-8")
     print(f"wrote {OUT}")
     return 0

@@ -30,7 +30,10 @@ agreements), so that about a fifth of providers are adverse year to date at Q2
 and a quarter at Q3, as in 2018/19.
 
 Three providers are modelled like the providers that did not accept a control
-total: a plan ``NOT_ACCEPTED_GAP`` below it and no management actions. Two
+total (``accepted_control_total: false``): no PSF at stake (in 2018/19 a trust had
+to accept its control total to receive any), no management actions, and as
+``control_total`` their own plan, ``NOT_ACCEPTED_GAP`` below the total they were
+offered, which is what the system control total counts (rule 10). Two
 providers agree a ``control_total_uplift`` (incentive PSF, £2 per £1), and the
 regime pays trusts' unearned PSF to trusts as a year-end bonus (``regime.bonus``).
 
@@ -120,8 +123,10 @@ AE_GATEWAY = "finance_earned"
 CSF_QUARTER_WEIGHTS = (0.25, 0.25, 0.25, 0.25)
 CSF_RECOVERY = False
 
-#: Providers modelled like those that did not accept a control total: plan this
-#: many £m below the control total and no management actions.
+#: Providers modelled like those that did not accept a control total: their own plan is this
+#: many £m below the control total they were offered (the data's control_total). The file
+#: gives them accepted_control_total: false, no PSF, no management actions, and that own plan
+#: as both plan and control_total (the figure their system control total counts, rule 10).
 NOT_ACCEPTED_GAP = {
     "bedford_hospital": 18.0,
     "morecambe_bay_hospitals": 25.0,
@@ -140,12 +145,13 @@ NOT_ACCEPTED_GAP = {
 # comment: optional YAML comment lines placed above the organisation.
 # ---------------------------------------------------------------------------
 
-#: Comment for the few organisations given a plan far below their control total.
+#: Comment for the few organisations modelled as not accepting their control total.
 #: About 1 provider in 9 (26 of 227) did not accept its 2018/19 control total.
 #: These organisations are MODELLED that way. This is not a claim about the real trust.
 NOT_ACCEPTED = [
-    "Plan far below the control total (near-certain miss, no management actions). Modelled like",
-    "one of the 26 providers that did not accept a 2018/19 control total. Illustrative only.",
+    "Modelled like one of the 26 providers that did not accept a 2018/19 control total:",
+    "no PSF at stake, no management actions; its control total is its own plan, which",
+    "the system control total counts. Illustrative only.",
 ]
 
 SYSTEMS: list[dict] = [
@@ -962,8 +968,8 @@ SYSTEMS: list[dict] = [
                 0.40,
                 [
                     *NOT_ACCEPTED,
-                    "Large deficit control total. Run by Salford Royal as part of the Northern Care",
-                    "Alliance, but a separate trust with its own control total and PSF.",
+                    "Large deficit. Run by Salford Royal as part of the Northern Care Alliance,",
+                    "but a separate trust with its own control total.",
                 ],
             ),
             (
@@ -1168,8 +1174,10 @@ def derive(org: tuple) -> dict:
     """Turn a data tuple into the organisation's scenario fields (plus helpers)."""
     oid, name, typ, turnover, ct, sf_pct, sd_pct, p_short, p_ae, comment = org
     sd = sd_pct / 100.0 * turnover
-    if oid in NOT_ACCEPTED_GAP:
-        plan = round(ct - NOT_ACCEPTED_GAP[oid], 1)
+    accepted = oid not in NOT_ACCEPTED_GAP
+    if not accepted:  # its own plan, below the total offered, is what its system counts
+        ct = round(ct - NOT_ACCEPTED_GAP[oid], 1)
+        plan = ct
         mitigation = 0.0
     else:
         margin = round(sd * float(norm.isf(p_short)), 1)  # plan - control_total
@@ -1182,7 +1190,7 @@ def derive(org: tuple) -> dict:
         sf = round(-ct, 1) if ct < 0 else 0.0  # CSF only for a deficit control total
     else:
         kind = "provider"
-        sf = round(sf_pct / 100.0 * turnover, 1)
+        sf = round(sf_pct / 100.0 * turnover, 1) if accepted else 0.0
     has_ae = typ == ACUTE
     return {
         "id": oid,
@@ -1191,6 +1199,7 @@ def derive(org: tuple) -> dict:
         "kind": kind,
         "plan": plan,
         "control_total": ct,
+        "accepted_control_total": accepted,
         "control_total_uplift": uplift,
         "sustainability_funding": sf,
         "turnover": float(turnover),
@@ -1291,10 +1300,10 @@ def render() -> str:
     out.append("  The ten first-wave integrated care systems of 2018/19 with their real member")
     out.append("  organisations and ILLUSTRATIVE (not real) plans, control totals and PSF/CSF,")
     out.append("  calibrated to 2018/19: about a fifth of providers adverse year to date at Q2")
-    out.append("  and a quarter at Q3, a fifth to a quarter of providers and a sixth of CCGs")
-    out.append("  missing their control totals at year end, one provider in ten more than £10m")
-    out.append("  adverse. Management actions, large adverse events, incentive PSF, quarterly")
-    out.append("  payments and the year-end bonus pool are all on.")
+    out.append("  and Q3, a fifth of providers and a sixth of CCGs missing their control totals")
+    out.append("  at year end, one provider in twenty more than £10m adverse; three providers")
+    out.append("  did not accept a control total. Management actions, large adverse events,")
+    out.append("  incentive PSF, quarterly payments and the year-end bonus pool are all on.")
     out.append("")
     out.append("simulation:")
     out.append(f"  draws: {DRAWS}")
@@ -1391,6 +1400,11 @@ def render() -> str:
                 f"P(miss) after actions ~{pct(o['p_miss'])}"
             )
             out.append(f"        control_total: {fmt(o['control_total'])}")
+            if not o["accepted_control_total"]:
+                out.append(
+                    "        accepted_control_total: false   # no PSF at stake (rule 10); its own "
+                    "plan"
+                )
             if o["control_total_uplift"]:
                 out.append(f"        control_total_uplift: {fmt(o['control_total_uplift'])}")
             out.append(f"        sustainability_funding: {fmt(o['sustainability_funding'])}")

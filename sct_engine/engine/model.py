@@ -316,6 +316,8 @@ def build_model(scenario: Scenario) -> Model:
         plan=np.array([o.plan for o in orgs], dtype=np.float64),
         control_total=control_total,
         sd=np.array([o.sd_value for o in orgs], dtype=np.float64),
+        # Rule 10: 0 for a CCG without a deficit control total and for a provider that did not
+        # accept its control total; both still count in the system control total and test.
         funding=np.array([o.funding_at_stake for o in orgs], dtype=np.float64),
         ae_fraction=np.array([o.ae_fraction for o in orgs], dtype=np.float64),
         p_ae=np.array([o.p_ae for o in orgs], dtype=np.float64),

@@ -429,6 +429,12 @@ class Organisation(BaseModel):
         "Planned surplus (+) or deficit (-) before sustainability funding, £m."
     )
     control_total: StrictFloat = _money("Control total, £m, on the same basis as plan.")
+    accepted_control_total: StrictBool = Field(
+        True,
+        description="Providers only: the trust accepted its control total. false: no PSF at stake "
+        "(in 2018/19 a trust had to accept its control total to receive any PSF); its "
+        "control_total and outturn still count in the system control total and the system test.",
+    )
     sustainability_funding: StrictFloat = _money(
         "PSF (provider) or CSF (commissioner) allocation at stake, £m.", ge=0
     )
@@ -524,6 +530,7 @@ class Organisation(BaseModel):
             *self._spread_problems(),
             *self._ae_problems(),
             *self._incentive_problems(),
+            *self._acceptance_problems(),
             *self._type_problems(),
             *self._tail_problems(),
             *_quarter_share_problems("quarterly_profile", self.quarterly_profile),
@@ -584,6 +591,25 @@ class Organisation(BaseModel):
                 "position, raise its `control_total` instead (CSF has no incentive)",
             )
 
+    def _acceptance_problems(self) -> Iterator[Problem]:
+        if self.accepted_control_total:
+            return
+        if self.kind == "commissioner":
+            yield _rule(
+                "accepted_control_total",
+                "is for providers: a commissioner's CSF follows its control total (rule 10)",
+                "remove `accepted_control_total` from this commissioner; a CCG with a surplus or "
+                "breakeven control total has no CSF at stake already",
+            )
+        elif self.control_total_uplift != 0:
+            yield _rule(
+                "control_total_uplift",
+                "a provider that did not accept its control total cannot agree to raise it "
+                "(incentive PSF was for trusts that accepted theirs)",
+                "remove `control_total_uplift`, or set `accepted_control_total: true` if the "
+                "trust accepted its control total",
+            )
+
     @property
     def sd_value(self) -> float:
         """Standard deviation of year-end outturn in £m, however it was given."""
@@ -608,9 +634,17 @@ class Organisation(BaseModel):
         )
 
     @property
+    def psf_forfeited(self) -> bool:
+        """A provider that did not accept its control total, given PSF: none of it is at stake."""
+        return not self.accepted_control_total and self.sustainability_funding > 0
+
+    @property
     def funding_at_stake(self) -> float:
-        """Sustainability funding the rules can pay: 0 for a commissioner not eligible for CSF."""
-        return 0.0 if self.csf_ineligible else self.sustainability_funding
+        """Sustainability funding the rules can pay: 0 for a commissioner not eligible for CSF
+        (rule 10) and for a provider that did not accept its control total (rule 10)."""
+        if self.csf_ineligible or not self.accepted_control_total:
+            return 0.0
+        return self.sustainability_funding
 
 
 class Correlation(BaseModel):
@@ -905,12 +939,25 @@ class Scenario(BaseModel):
     @property
     def warnings(self) -> list[Problem]:
         """Things that are allowed but probably not meant: CSF for a surplus commissioner,
-        a correlation matrix repaired to the nearest valid one."""
+        PSF for a provider that did not accept its control total, a correlation matrix
+        repaired to the nearest valid one."""
         file = self._source.name if self._source else "<scenario>"
         found = [*self._correlation_repairs(file)]
         found += plausibility_warnings(self, file)
         for i, system in enumerate(self.systems):
             for j, org in enumerate(system.organisations):
+                if org.psf_forfeited:
+                    found.append(
+                        Problem(
+                            file,
+                            f"systems[{i}].organisations[{j}].sustainability_funding",
+                            f"provider '{org.id}' did not accept its control total "
+                            "(accepted_control_total: false) so no PSF is at stake; its "
+                            f"{org.sustainability_funding:g} is treated as 0",
+                            "set sustainability_funding: 0, or set accepted_control_total: true "
+                            "if the trust accepted its control total",
+                        )
+                    )
                 if org.csf_ineligible:
                     found.append(
                         Problem(

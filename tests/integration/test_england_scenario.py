@@ -155,3 +155,23 @@ def test_first_wave_systems_keep_wave1_members_and_figures(doc):
     for system in _load_yaml(WAVE1)["systems"]:
         assert system["id"] in england
         assert england[system["id"]]["organisations"] == system["organisations"], system["id"]
+
+
+def test_providers_not_accepting_a_control_total_have_no_psf_and_plan_their_own_total(doc):
+    """26 of 227 providers did not accept a 2018/19 control total (the record): the file marks
+    as many with ``accepted_control_total: false``, no PSF, no management actions, and their own
+    plan as the control total their system counts (rule 10)."""
+    declined = [o for _, o in _orgs(doc) if o.get("accepted_control_total") is False]
+    assert len(declined) == 26
+    for o in declined:
+        assert o["kind"] == "provider", o["id"]
+        assert o["sustainability_funding"] == 0, o["id"]
+        assert o["control_total"] == o["plan"], o["id"]
+        assert "mitigation" not in o and "control_total_uplift" not in o, o["id"]
+
+
+def test_incentive_uplifts_are_those_of_q3_2018_19(doc):
+    """42 providers agreed to improve their control totals by £112m in total (HFMA, March 2019)."""
+    uplifts = [o["control_total_uplift"] for _, o in _orgs(doc) if o.get("control_total_uplift")]
+    assert len(uplifts) == 42
+    assert sum(uplifts) == pytest.approx(112.0, abs=0.5)

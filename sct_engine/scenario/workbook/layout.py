@@ -59,6 +59,7 @@ TITLES: dict[str, str] = {
     "Uncertainty.sd_pct_by_type": "Default outturn sd by type",
     "Organisation.plan": "Plan: surplus + / deficit -",
     "Organisation.control_total": "Control total",
+    "Organisation.accepted_control_total": "Accepted its control total",
     "Organisation.sustainability_funding": "Sustainability funding at stake, PSF/CSF",
     "Organisation.turnover": "Turnover",
     "Organisation.sd": "Outturn standard deviation",
