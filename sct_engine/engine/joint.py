@@ -146,6 +146,8 @@ def simulate_joint(
     Works a block of draws at a time (``rng.BLOCK_DRAWS``), so memory holds one block's traces
     of every option, twice (the model and :func:`finance_only`), never the whole run's.
     """
+    if draws < 1:
+        raise ValueError(f"a joint simulation needs at least one draw (got {draws})")
     checked = {name: check_assignment(model, a) for name, a in assignments.items()}
     finance_model = finance_only(model)
     parts: dict[str, list[tuple[np.ndarray, ...]]] = {name: [] for name in checked}

@@ -86,7 +86,15 @@ def ranked_systems(data: ReportData, view: NationalView) -> pd.DataFrame:
 def national_tables(data: ReportData) -> dict[str, pd.DataFrame]:
     """The national sheets of the board workbook (scenarios with several systems)."""
     view = report_national_view(data)
-    recommended = pd.DataFrame([{"scheme": RECOMMENDED_MIX, **view.recommended}])
+    recommended = pd.DataFrame(
+        [
+            {
+                "scheme": RECOMMENDED_MIX,
+                "basis": sum_basis(data.analysis.baseline),
+                **view.recommended,
+            }
+        ]
+    )
     tables = {"national_joint": view.joint} if view.joint is not None else {}
     return {
         **tables,

@@ -236,7 +236,8 @@ def _funding_html(data: ReportData, view: Any) -> str:
     rec = view.recommended
     rows.append(
         [
-            "<em>each system's recommendation</em>",
+            "<em>each system's recommendation</em> <span class='se'>(the systems' losses "
+            "summed)</span>",
             f"{money(rec['expected_funding_lost'], 1)} <span class='se'>± at most "
             f"{money(rec['ci95_expected_funding_lost_bound'], 1)}</span>",
             "&ndash;",

@@ -49,10 +49,10 @@ def member_funding_table_html(data: ReportData) -> str:
             cells = [
                 f"{_e(m.system_names[s])}",
                 f"{_e(m.org_names[i])} <span class='se'>{_e(m.org_ids[i])}</span>",
-                money(float(m.funding[i]), 1),
+                money(float(m.funding[i])),
             ]
             for name in names:
-                text = money(float(part.loc[(m.org_ids[i], name)]), 1)
+                text = money(float(part.loc[(m.org_ids[i], name)]))
                 cells.append(f"<strong>{text}</strong>" if recommended.get(sid) == name else text)
             rows.append(cells)
     return (

@@ -14,7 +14,9 @@ import yaml
 
 import sct_engine.cli as cli
 from sct_engine.analysis.national import JOINT_BASIS, RECOMMENDED_MIX
+from sct_engine.engine.model import build_model
 from sct_engine.report.system_detail import CHARTS_LEFT_OUT
+from sct_engine.scenario import load_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -207,6 +209,7 @@ def test_joint_figures_and_per_system_sums_carry_distinct_labels(report):
     assert joint["counterfactual"].iloc[0] == RECOMMENDED_MIX
     assert set(joint["basis"]) == {JOINT_BASIS}
     assert set(joint["sum_basis"]) == {summed}
+    assert set(sheet(report, "National recommended")["basis"]) == {summed}
     assert JOINT_BASIS in report["stdout"] and summed in report["stdout"]
     lines = report["stdout"].splitlines()
     after = lines[next(i for i, x in enumerate(lines) if x.startswith("National, all systems")) :]
@@ -241,3 +244,30 @@ def test_many_systems_draw_no_member_charts_and_keep_the_page_small(report):
     assert "<figure class='member'" not in page
     assert CHARTS_LEFT_OUT.format(n=10) in page
     assert report["html"].stat().st_size < 1_500_000
+
+
+def test_system_detail_draws_every_members_and_systems_charts(tmp_path):
+    """``--system-detail`` asks for the charts a many-system report leaves out by default."""
+    html = tmp_path / "detail.html"
+    code, _ = sct_report(
+        str(WAVE1),
+        "--out",
+        str(html),
+        "--draws",
+        "1024",
+        "--max-draws",
+        "1024",
+        "--detail-draws",
+        "256",
+        "--no-gradient",
+        "--system-detail",
+        "--quiet",
+    )
+    assert code == 0
+    page = html.read_text(encoding="utf-8")
+    model = build_model(load_scenario(WAVE1))
+    assert page.count("<figure class='member'") == model.n_orgs
+    start = page.index("<section id='loss-exceedance'")
+    curves = page[start : page.index("</section>", start)]
+    assert curves.count("<svg") == model.n_systems
+    assert CHARTS_LEFT_OUT.format(n=10) not in page

@@ -137,3 +137,8 @@ def test_finance_only_model_keeps_the_finance_element() -> None:
 def test_an_assignment_names_one_option_per_system(bad: list[int]) -> None:
     with pytest.raises(ValueError, match="assignment"):
         check_assignment(model(quarterly=False), bad)
+
+
+def test_a_joint_simulation_needs_draws() -> None:
+    with pytest.raises(ValueError, match="at least one draw"):
+        simulate_joint(model(quarterly=False), {"mixed": MIXED}, 0, SEED, engine="reference")
