@@ -28,7 +28,13 @@ from sct_engine.analysis.decision import (
     compare,
 )
 from sct_engine.analysis.incentives import incentive_gradient
-from sct_engine.analysis.national import NationalView, gini, national_view, top_share
+from sct_engine.analysis.national import (
+    NationalView,
+    gini,
+    joint_national,
+    national_view,
+    top_share,
+)
 from sct_engine.analysis.paired import (
     Z95,
     PairedStats,
@@ -88,6 +94,7 @@ __all__ = [
     "draw_rows",
     "gini",
     "incentive_gradient",
+    "joint_national",
     "largest_system_linked_share",
     "mean_se",
     "mitigation_needed",

@@ -1,6 +1,7 @@
 """The national view of a decision analysis: who would sign each option, what it is worth, how unevenly.
 
-Statistics read off an :class:`~sct_engine.analysis.decision.Analysis` (no simulation here),
+Statistics read off an :class:`~sct_engine.analysis.decision.Analysis` (no simulation, but for
+:func:`joint_national`),
 for a national policy team comparing options across every system of a scenario:
 
 - **participation** per option and system, from the decision rule's one table of verdicts
@@ -17,7 +18,14 @@ for a national policy team comparing options across every system of a scenario:
 Sums over systems of per-system estimates carry a bound on their 95% half-width, the sum of the
 systems' half-widths: the standard deviation of a sum is at most the sum of the standard
 deviations whatever the correlation between systems (the national factor correlates them, and
-the run keeps no cross-system products). Money in £m a year.
+the run keeps no cross-system products).
+
+Those sums are one-system-at-a-time counterfactuals (every other system on the baseline); a
+national figure is what happens when the systems act together. :func:`joint_national` simulates
+that (:mod:`sct_engine.engine.joint`): every system on the option recommended to it, and every
+system on each option, in one joint simulation on common random numbers with the national bonus
+pool formed jointly, and sets the per-system sums beside it under labels that cannot be confused
+(:data:`JOINT_BASIS`, :data:`SUM_BASIS`). Money in £m a year.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import pandas as pd
 from sct_engine.analysis.decision import Analysis, Recommendation
 from sct_engine.analysis.paired import Z95
 from sct_engine.analysis.rule import UNRESOLVED, WORSE, changes_national_rules
+from sct_engine.engine.joint import JointDraws, simulate_joint
 
 #: A system's position on an option under the decision rule.
 SIGNS = "would sign"
@@ -40,6 +49,14 @@ REFUSES = "would not sign"
 
 #: The "worst 10% of systems" of :func:`top_share`.
 WORST_SHARE = 0.1
+
+#: The two kinds of national figure, in the words the page, the workbook and the CSV all use:
+#: one simulation of every system acting together, and a sum of per-system counterfactuals.
+JOINT_BASIS = "all systems together (one joint simulation)"
+SUM_BASIS = "sum of one-system-at-a-time gains, others on {baseline}"
+
+#: The joint counterfactual in which every system signs the option recommended to it.
+RECOMMENDED_MIX = "each system's recommendation"
 
 
 def gini(values: Sequence[float] | np.ndarray) -> float:
@@ -266,6 +283,143 @@ def recommended_national(
     }
 
 
+def sum_basis(baseline: str) -> str:
+    """:data:`SUM_BASIS` with the baseline named."""
+    return SUM_BASIS.format(baseline=baseline)
+
+
+def recommended_assignment(
+    analysis: Analysis, recommendations: Sequence[Recommendation] | None = None
+) -> np.ndarray:
+    """Each system's recommended option as an option index ``(S,)`` (the baseline where the
+    decision rule recommends nothing to a system)."""
+    recs = analysis.recommend() if recommendations is None else recommendations
+    names = list(analysis.scheme_names)
+    chosen = {r.system: r.scheme for r in recs}
+    return np.array(
+        [names.index(chosen.get(sid, analysis.baseline)) for sid in analysis.model.system_ids],
+        dtype=np.int64,
+    )
+
+
+def _joint_row(
+    analysis: Analysis,
+    name: str,
+    joint: JointDraws,
+    base: JointDraws,
+    per_system_gain: float,
+    per_system_bound: float,
+) -> dict[str, object]:
+    """One counterfactual's national figures (see :func:`joint_national`)."""
+    m = analysis.model
+    n = joint.draws
+    at_stake = float(m.funding.sum())
+    psf_at_stake = float(m.funding[m.is_provider].sum())
+    finance_at_stake = float(m.finance.sum())
+    lost = at_stake - joint.funding_paid
+    income = joint.funding_paid + joint.bonus
+    d_income = income - (base.funding_paid + base.bonus)
+    d_funding = joint.funding_paid - base.funding_paid
+
+    def mean_ci(x: np.ndarray) -> tuple[float, float]:
+        se = float(np.std(x, ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+        return float(np.mean(x)), Z95 * se
+
+    lost_mean, lost_ci = mean_ci(lost)
+    net_mean, net_ci = mean_ci(lost - joint.bonus)
+    gain, gain_ci = mean_ci(d_income)
+    funding_gain, funding_gain_ci = mean_ci(d_funding)
+    return {
+        "counterfactual": name,
+        "basis": JOINT_BASIS,
+        "draws": n,
+        "sustainability_funding": at_stake,
+        "expected_funding_lost": lost_mean,
+        "ci95_expected_funding_lost": lost_ci,
+        "funding_lost_p5": float(np.quantile(lost, 0.05)),
+        "funding_lost_p95": float(np.quantile(lost, 0.95)),
+        "expected_psf_lost": psf_at_stake - float(np.mean(joint.provider_paid)),
+        "expected_csf_lost": (at_stake - psf_at_stake)
+        - float(np.mean(joint.funding_paid - joint.provider_paid)),
+        "expected_finance_lost": finance_at_stake - float(np.mean(joint.finance_paid)),
+        "expected_ae_lost": (at_stake - finance_at_stake)
+        - float(np.mean(joint.funding_paid - joint.finance_paid)),
+        "expected_bonus_recycled": float(np.mean(joint.bonus)),
+        "expected_funding_lost_net_of_bonus": net_mean,
+        "ci95_expected_funding_lost_net_of_bonus": net_ci,
+        "diff_expected_funding": funding_gain,
+        "ci95_diff_expected_funding": funding_gain_ci,
+        "diff_expected_bonus": float(np.mean(joint.bonus - base.bonus)),
+        "diff_expected_income": gain,
+        "ci95_diff_expected_income": gain_ci,
+        "sum_basis": sum_basis(analysis.baseline),
+        "sum_of_system_gains": per_system_gain,
+        "ci95_sum_of_system_gains_bound": per_system_bound,
+    }
+
+
+def joint_national(
+    analysis: Analysis,
+    recommendations: Sequence[Recommendation] | None = None,
+    systems: pd.DataFrame | None = None,
+    draws: int | None = None,
+    engine: str = "kernel",
+) -> pd.DataFrame:
+    """National figures of the systems acting together, beside the per-system sums.
+
+    One row per joint counterfactual, :data:`RECOMMENDED_MIX` (every system on the option
+    recommended to it) first, then every system on each option; all simulated on the
+    analysis's seed and first ``draws`` draws (default: the run's), so on the run's own draws,
+    with the bonus pool formed jointly (:func:`sct_engine.engine.joint.simulate_joint`).
+
+    Columns: ``counterfactual``, ``basis`` (:data:`JOINT_BASIS`), ``draws``, funding at stake;
+    ``expected_funding_lost`` (gross, with ``ci95_``, ``funding_lost_p5`` / ``p95``) split into
+    ``expected_psf_lost`` / ``expected_csf_lost`` (trusts / commissioners) and
+    ``expected_finance_lost`` / ``expected_ae_lost`` (elements); ``expected_bonus_recycled`` (the
+    bonus paid out of the pool) and ``expected_funding_lost_net_of_bonus``;
+    ``diff_expected_funding`` / ``diff_expected_bonus`` / ``diff_expected_income`` against every
+    system on the baseline (jointly; paired 95% half-widths ``ci95_``; income is funding plus
+    bonus, the incentive PSF being the same under every option). ``sum_basis``
+    (:data:`SUM_BASIS`) and ``sum_of_system_gains``: the per-system gains in expected income
+    summed (:func:`system_participation`: each with every other system on the baseline), with
+    the bound on its 95% half-width.
+    """
+    m = analysis.model
+    systems = system_participation(analysis, recommendations) if systems is None else systems
+    names = list(analysis.scheme_names)
+    assignments = {RECOMMENDED_MIX: recommended_assignment(analysis, recommendations)}
+    for k, name in enumerate(names):
+        assignments[f"every system on {name}"] = np.full(m.n_systems, k, dtype=np.int64)
+    n = analysis.draws if draws is None else min(int(draws), analysis.draws)
+    joint = simulate_joint(m, assignments, n, analysis.seed, engine=engine)
+    base = joint[f"every system on {analysis.baseline}"]
+    rows = []
+    chosen = systems[systems["recommended"]]
+    rows.append(
+        _joint_row(
+            analysis,
+            RECOMMENDED_MIX,
+            joint[RECOMMENDED_MIX],
+            base,
+            float(chosen["diff_expected_income"].sum()),
+            _sum_bound(chosen["se_diff_expected_income"].to_numpy()),
+        )
+    )
+    for name in names:
+        sub = systems[systems["scheme"] == name]
+        rows.append(
+            _joint_row(
+                analysis,
+                f"every system on {name}",
+                joint[f"every system on {name}"],
+                base,
+                float(sub["diff_expected_income"].sum()),
+                _sum_bound(sub["se_diff_expected_income"].to_numpy()),
+            )
+        )
+    return pd.DataFrame(rows)
+
+
 @dataclass(frozen=True)
 class NationalView:
     """The national tables of one analysis (see :func:`national_view`)."""
@@ -274,32 +428,45 @@ class NationalView:
     options: pd.DataFrame  # option: :func:`national_options`
     fairness: pd.DataFrame  # option: :func:`national_fairness`
     recommended: dict[str, float]  # :func:`recommended_national`
+    joint: pd.DataFrame | None = None  # counterfactual: :func:`joint_national` (when simulated)
 
 
 def national_view(
-    analysis: Analysis, recommendations: Sequence[Recommendation] | None = None
+    analysis: Analysis,
+    recommendations: Sequence[Recommendation] | None = None,
+    joint: bool = False,
+    engine: str = "kernel",
 ) -> NationalView:
-    """Participation, national funding at risk and fairness for every option, computed once."""
+    """Participation, national funding at risk and fairness for every option, computed once;
+    with ``joint``, also the joint counterfactuals (:func:`joint_national`, a simulation on
+    ``engine``)."""
     systems = system_participation(analysis, recommendations)
     return NationalView(
         systems=systems,
         options=national_options(analysis, systems),
         fairness=national_fairness(analysis, systems),
         recommended=recommended_national(analysis, systems),
+        joint=joint_national(analysis, recommendations, systems, engine=engine) if joint else None,
     )
 
 
 __all__ = [
+    "JOINT_BASIS",
+    "RECOMMENDED_MIX",
     "REFUSES",
     "SIGNS",
+    "SUM_BASIS",
     "TOO_CLOSE",
     "WORST_SHARE",
     "NationalView",
     "gini",
+    "joint_national",
     "national_fairness",
     "national_options",
     "national_view",
+    "recommended_assignment",
     "recommended_national",
+    "sum_basis",
     "system_participation",
     "top_share",
 ]

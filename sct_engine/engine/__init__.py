@@ -6,11 +6,13 @@ Flow: scenario -> arrays (:mod:`.model`) -> per-block random streams
 draws, by the numpy oracle (:mod:`.reference`) or the fused numba kernel
 (:mod:`.kernel`, imported only when used) -> streaming statistics
 (:mod:`.stats`) -> result tables (:mod:`.results`). :mod:`.simulate` is the
-entry point that picks the engine and stops at a target precision.
+entry point that picks the engine and stops at a target precision; :mod:`.joint` simulates
+every system on its own assigned option together (joint counterfactuals).
 
 This package re-exports the public names of those modules except the kernel's.
 """
 
+from sct_engine.engine.joint import JointDraws, simulate_joint
 from sct_engine.engine.model import (
     DISTRIBUTION_CODES,
     EVEN_QUARTERS,
@@ -101,6 +103,7 @@ __all__ = [
     "BlockDraws",
     "BlockOutcome",
     "BlockSums",
+    "JointDraws",
     "Model",
     "ReferenceRun",
     "Result",
@@ -134,6 +137,7 @@ __all__ = [
     "reduce_block",
     "scheme_tests",
     "simulate",
+    "simulate_joint",
     "simulate_reference",
     "skew_normal_constants",
     "standard_factors",

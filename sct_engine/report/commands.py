@@ -264,6 +264,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         materiality=args.materiality,
         max_draws=args.max_draws,
         engine=args.engine,
+        system_detail=args.system_detail,
     )
     source = Path(args.source)
     try:
@@ -491,6 +492,12 @@ def register_cli(subparsers: Any) -> None:
     _decision_options(report)
     report.add_argument(
         "--no-gradient", action="store_true", help="skip the (slow) incentive gradient"
+    )
+    report.add_argument(
+        "--system-detail",
+        action="store_true",
+        help="with 10 systems or more: also draw every member's and system's charts (by "
+        "default their numbers are tables, which keeps the page small)",
     )
     report.add_argument("--quiet", action="store_true", help="print nothing but errors")
     add_variant_options(report)

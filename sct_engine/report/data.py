@@ -52,6 +52,7 @@ class ReportSettings:
     materiality: float | None = None  # £m; None: max(£0.01m, 0.1% of the member's allocation)
     max_draws: int = DEFAULT_MAX_DRAWS  # most draws behind any verdict of the decision rule
     engine: str = "kernel"
+    system_detail: bool = False  # many systems: draw every member's and system's charts too
 
     @property
     def rule(self) -> DecisionRule:

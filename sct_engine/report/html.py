@@ -309,7 +309,10 @@ def _members_inputs_table(orgs: Any, grouped: bool, tables: dict[str, Any]) -> s
 def _member_funding_html(data: ReportData) -> str:
     """One chart per member: expected funding (and income) under each option, 95% bars."""
     from sct_engine.report.charts import member_funding_svg
+    from sct_engine.report.system_detail import member_funding_table_html, system_charts
 
+    if not system_charts(data):  # many systems: a table, the charts only with --system-detail
+        return member_funding_table_html(data)
     a = data.analysis
     m = a.model
     part = a.participation()
@@ -566,7 +569,10 @@ def _organisations_html(data: ReportData) -> str:
 
 def _loss_exceedance_html(data: ReportData) -> str:
     from sct_engine.report.charts import loss_exceedance_svg
+    from sct_engine.report.system_detail import system_charts, system_losses_table_html
 
+    if not system_charts(data):  # many systems: a table, the charts only with --system-detail
+        return system_losses_table_html(data)
     a = data.analysis
     figures = []
     for s in range(a.model.n_systems):
@@ -686,6 +692,7 @@ def _elements_html(data: ReportData) -> str:
 
 def _attribution_html(data: ReportData) -> str:
     from sct_engine.report.charts import attribution_svg
+    from sct_engine.report.system_detail import system_charts
 
     a = data.analysis
     m = a.model
@@ -696,12 +703,13 @@ def _attribution_html(data: ReportData) -> str:
     for s, (sid, sname) in enumerate(zip(m.system_ids, m.system_names, strict=True)):
         if m.n_systems > 1:
             out.append(f"<h3>{_e(sname)}</h3>")
-        svg = attribution_svg(attribution, sid, sname, f"attr{s}")
-        out.append(
-            f"<figure>{svg}<figcaption>Euler (co-CVaR) allocation: each member's average loss in the "
-            f"system's worst {_pct(1 - TAIL_LEVEL)} of years; the bar length is the system's "
-            "CVaR95.</figcaption></figure>"
-        )
+        if system_charts(data):  # many systems: the charts only with --system-detail
+            svg = attribution_svg(attribution, sid, sname, f"attr{s}")
+            out.append(
+                f"<figure>{svg}<figcaption>Euler (co-CVaR) allocation: each member's average loss in the "
+                f"system's worst {_pct(1 - TAIL_LEVEL)} of years; the bar length is the system's "
+                "CVaR95.</figcaption></figure>"
+            )
         con = contagion[contagion["system"] == sid]
         top = con.sort_values("p_pivotal", ascending=False).iloc[0]
         i_top = m.org_ids.index(top.organisation)

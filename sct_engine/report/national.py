@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sct_engine.analysis.national import NationalView, national_view
+from sct_engine.analysis.national import (
+    JOINT_BASIS,
+    RECOMMENDED_MIX,
+    NationalView,
+    national_view,
+    sum_basis,
+)
 from sct_engine.analysis.paired import Z95
 from sct_engine.report.data import ReportData
 
@@ -23,9 +29,21 @@ NATIONAL_FIRST_SYSTEMS = 10
 RANKING_OPTION = "all_or_nothing"
 
 
+#: The last report's national view: the page, the workbook and the terminal lines share one
+#: joint simulation (``(data, view)``, checked by identity).
+_LAST_VIEW: list[tuple[ReportData, NationalView]] = []
+
+
 def report_national_view(data: ReportData) -> NationalView:
-    """The national view of the report's analysis, with the report's recommendations."""
-    return national_view(data.analysis, data.recommendations)
+    """The national view of the report's analysis, with the report's recommendations and the
+    joint counterfactuals (simulated once per report, on the report's engine)."""
+    if _LAST_VIEW and _LAST_VIEW[0][0] is data:
+        return _LAST_VIEW[0][1]
+    view = national_view(
+        data.analysis, data.recommendations, joint=True, engine=data.settings.engine
+    )
+    _LAST_VIEW[:] = [(data, view)]
+    return view
 
 
 def ranking_option(data: ReportData) -> str:
@@ -68,8 +86,18 @@ def ranked_systems(data: ReportData, view: NationalView) -> pd.DataFrame:
 def national_tables(data: ReportData) -> dict[str, pd.DataFrame]:
     """The national sheets of the board workbook (scenarios with several systems)."""
     view = report_national_view(data)
-    recommended = pd.DataFrame([{"scheme": "each system's recommendation", **view.recommended}])
+    recommended = pd.DataFrame(
+        [
+            {
+                "scheme": RECOMMENDED_MIX,
+                "basis": sum_basis(data.analysis.baseline),
+                **view.recommended,
+            }
+        ]
+    )
+    tables = {"national_joint": view.joint} if view.joint is not None else {}
     return {
+        **tables,
         "national_options": view.options,
         "national_recommended": recommended,
         "national_fairness": view.fairness,
@@ -102,9 +130,20 @@ def national_lines(data: ReportData) -> list[str]:
         lines.append(text)
     rec = view.recommended
     lines.append(
-        f"  each system's recommendation: £{rec['expected_funding_lost']:,.1f}m lost "
+        f"  each system's recommendation, the systems' losses summed: "
+        f"£{rec['expected_funding_lost']:,.1f}m lost "
         f"(± at most {rec['ci95_expected_funding_lost_bound']:,.1f}m)"
     )
+    if view.joint is not None:
+        money_word = "income" if a.counts_bonus else "funding"
+        lines.append(f"National, {JOINT_BASIS}; beside it the {sum_basis(a.baseline)}:")
+        for r in view.joint.itertuples(index=False):
+            lines.append(
+                f"  {r.counterfactual}: £{r.expected_funding_lost:,.1f}m lost "
+                f"(£{r.expected_funding_lost_net_of_bonus:,.1f}m net of bonus recycled); "
+                f"{money_word} {r.diff_expected_income:+,.1f}m ± {r.ci95_diff_expected_income:,.1f}m"
+                f" together, against {r.sum_of_system_gains:+,.1f}m summed one system at a time"
+            )
     if not any(name != a.baseline for name in a.scheme_names):
         lines.append(f"  one option offered ({a.baseline}): no other option to sign instead")
     return lines

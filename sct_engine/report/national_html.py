@@ -4,8 +4,8 @@ One section for a national policy team: national funding at risk by option with 
 bars, how many systems would sign each option under the decision rule and what they gain,
 every system ranked by what "all or nothing" and the flexible options are worth to it (one
 chart, one table with a sort control made of radio buttons and CSS, so the page stays free of
-scripts), and fairness across systems. :func:`arrange_pages` places it: after the inputs, with
-the rest of the per-system material collapsed under it, when the scenario has many systems.
+scripts), and fairness across systems. :func:`arrange_pages` places it: first, before the inputs,
+with the rest of the per-system material collapsed under them when the scenario has many systems.
 """
 
 from __future__ import annotations
@@ -15,7 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from sct_engine.analysis.national import REFUSES, SIGNS, TOO_CLOSE, WORST_SHARE
+from sct_engine.analysis.national import (
+    JOINT_BASIS,
+    RECOMMENDED_MIX,
+    REFUSES,
+    SIGNS,
+    TOO_CLOSE,
+    WORST_SHARE,
+    sum_basis,
+)
 from sct_engine.analysis.paired import Z95
 from sct_engine.report.data import ReportData
 from sct_engine.report.html_parts import escape as _e
@@ -31,7 +39,7 @@ from sct_engine.report.national import (
 
 ANCHOR = "national"
 
-#: The per-system report's inputs section: it opens the report whatever the number of systems.
+#: The per-system report's inputs section: it follows the national page, outside any fold.
 INPUTS_ANCHOR = "inputs"
 TITLE = "National view: which option each system would sign"
 
@@ -106,19 +114,91 @@ def _summary_html(data: ReportData, view: Any) -> str:
         for name in a.scheme_names
         if counts[name] > 0
     )
-    rec = view.recommended
     money_word = "income" if a.counts_bonus else "funding"
     base = opts.set_index("scheme").loc[a.baseline]
-    return (
+    lede = (
         f"<p class='lede'>{m.n_systems} systems, {m.n_orgs} organisations, "
         f"{money(float(m.funding.sum()), 1)} of PSF/CSF at stake. Recommended under the "
         f"decision rule: {chosen} (systems).</p>"
-        f"<p>If every system signs the option recommended to it, the country is expected to lose "
-        f"{money(rec['expected_funding_lost'], 1)} a year "
-        f"<span class='se'>(95% CI ± at most {money(rec['ci95_expected_funding_lost_bound'], 1)})"
-        f"</span>, against {money(float(base['expected_funding_lost']), 1)} if every system stays "
-        f"with {_e(a.baseline)}; the systems gain {money(rec['gain'], 1, sign=True)} of expected "
-        f"{money_word} between them.</p>"
+    )
+    if view.joint is None:
+        return lede
+    mix = view.joint.set_index("counterfactual").loc[RECOMMENDED_MIX]
+    return lede + (
+        f"<p>If every system signs the option recommended to it, "
+        f"<strong>{_e(JOINT_BASIS)}</strong>: the country is expected to lose "
+        f"{money(float(mix['expected_funding_lost']), 1)} of PSF/CSF a year "
+        f"<span class='se'>(± {money(float(mix['ci95_expected_funding_lost']), 1)})</span>, "
+        f"{money(float(mix['expected_funding_lost_net_of_bonus']), 1)} net of the bonus recycled, "
+        f"against {money(float(base['expected_funding_lost']), 1)} if every system stays with "
+        f"{_e(a.baseline)}; national {money_word} changes by "
+        f"<strong>{money(float(mix['diff_expected_income']), 1, sign=True)}</strong> "
+        f"<span class='se'>(± {money(float(mix['ci95_diff_expected_income']), 1)})</span>. "
+        f"For comparison, the <em>{_e(sum_basis(a.baseline))}</em>: "
+        f"{money(float(mix['sum_of_system_gains']), 1, sign=True)} "
+        f"<span class='se'>(± at most {money(float(mix['ci95_sum_of_system_gains_bound']), 1)})"
+        "</span>; it is not a national figure (each system's gain is computed as if it alone "
+        "moved).</p>"
+    )
+
+
+def _joint_html(data: ReportData, view: Any) -> str:
+    """The joint counterfactuals beside the per-system sums, with funding lost split."""
+    a = data.analysis
+    joint = view.joint
+    if joint is None:
+        return ""
+    money_word = "income" if a.counts_bonus else "funding"
+
+    def pm(value: float, ci: float, sign: bool = False, bound: bool = False) -> str:
+        word = "± at most" if bound else "±"
+        return f"{money(value, 1, sign=sign)} <span class='se'>{word} {money(ci, 1)}</span>"
+
+    rows = [
+        [
+            f"<strong>{_e(r.counterfactual)}</strong>",
+            pm(r.expected_funding_lost, r.ci95_expected_funding_lost),
+            money(r.expected_psf_lost, 1),
+            money(r.expected_csf_lost, 1),
+            money(r.expected_finance_lost, 1),
+            money(r.expected_ae_lost, 1),
+            money(r.expected_bonus_recycled, 1),
+            pm(r.expected_funding_lost_net_of_bonus, r.ci95_expected_funding_lost_net_of_bonus),
+            pm(r.diff_expected_income, r.ci95_diff_expected_income, sign=True),
+            pm(r.sum_of_system_gains, r.ci95_sum_of_system_gains_bound, sign=True, bound=True),
+        ]
+        for r in joint.itertuples(index=False)
+    ]
+    draws = int(joint["draws"].iloc[0])
+    return (
+        f"<h3>National figures: {_e(JOINT_BASIS)}</h3>"
+        + _table(
+            [
+                "Counterfactual",
+                "Expected funding lost (gross)",
+                "… PSF (trusts)",
+                "… CSF (commissioners)",
+                "… finance element",
+                "… A&amp;E element",
+                "Bonus recycled",
+                "Funding lost net of bonus recycled",
+                f"Change in expected {money_word}: {_e(JOINT_BASIS)}",
+                f"For comparison: {_e(sum_basis(a.baseline))}",
+            ],
+            rows,
+        )
+        + f"<p class='note'>£m a year. Every row but the last column is <strong>"
+        f"{_e(JOINT_BASIS)}</strong>: every system on the option the row names at once, on "
+        f"the run's first {draws:,} draws (common random numbers), with the year-end bonus pool "
+        "formed from every trust's unearned finance funding and paid to every trust that passed. "
+        "Funding lost is PSF/CSF not paid; split by payer (PSF to trusts, CSF to commissioners) "
+        "and by element (finance, A&amp;E). Bonus recycled: the part of the unearned PSF paid "
+        "back to trusts as bonus; net of it is what leaves the system. The change in "
+        f"{money_word} is against every system on {_e(a.baseline)}, jointly, with its paired 95% "
+        f"interval ({money_word} = funding paid plus bonus; the incentive PSF is the same under "
+        f"every option). The last column is the <em>{_e(sum_basis(a.baseline))}</em>: each "
+        "system's gain computed as if it alone moved, summed; it counts the bonus pool each "
+        "system would share were the others to stay, so it is not a national figure.</p>"
     )
 
 
@@ -156,7 +236,8 @@ def _funding_html(data: ReportData, view: Any) -> str:
     rec = view.recommended
     rows.append(
         [
-            "<em>each system's recommendation</em>",
+            "<em>each system's recommendation</em> <span class='se'>(the systems' losses "
+            "summed)</span>",
             f"{money(rec['expected_funding_lost'], 1)} <span class='se'>± at most "
             f"{money(rec['ci95_expected_funding_lost_bound'], 1)}</span>",
             "&ndash;",
@@ -396,7 +477,7 @@ def national_html(data: ReportData) -> str:
     """
     view = report_national_view(data)
     a = data.analysis
-    head = _summary_html(data, view) + _funding_html(data, view)
+    head = _summary_html(data, view) + _joint_html(data, view) + _funding_html(data, view)
     if not any(name != a.baseline for name in a.scheme_names):
         return head + (
             f"<p class='note'>The scenario offers one option, {_e(a.baseline)}, and nothing "
@@ -417,36 +498,32 @@ def arrange_pages(
     """The report's contents and body with the national page placed in them.
 
     ``sections`` are the per-system report's ``(anchor, title, html)`` in order, the inputs
-    (:data:`INPUTS_ANCHOR`) first and the method and provenance last. With at least
-    :data:`NATIONAL_FIRST_SYSTEMS` systems the report opens with the inputs, then the national
-    page, then every other section but the last collapsed in one ``<details>``, so the inputs
-    and the national view print in a few pages; with fewer the national page comes after the
-    per-system sections, just before the last. Returns the contents ``(anchor, title)`` and
-    the body's HTML.
+    (:data:`INPUTS_ANCHOR`) first and the method and provenance last. A report with several
+    systems opens with the national page (what a national team reads first), then the inputs
+    (outside any fold, so they print); with at least :data:`NATIONAL_FIRST_SYSTEMS` systems
+    every other section but the last is collapsed in one ``<details>``, with fewer they follow
+    open; the method and provenance close the report. Returns the contents ``(anchor, title)``
+    and the body's HTML.
     """
     national = f"<section id='{ANCHOR}'><h2>{_e(TITLE)}</h2>{national_html(data)}</section>"
     *per_system, last = sections
-    contents = [(anchor, title) for anchor, title, _ in sections]
+    opening = [s for s in per_system if s[0] == INPUTS_ANCHOR]
+    rest = [s for s in per_system if s[0] != INPUTS_ANCHOR]
+    inner = "".join(html for _, _, html in rest)
     if data.analysis.model.n_systems >= NATIONAL_FIRST_SYSTEMS:
-        opening = [s for s in per_system if s[0] == INPUTS_ANCHOR]
-        folded = [s for s in per_system if s[0] != INPUTS_ANCHOR]
-        inner = "".join(html for _, _, html in folded)
-        body = (
-            "".join(html for _, _, html in opening)
-            + national
-            + "<details class='per-system'><summary>Per-system material: recommendation and "
+        inner = (
+            "<details class='per-system'><summary>Per-system material: recommendation and "
             f"evidence for each of the {data.analysis.model.n_systems} systems (click to "
-            "open; closed, it is left out of a printout)</summary>" + inner + "</details>" + last[2]
+            "open; closed, it is left out of a printout)</summary>" + inner + "</details>"
         )
-        order = [
-            *((anchor, title) for anchor, title, _ in opening),
-            (ANCHOR, TITLE),
-            *((anchor, title) for anchor, title, _ in folded),
-            contents[-1],
-        ]
-        return order, body
-    body = "".join(html for _, _, html in per_system) + national + last[2]
-    return [*contents[:-1], (ANCHOR, TITLE), contents[-1]], body
+    body = national + "".join(html for _, _, html in opening) + inner + last[2]
+    order = [
+        (ANCHOR, TITLE),
+        *((anchor, title) for anchor, title, _ in opening),
+        *((anchor, title) for anchor, title, _ in rest),
+        (last[0], last[1]),
+    ]
+    return order, body
 
 
 __all__ = ["ANCHOR", "INPUTS_ANCHOR", "NATIONAL_CSS", "TITLE", "arrange_pages", "national_html"]

@@ -49,6 +49,7 @@ SHEET_TITLES: dict[str, str] = {
     "sweep_options": "Options by point",
     "sweep_members": "Members by point",
     "sweep_failed": "Points not analysed",
+    "national_joint": "National together",
     "national_options": "National by option",
     "national_recommended": "National recommended",
     "national_fairness": "National fairness",
@@ -203,6 +204,18 @@ HEADERS: dict[str, str] = {
     "loss_gini": "Gini coefficient of losses",
     "funding_lost_worst_decile_share": "Share of funding lost borne by the worst 10% of systems",
     "funding_lost_rate_gini": "Gini coefficient of loss rates",
+    # The joint counterfactuals (analysis.national.joint_national): the same words as the page.
+    "counterfactual": "Counterfactual",
+    "basis": "Basis of the national figures",
+    "sum_basis": "Basis of the per-system sum",
+    "sum_of_system_gains": "Sum of one-system-at-a-time gains in expected income",
+    "ci95_sum_of_system_gains_bound": "95% confidence interval ± at most: sum of one-system-at-a-time gains",
+    "funding_lost_p5": "Funding lost in a good year, 5th percentile",
+    "expected_psf_lost": "Expected PSF lost (trusts)",
+    "expected_csf_lost": "Expected CSF lost (commissioners)",
+    "expected_bonus_recycled": "Expected bonus recycled (paid out of the pool)",
+    "expected_funding_lost_net_of_bonus": "Expected funding lost net of bonus recycled",
+    "bonus": "bonus",
 }
 _PREFIXES = (
     ("se_", "Standard error: "),

@@ -13,6 +13,10 @@ import pytest
 import yaml
 
 import sct_engine.cli as cli
+from sct_engine.analysis.national import JOINT_BASIS, RECOMMENDED_MIX
+from sct_engine.engine.model import build_model
+from sct_engine.report.system_detail import CHARTS_LEFT_OUT
+from sct_engine.scenario import load_scenario
 
 pytestmark = pytest.mark.e2e
 
@@ -64,24 +68,24 @@ def yes(column: pd.Series) -> pd.Series:
     return column == "Yes"
 
 
-def test_the_inputs_then_the_national_page_open_the_report_with_one_ranked_table(report):
+def test_the_national_page_then_the_inputs_open_the_report_with_one_ranked_table(report):
     page = report["html"].read_text(encoding="utf-8")
-    # The board pack opens with the inputs, outside the folded box (so they print), then the
-    # national page, then the per-system material folded, then the method and provenance.
+    # The report opens with the national page, then the inputs, outside the folded box (so they
+    # print), then the per-system material folded, then the method and provenance.
     sections = re.findall(r"<section id='([^']+)'", page)
-    assert sections[:3] == ["inputs", "national", "recommendation"]
+    assert sections[:3] == ["national", "inputs", "recommendation"]
     assert sections[-1] == "assumptions"
     assert "<details class='per-system'>" in page  # ten systems: the per-system material folds
     box = page.index("<details class='per-system'>")
-    assert page.index("<section id='inputs'") < page.index("id='national'") < box
+    assert page.index("id='national'") < page.index("<section id='inputs'") < box
     assert page.index("</details>") < page.index("<section id='assumptions'")
     assert page.count("<details class='per-system'>") == 1
     assert page.index("<section id='recommendation'") > box
     nav = re.search(r"<nav[^>]*>(.*?)</nav>", page, re.S)
     assert nav is not None
     assert re.findall(r"href='#([^']+)'", nav.group(1))[:3] == [
-        "inputs",
         "national",
+        "inputs",
         "recommendation",
     ]
     ranked = re.search(r"<table class='ranked'.*?</table>", page, re.S)
@@ -171,6 +175,10 @@ def test_several_systems_and_one_option_give_the_national_page_without_the_compa
     )
     assert code == 0
     page = html.read_text(encoding="utf-8")
+    # Two systems: the national page opens the report too, the rest follows unfolded.
+    sections = re.findall(r"<section id='([^']+)'", page)
+    assert sections[:3] == ["national", "inputs", "recommendation"]
+    assert "<details class='per-system'>" not in page
     national = page[page.index("<section id='national'") :]
     national = national[: national.index("</section>")]
     assert national.count("The scenario offers one option, organisation_only") == 1
@@ -184,3 +192,82 @@ def test_several_systems_and_one_option_give_the_national_page_without_the_compa
     ]
     assert "National (2 systems" in stdout
     assert "one option offered (organisation_only)" in stdout
+
+
+def national_section(page: str) -> str:
+    start = page.index("<section id='national'")
+    return page[start : page.index("</section>", start)]
+
+
+def test_joint_figures_and_per_system_sums_carry_distinct_labels(report):
+    """The national figure is one joint simulation; the per-system sum sits beside it under its
+    own words, the same on the page, in the workbook and on the terminal."""
+    summed = "sum of one-system-at-a-time gains, others on organisation_only"
+    national = national_section(report["html"].read_text(encoding="utf-8"))
+    assert JOINT_BASIS in national and summed in national
+    joint = sheet(report, "National together")
+    assert joint["counterfactual"].iloc[0] == RECOMMENDED_MIX
+    assert set(joint["basis"]) == {JOINT_BASIS}
+    assert set(joint["sum_basis"]) == {summed}
+    assert set(sheet(report, "National recommended")["basis"]) == {summed}
+    assert JOINT_BASIS in report["stdout"] and summed in report["stdout"]
+    lines = report["stdout"].splitlines()
+    after = lines[next(i for i, x in enumerate(lines) if x.startswith("National, all systems")) :]
+    line = next(x for x in after if x.strip().startswith(f"{RECOMMENDED_MIX}:"))
+    assert "together" in line and "summed one system at a time" in line
+
+
+def test_joint_figures_add_up_and_match_the_run_where_they_must(report):
+    """Every system on one option jointly is the run's own national table (same draws); the
+    splits add up to the gross loss; net of bonus is gross less the bonus recycled; the
+    baseline against itself changes nothing."""
+    joint = sheet(report, "National together").set_index("counterfactual")
+    national = sheet(report, "Funding at risk").set_index("scheme")
+    for name, row in national.iterrows():
+        j = joint.loc[f"every system on {name}"]
+        assert j["expected_funding_lost"] == pytest.approx(row["expected_funding_lost"], rel=1e-9)
+    for _, j in joint.iterrows():
+        gross = j["expected_funding_lost"]
+        assert j["expected_psf_lost"] + j["expected_csf_lost"] == pytest.approx(gross, rel=1e-9)
+        assert j["expected_finance_lost"] + j["expected_ae_lost"] == pytest.approx(gross, rel=1e-9)
+        net = gross - j["expected_bonus_recycled"]
+        assert j["expected_funding_lost_net_of_bonus"] == pytest.approx(net, rel=1e-9)
+    base = joint.loc["every system on organisation_only"]
+    assert base["diff_expected_income"] == 0.0 and base["expected_bonus_recycled"] > 0.0
+
+
+def test_many_systems_draw_no_member_charts_and_keep_the_page_small(report):
+    """Ten systems or more: the members' and systems' charts are not drawn unless asked for
+    (--system-detail); their numbers are tables. A bound on the wave-1 page's size (England's
+    is measured in the closing note of issue 23: 33 MB before)."""
+    page = report["html"].read_text(encoding="utf-8")
+    assert "<figure class='member'" not in page
+    assert CHARTS_LEFT_OUT.format(n=10) in page
+    assert report["html"].stat().st_size < 1_500_000
+
+
+def test_system_detail_draws_every_members_and_systems_charts(tmp_path):
+    """``--system-detail`` asks for the charts a many-system report leaves out by default."""
+    html = tmp_path / "detail.html"
+    code, _ = sct_report(
+        str(WAVE1),
+        "--out",
+        str(html),
+        "--draws",
+        "1024",
+        "--max-draws",
+        "1024",
+        "--detail-draws",
+        "256",
+        "--no-gradient",
+        "--system-detail",
+        "--quiet",
+    )
+    assert code == 0
+    page = html.read_text(encoding="utf-8")
+    model = build_model(load_scenario(WAVE1))
+    assert page.count("<figure class='member'") == model.n_orgs
+    start = page.index("<section id='loss-exceedance'")
+    curves = page[start : page.index("</section>", start)]
+    assert curves.count("<svg") == model.n_systems
+    assert CHARTS_LEFT_OUT.format(n=10) not in page

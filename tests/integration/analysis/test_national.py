@@ -16,10 +16,12 @@ import pytest
 
 from sct_engine.analysis import DecisionRule, analyse
 from sct_engine.analysis.national import (
+    RECOMMENDED_MIX,
     REFUSES,
     SIGNS,
     TOO_CLOSE,
     gini,
+    joint_national,
     national_view,
     top_share,
 )
@@ -131,3 +133,25 @@ def test_fairness_reads_the_systems_gains(analysis, view):
             assert fair.loc[name, "loss_worst_decile_share"] == pytest.approx(top_share(losses))
     assert fair.loc[analysis.baseline, "systems_losing"] == 0
     assert pd.isna(fair.loc[analysis.baseline, "loss_gini"])
+
+
+def test_joint_funding_is_the_systems_funding_summed_and_the_bonus_is_what_differs(analysis, view):
+    """On the same draws, PSF/CSF paid adds up over systems whoever else moves, so the joint
+    change in funding is the per-system changes summed, for every system on the option
+    recommended to it and on each option; what the systems acting together change is the bonus
+    (income = funding + bonus)."""
+    joint = joint_national(analysis, systems=view.systems).set_index("counterfactual")
+    sys = view.systems
+    rows = {RECOMMENDED_MIX: sys[sys["recommended"]]}
+    rows |= {f"every system on {n}": sys[sys["scheme"] == n] for n in analysis.scheme_names}
+    for name, sub in rows.items():
+        row = joint.loc[name]
+        assert row["draws"] == DRAWS
+        assert row["diff_expected_funding"] == pytest.approx(
+            sub["diff_expected_funding"].sum(), rel=1e-9, abs=1e-9
+        ), name
+        assert row["sum_of_system_gains"] == pytest.approx(sub["diff_expected_income"].sum())
+        assert row["diff_expected_income"] == pytest.approx(
+            row["diff_expected_funding"] + row["diff_expected_bonus"], rel=1e-9, abs=1e-9
+        )
+    assert joint.loc[f"every system on {analysis.baseline}", "diff_expected_income"] == 0.0
