@@ -31,6 +31,7 @@ from sct_engine.files import (
     write_folder_atomically,
 )
 from sct_engine.report.data import (
+    DEFAULT_SENSITIVITY_DRAWS,
     ReportSettings,
     analyse_for_report,
     prepare_report,
@@ -240,6 +241,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         materiality=args.materiality,
         max_draws=args.max_draws,
         engine=args.engine,
+        sensitivity=not args.no_sensitivity,
+        sensitivity_draws=args.sensitivity_draws,
     )
     source = Path(args.source)
     try:
@@ -462,6 +465,19 @@ def register_cli(subparsers: Any) -> None:
     _decision_options(report)
     report.add_argument(
         "--no-gradient", action="store_true", help="skip the (slow) incentive gradient"
+    )
+    report.add_argument(
+        "--no-sensitivity",
+        action="store_true",
+        help="leave out the sensitivity table (the analysis re-run under each assumption "
+        "variant: sd x 0.8 / 1.2, variance shares +-10 points, p_ae +-0.15, A&E gateway)",
+    )
+    report.add_argument(
+        "--sensitivity-draws",
+        type=draws_arg,
+        default=DEFAULT_SENSITIVITY_DRAWS,
+        help="draws of each run of the sensitivity table, at most the main analysis's "
+        f"(default {DEFAULT_SENSITIVITY_DRAWS:,})",
     )
     report.add_argument("--quiet", action="store_true", help="print nothing but errors")
     add_variant_options(report)

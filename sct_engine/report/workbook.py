@@ -52,6 +52,8 @@ SHEET_TITLES: dict[str, str] = {
     "national_recommended": "National recommended",
     "national_fairness": "National fairness",
     "national_systems": "National by system",
+    "sensitivity_options": "Sensitivity by option",
+    "sensitivity_systems": "Sensitivity by system",
 }
 INPUTS_SHEET = "Inputs"
 CHART_TABLE = "national"
@@ -202,6 +204,11 @@ HEADERS: dict[str, str] = {
     "loss_gini": "Gini coefficient of losses",
     "funding_lost_worst_decile_share": "Share of funding lost borne by the worst 10% of systems",
     "funding_lost_rate_gini": "Gini coefficient of loss rates",
+    "variant": "Assumption variant",
+    "assumption": "Assumption changed",
+    "reference_scheme": "Option the report recommends",
+    "gain_vs_reference": "Gain of the variant's option over the report's",
+    "survives": "Does the report's recommendation survive?",
 }
 _PREFIXES = (
     ("se_", "Standard error: "),
