@@ -53,30 +53,73 @@ TOO_CLOSE = "too close to call"
 class Assumption:
     """One variant: a named change of one assumption (``change`` by ``amount``)."""
 
-    name: str  # short id, used in tables and the workbook
+    name: str  # id, used in tables and the workbook
     label: str  # what a reader sees
     change: Change
     amount: float | str  # a factor (sd_scale), a shift (shares, p_ae) or a gateway reading
+    short: str = ""  # a column header where the variants are columns (default: the label)
+
+    @property
+    def heading(self) -> str:
+        """The variant in a few words: ``short``, else the label."""
+        return self.short or self.label
 
 
 #: The variants of the sensitivity table, in the order shown.
 ASSUMPTIONS: tuple[Assumption, ...] = (
-    Assumption("sd_x0.8", "spread of outturn (sd) x 0.8", "sd_scale", 0.8),
-    Assumption("sd_x1.2", "spread of outturn (sd) x 1.2", "sd_scale", 1.2),
-    Assumption("national_share-0.1", "national variance share -10 points", "national_share", -0.1),
-    Assumption("national_share+0.1", "national variance share +10 points", "national_share", 0.1),
-    Assumption("system_share-0.1", "system variance share -10 points", "system_share", -0.1),
-    Assumption("system_share+0.1", "system variance share +10 points", "system_share", 0.1),
-    Assumption("p_ae-0.15", "chance of earning the A&E element -0.15", "p_ae", -0.15),
-    Assumption("p_ae+0.15", "chance of earning the A&E element +0.15", "p_ae", 0.15),
-    Assumption("ae_gateway=own_test", "A&E gateway: own finance test", "ae_gateway", "own_test"),
+    Assumption("sd_x0.8", "spread of outturn (sd) x 0.8", "sd_scale", 0.8, "sd x 0.8"),
+    Assumption("sd_x1.2", "spread of outturn (sd) x 1.2", "sd_scale", 1.2, "sd x 1.2"),
+    Assumption(
+        "national_share-0.1",
+        "national variance share -10 points",
+        "national_share",
+        -0.1,
+        "national share -10",
+    ),
+    Assumption(
+        "national_share+0.1",
+        "national variance share +10 points",
+        "national_share",
+        0.1,
+        "national share +10",
+    ),
+    Assumption(
+        "system_share-0.1",
+        "system variance share -10 points",
+        "system_share",
+        -0.1,
+        "system share -10",
+    ),
+    Assumption(
+        "system_share+0.1",
+        "system variance share +10 points",
+        "system_share",
+        0.1,
+        "system share +10",
+    ),
+    Assumption("p_ae-0.15", "chance of earning the A&E element -0.15", "p_ae", -0.15, "p_ae -0.15"),
+    Assumption("p_ae+0.15", "chance of earning the A&E element +0.15", "p_ae", 0.15, "p_ae +0.15"),
+    Assumption(
+        "ae_gateway=own_test",
+        "A&E gateway: own finance test",
+        "ae_gateway",
+        "own_test",
+        "gateway: own test",
+    ),
     Assumption(
         "ae_gateway=finance_earned",
         "A&E gateway: some finance element earned",
         "ae_gateway",
         "finance_earned",
+        "gateway: finance earned",
     ),
-    Assumption("ae_gateway=none", "A&E gateway: none (A&E on performance)", "ae_gateway", "none"),
+    Assumption(
+        "ae_gateway=none",
+        "A&E gateway: none (A&E on performance)",
+        "ae_gateway",
+        "none",
+        "gateway: none",
+    ),
 )
 
 
@@ -139,8 +182,7 @@ def apply_assumption(scenario: Scenario, assumption: Assumption) -> Applied | Sk
             if len(matrices) == 1 and matrices[0]:
                 return Skipped(
                     assumption,
-                    "one system whose correlation matrix fixes every pair's correlation: the "
-                    "national share moves no figure",
+                    "one system, whose correlation matrix fixes every pair's correlation",
                 )
             high = 1.0 - max([b, *(x * x for x in loadings)])
             if any(matrices):
@@ -157,8 +199,8 @@ def apply_assumption(scenario: Scenario, assumption: Assumption) -> Applied | Sk
             if not uses_b:
                 return Skipped(
                     assumption,
-                    "every member takes its system correlation from a correlation matrix or "
-                    "its own system_loading: the system share moves no figure",
+                    "every member's correlation comes from its system's correlation matrix or "
+                    "its own system_loading",
                 )
             now = _clip(b + float(amount), 0.0, 1.0 - a)
             was = b
@@ -178,7 +220,7 @@ def apply_assumption(scenario: Scenario, assumption: Assumption) -> Applied | Sk
         setting = f"every member's p_ae {shift:+g}" + (" (clipped to [0, 1])" if clipped else "")
     elif kind == "ae_gateway":
         if data["regime"]["ae_gateway"] == amount:
-            return Skipped(assumption, f"the scenario's own reading ({amount})")
+            return Skipped(assumption, "it is the scenario's own reading: the run as assumed")
         if not has_ae:
             return Skipped(assumption, "no member has an A&E element")
         setting = f"regime.ae_gateway {data['regime']['ae_gateway']} -> {amount}"
@@ -226,6 +268,7 @@ class VariantRun:
     name: str  # :data:`AS_ASSUMED` or the assumption's name
     label: str
     setting: str
+    heading: str  # a column header: :attr:`Assumption.heading`
     recommendations: tuple[Recommendation, ...]
     options: pd.DataFrame  # :func:`~sct_engine.analysis.national.national_options`
     margins: dict[str, tuple[float, float]]  # system -> its choice minus the reference's, se
@@ -297,7 +340,12 @@ class Sensitivity:
 
 
 def _variant_run(
-    analysis: Analysis, name: str, label: str, setting: str, reference: dict[str, str]
+    analysis: Analysis,
+    name: str,
+    label: str,
+    setting: str,
+    heading: str,
+    reference: dict[str, str],
 ) -> VariantRun:
     recs = analysis.recommend()
     view = national_view(analysis, recs)
@@ -306,7 +354,7 @@ def _variant_run(
         ref = reference.get(rec.system, rec.scheme)
         if rec.scheme != ref:
             margins[rec.system] = analysis.system_difference(s, rec.scheme, ref)
-    return VariantRun(name, label, setting, tuple(recs), view.options, margins)
+    return VariantRun(name, label, setting, heading, tuple(recs), view.options, margins)
 
 
 def plan_variants(
@@ -370,11 +418,12 @@ def run_sensitivity(
         if reference is not None
         else {r.system: r.scheme for r in base.recommend()}
     )
-    runs = [_variant_run(base, AS_ASSUMED, AS_ASSUMED, "the scenario's figures", ref)]
+    runs = [_variant_run(base, AS_ASSUMED, AS_ASSUMED, "the scenario's figures", AS_ASSUMED, ref)]
     del base
     for item in applied:
         a = item.assumption
-        runs.append(_variant_run(run(item.scenario, baseline), a.name, a.label, item.setting, ref))
+        analysis = run(item.scenario, baseline)
+        runs.append(_variant_run(analysis, a.name, a.label, item.setting, a.heading, ref))
     return Sensitivity(
         draws=int(draws),
         seed=seed,

@@ -80,9 +80,9 @@ def draws_note(sens: Sensitivity, report_draws: int) -> str:
         else ""
     )
     return (
-        f"Each row re-runs the whole analysis with one assumption changed, on the same "
+        f"Each variant re-runs the whole analysis with one assumption changed, on the same "
         f"{sens.draws:,} simulated years (seed {sens.seed}){reduced}: common random numbers, so "
-        "what moves between rows moves because of the assumption, not fresh noise. The decision "
+        "what moves between runs moves because of the assumption, not fresh noise. The decision "
         "rule gets no extra draws here, so a comparison these draws cannot settle is too close "
         "to call."
     )

@@ -83,7 +83,7 @@ def _many_systems(sens: Sensitivity) -> str:
     table = sens.systems_table()
     runs = list(sens.runs)
     head = ["System", "<span class='text'>Recommended</span>"] + [
-        _variant_label(run.label, run.setting) for run in runs
+        "<strong>As assumed</strong>" if run.name == AS_ASSUMED else _e(run.heading) for run in runs
     ]
     rows = []
     whole = 0
@@ -100,8 +100,18 @@ def _many_systems(sens: Sensitivity) -> str:
     return (
         f"<p>{whole} of the {len(rows)} systems keep their recommendation in every run below; "
         "each cell says whether it survives the run: yes, changes to another option, or too "
-        "close to call.</p>" + _table(head, rows)
+        "close to call.</p>" + _table(head, rows) + _settings_list(sens)
     )
+
+
+def _settings_list(sens: Sensitivity) -> str:
+    """What each column's variant set, for the grid of many systems."""
+    items = "".join(
+        f"<li><strong>{_e(run.heading)}</strong>: {_e(run.label)} ({_e(run.setting)})</li>"
+        for run in sens.runs
+        if run.name != AS_ASSUMED
+    )
+    return f"<ul class='small'>{items}</ul>" if items else ""
 
 
 def sensitivity_section(data: ReportData) -> str:
