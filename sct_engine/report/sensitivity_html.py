@@ -139,16 +139,26 @@ def national_sensitivity_html(data: ReportData) -> str:
         return ""
     frame = national_sensitivity(sens)
     names = [c.split(":", 1)[1] for c in frame.columns if c.startswith("systems_sign:")]
+    records = frame.to_dict("records")
+    first = records[0]  # as assumed: a cell that differs from it is shaded
+
+    def shade(differs: bool) -> str:
+        return "class='close'" if differs else ""
+
     rows = []
-    for r in frame.to_dict("records"):
+    for r in records:
+        moved = r["recommended"] != first["recommended"]
         cells: list[object] = [
             ("class='text'", _variant_label(str(r["assumption"]), str(r["setting"]))),
-            ("class='text'", _e(r["recommended"]) or "&ndash;"),
+            (f"class='text{' close' if moved else ''}'", _e(r["recommended"]) or "&ndash;"),
         ]
         for name in names:
+            signs = int(r[f"systems_sign:{name}"])
             cells.append(
-                f"{int(r[f'systems_sign:{name}'])} sign<br>"
-                f"{money(float(r[f'expected_funding_lost:{name}']), 1)}"
+                (
+                    shade(signs != int(first[f"systems_sign:{name}"])),
+                    f"{signs} sign<br>{money(float(r[f'expected_funding_lost:{name}']), 1)}",
+                )
             )
         rows.append(cells)
     widest = max(
@@ -162,6 +172,7 @@ def national_sensitivity_html(data: ReportData) -> str:
             rows,
         )
         + "<p class='note'>Per option: the systems that would sign it under the decision rule, "
+        "shaded where the count differs from the run as assumed, "
         "and the national PSF/CSF lost a year if every system signs it (one joint simulation of "
         f"every system, as in the table of funding at risk; 95% half-widths at most "
         f"{money(widest, 1)}). {_e(draws_note(sens, data.analysis.draws))}</p>"
