@@ -190,9 +190,8 @@ def apply_assumption(scenario: Scenario, assumption: Assumption) -> Applied | Sk
             now = _clip(a + float(amount), 0.0, high)
             was = a
         else:
-            in_matrix = [s["correlation"] is not None for s in data["systems"]]
             uses_b = any(
-                o["system_loading"] is None and not in_matrix[k]
+                o["system_loading"] is None and not matrices[k]
                 for k, s in enumerate(data["systems"])
                 for o in s["organisations"]
             )
@@ -215,7 +214,8 @@ def apply_assumption(scenario: Scenario, assumption: Assumption) -> Applied | Sk
         clipped = False
         for org in orgs:
             now = _clip(org["p_ae"] + shift, 0.0, 1.0)
-            clipped |= not math.isclose(now - org["p_ae"], shift, abs_tol=1e-12)
+            if org["has_ae"]:  # p_ae means nothing without an A&E element
+                clipped |= not math.isclose(now - org["p_ae"], shift, abs_tol=1e-12)
             org["p_ae"] = now
         setting = f"every member's p_ae {shift:+g}" + (" (clipped to [0, 1])" if clipped else "")
     elif kind == "ae_gateway":
@@ -229,9 +229,10 @@ def apply_assumption(scenario: Scenario, assumption: Assumption) -> Applied | Sk
         raise ValueError(f"unknown change {kind!r}")
     try:
         changed = Scenario.model_validate(data)
-    except (ValidationError, ScenarioError) as err:
-        first = str(err).splitlines()
-        return Skipped(assumption, f"cannot apply: {first[-1] if first else err}")
+    except ValidationError as err:
+        return Skipped(assumption, f"cannot apply: {err.errors()[0]['msg']}")
+    except ScenarioError as err:
+        return Skipped(assumption, f"cannot apply: {err.problems[0].message}")
     changed._source = scenario._source
     changed._content_hash = scenario._content_hash
     changed._changes = {**scenario._changes, "sensitivity": assumption.name}

@@ -51,6 +51,7 @@ def scenario(national: float = 0.2, system: float = 0.3, **regime) -> Scenario:
                             "sustainability_funding": 2.0,
                             "turnover": 200.0,
                             "sd_pct": 1.0,
+                            "has_ae": k == 1,
                             "p_ae": 0.1,
                         },
                     ],
@@ -126,6 +127,11 @@ def test_p_ae_shifts_every_member_clipped_to_a_probability():
     assert [o.p_ae for o in members(up.scenario)] == pytest.approx([1.0, 0.25, 1.0, 0.25])
     assert [o.p_ae for o in members(down.scenario)] == pytest.approx([0.75, 0.0, 0.75, 0.0])
     assert "clipped" in up.setting and "clipped" in down.setting
+    # Clipped only where it matters: a member without an A&E element does not count.
+    data = base.model_dump()
+    data["systems"][1]["organisations"][1]["has_ae"] = False
+    inside = apply_assumption(Scenario.model_validate(data), named("p_ae-0.15"))
+    assert isinstance(inside, Applied) and "clipped" not in inside.setting
     for variant in (up, down):
         for was, now in zip(members(base), members(variant.scenario), strict=True):
             assert (now.sd_value, now.plan, now.has_ae) == (was.sd_value, was.plan, was.has_ae)
@@ -138,6 +144,16 @@ def test_gateway_variants_set_the_national_reading_and_skip_the_scenarios_own():
     assert [a.scenario.regime.ae_gateway for a in gateways] == ["finance_earned", "none"]
     assert [s.assumption.name for s in skipped] == ["ae_gateway=own_test"]
     assert len(planned) + len(skipped) == len(ASSUMPTIONS)
+
+
+def test_a_variant_the_scenario_refuses_is_skipped_with_the_reason():
+    wide = scenario()
+    for org in members(wide):
+        if org.sd_pct is not None:
+            org.sd_pct = 90.0  # x 1.2 passes the 100% limit
+    refused = apply_assumption(wide, named("sd_x1.2"))
+    assert isinstance(refused, Skipped) and refused.reason.startswith("cannot apply: ")
+    assert "100" in refused.reason
 
 
 def test_variants_that_would_change_nothing_are_skipped_with_a_reason():
