@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sct_engine.analysis.paired import Z95
-from sct_engine.analysis.sensitivity import Sensitivity
+from sct_engine.analysis.sensitivity import AS_ASSUMED, SURVIVES, Sensitivity
 from sct_engine.report.data import ReportData
 
 
@@ -71,6 +71,24 @@ def system_sensitivity(sens: Sensitivity, system: str) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+def survival_line(sens: Sensitivity, system: str) -> str:
+    """One sentence for a summary: how many assumption variants the system's recommendation
+    survives, and which move it (e.g. for the board pack's first page)."""
+    frame = system_sensitivity(sens, system)
+    variants = frame[frame["variant"] != AS_ASSUMED]
+    kept = variants["survives"] == SURVIVES
+    reference = sens.reference[system]
+    if not len(variants):
+        return f"No assumption variant applies to this scenario; {reference} is as simulated."
+    line = (
+        f"The recommendation ({reference}) survives {int(kept.sum())} of the {len(variants)} "
+        "assumption variants tried (spread of outturn, variance shares, chance of earning the "
+        "A&E element, A&E gateway)"
+    )
+    moved = [f"{r.assumption}: {r.survives}" for r in variants[~kept].itertuples(index=False)]
+    return line + ("; " + "; ".join(moved) + "." if moved else ".")
+
+
 def draws_note(sens: Sensitivity, report_draws: int) -> str:
     """How the runs were made, in one sentence for a caption (names reduced draws)."""
     reduced = (
@@ -102,5 +120,6 @@ __all__ = [
     "report_sensitivity",
     "sensitivity_tables",
     "skipped_note",
+    "survival_line",
     "system_sensitivity",
 ]

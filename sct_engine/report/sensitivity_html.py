@@ -15,6 +15,7 @@ from sct_engine.report.sensitivity import (
     national_sensitivity,
     report_sensitivity,
     skipped_note,
+    survival_line,
     system_sensitivity,
 )
 
@@ -62,20 +63,15 @@ def _one_system(sens: Sensitivity, system: str, money_word: str) -> str:
             ]
         )
     reference = sens.reference[system]
-    kept = int((frame["survives"] == SURVIVES).sum())
-    return (
-        f"<p>The recommendation, <strong>{_e(reference)}</strong>, is the option recommended "
-        f"in {kept} of the {len(frame)} runs below.</p>"
-        + _table(
-            [
-                "Assumption",
-                "Recommended",
-                f"Expected {money_word} vs {_e(sens.baseline)}",
-                "<span class='text'>Too close to call</span>",
-                f"<span class='text'>Does {_e(reference)} survive?</span>",
-            ],
-            rows,
-        )
+    return f"<p>{_e(survival_line(sens, system))}</p>" + _table(
+        [
+            "Assumption",
+            "Recommended",
+            f"Expected {money_word} vs {_e(sens.baseline)}",
+            "<span class='text'>Too close to call</span>",
+            f"<span class='text'>Does {_e(reference)} survive?</span>",
+        ],
+        rows,
     )
 
 

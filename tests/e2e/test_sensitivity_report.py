@@ -71,6 +71,11 @@ def test_the_board_pack_says_whether_the_recommendation_survives_each_variant(ex
     assert recommended
     body = text(section(page, "sensitivity"))
     assert f"Does {recommended.group(1)} survive?" in body
+    kept = re.search(
+        rf"The recommendation \({recommended.group(1)}\) survives (\d+) of the (\d+) assumption",
+        body,
+    )
+    assert kept
     systems = pd.read_excel(example["xlsx"], sheet_name="Sensitivity by system", header=1)
     run = [v for v in systems["variant"] if v != "as assumed"]
     # One row per variant run, in the order of the variants; the rest named as not run.
@@ -83,6 +88,11 @@ def test_the_board_pack_says_whether_the_recommendation_survives_each_variant(ex
     assert answers <= {"yes", "too close to call"} | {
         f"changes to {x}" for x in systems["recommended_scheme"]
     }
+    variants = systems[systems["variant"] != "as assumed"]
+    assert (int(kept.group(1)), int(kept.group(2))) == (
+        int((variants["survives"] == "yes").sum()),
+        len(variants),
+    )
     cells = re.findall(
         r"<td class='(?:better|close|worse) text'>([^<]+)</td>", section(page, "sensitivity")
     )
