@@ -347,8 +347,9 @@ def _variant_run(
     setting: str,
     heading: str,
     reference: dict[str, str],
+    recommendations: Sequence[Recommendation] | None = None,
 ) -> VariantRun:
-    recs = analysis.recommend()
+    recs = list(analysis.recommend() if recommendations is None else recommendations)
     view = national_view(analysis, recs)
     margins = {}
     for s, rec in enumerate(recs):
@@ -414,12 +415,11 @@ def run_sensitivity(
 
     base = run(scenario, baseline)
     baseline = base.baseline
-    ref = (
-        {r.system: r.scheme for r in reference}
-        if reference is not None
-        else {r.system: r.scheme for r in base.recommend()}
-    )
-    runs = [_variant_run(base, AS_ASSUMED, AS_ASSUMED, "the scenario's figures", AS_ASSUMED, ref)]
+    own = base.recommend()  # read once: the rule's tables are the slow part after the kernel
+    ref = {r.system: r.scheme for r in (own if reference is None else reference)}
+    runs = [
+        _variant_run(base, AS_ASSUMED, AS_ASSUMED, "the scenario's figures", AS_ASSUMED, ref, own)
+    ]
     del base
     for item in applied:
         a = item.assumption
