@@ -11,7 +11,8 @@ mitigation and largest linked share that meet a target.
 
 The decision rule (materiality, three verdicts, tail, national rules) is :mod:`.rule`;
 :mod:`.national` reads the national view off an analysis (how many systems would sign each
-option, national funding at risk, fairness across systems).
+option, national funding at risk, fairness across systems); :mod:`.sensitivity` re-runs the
+analysis under each assumption variant on the same draws.
 
 This package re-exports the public names of those modules, so
 ``from sct_engine.analysis import analyse, compare`` works as it always has.
@@ -51,6 +52,14 @@ from sct_engine.analysis.rule import (
     DecisionRule,
     changes_national_rules,
 )
+from sct_engine.analysis.sensitivity import (
+    ASSUMPTIONS,
+    Assumption,
+    Sensitivity,
+    apply_assumption,
+    plan_variants,
+    run_sensitivity,
+)
 from sct_engine.analysis.solvers import (
     control_total_buffer,
     largest_system_linked_share,
@@ -70,6 +79,7 @@ from sct_engine.analysis.submodels import (
 )
 
 __all__ = [
+    "ASSUMPTIONS",
     "DEFAULT_ANALYSIS_DRAWS",
     "DEFAULT_DETAIL_DRAWS",
     "DEFAULT_MAX_DRAWS",
@@ -80,12 +90,15 @@ __all__ = [
     "WORSE",
     "Z95",
     "Analysis",
+    "Assumption",
     "Comparison",
     "DecisionRule",
     "NationalView",
     "PairedStats",
     "Recommendation",
+    "Sensitivity",
     "analyse",
+    "apply_assumption",
     "changes_national_rules",
     "compare",
     "control_total_buffer",
@@ -101,7 +114,9 @@ __all__ = [
     "national_view",
     "organisation_indices",
     "pair_se",
+    "plan_variants",
     "reduce_paired_block",
+    "run_sensitivity",
     "scheme_index",
     "system_draws",
     "system_loss_lines",

@@ -33,6 +33,7 @@ from sct_engine.files import (
     write_folder_atomically,
 )
 from sct_engine.report.data import (
+    DEFAULT_SENSITIVITY_DRAWS,
     RUN_RECORD,
     SWEEP_INDEX,
     ReportSettings,
@@ -265,6 +266,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         max_draws=args.max_draws,
         engine=args.engine,
         system_detail=args.system_detail,
+        sensitivity=not args.no_sensitivity,
+        sensitivity_draws=args.sensitivity_draws,
     )
     source = Path(args.source)
     try:
@@ -498,6 +501,19 @@ def register_cli(subparsers: Any) -> None:
         action="store_true",
         help="with 10 systems or more: also draw every member's and system's charts (by "
         "default their numbers are tables, which keeps the page small)",
+    )
+    report.add_argument(
+        "--no-sensitivity",
+        action="store_true",
+        help="leave out the sensitivity table (the analysis re-run under each assumption "
+        "variant: sd x 0.8 / 1.2, variance shares +-10 points, p_ae +-0.15, A&E gateway)",
+    )
+    report.add_argument(
+        "--sensitivity-draws",
+        type=draws_arg,
+        default=DEFAULT_SENSITIVITY_DRAWS,
+        help="draws of each run of the sensitivity table, at most the main analysis's "
+        f"(default {DEFAULT_SENSITIVITY_DRAWS:,})",
     )
     report.add_argument("--quiet", action="store_true", help="print nothing but errors")
     add_variant_options(report)

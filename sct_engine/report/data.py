@@ -23,6 +23,7 @@ import pandas as pd
 from sct_engine.analysis.decision import Analysis, Recommendation, analyse
 from sct_engine.analysis.incentives import incentive_gradient
 from sct_engine.analysis.rule import DEFAULT_MAX_DRAWS, DecisionRule
+from sct_engine.analysis.sensitivity import Sensitivity, plan_variants, run_sensitivity
 from sct_engine.analysis.solvers import (
     control_total_buffer,
     largest_system_linked_share,
@@ -32,6 +33,10 @@ from sct_engine.analysis.submodels import DEFAULT_DETAIL_DRAWS
 from sct_engine.errors import excerpt
 from sct_engine.files import read_limited
 from sct_engine.scenario import MAX_DRAWS, Scenario, load_scenario, load_variants
+
+#: Draws of each run of the sensitivity table (at most the main analysis's): one run per
+#: assumption variant, so its cost is about this times the number of variants.
+DEFAULT_SENSITIVITY_DRAWS = 16_384
 
 
 class ReportSourceError(ValueError):
@@ -53,6 +58,10 @@ class ReportSettings:
     max_draws: int = DEFAULT_MAX_DRAWS  # most draws behind any verdict of the decision rule
     engine: str = "kernel"
     system_detail: bool = False  # many systems: draw every member's and system's charts too
+    sensitivity: bool = True  # the sensitivity table (analysis/sensitivity.py)
+    sensitivity_draws: int = (
+        DEFAULT_SENSITIVITY_DRAWS  # draws of each of its runs (at most the run's)
+    )
 
     @property
     def rule(self) -> DecisionRule:
@@ -73,6 +82,7 @@ class ReportData:
     settings: ReportSettings
     source_note: str
     timings: dict[str, float] = field(default_factory=dict)
+    sensitivity: Sensitivity | None = None  # None: made with --no-sensitivity
 
     @property
     def detail_draws(self) -> int:
@@ -331,6 +341,25 @@ def prepare_report(
         engine=engine,
     )
     timings["solvers_s"] = time.perf_counter() - started
+    sensitivity = None
+    if settings.sensitivity:
+        started = time.perf_counter()
+        draws = min(settings.sensitivity_draws, analysis.draws)
+        planned = plan_variants(scenario)
+        total = draws * (1 + len(planned[0]))
+        with ProgressBar(total=total, label="sensitivity", enabled=progress) as bar:
+            sensitivity = run_sensitivity(
+                scenario,
+                draws,
+                seed=analysis.seed,
+                baseline=analysis.baseline,
+                reference=recommendations,
+                rule=settings.rule,
+                engine=engine,
+                progress=bar.update,
+                planned=planned,
+            )
+        timings["sensitivity_s"] = time.perf_counter() - started
     return ReportData(
         analysis,
         recommendations,
@@ -341,6 +370,7 @@ def prepare_report(
         settings,
         run["note"],
         timings,
+        sensitivity,
     )
 
 
@@ -397,6 +427,11 @@ def report_tables(data: ReportData) -> dict[str, pd.DataFrame]:
         "linked_share": data.linked_share,
         "provenance": provenance,
     }
+    if data.sensitivity is not None:  # before the provenance, which stays last
+        from sct_engine.report.sensitivity import sensitivity_tables
+
+        *body, last = tables.items()
+        tables = dict([*body, *sensitivity_tables(data).items(), last])
     if data.gradient is not None:
         tables["incentive_gradient"] = data.gradient
     if a.model.n_systems > 1:  # the national page's tables, after the recommendation
@@ -432,5 +467,6 @@ def provenance_fields(data: ReportData) -> dict[str, Any]:
         "decision_materiality": data.analysis.rule.describe(),
         "decision_tail": s.tail,
         "decision_max_draws": s.max_draws,
+        "sensitivity_draws": data.sensitivity.draws if data.sensitivity else 0,
         **{k: round(v, 2) for k, v in data.timings.items()},
     }

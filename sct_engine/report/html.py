@@ -31,6 +31,7 @@ SECTIONS = (
     ("inputs", "Inputs and assumptions"),
     ("recommendation", "Recommendation"),
     ("decision-rule", "How the recommendation is made"),
+    ("sensitivity", "Sensitivity: does the recommendation survive other assumptions?"),
     ("funding-at-risk", "Funding at risk by option"),
     ("member-funding", "Each member's expected funding by option"),
     ("organisations", "Organisations: chance of a heavy loss"),
@@ -442,6 +443,12 @@ def _decision_rule_html(data: ReportData) -> str:
         "two cannot disagree.</p>"
         f"<h3>Each option against {_e(a.baseline)}</h3><ul>{headlines}</ul>"
     )
+
+
+def _sensitivity_html(data: ReportData) -> str:
+    from sct_engine.report.sensitivity_html import sensitivity_section
+
+    return sensitivity_section(data)
 
 
 def _funding_at_risk_html(data: ReportData) -> str:
@@ -945,6 +952,7 @@ def render_html(data: ReportData) -> str:
         "inputs": _inputs_html,
         "recommendation": _recommendation_html,
         "decision-rule": _decision_rule_html,
+        "sensitivity": _sensitivity_html,
         "funding-at-risk": _funding_at_risk_html,
         "member-funding": _member_funding_html,
         "organisations": _organisations_html,

@@ -484,9 +484,12 @@ def national_html(data: ReportData) -> str:
             "to compare it with: which systems would sign each option, the systems ranked by "
             "what each option is worth to them and fairness across systems are left out.</p>"
         )
+    from sct_engine.report.sensitivity_html import national_sensitivity_html
+
     return (
         head
         + _participation_html(data, view)
+        + national_sensitivity_html(data)
         + _ranked_html(data, view)
         + _fairness_html(data, view)
     )

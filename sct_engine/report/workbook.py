@@ -54,6 +54,8 @@ SHEET_TITLES: dict[str, str] = {
     "national_recommended": "National recommended",
     "national_fairness": "National fairness",
     "national_systems": "National by system",
+    "sensitivity_options": "Sensitivity by option",
+    "sensitivity_systems": "Sensitivity by system",
 }
 INPUTS_SHEET = "Inputs"
 CHART_TABLE = "national"
@@ -216,6 +218,11 @@ HEADERS: dict[str, str] = {
     "expected_bonus_recycled": "Expected bonus recycled (paid out of the pool)",
     "expected_funding_lost_net_of_bonus": "Expected funding lost net of bonus recycled",
     "bonus": "bonus",
+    "variant": "Assumption variant",
+    "assumption": "Assumption changed",
+    "reference_scheme": "Option the report recommends",
+    "gain_vs_reference": "Gain of the variant's option over the report's",
+    "survives": "Does the report's recommendation survive?",
 }
 _PREFIXES = (
     ("se_", "Standard error: "),
