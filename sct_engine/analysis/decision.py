@@ -41,7 +41,12 @@ from sct_engine.analysis.rule import (
     quantile_interval,
     tail_verdict,
 )
-from sct_engine.analysis.submodels import default_baseline, scheme_index, with_schemes
+from sct_engine.analysis.submodels import (
+    BaselineError,
+    national_baseline,
+    scheme_index,
+    with_schemes,
+)
 from sct_engine.engine.model import Model, build_model
 from sct_engine.engine.results import Result
 from sct_engine.engine.simulate import CHECK_EVERY, engine_run, run_provenance
@@ -106,7 +111,9 @@ def analyse(
         reused, so the analysis sees exactly the run's draws) or a :class:`Model`.
     draws, seed : override; defaults are the result's or the scenario's (``simulation:``),
         as ``sct run`` uses them, else ``DEFAULT_ANALYSIS_DRAWS`` and 0.
-    baseline : option everything is compared with (default ``organisation_only``).
+    baseline : option everything is compared with; default: the national rules'
+        organisation-only option (``submodels.national_baseline``; a scenario without one is
+        refused, as is a baseline that changes a national rule).
     progress : called with the number of draws finished after each block or wave.
     engine : ``kernel`` (default) or ``reference``, as for ``simulate``.
     rule : the decision rule (materiality, tail, cap on draws); default :class:`DecisionRule`.
@@ -115,8 +122,17 @@ def analyse(
     if draws < 1:
         raise ValueError(f"draws must be at least 1 (got {draws})")
     rule = rule or DecisionRule()
-    baseline = default_baseline(model) if baseline is None else baseline
+    where = str(scenario.source) if scenario is not None and scenario.source else ""
+    where = where or str(inherited.get("scenario_file", ""))
+    baseline = national_baseline(model, where) if baseline is None else baseline
     base = scheme_index(model, baseline)
+    if changes_national_rules(model)[base]:
+        raise BaselineError(
+            f"{where + ': ' if where else ''}the baseline {baseline} {NATIONAL_RULE_NOTE} (its "
+            "A&E gateway differs from regime.ae_gateway), so every option would be judged "
+            "against rules no system can choose; compare with the national rules' "
+            f"organisation-only option ({national_baseline(model, where)}) instead"
+        )
     run = engine_run(engine, model, seed, baseline=base)
     started = time.perf_counter()
     run.extend(draws, progress)
