@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -30,6 +30,9 @@ from sct_engine.analysis.solvers import (
 )
 from sct_engine.analysis.submodels import DEFAULT_DETAIL_DRAWS
 from sct_engine.scenario import Scenario, load_scenario, load_variants
+
+if TYPE_CHECKING:
+    from sct_engine.report.agreement import SystemAgreement
 
 
 class ReportSourceError(ValueError):
@@ -50,6 +53,7 @@ class ReportSettings:
     materiality: float | None = None  # £m; None: max(£0.01m, 0.1% of the member's allocation)
     max_draws: int = DEFAULT_MAX_DRAWS  # most draws behind any verdict of the decision rule
     engine: str = "kernel"
+    agreement: bool = True  # design each system's local risk-share agreement
 
     @property
     def rule(self) -> DecisionRule:
@@ -70,6 +74,7 @@ class ReportData:
     settings: ReportSettings
     source_note: str
     timings: dict[str, float] = field(default_factory=dict)
+    agreements: list[SystemAgreement] = field(default_factory=list)
 
     @property
     def detail_draws(self) -> int:
@@ -264,6 +269,15 @@ def prepare_report(
         engine=engine,
     )
     timings["solvers_s"] = time.perf_counter() - started
+    agreements = []
+    if settings.agreement:
+        from sct_engine.report.agreement import design_agreements
+
+        started = time.perf_counter()
+        agreements = design_agreements(
+            analysis, {r.system: r.scheme for r in recommendations}, detail, engine
+        )
+        timings["agreement_s"] = time.perf_counter() - started
     return ReportData(
         analysis,
         recommendations,
@@ -274,6 +288,7 @@ def prepare_report(
         settings,
         run["note"],
         timings,
+        agreements,
     )
 
 
@@ -332,6 +347,10 @@ def report_tables(data: ReportData) -> dict[str, pd.DataFrame]:
     }
     if data.gradient is not None:
         tables["incentive_gradient"] = data.gradient
+    if data.agreements:
+        from sct_engine.report.agreement import agreement_tables
+
+        tables.update(agreement_tables(data.agreements))
     if a.model.n_systems > 1:  # the national page's tables, after the recommendation
         from sct_engine.report.national import national_tables
 

@@ -69,7 +69,8 @@ def test_the_inputs_then_the_national_page_open_the_report_with_one_ranked_table
     # The board pack opens with the inputs, outside the folded box (so they print), then the
     # national page, then the per-system material folded, then the method and provenance.
     sections = re.findall(r"<section id='([^']+)'", page)
-    assert sections[:3] == ["inputs", "national", "recommendation"]
+    assert sections[0] == "summary"  # page 1: the executive summary (report/summary.py)
+    assert sections[1:4] == ["inputs", "national", "recommendation"]
     assert sections[-1] == "assumptions"
     assert "<details class='per-system'>" in page  # ten systems: the per-system material folds
     box = page.index("<details class='per-system'>")
@@ -79,7 +80,8 @@ def test_the_inputs_then_the_national_page_open_the_report_with_one_ranked_table
     assert page.index("<section id='recommendation'") > box
     nav = re.search(r"<nav[^>]*>(.*?)</nav>", page, re.S)
     assert nav is not None
-    assert re.findall(r"href='#([^']+)'", nav.group(1))[:3] == [
+    assert re.findall(r"href='#([^']+)'", nav.group(1))[:4] == [
+        "summary",
         "inputs",
         "national",
         "recommendation",

@@ -63,7 +63,7 @@ def test_report_has_every_section(report):
     for anchor, title in SECTIONS:
         assert f"id='{anchor}'" in page, anchor
         assert html.escape(title.split(":")[0]) in page
-    assert re.search(r"sign <strong>[a-z_0-9]+</strong>", page)  # the recommendation
+    assert re.search(r"(sign|stay with) <strong>[a-z_0-9]+</strong>", page)  # the recommendation
     # Charts: funding at risk, a loss exceedance curve and an attribution chart for the one system.
     assert page.count("<svg") >= 3
     assert "tl-green" in page or "tl-amber" in page or "tl-red" in page  # traffic lights
@@ -77,12 +77,12 @@ def _text(fragment: str) -> str:
 
 
 def test_report_opens_with_the_inputs_and_assumptions(report):
-    """The first section is the inputs: every member's plan, control total, funding at stake and
+    """The first section after the summary is the inputs: every member's plan, control total, funding at stake and
     turnover as the scenario file gives them, the system control total, the draws and seed, the
     options compared."""
     page = report["html"].read_text(encoding="utf-8")
-    first = re.search(r"<section id='([^']+)'", page)
-    assert first and first[1] == "inputs" == SECTIONS[0][0]
+    sections = re.findall(r"<section id='([^']+)'", page)
+    assert sections[:2] == ["summary", "inputs"] == [x for x, _ in SECTIONS[:2]]
     inputs = page[page.index("<section id='inputs'") : page.index("<section id='recommendation'")]
     rows = [_text(r) for r in re.findall(r"<tr>(.*?)</tr>", inputs, flags=re.S)]
     scenario = yaml.safe_load(EXAMPLE.read_text())
