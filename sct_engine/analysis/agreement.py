@@ -8,9 +8,11 @@ each year (no outside money) and is applied to the same simulated years as the o
   or to turnover, the same with each member's contribution capped, and a gain share (members
   that receive more than on their own pay a share of that gain to those that receive less);
 - **the designed agreement**: a loss-sharing table ``S`` (``S[i, j]`` is the share of each £1
-  of funding lost by member ``j`` that member ``i`` bears; each column sums to one) found by a
-  linear programme on the simulated years (:func:`design_agreement`, scipy's HiGHS): the
-  smallest expected loss moved between members such that every member is
+  lost by member ``j`` that member ``i`` bears; each column sums to one) and fixed yearly
+  payments ``c`` (``c[i]`` received, summing to zero), found by a linear programme on the
+  simulated years (:func:`design_agreement`, scipy's HiGHS). A member's loss after it is
+  ``sum_j S[i, j] L_j - c[i]``. The programme moves the least expected money (losses borne by
+  others plus fixed payments) such that every member is
 
   1. not materially worse off than going alone in expectation:
      ``mean(final loss_i) <= mean(loss alone_i) + materiality_i``, and
@@ -19,16 +21,22 @@ each year (no outside money) and is applied to the same simulated years as the o
      is held to ``CVaR95(loss alone_i) + materiality_i``. The 1-in-20-year loss (p95) is at
      most the CVaR95, so the constraint keeps the p95 within the appetite on the draws.
 
+  The fixed payments matter where going alone pays a member more than its allocation (the
+  year-end bonus): sharing losses alone cannot give it back what the option takes.
   Where no table meets every constraint, the programme with slack says which members cannot
   be satisfied and by how much (:attr:`Agreement.shortfall`).
 
-Money in £m a year; "loss" is PSF/CSF not received (allocation less funding paid). The
-per-draw funding comes from the engine's traces of one system (``submodels.system_trace``).
+Money in £m a year; a member's "loss" is its allocation less what it receives: the PSF/CSF paid
+and, where the regime pays one, its year-end bonus with every other system staying with the
+baseline (the money the decision rule compares; incentive PSF is the same under every option
+and is not shared). The per-draw money comes from the numpy reference (the kernel's oracle) on
+the run's own first draws, for a bounded number of them: the kernel keeps only streaming
+statistics.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -36,8 +44,10 @@ from scipy import sparse
 from scipy.optimize import linprog
 
 from sct_engine.analysis.rule import TAIL_LEVEL, DecisionRule
-from sct_engine.analysis.submodels import scheme_index, system_model, system_trace, with_schemes
+from sct_engine.analysis.submodels import scheme_index, with_schemes
 from sct_engine.engine.model import Model
+from sct_engine.engine.reference import apply_schemes, bonus_held_at_baseline, draw_block
+from sct_engine.engine.rng import block_sizes
 
 #: Most simulated years the designer's programme is solved on (its size grows with them).
 AGREEMENT_DRAWS = 8_192
@@ -67,8 +77,9 @@ class SystemDraws:
     turnover: np.ndarray  # (N,) 0 where not given
     materiality: np.ndarray  # (N,) how much worse counts as worse
     appetite: np.ndarray  # (N,) £m in a 1-in-20 year, NaN where none stated
-    alone: np.ndarray  # (n, N) funding lost going alone (the baseline)
-    option: np.ndarray  # (n, N) funding lost under the option
+    alone: np.ndarray  # (n, N) loss going alone (the baseline): allocation less money received
+    option: np.ndarray  # (n, N) loss under the option
+    money: str = "funding"  # what is received: "funding", or "funding and bonus"
 
 
 def system_draws(
@@ -78,32 +89,41 @@ def system_draws(
     baseline: str,
     seed: int,
     draws: int = AGREEMENT_DRAWS,
-    engine: str = "kernel",
     rule: DecisionRule | None = None,
 ) -> SystemDraws:
-    """Per-draw funding lost by one system's members alone and under ``scheme``, on the same
-    simulated years (the engine's traces of the system on its own, without the bonus)."""
+    """Per-draw loss of one system's members alone and under ``scheme``: the run's first
+    ``draws`` simulated years (its seed, its blocks) on the numpy reference, the whole scenario
+    simulated so that the bonus is the one the decision rule counts (other systems at the
+    baseline)."""
     rule = rule or DecisionRule()
-    names = [baseline, scheme]
-    for name in names:
+    for name in (baseline, scheme):
         scheme_index(model, name)
-    sub = replace(system_model(with_schemes(model, names), system), bonus=False)
-    paid = system_trace(engine, sub, seed, draws)[0]  # (draws, 2, N)
-    lost = sub.funding[None, None, :] - paid
-    appetite = sub.risk_appetite if sub.risk_appetite is not None else np.full(sub.n_orgs, np.nan)
+    two = with_schemes(model, [baseline, scheme])
+    lo, hi = int(model.system_start[system]), int(model.system_start[system + 1])
+    alone, option = [], []
+    for block, n in block_sizes(draws):
+        outcome = apply_schemes(two, draw_block(two, seed, block, n))
+        bonus = bonus_held_at_baseline(two, outcome, 0)
+        for k, out in ((0, alone), (1, option)):
+            out.append(outcome.paid[k][:, lo:hi] + bonus[k][:, lo:hi])
+    allocation = model.funding[lo:hi].copy()
+    appetite = (
+        model.risk_appetite[lo:hi] if model.risk_appetite is not None else np.full(hi - lo, np.nan)
+    )
     return SystemDraws(
         system=model.system_ids[system],
         system_name=model.system_names[system],
         scheme=scheme,
         baseline=baseline,
-        organisations=sub.org_ids,
-        names=sub.org_names,
-        allocation=sub.funding.copy(),
-        turnover=sub.turnover.copy(),
-        materiality=rule.threshold(sub.funding),
+        organisations=model.org_ids[lo:hi],
+        names=model.org_names[lo:hi],
+        allocation=allocation,
+        turnover=model.turnover[lo:hi].copy(),
+        materiality=rule.threshold(allocation),
         appetite=np.asarray(appetite, dtype=np.float64),
-        alone=lost[:, 0, :],
-        option=lost[:, 1, :],
+        alone=allocation[None, :] - np.concatenate(alone),
+        option=allocation[None, :] - np.concatenate(option),
+        money="funding and bonus" if model.bonus else "funding",
     )
 
 
@@ -176,98 +196,134 @@ def apply_table(losses: np.ndarray, table: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Agreement:
-    """The designed loss-sharing table, or why none exists."""
+    """The designed agreement (a loss-sharing table and fixed yearly payments), or why none
+    exists."""
 
     feasible: bool
     table: np.ndarray  # (N, N) share of member j's loss (column) borne by member i (row)
-    expected_moved: float  # expected funding lost moved between members, £m a year
+    payment: np.ndarray  # (N,) fixed £m a year received (+) or paid (-); sums to zero
+    expected_moved: float  # expected money moved between members, £m a year
     shortfall: pd.DataFrame  # infeasible only: per member, how far each constraint is missed
     message: str
 
 
+def after(losses: np.ndarray, agreement: Agreement) -> np.ndarray:
+    """Each year's losses after an agreement: the table's shares, less the fixed payments."""
+    return apply_table(losses, agreement.table) - agreement.payment[None, :]
+
+
+def moved(d: SystemDraws, table: np.ndarray, payment: np.ndarray) -> float:
+    """Expected money moved between members: the expected size of the losses borne by others
+    (a loss may be negative where the bonus pays more than the allocation lost: moving it is
+    moving money too) plus the fixed payments made."""
+    size = np.abs(d.option).mean(axis=0)
+    return float(((1.0 - np.diag(table)) * size).sum() + np.clip(payment, 0.0, None).sum())
+
+
 def _programme(d: SystemDraws, level: float, slack: bool) -> tuple:
-    """The linear programme's arrays. Variables: S (N x N, row-major), eta (N), u (n x N) and,
-    with ``slack``, one slack per member and constraint (expectation, tail)."""
+    """The linear programme. Variables, in order: S (N x N, row-major), fixed payments received
+    c+ (N) and paid c- (N), eta (N), u (N x n, member-major) and, with ``slack``, a slack per
+    member for the expectation and one for the tail (the cost is then the slacks alone)."""
     losses = d.option
     n, members = losses.shape
     n_s, n_u = members * members, n * members
-    n_var = n_s + members + n_u + (2 * members if slack else 0)
+    sizes = [n_s, members, members, members, n_u, 2 * members if slack else 0]
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    n_var = int(offsets[-1])
+    s_at, cp_at, cm_at, eta_at, u_at, slack_at = (int(x) for x in offsets[:6])
+
+    def block(rows: int, parts: dict[int, sparse.spmatrix]) -> sparse.csr_matrix:
+        """A row block of the constraint matrix from its parts placed at variable offsets."""
+        pieces, at_now = [], 0
+        for at, part in sorted(parts.items()):
+            part = sparse.csr_matrix(part)
+            if at > at_now:
+                pieces.append(sparse.csr_matrix((rows, at - at_now)))
+            pieces.append(part)
+            at_now = at + part.shape[1]
+        if at_now < n_var:
+            pieces.append(sparse.csr_matrix((rows, n_var - at_now)))
+        return sparse.hstack(pieces, format="csr")
+
     mu, mu_alone = losses.mean(axis=0), d.alone.mean(axis=0)
-    limit = tail_limit(d)
     eye = sparse.identity(members, format="csr")
-    rows_s = sparse.kron(eye, sparse.csr_matrix(mu[None, :]))  # (N, N^2): sum_j S_ij mu_j
-    zeros = sparse.csr_matrix((members, members + n_u))
-    blocks_e = [rows_s, zeros]
+    # 1. expectation: sum_j S_ij mu_j - c+_i + c-_i <= mean alone_i + m_i
+    parts_e = {s_at: sparse.kron(eye, mu[None, :]), cp_at: -eye, cm_at: eye}
     if slack:
-        blocks_e.append(sparse.hstack([-eye, sparse.csr_matrix((members, members))]))
-    a_exp = sparse.hstack(blocks_e)
-    b_exp = mu_alone + d.materiality
-    # CVaR: eta_i + sum_d u_di / ((1 - level) n) <= limit_i
-    tail_weight = 1.0 / ((1.0 - level) * n)
-    u_rows = sparse.kron(eye, sparse.csr_matrix(np.full((1, n), tail_weight)))  # (N, nN)
-    blocks_t = [sparse.csr_matrix((members, n_s)), eye, u_rows]
+        parts_e[slack_at] = sparse.hstack([-eye, sparse.csr_matrix((members, members))])
+    a_exp = block(members, parts_e)
+    # 2. tail: eta_i + sum_d u_id / ((1 - level) n) <= limit_i
+    weight = 1.0 / ((1.0 - level) * n)
+    parts_t = {eta_at: eye, u_at: sparse.kron(eye, np.full((1, n), weight))}
     if slack:
-        blocks_t.append(sparse.hstack([sparse.csr_matrix((members, members)), -eye]))
-    a_tail = sparse.hstack(blocks_t)
-    # u_di >= sum_j S_ij L_dj - eta_i, with u laid out member-major (i, d)
-    s_part = sparse.kron(eye, sparse.csr_matrix(losses))  # (N n, N^2): row (i, d)
-    eta_part = -sparse.kron(eye, sparse.csr_matrix(np.ones((n, 1))))
-    u_part = -sparse.identity(n_u, format="csr")
-    blocks_u = [s_part, eta_part, u_part]
-    if slack:
-        blocks_u.append(sparse.csr_matrix((n_u, 2 * members)))
-    a_u = sparse.hstack(blocks_u)
+        parts_t[slack_at] = sparse.hstack([sparse.csr_matrix((members, members)), -eye])
+    a_tail = block(members, parts_t)
+    # 3. u_id >= sum_j S_ij L_dj - c+_i + c-_i - eta_i
+    ones = np.ones((n, 1))
+    parts_u = {
+        s_at: sparse.kron(eye, losses),
+        cp_at: -sparse.kron(eye, ones),
+        cm_at: sparse.kron(eye, ones),
+        eta_at: -sparse.kron(eye, ones),
+        u_at: -sparse.identity(n_u),
+    }
+    a_u = block(n_u, parts_u)
     a_ub = sparse.vstack([a_exp, a_tail, a_u]).tocsr()
-    b_ub = np.concatenate([b_exp, limit, np.zeros(n_u)])
-    # every column of S sums to one: sum_i S_ij = 1
-    a_eq = sparse.hstack(
+    b_ub = np.concatenate([mu_alone + d.materiality, tail_limit(d), np.zeros(n_u)])
+    # every column of S sums to one; the fixed payments sum to zero
+    a_eq = sparse.vstack(
         [
-            sparse.kron(sparse.csr_matrix(np.ones((1, members))), eye),
-            sparse.csr_matrix((members, n_var - n_s)),
+            block(members, {s_at: sparse.kron(np.ones((1, members)), eye)}),
+            block(1, {cp_at: np.ones((1, members)), cm_at: -np.ones((1, members))}),
         ]
     ).tocsr()
-    b_eq = np.ones(members)
-    bounds = [(0.0, 1.0)] * n_s + [(None, None)] * members + [(0.0, None)] * n_u
-    bounds += [(0.0, None)] * (2 * members if slack else 0)
+    b_eq = np.concatenate([np.ones(members), [0.0]])
+    bounds = [(0.0, 1.0)] * n_s + [(0.0, None)] * (2 * members) + [(None, None)] * members
+    bounds += [(0.0, None)] * (n_u + (2 * members if slack else 0))
     cost = np.zeros(n_var)
     if slack:
-        cost[n_s + members + n_u :] = 1.0
-    else:  # expected loss moved: sum_j (1 - S_jj) mu_j, i.e. minimise -sum_j S_jj mu_j;
-        # a share of a loss that never occurs moves nothing: a tiny cost keeps it on its owner
-        cost[:n_s] = TIE_BREAK * (1.0 + mu.sum())
-        cost[np.arange(members) * (members + 1)] = -mu
-    return cost, a_ub, b_ub, a_eq, b_eq, bounds, n_s
+        cost[slack_at:] = 1.0
+    else:  # money moved: sum_j (1 - S_jj) mean|L_j| + sum_i c+_i (constant dropped)
+        size = np.abs(losses).mean(axis=0)
+        cost[s_at : s_at + n_s] = TIE_BREAK * (1.0 + size.sum())
+        cost[s_at + np.arange(members) * (members + 1)] = -size
+        cost[cp_at : cp_at + members] = 1.0
+    return cost, a_ub, b_ub, a_eq, b_eq, bounds, (s_at, cp_at, cm_at)
 
 
 def design_agreement(d: SystemDraws, level: float = TAIL_LEVEL) -> Agreement:
-    """The loss-sharing table moving the least expected loss between members that leaves each
-    not materially worse off than alone in expectation and within its tail limit (module
+    """The agreement moving the least expected money between members that leaves each not
+    materially worse off than alone in expectation and within its tail limit (module
     docstring), or the statement that none exists, with what each member would still miss."""
     members = d.option.shape[1]
-    cost, a_ub, b_ub, a_eq, b_eq, bounds, n_s = _programme(d, level, slack=False)
+    cost, a_ub, b_ub, a_eq, b_eq, bounds, at = _programme(d, level, slack=False)
     solved = linprog(
         cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs"
     )
-    mu = d.option.mean(axis=0)
     if solved.status == 0:
-        table = np.clip(solved.x[:n_s].reshape(members, members), 0.0, 1.0)
+        s_at, cp_at, cm_at = at
+        table = np.clip(solved.x[s_at : s_at + members * members].reshape(members, members), 0, 1)
+        # A share of a loss that never occurs moves nothing: such a column stays with its owner.
+        never = ~np.any(np.abs(d.option) > 0, axis=0)
+        table[:, never] = np.eye(members)[:, never]
         table = table / table.sum(axis=0, keepdims=True)
-        moved = float(((1.0 - np.diag(table)) * mu).sum())
-        return Agreement(True, table, moved, pd.DataFrame(), "")
+        payment = solved.x[cp_at : cp_at + members] - solved.x[cm_at : cm_at + members]
+        payment = np.where(np.abs(payment) < 1e-9, 0.0, payment)
+        return Agreement(True, table, payment, moved(d, table, payment), pd.DataFrame(), "")
     if solved.status != 2:  # not "infeasible": the solver failed, say so rather than guess
         raise RuntimeError(f"the agreement's linear programme failed: {solved.message}")
-    cost, a_ub, b_ub, a_eq, b_eq, bounds, n_s = _programme(d, level, slack=True)
+    cost, a_ub, b_ub, a_eq, b_eq, bounds, _ = _programme(d, level, slack=True)
     relaxed = linprog(
         cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs"
     )
     if relaxed.status != 0:
         raise RuntimeError(f"the agreement's linear programme failed: {relaxed.message}")
-    slack = relaxed.x[-2 * members :]
+    gap = relaxed.x[-2 * members :]
     shortfall = pd.DataFrame(
         {
             "organisation": list(d.organisations),
-            "expected_shortfall": slack[:members],
-            "tail_shortfall": slack[members:],
+            "expected_shortfall": gap[:members],
+            "tail_shortfall": gap[members:],
         }
     )
     missing = shortfall[
@@ -283,11 +339,11 @@ def design_agreement(d: SystemDraws, level: float = TAIL_LEVEL) -> Agreement:
             bits.append(f"£{row.tail_shortfall:.2f}m over its limit in its worst years")
         parts.append(f"{names[row.organisation]} ({' and '.join(bits)})")
     message = (
-        f"No loss-sharing agreement on top of {d.scheme} leaves every member of {d.system_name} "
-        "not materially worse off than going alone in expectation and within its risk limit in "
-        "its worst years: even the closest one leaves " + "; ".join(parts) + "."
+        f"No agreement on top of {d.scheme} leaves every member of {d.system_name} not "
+        "materially worse off than going alone in expectation and within its risk limit in its "
+        "worst years: even the closest one leaves " + "; ".join(parts) + "."
     )
-    return Agreement(False, np.eye(members), float("nan"), shortfall, message)
+    return Agreement(False, np.eye(members), np.zeros(members), float("nan"), shortfall, message)
 
 
 # --- tables --------------------------------------------------------------------------------
@@ -306,7 +362,7 @@ def formulas(d: SystemDraws, agreement: Agreement | None = None) -> dict[str, np
     ] = capped(d.option, d.allocation, DEFAULT_CAP_SHARE * d.allocation)
     out["gain share: gains over going alone pay for shortfalls"] = gain_share(d.alone, d.option)
     if agreement is not None and agreement.feasible:
-        out["designed agreement (smallest transfers)"] = apply_table(d.option, agreement.table)
+        out["designed agreement (smallest transfers)"] = after(d.option, agreement)
     return out
 
 
@@ -358,7 +414,8 @@ def agreement_table(d: SystemDraws, agreement: Agreement) -> pd.DataFrame:
         agreement.table,
         columns=[f"share_of_{o}_loss" for o in d.organisations],
     )
-    outcome = evaluate(d, apply_table(d.option, agreement.table))
+    outcome = evaluate(d, after(d.option, agreement))
+    shares["fixed_payment_received"] = agreement.payment
     return pd.concat(
         [outcome[["organisation", "organisation_name"]], shares, outcome.iloc[:, 2:]], axis=1
     )
@@ -369,6 +426,7 @@ __all__ = [
     "DEFAULT_CAP_SHARE",
     "Agreement",
     "SystemDraws",
+    "after",
     "agreement_table",
     "apply_table",
     "capped",
@@ -378,6 +436,7 @@ __all__ = [
     "formula_table",
     "formulas",
     "gain_share",
+    "moved",
     "pro_rata",
     "system_draws",
     "tail_limit",

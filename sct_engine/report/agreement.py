@@ -58,7 +58,7 @@ def agreement_option(analysis: Analysis, system: int) -> str | None:
 
 
 def design_agreements(
-    analysis: Analysis, recommended: dict[str, str], draws: int, engine: str
+    analysis: Analysis, recommended: dict[str, str], draws: int
 ) -> list[SystemAgreement]:
     """Every system's agreement (none beyond :data:`MAX_AGREEMENT_SYSTEMS` systems), on at most
     ``draws`` simulated years of the run's seed. ``recommended``: system id -> option."""
@@ -77,7 +77,6 @@ def design_agreements(
             analysis.baseline,
             analysis.seed,
             min(draws, AGREEMENT_DRAWS),
-            engine,
             analysis.rule,
         )
         why = (
@@ -123,9 +122,15 @@ def _signable(a: SystemAgreement) -> str:
     head = [
         "Member bearing the loss",
         *[f"Of each £1 lost by <span class='text'>{_e(x)}</span>" for x in short],
+        "Fixed payment a year: received (+) or paid (&minus;)",
     ]
+    payment = a.agreement.payment
     rows = [
-        [("class='text'", _e(d.names[i])), *[_share(float(table[i, j])) for j in range(len(short))]]
+        [
+            ("class='text'", _e(d.names[i])),
+            *[_share(float(table[i, j])) for j in range(len(short))],
+            money(float(payment[i]), sign=True) if abs(payment[i]) >= 0.005 else "&ndash;",
+        ]
         for i in range(len(short))
     ]
     return _table(head, rows)
@@ -153,11 +158,12 @@ def _outcome(a: SystemAgreement) -> str:
                 limit,
             ]
         )
+    money_words = _e(a.draws.money)
     return _table(
         [
             "Member",
-            "Expected funding alone",
-            f"Expected funding with {_e(a.draws.scheme)} and the agreement",
+            f"Expected {money_words} alone",
+            f"Expected {money_words} with {_e(a.draws.scheme)} and the agreement",
             "Change against alone",
             "1-in-20-year loss alone",
             "1-in-20-year loss with the agreement",
@@ -187,7 +193,7 @@ def _formulas(a: SystemAgreement) -> str:
             "Agreement",
             "Members not worse off than alone",
             "Members within their limit in their worst years",
-            "Worst-placed member: expected funding against alone",
+            f"Worst-placed member: expected {_e(a.draws.money)} against alone",
         ],
         rows,
     )
@@ -214,13 +220,21 @@ def agreement_html(agreements: list[SystemAgreement], n_systems: int) -> str:
         "not materially worse off than going alone in expectation, and the average of its worst "
         "5% of years within its limit (its stated risk appetite, or its own going alone plus "
         "the materiality), so its 1-in-20-year loss is within it too. Read each column: of "
-        "each £1 of funding that member loses, the rows say who bears it. The common formulas "
+        "each £1 of funding that member loses, the rows say who bears it; the last column is a "
+        "fixed yearly payment between members (needed where going alone pays a member more than "
+        "its allocation, through the year-end bonus). The common formulas "
         "are evaluated on the same years below it.</p>"
     ]
     for a in agreements:
         d = a.draws
         title = f"{d.system_name}: on top of {d.scheme} ({a.why})"
         out.append(f"<h3>{_e(title)}</h3>")
+        if d.money != "funding":
+            out.append(
+                f"<p class='small'>Money here is {_e(d.money)}: the bonus each member would "
+                "receive with every other system staying with the baseline, as the decision "
+                "rule counts it; a member's loss is its allocation less that money.</p>"
+            )
         if a.agreement.feasible and a.agreement.expected_moved < 0.005:
             out.append(
                 f"<p>No transfers are needed: under {_e(d.scheme)} every member is already not "
@@ -229,7 +243,8 @@ def agreement_html(agreements: list[SystemAgreement], n_systems: int) -> str:
             )
         elif a.agreement.feasible:
             out.append(
-                f"<p>Expected funding lost moved between members: "
+                f"<p>Expected money moved between members (losses borne by others and fixed "
+                "payments): "
                 f"{money(a.agreement.expected_moved)} a year, on {len(d.alone):,} simulated "
                 "years.</p>" + _signable(a) + _outcome(a)
             )
@@ -253,8 +268,8 @@ def agreement_lines(agreements: list[SystemAgreement]) -> list[str]:
             shares = " ".join(
                 f"{a.agreement.table[i, j]:6.1%}" for j in range(len(d.organisations))
             )
-            lines.append(f"  {org:>24}: {shares}")
-        lines.append(f"  expected loss moved: £{a.agreement.expected_moved:.2f}m a year")
+            lines.append(f"  {org:>32}: {shares}  fixed {a.agreement.payment[i]:+.2f}m a year")
+        lines.append(f"  expected money moved: £{a.agreement.expected_moved:.2f}m a year")
     return lines
 
 

@@ -275,7 +275,7 @@ def prepare_report(
 
         started = time.perf_counter()
         agreements = design_agreements(
-            analysis, {r.system: r.scheme for r in recommendations}, detail, engine
+            analysis, {r.system: r.scheme for r in recommendations}, detail
         )
         timings["agreement_s"] = time.perf_counter() - started
     return ReportData(

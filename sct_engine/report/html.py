@@ -35,6 +35,7 @@ SECTIONS = (
     ("decision-rule", "How the recommendation is made"),
     ("funding-at-risk", "Funding at risk by option"),
     ("member-funding", "Each member's expected funding by option"),
+    ("cash-timing", "Quarterly cash timing: funding received by quarter"),
     ("organisations", "Organisations: chance of a heavy loss"),
     ("elements", "Finance and A&E elements"),
     ("loss-exceedance", "Loss exceedance curves"),
@@ -368,6 +369,55 @@ def _member_funding_html(data: ReportData) -> str:
         f"interval of the difference from {_e(a.baseline)}, on the same simulated years, which "
         f"is what decides the comparison ({_e(a.baseline)} has none). The dashed line is the "
         "member's funding at stake; the recommended option is in bold.</p>" + "".join(out)
+    )
+
+
+def _cash_timing_html(data: ReportData) -> str:
+    """One chart per member: expected funding received by the end of each quarter, by option."""
+    from sct_engine.report.charts import cash_timing_svg
+
+    a = data.analysis
+    m = a.model
+    orgs = a.result.organisations
+    names = list(a.scheme_names)
+    columns = [f"expected_funding_q{q}" for q in range(1, 5)]
+    if not all(c in orgs.columns for c in columns):
+        return "<p class='note'>This run keeps no quarterly payments.</p>"
+    recommended = {r.system: r.scheme for r in data.recommendations}
+    out = []
+    for s, (sid, sname) in enumerate(zip(m.system_ids, m.system_names, strict=True)):
+        if m.n_systems > 1:
+            out.append(f"<h3>{_e(sname)}</h3>")
+        figures = []
+        for i in range(m.system_start[s], m.system_start[s + 1]):
+            if m.funding[i] <= 0:
+                continue
+            rows = orgs[orgs["organisation"] == m.org_ids[i]].set_index("scheme").loc[names]
+            svg = cash_timing_svg(
+                names,
+                rows[columns].to_numpy(),
+                float(m.funding[i]),
+                m.org_names[i],
+                f"cash{i}",
+                recommended=names.index(recommended[sid]),
+            )
+            figures.append(
+                f"<figure class='member'>{svg}<figcaption>{_e(m.org_ids[i])} · "
+                f"£{m.funding[i]:,.1f}m at stake</figcaption></figure>"
+            )
+        out.append(f"<div class='members'>{''.join(figures)}</div>")
+    timing = (
+        "PSF is paid on the year-to-date tests of each quarter (15/20/30/35%), with finance "
+        "money missed in a quarter recovered at year end (Q4) where the regime allows it; CSF "
+        "on each quarter's own test."
+        if m.quarterly
+        else "This run tests the year end only, so all funding is received in Q4."
+    )
+    return (
+        "<p class='note'>Expected funding (PSF/CSF) each member has received by the end of "
+        f"each quarter, by option: when the cash arrives, not only how much. {timing} The "
+        "dashed line is the funding at stake; the recommended option's line is thicker. "
+        "Members with no funding at stake are left out.</p>" + "".join(out)
     )
 
 
@@ -989,6 +1039,7 @@ def render_html(data: ReportData) -> str:
         "decision-rule": _decision_rule_html,
         "funding-at-risk": _funding_at_risk_html,
         "member-funding": _member_funding_html,
+        "cash-timing": _cash_timing_html,
         "organisations": _organisations_html,
         "elements": _elements_html,
         "loss-exceedance": _loss_exceedance_html,

@@ -172,3 +172,38 @@ def test_the_legend_says_more_draws_only_when_more_were_drawn(pack):
     else:
         assert "even after more draws" not in section
         assert "no more were drawn" in section
+
+
+def test_the_inputs_sheet_is_formatted_like_the_rest(pack):
+    """Counts with separators, a seed as it is, £ per £1 and percentages formatted, words of
+    the format with spaces, headers in the house style."""
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(pack["xlsx"])["Inputs"]
+    cells = {row[0].value: row[1] for row in sheet.iter_rows(min_row=4) if row[0].value}
+    assert cells["Draws (simulated years)"].number_format == "#,##0"
+    assert cells["Random seed"].number_format == "0"
+    assert cells["Incentive PSF per £1 of uplift"].number_format == '"£"0.00" per £1"'
+    assert cells["Variance share from the national factor"].number_format == "0.0%"
+    assert cells["A&E gateway (national rule)"].value == "finance earned"
+    header = next(r for r in sheet.iter_rows(min_row=4) if r[0].value == "Setting")
+    assert header[0].font.bold and header[0].fill.fgColor.rgb.endswith("005EB8")
+
+
+def test_the_pack_shows_quarterly_cash_timing_for_every_member_with_funding(pack):
+    page = pack["html"].read_text(encoding="utf-8")
+    section = page[page.index("<section id='cash-timing'") :]
+    section = section[: section.index("</section>")]
+    assert section.count("<svg") == 7  # eight members, one (ccg_county) with nothing at stake
+    assert "Q1" in section and "Q4" in section
+
+
+def test_the_pack_shows_the_agreement_as_a_table_to_sign(pack):
+    page = pack["html"].read_text(encoding="utf-8")
+    section = page[page.index("<section id='agreement'") :]
+    section = section[: section.index("</section>")]
+    assert "on top of flexible_25" in section or "No agreement" in section
+    assert "Common formulas on the same years" in section
+    from openpyxl import load_workbook
+
+    assert "Agreement formulas" in load_workbook(pack["xlsx"], read_only=True).sheetnames
