@@ -337,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # a mistyped option: the subcommand's own usage, not the top-level one
-        command = getattr(args, "command", None)
+        command = str(getattr(args, "command", ""))
         choices = next(
             (
                 a.choices

@@ -100,7 +100,8 @@ def system_draws(
         scheme_index(model, name)
     two = with_schemes(model, [baseline, scheme])
     lo, hi = int(model.system_start[system]), int(model.system_start[system + 1])
-    alone, option = [], []
+    alone: list[np.ndarray] = []
+    option: list[np.ndarray] = []
     for block, n in block_sizes(draws):
         outcome = apply_schemes(two, draw_block(two, seed, block, n))
         bonus = bonus_held_at_baseline(two, outcome, 0)
