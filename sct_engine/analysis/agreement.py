@@ -14,11 +14,11 @@ each year (no outside money) and is applied to the same simulated years as the o
   ``sum_j S[i, j] L_j - c[i]``. The programme moves the least expected money (losses borne by
   others plus fixed payments) such that every member is
 
-  1. not materially worse off than going alone in expectation:
-     ``mean(final loss_i) <= mean(loss alone_i) + materiality_i``, and
+  1. not worse off than going alone in expectation (stricter than the rule's "not materially
+     worse off": no materiality is used up): ``mean(final loss_i) <= mean(loss alone_i)``, and
   2. within its risk appetite in its worst years: ``CVaR95(final loss_i) <= appetite_i``
      (Rockafellar-Uryasev linearisation, exact on the draws); a member with no stated appetite
-     is held to ``CVaR95(loss alone_i) + materiality_i``. The 1-in-20-year loss (p95) is at
+     is held to ``CVaR95(loss alone_i)``. The 1-in-20-year loss (p95) is at
      most the CVaR95, so the constraint keeps the p95 within the appetite on the draws.
 
   The fixed payments matter where going alone pays a member more than its allocation (the
@@ -36,7 +36,7 @@ statistics.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -297,6 +297,9 @@ def design_agreement(d: SystemDraws, level: float = TAIL_LEVEL) -> Agreement:
     materially worse off than alone in expectation and within its tail limit (module
     docstring), or the statement that none exists, with what each member would still miss."""
     members = d.option.shape[1]
+    # Designed to leave nobody worse off at all (no materiality): stricter than the rule's
+    # "not materially worse off", so a member with nothing at stake is never asked to pay.
+    d = replace(d, materiality=np.zeros(members))
     cost, a_ub, b_ub, a_eq, b_eq, bounds, at = _programme(d, level, slack=False)
     solved = linprog(
         cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs"
@@ -340,9 +343,9 @@ def design_agreement(d: SystemDraws, level: float = TAIL_LEVEL) -> Agreement:
             bits.append(f"£{row.tail_shortfall:.2f}m over its limit in its worst years")
         parts.append(f"{names[row.organisation]} ({' and '.join(bits)})")
     message = (
-        f"No agreement on top of {d.scheme} leaves every member of {d.system_name} not "
-        "materially worse off than going alone in expectation and within its risk limit in its "
-        "worst years: even the closest one leaves " + "; ".join(parts) + "."
+        f"No agreement on top of {d.scheme} leaves every member of {d.system_name} no worse "
+        "off than going alone in expectation and within its risk limit in its worst years: "
+        "even the closest one leaves " + "; ".join(parts) + "."
     )
     return Agreement(False, np.eye(members), np.zeros(members), float("nan"), shortfall, message)
 

@@ -198,8 +198,12 @@ def _not_chosen(data: ReportData, r: Recommendation, s: int) -> str:
             why.append(f"{x} (changes a national rule)")
         elif x in r.too_close:
             why.append(f"{x} (too close to call whether a member is worse off)")
+        elif "risk appetite" in r.excluded[x] and "materially" not in r.excluded[x]:
+            why.append(f"{x} (beyond a member's risk appetite)")
+        elif "risk appetite" in r.excluded[x]:
+            why.append(f"{x} (leaves a member worse off, or beyond its risk appetite)")
         else:
-            why.append(f"{x} (leaves a member worse off or beyond its risk appetite)")
+            why.append(f"{x} (leaves a member materially worse off)")
     return (
         "<p><strong>Not recommended, though worth more to the system:</strong> "
         + _e("; ".join(why))
@@ -225,7 +229,7 @@ def _agreement_line(data: ReportData, s: int) -> str:
         text = (
             f"A local agreement on top of {a.draws.scheme} leaves every member no worse off "
             "than going alone and within its risk limit in its worst years, moving "
-            f"{money(a.agreement.expected_moved)} a year of expected loss between members: "
+            f"{money(a.agreement.expected_moved)} a year of expected money between members: "
             "the table to sign follows the recommendation."
         )
     return f"<p><strong>Local agreement.</strong> {_e(text)}</p>"

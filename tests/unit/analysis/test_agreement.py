@@ -58,6 +58,7 @@ def cheapest_payment(d: SystemDraws, p, q) -> tuple[np.ndarray, np.ndarray]:
     member 0), the cheapest fixed payment c from member 1 to member 0 and the agreement's cost
     (inf where no c works). Exact: a payment shifts a member's mean and CVaR by itself, so the
     constraints bound c to an interval and the cheapest c in it is the one nearest zero."""
+    d = replace(d, materiality=np.zeros(2))  # the design leaves nobody worse off at all
     mu = np.abs(d.option).mean(axis=0)  # the size of each member's losses
     limit, bound = tail_limit(d), d.alone.mean(axis=0) + d.materiality
     p, q = np.broadcast_arrays(np.asarray(p, dtype=float), np.asarray(q, dtype=float))
