@@ -310,9 +310,9 @@ def design_agreement(d: SystemDraws, level: float = TAIL_LEVEL) -> Agreement:
         # A share of a loss that never occurs moves nothing: such a column stays with its owner.
         never = ~np.any(np.abs(d.option) > 0, axis=0)
         table[:, never] = np.eye(members)[:, never]
-        table = table / table.sum(axis=0, keepdims=True)
+        table = table / table.sum(axis=0, keepdims=True) + 0.0  # + 0.0: no "-0.0%" shown
         payment = solved.x[cp_at : cp_at + members] - solved.x[cm_at : cm_at + members]
-        payment = np.where(np.abs(payment) < 1e-9, 0.0, payment)
+        payment = np.where(np.abs(payment) < 1e-9, 0.0, payment) + 0.0
         return Agreement(True, table, payment, moved(d, table, payment), pd.DataFrame(), "")
     if solved.status != 2:  # not "infeasible": the solver failed, say so rather than guess
         raise RuntimeError(f"the agreement's linear programme failed: {solved.message}")
