@@ -82,7 +82,7 @@ class SystemDraws:
     money: str = "funding"  # what is received: "funding", or "funding and bonus"
 
 
-def system_draws(
+def agreement_draws(
     model: Model,
     system: int,
     scheme: str,
@@ -431,6 +431,7 @@ __all__ = [
     "Agreement",
     "SystemDraws",
     "after",
+    "agreement_draws",
     "agreement_table",
     "apply_table",
     "capped",
@@ -442,6 +443,5 @@ __all__ = [
     "gain_share",
     "moved",
     "pro_rata",
-    "system_draws",
     "tail_limit",
 ]

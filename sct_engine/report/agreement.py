@@ -18,10 +18,10 @@ from sct_engine.analysis.agreement import (
     AGREEMENT_DRAWS,
     Agreement,
     SystemDraws,
+    agreement_draws,
     agreement_table,
     design_agreement,
     formula_table,
-    system_draws,
 )
 from sct_engine.analysis.decision import Analysis
 from sct_engine.analysis.rule import changes_national_rules
@@ -70,7 +70,7 @@ def design_agreements(
         scheme = agreement_option(analysis, s)
         if scheme is None:
             continue
-        d = system_draws(
+        d = agreement_draws(
             m,
             s,
             scheme,
