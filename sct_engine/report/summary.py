@@ -390,6 +390,57 @@ def _system_summary(data: ReportData, r: Recommendation, s: int) -> str:
     )
 
 
+#: Most systems listed one per row on page 1; beyond, counts and the largest gains.
+PAGE_ONE_SYSTEMS = 12
+
+
+def _many_systems(data: ReportData) -> str:
+    """Page 1 for many systems: how many are told to sign each option or to stay, and the ten
+    largest gains (every system is in the national page and the per-system material)."""
+    recs = data.recommendations
+    word = money_word(data)
+    counts: dict[str, int] = {}
+    for r in recs:
+        counts[r.action] = counts.get(r.action, 0) + 1
+    lines = "".join(
+        f"<li>{n} system{'s' if n > 1 else ''}: {_e(action)}</li>"
+        for action, n in sorted(counts.items(), key=lambda x: -x[1])
+    )
+    signing = sorted((r for r in recs if not r.stays), key=lambda r: -r.gain)[:10]
+    rows = [
+        [
+            ("class='text'", _e(r.system_name)),
+            ("class='text'", _e(r.action)),
+            f"{money(r.gain, sign=True)} <span class='se'>{plus_minus(Z95 * r.se_gain)}</span>",
+        ]
+        for r in signing
+    ]
+    near = sum(r.near_tie for r in recs)
+    total = sum(r.gain for r in recs if not r.stays)
+    return (
+        f"<p class='answer'>{len(recs)} systems: {len(recs) - counts.get(_stay(recs), 0)} would "
+        f"sign a risk-sharing option, for {money(total, sign=True)} a year of expected {word} "
+        "between them (each system deciding for itself).</p>"
+        f"<ul>{lines}</ul>"
+        + (
+            f"<p>{near} recommendation{'s are near ties' if near > 1 else ' is a near tie'}: "
+            "the runner-up is within the simulation's error.</p>"
+            if near
+            else ""
+        )
+        + (
+            "<h3>The largest gains</h3>"
+            + _table(["System", "Recommendation", f"Expected {word} gained a year"], rows)
+            if rows
+            else ""
+        )
+    )
+
+
+def _stay(recs: list[Recommendation]) -> str:
+    return f"stay with {recs[0].baseline}" if recs else ""
+
+
 def summary_section(data: ReportData) -> str:
     """The executive summary as one ``<section>`` (page 1 when printed)."""
     a = data.analysis
@@ -398,6 +449,8 @@ def summary_section(data: ReportData) -> str:
     body: list[str] = []
     if m.n_systems == 1:
         body.append(_system_summary(data, recs[0], 0))
+    elif m.n_systems > PAGE_ONE_SYSTEMS:
+        body.append(_many_systems(data))
     else:
         word = money_word(data)
         rows = [
@@ -431,6 +484,7 @@ def summary_text(data: ReportData) -> list[str]:
 __all__ = [
     "ANCHOR",
     "GLOSSARY",
+    "PAGE_ONE_SYSTEMS",
     "SUMMARY_CSS",
     "TITLE",
     "glossary_html",

@@ -69,3 +69,24 @@ def test_the_glossary_explains_the_method_words():
     words = " ".join(w for w, _ in GLOSSARY)
     for term in ("CVaR", "Co-CVaR", "Gini", "Delta method", "Funding", "Income"):
         assert term in words
+
+
+def test_many_systems_fit_page_one_as_counts_and_the_largest_gains():
+    from types import SimpleNamespace
+
+    from sct_engine.report.summary import PAGE_ONE_SYSTEMS, _many_systems
+
+    recs = [
+        recommendation("flexible_25", system=f"s{i}", system_name=f"System {i}", gain=0.1 * i)
+        for i in range(1, 31)
+    ] + [recommendation("organisation_only", system=f"t{i}") for i in range(12)]
+    assert len(recs) > PAGE_ONE_SYSTEMS
+    data = SimpleNamespace(recommendations=recs, analysis=SimpleNamespace(counts_bonus=False))
+    text = _many_systems(data)
+    assert "42 systems: 30 would sign a risk-sharing option" in text
+    assert (
+        "30 systems: sign flexible_25" in text and "12 systems: stay with organisation_only" in text
+    )
+    assert (
+        text.count("<tr>") == 1 + 10 and "System 30" in text
+    )  # the header and ten rows and "System 20" not in text
