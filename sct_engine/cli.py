@@ -371,7 +371,18 @@ def missing_extra(err: ModuleNotFoundError) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sct`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # a mistyped option: the subcommand's own usage, not the top-level one
+        command = str(getattr(args, "command", ""))
+        choices = next(
+            (
+                a.choices
+                for a in parser._actions  # argparse keeps its subparsers here
+                if isinstance(a, argparse._SubParsersAction)
+            ),
+            {},
+        )
+        (choices.get(command) or parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.func(args) or 0)
     except ScenarioError as err:

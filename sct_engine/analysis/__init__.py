@@ -18,6 +18,7 @@ This package re-exports the public names of those modules, so
 ``from sct_engine.analysis import analyse, compare`` works as it always has.
 """
 
+from sct_engine.analysis.agreement import Agreement, agreement_draws, design_agreement
 from sct_engine.analysis.decision import (
     DEFAULT_ANALYSIS_DRAWS,
     HEAVY_LOSS_SHARE,
@@ -50,6 +51,7 @@ from sct_engine.analysis.rule import (
     UNRESOLVED,
     WORSE,
     DecisionRule,
+    appetite_verdict,
     changes_national_rules,
 )
 from sct_engine.analysis.sensitivity import (
@@ -68,8 +70,10 @@ from sct_engine.analysis.solvers import (
 )
 from sct_engine.analysis.submodels import (
     DEFAULT_DETAIL_DRAWS,
+    BaselineError,
     default_baseline,
     draw_rows,
+    national_baseline,
     organisation_indices,
     scheme_index,
     system_draws,
@@ -89,21 +93,26 @@ __all__ = [
     "UNRESOLVED",
     "WORSE",
     "Z95",
+    "Agreement",
     "Analysis",
     "Assumption",
+    "BaselineError",
     "Comparison",
     "DecisionRule",
     "NationalView",
     "PairedStats",
     "Recommendation",
     "Sensitivity",
+    "agreement_draws",
     "analyse",
+    "appetite_verdict",
     "apply_assumption",
     "changes_national_rules",
     "compare",
     "control_total_buffer",
     "count_difference",
     "default_baseline",
+    "design_agreement",
     "draw_rows",
     "gini",
     "incentive_gradient",
@@ -111,6 +120,7 @@ __all__ = [
     "largest_system_linked_share",
     "mean_se",
     "mitigation_needed",
+    "national_baseline",
     "national_view",
     "organisation_indices",
     "pair_se",

@@ -35,13 +35,19 @@ from sct_engine.analysis.rule import (
     UNRESOLVED,
     WORSE,
     DecisionRule,
+    appetite_verdict,
     changes_national_rules,
     combine,
     expectation_verdict,
     quantile_interval,
     tail_verdict,
 )
-from sct_engine.analysis.submodels import default_baseline, scheme_index, with_schemes
+from sct_engine.analysis.submodels import (
+    BaselineError,
+    national_baseline,
+    scheme_index,
+    with_schemes,
+)
 from sct_engine.engine.model import Model, build_model
 from sct_engine.engine.results import Result
 from sct_engine.engine.simulate import CHECK_EVERY, engine_run, run_provenance
@@ -106,7 +112,9 @@ def analyse(
         reused, so the analysis sees exactly the run's draws) or a :class:`Model`.
     draws, seed : override; defaults are the result's or the scenario's (``simulation:``),
         as ``sct run`` uses them, else ``DEFAULT_ANALYSIS_DRAWS`` and 0.
-    baseline : option everything is compared with (default ``organisation_only``).
+    baseline : option everything is compared with; default: the national rules'
+        organisation-only option (``submodels.national_baseline``; a scenario without one is
+        refused, as is a baseline that changes a national rule).
     progress : called with the number of draws finished after each block or wave.
     engine : ``kernel`` (default) or ``reference``, as for ``simulate``.
     rule : the decision rule (materiality, tail, cap on draws); default :class:`DecisionRule`.
@@ -115,8 +123,17 @@ def analyse(
     if draws < 1:
         raise ValueError(f"draws must be at least 1 (got {draws})")
     rule = rule or DecisionRule()
-    baseline = default_baseline(model) if baseline is None else baseline
+    where = str(scenario.source) if scenario is not None and scenario.source else ""
+    where = where or str(inherited.get("scenario_file", ""))
+    baseline = national_baseline(model, where) if baseline is None else baseline
     base = scheme_index(model, baseline)
+    if changes_national_rules(model)[base]:
+        raise BaselineError(
+            f"{where + ': ' if where else ''}the baseline {baseline} {NATIONAL_RULE_NOTE} (its "
+            "A&E gateway differs from regime.ae_gateway), so every option would be judged "
+            "against rules no system can choose; compare with the national rules' "
+            f"organisation-only option ({national_baseline(model, where)}) instead"
+        )
     run = engine_run(engine, model, seed, baseline=base)
     started = time.perf_counter()
     run.extend(draws, progress)
@@ -185,9 +202,15 @@ def _judge(model: Model, ev: _Evidence, rule: DecisionRule, is_baseline: bool) -
     # A member whose funding is the same in every draw has the same tail under both options.
     same = ev.paid_sumsq == 0.0
     tail = np.where(same, NOT_WORSE, tail)
+    appetite = appetite_verdict((low, high), model.risk_appetite, model.funding)
     if is_baseline:
         expectation = tail = np.full(model.n_orgs, NOT_WORSE)
     verdict = combine(expectation, tail if rule.tail else None)
+    if not is_baseline:  # the baseline stays allowed; a breach there is reported, not ruled on
+        verdict = combine(verdict, appetite)
+    stated = (
+        model.risk_appetite if model.risk_appetite is not None else np.full(model.n_orgs, np.nan)
+    )
     return {
         "decision_draws": np.full(model.n_orgs, ev.n),
         "materiality": threshold,
@@ -201,6 +224,8 @@ def _judge(model: Model, ev: _Evidence, rule: DecisionRule, is_baseline: bool) -
         "baseline_funding_lost_p95_low": low_b,
         "baseline_funding_lost_p95_high": high_b,
         "tail": tail,
+        "risk_appetite": stated,
+        "appetite": appetite,
         "verdict": verdict,
     }
 
@@ -320,6 +345,24 @@ class Recommendation:
     reasons: tuple[str, ...]
     too_close: tuple[str, ...] = ()  # options ruled out only by comparisons too close to call
     national_rule_changes: tuple[str, ...] = ()  # options shown but never recommended
+    runner_up: str = ""  # the next option the rule allows ("" when the baseline alone is)
+    margin: float = float("nan")  # expected income of the recommendation over the runner-up
+    se_margin: float = float("nan")
+
+    @property
+    def stays(self) -> bool:
+        """Whether the system is told to stay with the baseline (sign nothing new)."""
+        return self.scheme == self.baseline
+
+    @property
+    def near_tie(self) -> bool:
+        """Whether the runner-up is within Monte Carlo error (95%) of the recommendation."""
+        return bool(self.runner_up) and self.margin <= Z95 * self.se_margin
+
+    @property
+    def action(self) -> str:
+        """The recommendation in two or three words: ``stay with X`` or ``sign X``."""
+        return f"stay with {self.scheme}" if self.stays else f"sign {self.scheme}"
 
 
 @dataclass(frozen=True)
@@ -735,6 +778,11 @@ class Analysis:
             best = max(eligible, key=lambda x: expected[x])
             gain, se_gain = self.system_difference(s, best, self.baseline)
             k_best = scheme_index(m, best)
+            runners = [x for x in eligible if x != best]
+            runner = max(runners, key=lambda x: expected[x]) if runners else ""
+            margin, se_margin = (
+                self.system_difference(s, best, runner) if runner else (float("nan"),) * 2
+            )
             out.append(
                 Recommendation(
                     system=sid,
@@ -754,6 +802,9 @@ class Analysis:
                     national_rule_changes=tuple(
                         x for k, x in enumerate(self.scheme_names) if national[k]
                     ),
+                    runner_up=runner,
+                    margin=margin,
+                    se_margin=se_margin,
                 )
             )
         return out
@@ -762,12 +813,18 @@ class Analysis:
         """The decision rule in one paragraph, with this analysis's settings (printed by
         ``sct compare`` and in the report; docs/decisions.md explains it)."""
         rule = self.rule
-        money = (
-            "expected income (PSF/CSF, incentive PSF and the year-end bonus, the bonus computed "
-            "with every other system staying with the baseline)"
-            if self.counts_bonus
-            else "expected sustainability funding (PSF/CSF)"
-        )
+        if self.counts_bonus:
+            money = (
+                "expected income (PSF/CSF, incentive PSF and the year-end bonus, the bonus "
+                "computed with every other system staying with the baseline)"
+            )
+        elif self.counts_incentive:
+            money = (
+                "expected income (PSF/CSF and incentive PSF; the incentive is the same under "
+                "every option, so the comparison is one of funding)"
+            )
+        else:
+            money = "expected funding (PSF/CSF)"
         return (
             f"A member is materially worse off under an option when its {money} is lower than "
             f"under {self.baseline} by more than {rule.describe()}"
@@ -775,7 +832,15 @@ class Analysis:
             + ". Each comparison is decided on its 95% confidence interval: materially worse, "
             "not materially worse, or unresolved; unresolved comparisons get more draws, in "
             f"whole waves, up to {rule.max_draws:,} draws, and what is still unresolved is too "
-            "close to call. Each system is recommended the option with the most expected money "
+            "close to call. "
+            + (
+                "A member that states a risk appetite also finds an option unacceptable when "
+                "its 1-in-20-year loss under it exceeds that appetite. "
+                if self.model.risk_appetite is not None
+                and np.isfinite(self.model.risk_appetite).any()
+                else ""
+            )
+            + "Each system is recommended the option with the most expected money "
             "among those under which every member is resolved as not materially worse off; "
             "options that change national rules are shown but never recommended."
         )
@@ -839,8 +904,8 @@ class Analysis:
             margin, se = self.system_difference(s, best, runner)
             if margin <= Z95 * se:
                 reasons.append(
-                    f"{runner} is within Monte Carlo error of it (£{margin:.2f}m ± £{Z95 * se:.2f}m): "
-                    "either is defensible."
+                    f"A near tie: {runner} is within Monte Carlo error of it (£{margin:.2f}m "
+                    f"± £{Z95 * se:.2f}m a year apart): either is defensible."
                 )
             else:
                 reasons.append(
@@ -870,9 +935,14 @@ def _exclusion_reason(worse: pd.DataFrame, org_names: dict[str, str], tail: bool
             bits.append(
                 f"£{row.funding_lost_p95 - row.baseline_funding_lost_p95:.2f}m more lost in a 1-in-20 year"
             )
-        parts.append(
-            f"it leaves {org_names[row.organisation]} ({row.organisation}) materially {' and '.join(bits)}"
-        )
+        who = f"{org_names[row.organisation]} ({row.organisation})"
+        if bits:
+            parts.append(f"it leaves {who} materially {' and '.join(bits)}")
+        if row.appetite == WORSE:
+            parts.append(
+                f"{who} would lose £{row.funding_lost_p95:.2f}m in a 1-in-20 year, beyond its "
+                f"risk appetite of £{row.risk_appetite:.2f}m, so the option is unacceptable to it"
+            )
     return "; ".join(parts)
 
 

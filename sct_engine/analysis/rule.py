@@ -12,7 +12,11 @@ and extends unresolved comparisons with more draws. The rule, in words (docs/dec
    get more draws, in whole waves, up to a cap; what stays unresolved is *too close to call*.
 3. *Tail*. The same three verdicts on the member's 1-in-20-year loss (p95): its 95%
    order-statistic interval under the option against the baseline's.
-4. *Like for like*. An option that changes a national rule (today: the A&E gateway switched
+4. *Risk appetite*. A member that states one (``risk_appetite``, £m) finds an option
+   unacceptable when its 1-in-20-year loss under it exceeds that amount (the same interval
+   as the tail, against a fixed limit); the baseline stays allowed, and the report says when
+   even the baseline breaches it.
+5. *Like for like*. An option that changes a national rule (today: the A&E gateway switched
    off while the national rule has one) is shown but never recommended.
 """
 
@@ -117,6 +121,28 @@ def tail_verdict(
     return np.where(worse, WORSE, np.where(fine, NOT_WORSE, UNRESOLVED))
 
 
+def appetite_verdict(
+    interval: tuple[np.ndarray, np.ndarray], appetite: np.ndarray | None, cap: np.ndarray
+) -> np.ndarray:
+    """Verdict on a member's risk appetite from its 1-in-20-year loss interval ``(low, high)``.
+
+    ``appetite`` (£m, NaN where none is stated) is the most it can bear in a 1-in-20 year.
+    Over its appetite (``WORSE``) when even the lowest plausible p95 exceeds it; within it
+    (``NOT_WORSE``) when the highest plausible p95 does not; else unresolved. No appetite
+    stated: within it.
+    """
+    low, high = interval
+    if appetite is None:
+        return np.full(np.shape(low), NOT_WORSE)
+    appetite = np.asarray(appetite, dtype=np.float64)
+    stated = np.isfinite(appetite)
+    limit = np.where(stated, appetite, np.inf)
+    slack = 1e-9 * (1.0 + np.asarray(cap, dtype=np.float64))
+    over = stated & (low > limit + slack)
+    within = ~stated | (high <= limit + slack)
+    return np.where(over, WORSE, np.where(within, NOT_WORSE, UNRESOLVED))
+
+
 def combine(expectation: np.ndarray, tail: np.ndarray | None) -> np.ndarray:
     """One verdict from the expectation's and (if the rule has it) the tail's: worse if either
     is worse, else unresolved if either is, else not worse."""
@@ -154,6 +180,7 @@ __all__ = [
     "UNRESOLVED",
     "WORSE",
     "DecisionRule",
+    "appetite_verdict",
     "changes_national_rules",
     "combine",
     "expectation_verdict",

@@ -23,19 +23,51 @@ from sct_engine.engine.simulate import engine_run
 DEFAULT_DETAIL_DRAWS = 16_384
 
 
-def default_baseline(model: Model) -> str:
-    """``organisation_only`` if offered, else the first option with nothing linked or shared, else the first."""
-    names = model.schemes.names
-    if "organisation_only" in names:
-        return "organisation_only"
+class BaselineError(ValueError):
+    """The scenario offers no option under the national rules with nothing linked or shared."""
+
+
+def _is_national_organisation_only(model: Model, k: int) -> bool:
+    """Option ``k`` pays each member on its own test under the national rules: no linked
+    share, no redistribution, and the national A&E gateway (``ae_gateway`` not switched off)."""
     sa = model.schemes
-    for k, name in enumerate(names):
-        if (
-            sa.system_linked_share[k] == 0.0
-            and sa.redistribution[k] == rules.REDISTRIBUTION_CODES["none"]
-        ):
-            return name
-    return names[0]
+    national = model.ae_gateway
+    return (
+        sa.system_linked_share[k] == 0.0
+        and sa.redistribution[k] == rules.REDISTRIBUTION_CODES["none"]
+        and rules.effective_ae_gateway(national, bool(sa.ae_gateway[k])) == national
+    )
+
+
+def national_baseline(model: Model, source: str = "") -> str:
+    """The option every other is judged against: the national rules' organisation-only option.
+
+    ``organisation_only`` where it is that option, else the first option with no linked share,
+    no redistribution and the national A&E gateway. An option that changes a national rule
+    (``ae_gateway: false``) is never the baseline, whatever its name or place in the menu: a
+    scenario without such an option is refused (:class:`BaselineError`, naming ``source``).
+    """
+    names = model.schemes.names
+    candidates = [k for k in range(len(names)) if _is_national_organisation_only(model, k)]
+    if not candidates:
+        where = f"{source}: " if source else ""
+        raise BaselineError(
+            f"{where}schemes: no option pays each member on its own test under the national "
+            "rules, so there is nothing to judge the options against; add "
+            "`- name: organisation_only` to `schemes:` (no system_linked_share, redistribution "
+            "none, ae_gateway true)"
+        )
+    named = [k for k in candidates if names[k] == "organisation_only"]
+    return names[(named or candidates)[0]]
+
+
+def default_baseline(model: Model) -> str:
+    """The national organisation-only option (:func:`national_baseline`) where the menu has
+    one, else the first option: a menu of one option (a solver's) is its own baseline."""
+    try:
+        return national_baseline(model)
+    except BaselineError:
+        return model.schemes.names[0]
 
 
 def scheme_index(model: Model, name: str) -> int:
@@ -150,8 +182,10 @@ def draw_rows(draws: BlockDraws, rows: np.ndarray) -> BlockDraws:
 
 __all__ = [
     "DEFAULT_DETAIL_DRAWS",
+    "BaselineError",
     "default_baseline",
     "draw_rows",
+    "national_baseline",
     "organisation_indices",
     "scheme_index",
     "system_draws",

@@ -125,6 +125,9 @@ class Model:
     csf_quarter_weights: tuple[float, ...] = EVEN_QUARTERS  # rule 6: commissioners' weights
     csf_recovery: bool = False  # rule 6: commissioners' year-end recovery of missed quarters
     org_types: tuple[str, ...] = ()  # each organisation's provider_type ("" where none is given)
+    risk_appetite: np.ndarray | None = (
+        None  # (N,) £m a member can lose in a 1-in-20 year; NaN: none
+    )
 
     @property
     def n_orgs(self) -> int:
@@ -349,6 +352,10 @@ def build_model(scenario: Scenario) -> Model:
         ae_gateway=scenario.regime.ae_gateway,
         csf_quarter_weights=tuple(float(w) for w in scenario.regime.csf_quarter_weights),
         csf_recovery=bool(scenario.regime.csf_recovery),
+        risk_appetite=np.array(
+            [np.nan if o.risk_appetite is None else o.risk_appetite for o in orgs],
+            dtype=np.float64,
+        ),
     )
 
 

@@ -255,6 +255,52 @@ def member_funding_svg(
     return figure_svg(fig, prefix)
 
 
+def cash_timing_svg(
+    schemes: Sequence[str],
+    quarterly: np.ndarray,
+    allocation: float,
+    title: str,
+    prefix: str,
+    recommended: int | None = None,
+) -> str:
+    """One member's expected funding received by the end of each quarter, one line per option.
+
+    ``quarterly`` is ``(K, 4)``: expected funding paid in Q1..Q4 (recovered money in Q4). The
+    lines are cumulative, so the gap between two options at a quarter is the cash one option
+    pays earlier; the dashed line is the funding at stake. The recommended option's line is
+    thicker.
+    """
+    import textwrap
+
+    lines = textwrap.wrap(title, 52) or [""]
+    fig = _figure(3.6, 1.9 + 0.16 * len(lines))
+    ax = fig.add_subplot()
+    quarters = np.arange(1, 5)
+    cumulative = np.cumsum(np.asarray(quarterly, dtype=np.float64), axis=1)
+    for k, name in enumerate(schemes):
+        ax.plot(
+            quarters,
+            cumulative[k],
+            marker="o",
+            ms=2.5,
+            lw=2.2 if k == recommended else 1.0,
+            color=scheme_colour(k),
+            label=name,
+        )
+    if allocation > 0:
+        ax.axhline(allocation, color="#555555", ls="--", lw=0.9)
+    top = max(allocation, float(np.max(cumulative, initial=0.0))) * 1.08 or 1.0
+    ax.set_ylim(0, top)
+    ax.set_xticks(quarters, ["Q1", "Q2", "Q3", "Q4"], fontsize=7.5)
+    ax.set_ylabel("£m received by quarter end", fontsize=7.5)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.grid(color="#e3e3e3", lw=0.5)
+    ax.set_axisbelow(True)
+    ax.legend(fontsize=6, loc="upper left", frameon=False)
+    fig.suptitle("\n".join(lines), x=0.02, ha="left", fontsize=8.5)
+    return figure_svg(fig, prefix)
+
+
 def sweep_lines_svg(
     positions: Sequence[float],
     ticks: Sequence[str],

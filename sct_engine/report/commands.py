@@ -8,6 +8,7 @@ fit in memory (:mod:`sct_engine.engine.memory`).
 from __future__ import annotations
 
 import argparse
+import difflib
 import os
 import sys
 from collections.abc import Sequence
@@ -18,7 +19,6 @@ from typing import Any
 import pandas as pd
 
 from sct_engine.analysis.decision import Analysis, analyse
-from sct_engine.analysis.paired import Z95
 from sct_engine.analysis.rule import DEFAULT_MAX_DRAWS, DecisionRule
 from sct_engine.analysis.submodels import DEFAULT_DETAIL_DRAWS
 from sct_engine.engine.memory import check_memory
@@ -41,7 +41,7 @@ from sct_engine.report.data import (
     prepare_report,
     resolve_sources,
 )
-from sct_engine.report.html import money, write_html
+from sct_engine.report.html import write_html
 from sct_engine.report.sweep import SweepPoint, sweep_point
 from sct_engine.report.sweep_html import write_sweep_html
 from sct_engine.report.workbook import write_sweep_workbook, write_workbook
@@ -60,7 +60,7 @@ def _comparison_text(analysis: Analysis, names: list[str] | None, level: str) ->
         "",
         *[f"- {line}" for line in analysis.headlines(names)],
         "",
-        *[f"Recommendation for {r.system_name}: sign {r.scheme}." for r in analysis.recommend()],
+        *[f"Recommendation for {r.system_name}: {r.action}." for r in analysis.recommend()],
         f"Decision rule: {analysis.rule_text()}",
     ]
     if level in ("national", "all"):
@@ -114,7 +114,16 @@ def _option_names(text: str | None, offered: Sequence[str]) -> list[str] | None:
     if len(names) < 2:
         raise ValueError("--schemes needs at least two options, the first being the baseline")
     labelled = {name.split("[", 1)[0]: name for name in offered if "[" in name}
-    return [name if name in offered else labelled.get(name, name) for name in names]
+    chosen = [name if name in offered else labelled.get(name, name) for name in names]
+    for name in chosen:
+        if name not in offered:
+            close = difflib.get_close_matches(name, [*offered, *labelled], n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else "."
+            raise ValueError(
+                f"--schemes: unknown scheme {name!r}{hint} This scenario offers "
+                f"{', '.join(offered)}"
+            )
+    return chosen
 
 
 def _print_warnings(scenario: Scenario, label: str) -> None:
@@ -363,12 +372,12 @@ def _print_recommendations(
         return
     if folder:
         print(f"== {folder}")
+    from sct_engine.report.summary import headline
+
     for r in recommendations:
         print(
-            f"{r.system_name}: sign {r.scheme} ({money(r.gain, sign=True)} a year of "
-            f"expected {'income' if income else 'funding'} against "
-            f"{r.baseline}, ± {money(Z95 * r.se_gain)})"
-            + (f"; too close to call: {', '.join(r.too_close)}" if r.too_close else "")
+            f"{r.system_name}: {headline(r, 'income' if income else 'funding')}"
+            + (f" Too close to call: {', '.join(r.too_close)}." if r.too_close else "")
         )
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -37,6 +37,9 @@ from sct_engine.scenario import MAX_DRAWS, Scenario, load_scenario, load_variant
 #: Draws of each run of the sensitivity table (at most the main analysis's): one run per
 #: assumption variant, so its cost is about this times the number of variants.
 DEFAULT_SENSITIVITY_DRAWS = 16_384
+
+if TYPE_CHECKING:
+    from sct_engine.report.agreement import SystemAgreement
 
 
 class ReportSourceError(ValueError):
@@ -62,6 +65,7 @@ class ReportSettings:
     sensitivity_draws: int = (
         DEFAULT_SENSITIVITY_DRAWS  # draws of each of its runs (at most the run's)
     )
+    agreement: bool = True  # design each system's local risk-share agreement
 
     @property
     def rule(self) -> DecisionRule:
@@ -83,6 +87,7 @@ class ReportData:
     source_note: str
     timings: dict[str, float] = field(default_factory=dict)
     sensitivity: Sensitivity | None = None  # None: made with --no-sensitivity
+    agreements: list[SystemAgreement] = field(default_factory=list)
 
     @property
     def detail_draws(self) -> int:
@@ -360,6 +365,15 @@ def prepare_report(
                 planned=planned,
             )
         timings["sensitivity_s"] = time.perf_counter() - started
+    agreements = []
+    if settings.agreement:
+        from sct_engine.report.agreement import design_agreements
+
+        started = time.perf_counter()
+        agreements = design_agreements(
+            analysis, {r.system: r.scheme for r in recommendations}, detail
+        )
+        timings["agreement_s"] = time.perf_counter() - started
     return ReportData(
         analysis,
         recommendations,
@@ -371,6 +385,7 @@ def prepare_report(
         run["note"],
         timings,
         sensitivity,
+        agreements,
     )
 
 
@@ -434,6 +449,10 @@ def report_tables(data: ReportData) -> dict[str, pd.DataFrame]:
         tables = dict([*body, *sensitivity_tables(data).items(), last])
     if data.gradient is not None:
         tables["incentive_gradient"] = data.gradient
+    if data.agreements:
+        from sct_engine.report.agreement import agreement_tables
+
+        tables.update(agreement_tables(data.agreements))
     if a.model.n_systems > 1:  # the national page's tables, after the recommendation
         from sct_engine.report.national import national_tables
 

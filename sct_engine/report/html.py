@@ -18,7 +18,7 @@ from sct_engine.engine.stats import SYSTEM_LOSS_ABS, SYSTEM_LOSS_SHARE, proporti
 from sct_engine.report.data import ReportData, provenance_fields, scenario_changes
 from sct_engine.report.html_parts import STYLESHEET as _CSS
 from sct_engine.report.html_parts import escape as _e
-from sct_engine.report.html_parts import money
+from sct_engine.report.html_parts import money, plus_minus
 from sct_engine.report.html_parts import option_header as _opt
 from sct_engine.report.html_parts import percent as _pct
 from sct_engine.report.html_parts import table as _table
@@ -28,12 +28,15 @@ from sct_engine.report.html_parts import table as _table
 TRAFFIC_LIGHTS = (0.2, 0.4)
 
 SECTIONS = (
+    ("summary", "Summary for the board"),
     ("inputs", "Inputs and assumptions"),
     ("recommendation", "Recommendation"),
+    ("agreement", "Local risk-share agreement: a table the members can sign"),
     ("decision-rule", "How the recommendation is made"),
     ("sensitivity", "Sensitivity: does the recommendation survive other assumptions?"),
     ("funding-at-risk", "Funding at risk by option"),
     ("member-funding", "Each member's expected funding by option"),
+    ("cash-timing", "Quarterly cash timing: funding received by quarter"),
     ("organisations", "Organisations: chance of a heavy loss"),
     ("elements", "Finance and A&E elements"),
     ("loss-exceedance", "Loss exceedance curves"),
@@ -41,7 +44,7 @@ SECTIONS = (
     ("attribution", "Attribution and contagion: who puts the system at risk"),
     ("incentives", "Incentives: does the option blunt each member's own incentive?"),
     ("solvers", "What it would take"),
-    ("assumptions", "Method and provenance"),
+    ("assumptions", "Method, glossary and provenance"),
 )
 
 
@@ -373,6 +376,55 @@ def _member_funding_html(data: ReportData) -> str:
     )
 
 
+def _cash_timing_html(data: ReportData) -> str:
+    """One chart per member: expected funding received by the end of each quarter, by option."""
+    from sct_engine.report.charts import cash_timing_svg
+
+    a = data.analysis
+    m = a.model
+    orgs = a.result.organisations
+    names = list(a.scheme_names)
+    columns = [f"expected_funding_q{q}" for q in range(1, 5)]
+    if not all(c in orgs.columns for c in columns):
+        return "<p class='note'>This run keeps no quarterly payments.</p>"
+    recommended = {r.system: r.scheme for r in data.recommendations}
+    out = []
+    for s, (sid, sname) in enumerate(zip(m.system_ids, m.system_names, strict=True)):
+        if m.n_systems > 1:
+            out.append(f"<h3>{_e(sname)}</h3>")
+        figures = []
+        for i in range(m.system_start[s], m.system_start[s + 1]):
+            if m.funding[i] <= 0:
+                continue
+            rows = orgs[orgs["organisation"] == m.org_ids[i]].set_index("scheme").loc[names]
+            svg = cash_timing_svg(
+                names,
+                rows[columns].to_numpy(),
+                float(m.funding[i]),
+                m.org_names[i],
+                f"cash{i}",
+                recommended=names.index(recommended[sid]),
+            )
+            figures.append(
+                f"<figure class='member'>{svg}<figcaption>{_e(m.org_ids[i])} · "
+                f"£{m.funding[i]:,.1f}m at stake</figcaption></figure>"
+            )
+        out.append(f"<div class='members'>{''.join(figures)}</div>")
+    timing = (
+        "PSF is paid on the year-to-date tests of each quarter (15/20/30/35%), with finance "
+        "money missed in a quarter recovered at year end (Q4) where the regime allows it; CSF "
+        "on each quarter's own test."
+        if m.quarterly
+        else "This run tests the year end only, so all funding is received in Q4."
+    )
+    return (
+        "<p class='note'>Expected funding (PSF/CSF) each member has received by the end of "
+        f"each quarter, by option: when the cash arrives, not only how much. {timing} The "
+        "dashed line is the funding at stake; the recommended option's line is thicker. "
+        "Members with no funding at stake are left out.</p>" + "".join(out)
+    )
+
+
 def _recommendation_html(data: ReportData) -> str:
     a = data.analysis
     money_word = "income" if a.counts_bonus else "funding"
@@ -381,8 +433,10 @@ def _recommendation_html(data: ReportData) -> str:
         rows = [
             [
                 _e(r.system_name),
-                f"<strong>{_e(r.scheme)}</strong>",
-                f"{money(r.gain, sign=True)} <span class='se'>± {money(Z95 * r.se_gain)}</span>",
+                f"{'stay with' if r.stays else 'sign'} <strong>{_e(r.scheme)}</strong>",
+                "&ndash;"
+                if r.stays
+                else f"{money(r.gain, sign=True)} <span class='se'>{plus_minus(Z95 * r.se_gain)}</span>",
                 ("class='text'", _e(", ".join(r.eligible))),
                 ("class='text'", _e(", ".join(r.too_close)) or "&ndash;"),
             ]
@@ -392,7 +446,7 @@ def _recommendation_html(data: ReportData) -> str:
             _table(
                 [
                     "System",
-                    "Sign",
+                    "Recommendation",
                     f"Expected {money_word} vs {_e(a.baseline)}",
                     "<span class='text'>Options the rule allows</span>",
                     "<span class='text'>Too close to call</span>",
@@ -403,9 +457,16 @@ def _recommendation_html(data: ReportData) -> str:
     for r in data.recommendations:
         reasons = "".join(f"<li>{_e(x)}</li>" for x in r.reasons)
         headline = (
-            f"{money(r.gain, sign=True)} a year of expected {money_word} against {_e(r.baseline)} "
-            f"<span class='se'>(95% CI ± {money(Z95 * r.se_gain)})</span>"
+            f"Stay with {_e(r.baseline)}: no option the rule allows gives more expected {money_word}"
+            if r.stays
+            else f"{money(r.gain, sign=True)} a year of expected {money_word} against "
+            f"{_e(r.baseline)} <span class='se'>(95% CI {plus_minus(Z95 * r.se_gain)})</span>"
         )
+        if r.near_tie:
+            headline += (
+                f"<br><span class='se'>A near tie: {_e(r.runner_up)} is {money(r.margin)} "
+                f"({plus_minus(Z95 * r.se_margin)}) a year behind.</span>"
+            )
         notes = [f"Options the rule allows: {_e(', '.join(r.eligible))}."]
         if r.too_close:
             notes.append(
@@ -418,7 +479,8 @@ def _recommendation_html(data: ReportData) -> str:
                 f"{_e(', '.join(r.national_rule_changes))}."
             )
         parts.append(
-            f"<div class='card'><h3>{_e(r.system_name)}: sign <strong>{_e(r.scheme)}</strong></h3>"
+            f"<div class='card'><h3>{_e(r.system_name)}: {'stay with' if r.stays else 'sign'} "
+            f"<strong>{_e(r.scheme)}</strong></h3>"
             f"<p class='big'>{headline}</p><ul>{reasons}</ul>"
             + "".join(f"<p class='small'>{n}</p>" for n in notes)
             + "</div>"
@@ -475,7 +537,7 @@ def _funding_at_risk_html(data: ReportData) -> str:
         rows.append(
             [
                 f"<strong>{_e(row.scheme)}</strong>",
-                f"{money(row.expected_funding_lost)} <span class='se'>± {money(Z95 * row.se_expected_funding_lost)}</span>",
+                f"{money(row.expected_funding_lost)} <span class='se'>{plus_minus(Z95 * row.se_expected_funding_lost)}</span>",
                 money(row.funding_lost_p95),
                 money(row.funding_lost_cvar95),
                 money(row.expected_funding),
@@ -509,7 +571,7 @@ def _funding_at_risk_html(data: ReportData) -> str:
         for k, name in enumerate(names):
             cells.append(
                 f"{money(sub.loc[name, 'expected_funding_lost'])} "
-                f"<span class='se'>± {Z95 * sub.loc[name, 'se_expected_funding_lost']:.2f}</span>"
+                f"<span class='se'>{plus_minus(Z95 * sub.loc[name, 'se_expected_funding_lost'])}</span>"
                 f"<br><span class='small'>P(&gt; £{SYSTEM_LOSS_ABS:g}m) {_pct(over[k, s, 0])} · "
                 f"P(&gt; {SYSTEM_LOSS_SHARE:.0%}) {_pct(over[k, s, 1])}</span>"
             )
@@ -596,7 +658,34 @@ def _participation_html(data: ReportData) -> str:
     a = data.analysis
     m = a.model
     part = a.participation()
-    money_word = "income" if a.counts_bonus else "sustainability funding"
+    with_income = a.counts_bonus or a.counts_incentive
+    money_word = "income" if with_income else "funding"
+    income_note = (
+        " Income is the PSF/CSF received (funding) plus "
+        + " and ".join(
+            x
+            for x, on in (
+                ("incentive PSF", a.counts_incentive),
+                ("the year-end bonus", a.counts_bonus),
+            )
+            if on
+        )
+        + (
+            "; incentive PSF is the same under every option, so the changes are changes of "
+            "funding" + (" and bonus." if a.counts_bonus else ".")
+            if a.counts_incentive
+            else "."
+        )
+        if with_income
+        else ""
+    )
+    extension = int(a.result.provenance.get("decision_extension_draws", 0) or 0)
+    amber = (
+        f"too close to call even after {extension:,} more draws"
+        if extension
+        else "too close to call at the run's draws (no more were drawn: the comparison could "
+        "not change the recommendation)"
+    )
     names = [x for x in a.scheme_names if x != a.baseline]
     head = [
         "Organisation",
@@ -617,13 +706,15 @@ def _participation_html(data: ReportData) -> str:
                 r = sub.loc[name]
                 text = (
                     f"{r.diff_expected_income:+.2f} "
-                    f"<span class='se'>±{Z95 * r.se_diff_expected_income:.2f}</span>"
+                    f"<span class='se'>{plus_minus(Z95 * r.se_diff_expected_income)}</span>"
                 )
                 flags = []
                 if r.expectation == WORSE:
                     flags.append("worse off")
                 if data.settings.tail and r.tail == WORSE:
                     flags.append(f"tail +{r.funding_lost_p95 - r.baseline_funding_lost_p95:.1f}")
+                if r.appetite == WORSE:
+                    flags.append(f"1-in-20 loss over its appetite of {money(r.risk_appetite)}")
                 if flags:
                     text += (
                         f"<br><span class='flag'>✗ would not sign ({_e(', '.join(flags))})</span>"
@@ -632,7 +723,7 @@ def _participation_html(data: ReportData) -> str:
                 elif r.verdict == UNRESOLVED:
                     text += (
                         f"<br><span class='flag'>? too close to call "
-                        f"({r.decision_draws:,} draws)</span>"
+                        f"(on {r.decision_draws:,} draws)</span>"
                     )
                     cls = "close"
                 else:
@@ -658,10 +749,14 @@ def _participation_html(data: ReportData) -> str:
     )
     return (
         f"<p class='note'>Change in each organisation's expected {money_word} (£m a year) against "
-        f"{_e(a.baseline)}, on the same simulated years, ± 95% paired confidence interval. Red: "
-        f"materially worse off (by more than {_e(a.rule.describe())}) in expectation{tail_words}, "
-        "so it would not sign. Amber: too close to call even after more draws. Green: materially "
-        "better off.</p>"
+        f"{_e(a.baseline)}, on the same simulated years, ± 95% paired confidence interval.{income_note} "
+        f"Red: materially worse off (by more than {_e(a.rule.describe())}) in expectation{tail_words}"
+        + (
+            ", or its 1-in-20-year loss over its stated risk appetite"
+            if a.model.risk_appetite is not None and np.isfinite(a.model.risk_appetite).any()
+            else ""
+        )
+        + f", so it would not sign. Amber: {amber}. Green: materially better off.</p>"
         + _table(head, rows)
         + f"<h3>Options the rule allows</h3><ul>{summary}</ul>"
     )
@@ -789,13 +884,13 @@ def _incentives_html(data: ReportData) -> str:
                 cells.append(
                     (
                         f"class='{cls}'",
-                        f"{r.own_gradient:.2f} <span class='se'>±{Z95 * r.se_own_gradient:.2f}</span>"
+                        f"{r.own_gradient:.2f} <span class='se'>{plus_minus(Z95 * r.se_own_gradient)}</span>"
                         f"<span class='flag'>{arrow}</span>",
                     )
                 )
             r = sub.loc[rec[m.system_ids[s]]]
             cells.append(
-                f"{r.system_gradient:.2f} <span class='se'>±{Z95 * r.se_system_gradient:.2f}</span>"
+                f"{r.system_gradient:.2f} <span class='se'>{plus_minus(Z95 * r.se_system_gradient)}</span>"
             )
             rows.append(cells)
     return (
@@ -811,7 +906,7 @@ def _incentives_html(data: ReportData) -> str:
 def _solved_cell(value: float, se: float) -> Any:
     if value <= 0:
         return ("class='better'", "none")
-    return f"{money(value)} <span class='se'>± {Z95 * se:.2f}</span>"
+    return f"{money(value)} <span class='se'>{plus_minus(Z95 * se)}</span>"
 
 
 def _solvers_html(data: ReportData) -> str:
@@ -909,6 +1004,8 @@ def _model_notes(m: Any) -> str:
 
 
 def _assumptions_html(data: ReportData) -> str:
+    from sct_engine.report.summary import glossary_html
+
     a = data.analysis
     m = a.model
     dist = {
@@ -937,8 +1034,7 @@ def _assumptions_html(data: ReportData) -> str:
         + "<li>All figures are illustrative unless the scenario holds real plans and control totals.</li>"
         "<li>The options compared, every member's figures and the national rules are in "
         "Inputs and assumptions, at the start.</li>"
-        "</ul>"
-        f"<h3>Provenance</h3><dl class='prov'>{prov}</dl>"
+        "</ul>" + glossary_html() + f"<h3>Provenance</h3><dl class='prov'>{prov}</dl>"
     )
 
 
@@ -948,13 +1044,18 @@ def render_html(data: ReportData) -> str:
     m = a.model
     p = a.result.provenance
     name = p.get("scenario_name") or "Scenario"
+    from sct_engine.report.agreement import agreement_html
+    from sct_engine.report.summary import SUMMARY_CSS, summary_section
+
     bodies = {
         "inputs": _inputs_html,
         "recommendation": _recommendation_html,
+        "agreement": lambda d: agreement_html(d.agreements, d.analysis.model.n_systems),
         "decision-rule": _decision_rule_html,
         "sensitivity": _sensitivity_html,
         "funding-at-risk": _funding_at_risk_html,
         "member-funding": _member_funding_html,
+        "cash-timing": _cash_timing_html,
         "organisations": _organisations_html,
         "elements": _elements_html,
         "loss-exceedance": _loss_exceedance_html,
@@ -964,13 +1065,17 @@ def render_html(data: ReportData) -> str:
         "solvers": _solvers_html,
         "assumptions": _assumptions_html,
     }
-    parts = [(anchor, title, _section(anchor, bodies[anchor](data))) for anchor, title in SECTIONS]
-    contents, sections, extra_css = list(SECTIONS), "".join(p[2] for p in parts), ""
+    # Page 1 is the summary (report/summary.py); the other sections follow in their order,
+    # which the national page may rearrange: the summary is put before whatever it gives.
+    opening, *rest = SECTIONS
+    parts = [(anchor, title, _section(anchor, bodies[anchor](data))) for anchor, title in rest]
+    contents, sections, extra_css = list(rest), "".join(p[2] for p in parts), SUMMARY_CSS
     if m.n_systems > 1:  # the national page, and where it goes: report/national_html.py
         from sct_engine.report.national_html import NATIONAL_CSS, arrange_pages
 
         contents, sections = arrange_pages(data, parts)
-        extra_css = NATIONAL_CSS
+        extra_css += NATIONAL_CSS
+    contents, sections = [opening, *contents], summary_section(data) + sections
     toc = "".join(f"<li><a href='#{anchor}'>{_e(title)}</a></li>" for anchor, title in contents)
     return (
         "<!DOCTYPE html><html lang='en-GB'><head><meta charset='utf-8'>"

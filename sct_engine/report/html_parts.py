@@ -103,6 +103,21 @@ def money(value: float, dp: int = 2, sign: bool = False) -> str:
     return ("+" if value >= 0 else "-") + text if sign else text
 
 
+def plus_minus(half: float, dp: int = 2) -> str:
+    """A 95% half-width as ``± 0.12``: a real interval is never rounded to ``± 0.00``, it gets
+    the digits it needs (``± 0.004``), or ``± < 0.0001`` below that; an exact zero (the same
+    money in every simulated year) is ``± 0``."""
+    if not np.isfinite(half):
+        return "&ndash;"
+    half = abs(float(half))
+    if half == 0.0:
+        return "± 0"
+    if round(half, dp) > 0:
+        return f"± {half:.{dp}f}"
+    digits = max(dp, -int(np.floor(np.log10(half))))
+    return f"± {half:.{digits}f}" if digits <= 4 else "± &lt; 0.0001"
+
+
 def percent(p: float | None, dp: int = 0) -> str:
     """A probability as a percentage; a dash where it is missing or not finite."""
     return "&ndash;" if p is None or not np.isfinite(p) else f"{100 * p:.{dp}f}%"

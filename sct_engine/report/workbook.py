@@ -430,8 +430,15 @@ def _width(name: str, column: pd.Series, kind: str) -> float:
     return float(min(max(longest + 2, head / 2 + 2, 10), 60))
 
 
+#: Words of the scenario format shown with spaces on the Inputs sheet, as on the page.
+_WORDS = frozenset({"finance_earned", "own_test", "student_t", "skew_normal", "every_member"})
+
+
 def _inputs_sheet(sheet: Any, inputs: Mapping[str, pd.DataFrame], title: str) -> None:
-    """Titled blocks, one under the other: settings as setting | value | unit, then tables."""
+    """Titled blocks, one under the other: settings as setting | value | unit, then tables,
+    with the headers, number formats and widths of the other sheets."""
+    from openpyxl.styles import Alignment
+
     style = _styles()
     sheet.cell(1, 1, f"Inputs and assumptions: {title}" if title else "Inputs and assumptions")
     sheet.cell(1, 1).font = style["title_font"]
@@ -454,9 +461,24 @@ def _inputs_sheet(sheet: Any, inputs: Mapping[str, pd.DataFrame], title: str) ->
             end = _write_block(sheet, frame, row, kinds, style, field_row=False)
             for r, u in enumerate(frame["unit"], start=row + 1):
                 cell = sheet.cell(r, 2)
-                cell.number_format = {"%": PERCENT_FORMAT, "£m": MONEY_FORMAT}.get(u, "General")
-                if isinstance(cell.value, float) and u == "":
+                cell.number_format = {
+                    "%": PERCENT_FORMAT,
+                    "£m": MONEY_FORMAT,
+                    "£ per £1": '"£"0.00" per £1"',
+                }.get(u, "General")
+                value = cell.value
+                if isinstance(value, int) and not isinstance(value, bool) and u not in ("%",):
+                    # counts (draws, members) with thousands separators; a seed as it is
+                    cell.number_format = (
+                        "0" if sheet.cell(r, 1).value == "Random seed" else COUNT_FORMAT
+                    )
+                elif isinstance(value, float) and u == "":
                     cell.number_format = "0.00"
+                elif isinstance(value, str) and value in _WORDS:
+                    cell.value = value.replace("_", " ")
+                cell.alignment = Alignment(
+                    horizontal="right" if not isinstance(value, str) else "left"
+                )
         else:
             kinds = [unit(str(name), frame[name]) for name in frame.columns]
             end = _write_block(sheet, frame, row, kinds, style, field_row=False)

@@ -477,6 +477,12 @@ class Organisation(BaseModel):
         0.0,
         ge=0,
     )
+    risk_appetite: StrictFloat | None = _money(
+        "The most PSF/CSF, £m, the organisation can bear to lose in a 1-in-20 year: an option "
+        "under which its 1-in-20-year loss exceeds this is unacceptable to it. Null: none stated.",
+        None,
+        ge=0,
+    )
     tail: Tail | None = Field(
         None, description="This organisation's large adverse events (overrides uncertainty.tail)."
     )

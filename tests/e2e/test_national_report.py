@@ -70,10 +70,11 @@ def yes(column: pd.Series) -> pd.Series:
 
 def test_the_national_page_then_the_inputs_open_the_report_with_one_ranked_table(report):
     page = report["html"].read_text(encoding="utf-8")
-    # The report opens with the national page, then the inputs, outside the folded box (so they
-    # print), then the per-system material folded, then the method and provenance.
+    # The report opens with the summary (page 1), the national page, then the inputs, outside
+    # the folded box (so they print), then the per-system material folded, then the method and provenance.
     sections = re.findall(r"<section id='([^']+)'", page)
-    assert sections[:3] == ["national", "inputs", "recommendation"]
+    assert sections[0] == "summary"  # page 1: the executive summary (report/summary.py)
+    assert sections[1:4] == ["national", "inputs", "recommendation"]
     assert sections[-1] == "assumptions"
     assert "<details class='per-system'>" in page  # ten systems: the per-system material folds
     box = page.index("<details class='per-system'>")
@@ -83,7 +84,8 @@ def test_the_national_page_then_the_inputs_open_the_report_with_one_ranked_table
     assert page.index("<section id='recommendation'") > box
     nav = re.search(r"<nav[^>]*>(.*?)</nav>", page, re.S)
     assert nav is not None
-    assert re.findall(r"href='#([^']+)'", nav.group(1))[:3] == [
+    assert re.findall(r"href='#([^']+)'", nav.group(1))[:4] == [
+        "summary",
         "national",
         "inputs",
         "recommendation",
@@ -177,7 +179,7 @@ def test_several_systems_and_one_option_give_the_national_page_without_the_compa
     page = html.read_text(encoding="utf-8")
     # Two systems: the national page opens the report too, the rest follows unfolded.
     sections = re.findall(r"<section id='([^']+)'", page)
-    assert sections[:3] == ["national", "inputs", "recommendation"]
+    assert sections[:4] == ["summary", "national", "inputs", "recommendation"]
     assert "<details class='per-system'>" not in page
     national = page[page.index("<section id='national'") :]
     national = national[: national.index("</section>")]

@@ -63,7 +63,7 @@ def test_report_has_every_section(report):
     for anchor, title in SECTIONS:
         assert f"id='{anchor}'" in page, anchor
         assert html.escape(title.split(":")[0]) in page
-    assert re.search(r"sign <strong>[a-z_0-9]+</strong>", page)  # the recommendation
+    assert re.search(r"(sign|stay with) <strong>[a-z_0-9]+</strong>", page)  # the recommendation
     # Charts: funding at risk, a loss exceedance curve and an attribution chart for the one system.
     assert page.count("<svg") >= 3
     assert "tl-green" in page or "tl-amber" in page or "tl-red" in page  # traffic lights
@@ -77,12 +77,12 @@ def _text(fragment: str) -> str:
 
 
 def test_report_opens_with_the_inputs_and_assumptions(report):
-    """The first section is the inputs: every member's plan, control total, funding at stake and
+    """The first section after the summary is the inputs: every member's plan, control total, funding at stake and
     turnover as the scenario file gives them, the system control total, the draws and seed, the
     options compared."""
     page = report["html"].read_text(encoding="utf-8")
-    first = re.search(r"<section id='([^']+)'", page)
-    assert first and first[1] == "inputs" == SECTIONS[0][0]
+    sections = re.findall(r"<section id='([^']+)'", page)
+    assert sections[:2] == ["summary", "inputs"] == [x for x, _ in SECTIONS[:2]]
     inputs = page[page.index("<section id='inputs'") : page.index("<section id='recommendation'")]
     rows = [_text(r) for r in re.findall(r"<tr>(.*?)</tr>", inputs, flags=re.S)]
     scenario = yaml.safe_load(EXAMPLE.read_text())
@@ -324,7 +324,8 @@ def test_compare_prints_paired_differences(capsys, tmp_path):
         r"of losing more than £1m goes from \d+\.\d% to \d+\.\d%",
         text,
     )
-    assert "Recommendation for Example ICS: sign" in text and "Decision rule:" in text
+    assert re.search(r"Recommendation for Example ICS: (sign|stay with) ", text)
+    assert "Decision rule:" in text
     systems = pd.read_csv(tmp_path / "comparison_systems.csv")
     assert list(systems["scheme"]) == ["organisation_only", "flexible_50", "all_or_nothing"]
     assert (systems["se_diff_expected_funding"] >= 0).all()
@@ -335,3 +336,18 @@ def test_compare_rejects_an_unknown_option(capsys):
         sct(["compare", str(EXAMPLE), "--schemes", "organisation_only,nope", "--draws", "100"]) == 2
     )
     assert "unknown scheme 'nope'" in capsys.readouterr().err
+
+
+def test_a_mistyped_scheme_gets_a_did_you_mean(capsys):
+    code = sct(["compare", str(EXAMPLE), "--schemes", "organisation_only,flexibel_25"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "unknown scheme 'flexibel_25'; did you mean flexible_25?" in err
+
+
+def test_a_mistyped_option_shows_the_subcommands_usage(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        sct(["report", str(EXAMPLE), "--drawz", "100"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: sct report") and "unrecognized arguments: --drawz 100" in err

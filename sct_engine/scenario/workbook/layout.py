@@ -69,6 +69,7 @@ TITLES: dict[str, str] = {
     "Organisation.p_ae": "Probability A&E element earned",
     "Organisation.mitigation": "Management actions",
     "Organisation.control_total_uplift": "Control total uplift for incentive PSF",
+    "Organisation.risk_appetite": "Risk appetite: most it can lose in a 1-in-20 year",
     "Organisation.tail.probability": "Own large event: probability a year",
     "Organisation.tail.median_pct": "Own large event: median size",
     "Organisation.tail.sigma": "Own large event: lognormal shape",

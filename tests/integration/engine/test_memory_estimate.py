@@ -29,8 +29,9 @@ engine, options, systems, members = sys.argv[1], *map(int, sys.argv[2:5])
 paired = sys.argv[5] == "analyse"
 def data(options, systems, members):
     return {"name": "memory", "regime": {"bonus": True},
-            "schemes": [{"name": f"x{k}", "system_linked_share": 0.5, "redistribution": "full"}
-                        for k in range(options)],
+            # x0 the national organisation-only option: analyse judges the others against it
+            "schemes": [{"name": f"x{k}", "system_linked_share": 0.5 if k else 0.0,
+                         "redistribution": "full" if k else "none"} for k in range(options)],
             "systems": [{"id": f"s{i}", "organisations": [
                 {"id": f"o{i}_{j}", "kind": "provider", "plan": 0.0, "control_total": 0.0,
                  "sustainability_funding": 1.0, "sd": 1.0, "has_ae": True}
