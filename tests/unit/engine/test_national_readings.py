@@ -24,9 +24,9 @@ name: bonus_csf
 regime: {bonus: true}
 schemes: [{name: organisation_only}]
 systems: [{id: s, organisations: [
- {id: trust_miss, kind: provider, plan: -2, control_total: 0, sustainability_funding: 10, sd: 1.0e-9, has_ae: true, p_ae: 1},
- {id: trust_ok, kind: provider, plan: 1, control_total: 0, sustainability_funding: 5, sd: 1.0e-9},
- {id: ccg_ok, kind: commissioner, plan: -1, control_total: -2, sustainability_funding: 5, sd: 1.0e-9}]}]
+ {id: trust_miss, kind: provider, plan: -2, control_total: 0, sustainability_funding: 10, sd: 1.0e-5, has_ae: true, p_ae: 1},
+ {id: trust_ok, kind: provider, plan: 1, control_total: 0, sustainability_funding: 5, sd: 1.0e-5},
+ {id: ccg_ok, kind: commissioner, plan: -1, control_total: -2, sustainability_funding: 5, sd: 1.0e-5}]}]
 """
 
 
