@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import psutil  # installed with distributed (a test extra)
+import psutil  # installed with distributed (a core dependency)
 import pytest
 import yaml
 
@@ -459,6 +459,28 @@ def test_batches_one_after_another_are_all_in_the_manifest_and_results(numba_cac
         assert set(combined["run_id"]) == {"a_0", "a_1", "b_0"}
         assert dict(zip(combined["run_id"], combined["batch_id"], strict=True)) == dict(batches)
     assert sct_batch("batch-summary", str(out)) == 0
+
+
+def test_draws_flag_runs_every_scenario_with_that_many_and_never_stands_for_a_full_run(
+    numba_cache, tmp_path
+):
+    """`--draws N` (a quick pass) overrides each file's draws; runs are redone when N changes."""
+    inputs = write_scenarios(tmp_path / "in", {"a": small_scenario(5)})
+    out = tmp_path / "out"
+    args = batch_args(inputs, out, numba_cache, workers=1)
+    assert sct_batch("batch", *args, "--draws", "3000") == 0
+    quick = read_manifest(out).set_index("run_id")
+    assert quick.loc["a", "draws"] == 3000 and quick.loc["a", "status"] == DONE
+    expected = simulate(load_scenario(inputs / "a.yaml"), draws=3000).tables()["national"]
+    stored = read_results(out, "national")[list(expected.columns)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(stored, expected, check_exact=True, check_dtype=False)
+    assert sct_batch("batch", *args) == 0  # the file's own draws: the quick run is not reused
+    full = read_manifest(out).set_index("run_id")
+    assert (
+        full.loc["a", "draws"] == DRAWS and full.loc["a", "batch_id"] != quick.loc["a", "batch_id"]
+    )
+    assert sct_batch("batch", *args) == 0  # same draws again: reused
+    assert read_manifest(out).loc[0, "batch_id"] == full.loc["a", "batch_id"]
 
 
 def test_seeds_beyond_64_bits_are_kept_exactly(numba_cache, tmp_path):
