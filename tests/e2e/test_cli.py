@@ -136,6 +136,33 @@ def test_readme_commands_are_what_ci_runs():
     assert commands[0] in ci and commands[1] in ci
     assert ci.index(commands[0]) < ci.index(commands[1])
     assert ci[-1] == commands[1], "the whole suite runs last, so its status is CI's"
+    # Every command in the plain install of command 1, before command 2 installs the extras.
+    assert ci.index(commands[0]) < ci.index(".ci/plain-install") < ci.index(commands[1])
+
+
+def test_ci_runs_the_finance_director_block_as_the_readme_writes_it():
+    """.ci/plain-install pipes the README's block (found by .ci/readme-block) into bash."""
+    found = subprocess.run(
+        [str(ROOT / ".ci" / "readme-block"), "sct template"], capture_output=True, text=True
+    )
+    assert found.returncode == 0, found.stderr
+    readme = (ROOT / "README.md").read_text()
+    assert found.stdout in readme, "the block is printed as the README writes it"
+    commands = [line.split("#")[0].split() for line in found.stdout.splitlines()]
+    assert [c[:2] for c in commands] == [
+        ["sct", "template"],
+        ["sct", "validate"],
+        ["sct", "report"],
+    ]
+    assert "--xlsx" in commands[2]
+    step = (ROOT / ".ci" / "plain-install").read_text()
+    assert """/.ci/readme-block" 'sct template' | bash""" in step
+    batch = next(line for line in step.splitlines() if line.startswith("sct batch "))
+    assert "scenarios/*.yaml" in batch and "--draws" in batch
+    missing = subprocess.run(
+        [str(ROOT / ".ci" / "readme-block"), "no such text anywhere"], capture_output=True
+    )
+    assert missing.returncode != 0, "a block that is gone fails CI instead of running nothing"
 
 
 def test_public_api_names_are_the_functions():
