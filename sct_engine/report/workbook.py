@@ -383,6 +383,8 @@ def _write_block(
     for r, row in enumerate(frame.itertuples(index=False), start=first):
         for c, value in enumerate(row, start=1):
             cell = sheet.cell(r, c, _cell(value))
+            if cell.data_type == "f":  # text such as "=HYPERLINK(...)": kept as text, never live
+                cell.data_type = "s"
             cell.number_format = formats[c - 1]
     sheet.row_dimensions[top].height = 45
     for c, name in enumerate(frame.columns, start=1):
