@@ -16,12 +16,13 @@ command in a plain install.
 
 from __future__ import annotations
 
-import ast
+import importlib.util
 import sys
 import tomllib
 from functools import cache
 from importlib.metadata import PackageNotFoundError, packages_distributions, requires
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from packaging.requirements import Requirement
@@ -35,24 +36,19 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "sct_engine"
 
 
+def load_ci_imports() -> ModuleType:
+    """``.ci/imports.py``: the scan CI runs in the plain install, shared with this test."""
+    spec = importlib.util.spec_from_file_location("ci_imports", ROOT / ".ci" / "imports.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def third_party_imports() -> dict[str, list[str]]:
     """Top-level module -> where it is imported (``file:line``), for every non-stdlib import."""
-    found: dict[str, list[str]] = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            else:
-                continue
-            for name in names:
-                top = name.split(".")[0]
-                if top in sys.stdlib_module_names or top in ("sct_engine", "__future__"):
-                    continue
-                found.setdefault(top, []).append(f"{path.relative_to(ROOT)}:{node.lineno}")
-    return found
+    scanned = load_ci_imports().third_party_imports(PACKAGE)
+    return {top: sorted(names.values()) for top, names in scanned.items()}
 
 
 @cache
@@ -86,7 +82,20 @@ def test_the_scan_sees_imports_inside_functions():
     """The lazy imports count: Dask is imported only inside the batch functions."""
     imports = third_party_imports()
     assert {"numpy", "pandas", "openpyxl", "distributed", "numba", "yaml"} <= set(imports)
-    assert any("batch/driver.py" in where for where in imports["distributed"])
+    assert any("sct_engine/batch/" in where for where in imports["distributed"])
+    assert any("rules/correlation.py" in where for where in imports["statsmodels"])
+
+
+def test_ci_imports_every_module_and_names_what_is_missing(monkeypatch, capsys):
+    """.ci/imports.py (run in the plain install) fails, naming the module, when one is missing."""
+    ci = load_ci_imports()
+    assert ci.main() == 0
+    assert "statsmodels" in capsys.readouterr().out
+    monkeypatch.setitem(sys.modules, "openpyxl", None)  # as if the install lacked it
+    monkeypatch.setitem(sys.modules, "openpyxl.styles", None)
+    assert ci.main() == 1
+    err = capsys.readouterr().err
+    assert "openpyxl" in err and "report/workbook.py" in err and "pyproject.toml" in err
 
 
 def test_every_third_party_import_is_declared():
