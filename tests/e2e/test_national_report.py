@@ -64,6 +64,7 @@ def yes(column: pd.Series) -> pd.Series:
     return column == "Yes"
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_the_inputs_then_the_national_page_open_the_report_with_one_ranked_table(report):
     page = report["html"].read_text(encoding="utf-8")
     # The board pack opens with the inputs, outside the folded box (so they print), then the
@@ -100,6 +101,7 @@ def test_the_inputs_then_the_national_page_open_the_report_with_one_ranked_table
     assert len(ids) == len(set(ids))
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_signing_counts_are_a_recount_of_the_per_system_sheet(report):
     options = sheet(report, "National by option").set_index("scheme")
     systems = sheet(report, "National by system")
@@ -123,6 +125,7 @@ def test_signing_counts_are_a_recount_of_the_per_system_sheet(report):
         )
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_the_printed_national_lines_match_the_workbook(report):
     options = sheet(report, "National by option").set_index("scheme")
     national = sheet(report, "Funding at risk").set_index("scheme")

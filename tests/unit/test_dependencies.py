@@ -74,8 +74,13 @@ def distributions_of(requirements: list[str]) -> set[str]:
     return names
 
 
+@cache
+def distributions_by_module() -> dict[str, list[str]]:
+    return packages_distributions()  # scans every installed distribution: once, not per module
+
+
 def installing(module: str) -> list[str]:
-    return [canonicalize_name(d) for d in packages_distributions().get(module, [])]
+    return [canonicalize_name(d) for d in distributions_by_module().get(module, [])]
 
 
 def test_the_scan_sees_imports_inside_functions():
