@@ -355,9 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: Top-level modules that only an optional extra installs, and the extra that brings them.
+#: Dask distributed is a core dependency since issue 27 (``sct batch`` runs on a plain install).
 OPTIONAL_EXTRAS: dict[str, str] = {
-    "dask": "distributed",
-    "distributed": "distributed",
     "mkdocs": "docs",
 }
 
@@ -366,6 +365,28 @@ def missing_extra(err: ModuleNotFoundError) -> str | None:
     """The extra that would install the module ``err`` is about, or ``None`` if none does."""
     top = (err.name or "").split(".")[0]
     return OPTIONAL_EXTRAS.get(top)
+
+
+def missing_module_message(command: str, err: ModuleNotFoundError) -> str | None:
+    """One line for a third-party module this install lacks: the extra or reinstall that brings it.
+
+    ``None`` for a module of sct_engine itself or of the standard library: that is
+    a bug or a broken Python, and its traceback is what a developer needs.
+    """
+    top = (err.name or "").split(".")[0]
+    if not top or top == "sct_engine" or top in sys.stdlib_module_names:
+        return None
+    extra = missing_extra(err)
+    if extra is not None:
+        return (
+            f"sct {command} needs the optional `{extra}` extra ({err.name} is not installed): "
+            f"pip install 'sct_engine[{extra}]' (or, in a clone, pip install -e \".[{extra}]\")"
+        )
+    return (
+        f"sct {command} needs {err.name}, a dependency of sct_engine that is not installed here "
+        "(an incomplete install): pip install sct_engine again to bring its dependencies back "
+        "(or, in a clone, pip install .)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -395,14 +416,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except ModuleNotFoundError as err:
-        extra = missing_extra(err)
-        if extra is None:
+        message = missing_module_message(args.command, err)
+        if message is None:
             raise
-        print(
-            f"sct {args.command} needs the optional `{extra}` extra ({err.name} is not installed): "
-            f"pip install 'sct_engine[{extra}]' (or, in a clone, pip install -e \".[{extra}]\")",
-            file=sys.stderr,
-        )
+        print(message, file=sys.stderr)
         return 2
 
 

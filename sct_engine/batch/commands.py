@@ -20,7 +20,7 @@ from sct_engine.batch.summary import batch_summary_text
 
 def register_cli(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``batch`` and ``batch-summary`` subcommands to the ``sct`` parser."""
-    from sct_engine.cli import positive_int
+    from sct_engine.cli import draws_arg, positive_int
 
     batch = subparsers.add_parser(
         "batch",
@@ -58,6 +58,12 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="shared folder for compiled kernels (default: $NUMBA_CACHE_DIR, else OUT/.numba_cache)",
     )
+    batch.add_argument(
+        "--draws",
+        type=draws_arg,
+        help="draws for every run instead of each scenario's own (e.g. a quick first pass); "
+        "a run done earlier with other draws is run again",
+    )
     batch.add_argument("--force", action="store_true", help="rerun runs that are already done")
     batch.add_argument("--quiet", action="store_true", help="print nothing but errors")
     batch.set_defaults(func=_cmd_batch)
@@ -86,6 +92,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             force=args.force,
             numba_cache=args.numba_cache,
             progress=None if not args.quiet else False,
+            draws=args.draws,
         )
     except (BatchInputError, BatchOutputError) as err:
         print(f"sct batch: {err}", file=sys.stderr)

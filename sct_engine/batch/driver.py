@@ -78,6 +78,7 @@ def run_batch(
     force: bool = False,
     numba_cache: str | os.PathLike[str] | None = None,
     progress: bool | None = None,
+    draws: int | None = None,
 ) -> BatchSummary:
     """Run every scenario (and sweep point) named by ``inputs`` on Dask; write ``out``.
 
@@ -89,7 +90,9 @@ def run_batch(
     taken as they are. ``numba_cache`` is where workers keep compiled kernels
     (default: ``NUMBA_CACHE_DIR`` if set, else ``out/.numba_cache``); give a
     folder outside ``out`` to reuse them across batches. ``progress`` shows a
-    bar on stderr (default: when it is a terminal). A KeyboardInterrupt stops
+    bar on stderr (default: when it is a terminal). ``draws`` runs every scenario
+    with that many draws instead of its own (a quick first pass); a run done
+    earlier with other draws is run again. A KeyboardInterrupt stops
     the batch after writing the manifest, with ``interrupted`` set in the
     summary. An unusable ``out`` raises :class:`BatchOutputError`.
     """
@@ -98,7 +101,12 @@ def run_batch(
     claims = _prepare_out(out_dir)
     cache = numba_cache or os.environ.get("NUMBA_CACHE_DIR") or out_dir / NUMBA_CACHE_DIR
     context = TaskContext(
-        str(out_dir), os.path.abspath(cache), force, batch_id=new_batch_id(), started_utc=utc_now()
+        str(out_dir),
+        os.path.abspath(cache),
+        force,
+        batch_id=new_batch_id(),
+        started_utc=utc_now(),
+        draws=draws,
     )
     if not claims:
         print(

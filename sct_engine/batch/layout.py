@@ -38,6 +38,8 @@ class TaskContext:
     #: When this invocation started (UTC, ISO 8601): a run another batch finished
     #: after it is taken as it is, never redone (see :mod:`.claims`).
     started_utc: str = ""
+    #: Draws for every run instead of each scenario's own (``sct batch --draws``); None: its own.
+    draws: int | None = None
 
     @property
     def runs(self) -> Path:

@@ -100,6 +100,7 @@ def _under_claim(
     context: TaskContext,
     scenario_hash: str | None,
     write: Callable[[], dict[str, Any]],
+    draws: int | None = None,
 ) -> dict[str, Any]:
     """Write a run with ``write`` while holding its claim, unless its folder makes that needless.
 
@@ -109,21 +110,24 @@ def _under_claim(
     it, and the driver asks again later.
     """
     folder = context.runs / spec.run_id
-    reused = _reusable(read_run_record(folder), scenario_hash, context)
+    reused = _reusable(read_run_record(folder), scenario_hash, context, draws)
     if reused is not None:
         return reused
     claim = try_claim(context.out_dir, spec.run_id, holder_text(context.batch_id))
     if isinstance(claim, str):
         return {"run_id": spec.run_id, CLAIMED_BY: claim}
     with claim:
-        reused = _reusable(read_run_record(folder), scenario_hash, context)
+        reused = _reusable(read_run_record(folder), scenario_hash, context, draws)
         if reused is not None:
             return reused
         return write()
 
 
 def _reusable(
-    record: dict[str, Any] | None, scenario_hash: str | None, context: TaskContext
+    record: dict[str, Any] | None,
+    scenario_hash: str | None,
+    context: TaskContext,
+    draws: int | None = None,
 ) -> dict[str, Any] | None:
     """The record to keep instead of running again, marked ``"skipped"``; None to run.
 
@@ -132,7 +136,9 @@ def _reusable(
     this batch knows it, for the same scenario hash) that was finished after
     this batch started, or by a batch still running. And, without ``--force``,
     a done run of the same scenario hash and engine version from any earlier
-    batch. Failures of earlier batches are re-tried.
+    batch, with the same number of ``draws`` when given (a quick ``--draws`` pass
+    never stands for a full run, nor the other way round). Failures of earlier
+    batches are re-tried.
     """
     if record is None:
         return None
@@ -142,7 +148,12 @@ def _reusable(
     )
     if same and context.started_utc and finished_after(record, context.started_utc):
         return {**record, "skipped": record.get("batch_id") != context.batch_id}
-    if scenario_hash is not None and not context.force and still_valid(record, scenario_hash):
+    if (
+        scenario_hash is not None
+        and not context.force
+        and still_valid(record, scenario_hash)
+        and (draws is None or record.get("draws") == draws)
+    ):
         return {**record, "skipped": True}
     if same and batch_running(context.out_dir, record.get("batch_id")):
         return {**record, "skipped": True}
@@ -162,7 +173,7 @@ def _run_scenario(
 
     def simulate_and_publish() -> dict[str, Any]:
         try:
-            result = _simulate(scenario)
+            result = _simulate(scenario, draws=context.draws)
         except Exception as err:
             error = exception_text(spec.file, err)
             return publish_failure(folder, spec, error, started, context.batch_id)
@@ -170,7 +181,8 @@ def _run_scenario(
         publish(folder, record, result, started)
         return record
 
-    return _under_claim(spec, context, scenario.content_hash, simulate_and_publish)
+    draws = context.draws or scenario.simulation.draws
+    return _under_claim(spec, context, scenario.content_hash, simulate_and_publish, draws)
 
 
 def _scenario_or_sweep(file: str) -> Scenario | dict[str, Any]:

@@ -136,6 +136,33 @@ def test_readme_commands_are_what_ci_runs():
     assert commands[0] in ci and commands[1] in ci
     assert ci.index(commands[0]) < ci.index(commands[1])
     assert ci[-1] == commands[1], "the whole suite runs last, so its status is CI's"
+    # Every command in the plain install of command 1, before command 2 installs the extras.
+    assert ci.index(commands[0]) < ci.index(".ci/plain-install") < ci.index(commands[1])
+
+
+def test_ci_runs_the_finance_director_block_as_the_readme_writes_it():
+    """.ci/plain-install pipes the README's block (found by .ci/readme-block) into bash."""
+    found = subprocess.run(
+        [str(ROOT / ".ci" / "readme-block"), "sct template"], capture_output=True, text=True
+    )
+    assert found.returncode == 0, found.stderr
+    readme = (ROOT / "README.md").read_text()
+    assert found.stdout in readme, "the block is printed as the README writes it"
+    commands = [line.split("#")[0].split() for line in found.stdout.splitlines()]
+    assert [c[:2] for c in commands] == [
+        ["sct", "template"],
+        ["sct", "validate"],
+        ["sct", "report"],
+    ]
+    assert "--xlsx" in commands[2]
+    step = (ROOT / ".ci" / "plain-install").read_text()
+    assert """/.ci/readme-block" 'sct template' | bash""" in step
+    batch = next(line for line in step.splitlines() if line.startswith("sct batch "))
+    assert "scenarios/*.yaml" in batch and "--draws" in batch
+    missing = subprocess.run(
+        [str(ROOT / ".ci" / "readme-block"), "no such text anywhere"], capture_output=True
+    )
+    assert missing.returncode != 0, "a block that is gone fails CI instead of running nothing"
 
 
 def test_public_api_names_are_the_functions():
@@ -171,8 +198,9 @@ def test_validate_and_run_warn_about_a_repaired_correlation_matrix(tmp_path):
     assert any("nearest valid matrix" in w for w in run["scenario_warnings"])
 
 
-def test_a_missing_extra_is_one_line_naming_it(tmp_path):
-    """`sct batch` without Dask installed: the extra and the install command, no traceback."""
+def test_a_missing_dependency_is_one_line_naming_it(tmp_path):
+    """`sct batch` where Dask is missing (an incomplete install): the module and the fix in one
+    line, no traceback. Dask is core (issue 27), so the fix is reinstalling, not an extra."""
     code = (
         "import sys; sys.modules['distributed'] = None; sys.modules['dask'] = None\n"
         "from sct_engine.cli import main\n"
@@ -182,6 +210,6 @@ def test_a_missing_extra_is_one_line_naming_it(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
-    assert "`distributed` extra" in done.stderr
-    assert "pip install 'sct_engine[distributed]'" in done.stderr
+    assert "sct batch needs distributed, a dependency of sct_engine" in done.stderr
+    assert "pip install" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

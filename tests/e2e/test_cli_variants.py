@@ -229,6 +229,7 @@ def test_report_states_changes_and_warnings_at_the_top(tmp_path: Path):
     assert "trust · acute" in page  # the provider type beside the organisation
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_report_on_a_sweep_run_folder_writes_one_report_per_point(tmp_path: Path):
     path = write(tmp_path, "swept.yaml", {**small(), "sweep": {"uncertainty.national_share": [0.1, 0.4]}})  # fmt: skip
     out = tmp_path / "out"
@@ -244,6 +245,7 @@ def test_report_on_a_sweep_run_folder_writes_one_report_per_point(tmp_path: Path
     assert (tmp_path / f"r.{index[1]['folder']}.html").is_file()
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_report_on_a_sweep_compares_its_points(tmp_path: Path):
     """The report comparing a sweep's points holds, at every point, exactly the recommendation
     and each member's expected funding of that point's own report (`--point K`, same seed and

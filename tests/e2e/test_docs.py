@@ -40,6 +40,17 @@ DOC_PATH = re.compile(r"(?<![\w/.-])(?:\.\./)?(docs/[\w./-]+?\.md)(?:\s*\(([^)]*
 POINTING_FILES = ("README.md", "scenarios/README.md", "scenarios/example_ics.yaml")
 
 
+def test_api_page_covers_every_public_package():
+    """docs/api.md has a `::: sct_engine.<package>` section for every sub-package of sct_engine."""
+    packages = sorted(
+        p.parent.name for p in (ROOT / "sct_engine").glob("*/__init__.py") if p.parent.name != "cli"
+    )
+    api = (DOCS / "api.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^::: sct_engine\.(\w+)\s*$", api, flags=re.MULTILINE))
+    missing = [name for name in packages if name not in documented]
+    assert not missing, f"docs/api.md has no section for sct_engine.{', sct_engine.'.join(missing)}"
+
+
 # --- mkdocs --------------------------------------------------------------------------------
 
 
@@ -57,6 +68,16 @@ def test_mkdocs_build_strict_passes(tmp_path):
     for anchor in ("sct_engine.load_scenario", "sct_engine.Scenario", "sct_engine.Result"):
         assert f'id="{anchor}"' in api, f"the API page has no entry for {anchor}"
     assert 'id="sct_engine.analysis.analyse"' in api
+    # one entry of each public package, rendered from its docstring
+    for anchor in (
+        "sct_engine.rules.builtin_menu",
+        "sct_engine.scenario.load_variants",
+        "sct_engine.engine.simulate_reference",
+        "sct_engine.report.write_workbook",
+        "sct_engine.calibration.fit_history",
+        "sct_engine.batch.run_batch",
+    ):
+        assert f'id="{anchor}"' in api, f"the API page has no entry for {anchor}"
     assert "Simulate every scheme option of a scenario on common random numbers" in api
     for page in ("rules-2018-19", "scenario-format", "results", "calibration", "batch"):
         assert (site / page / "index.html").is_file(), f"{page}.md was not built"

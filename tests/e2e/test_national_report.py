@@ -68,6 +68,7 @@ def yes(column: pd.Series) -> pd.Series:
     return column == "Yes"
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_the_national_page_then_the_inputs_open_the_report_with_one_ranked_table(report):
     page = report["html"].read_text(encoding="utf-8")
     # The report opens with the summary (page 1), the national page, then the inputs, outside
@@ -106,6 +107,7 @@ def test_the_national_page_then_the_inputs_open_the_report_with_one_ranked_table
     assert len(ids) == len(set(ids))
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_signing_counts_are_a_recount_of_the_per_system_sheet(report):
     options = sheet(report, "National by option").set_index("scheme")
     systems = sheet(report, "National by system")
@@ -129,6 +131,7 @@ def test_signing_counts_are_a_recount_of_the_per_system_sheet(report):
         )
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_the_printed_national_lines_match_the_workbook(report):
     options = sheet(report, "National by option").set_index("scheme")
     national = sheet(report, "Funding at risk").set_index("scheme")
@@ -158,6 +161,7 @@ def two_systems_one_option(folder: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_several_systems_and_one_option_give_the_national_page_without_the_comparisons(tmp_path):
     """With no option but the baseline nothing is signed instead of it: the national page gives
     the funding at risk and says in one line why participation, ranking and fairness are left
@@ -201,6 +205,7 @@ def national_section(page: str) -> str:
     return page[start : page.index("</section>", start)]
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_joint_figures_and_per_system_sums_carry_distinct_labels(report):
     """The national figure is one joint simulation; the per-system sum sits beside it under its
     own words, the same on the page, in the workbook and on the terminal."""
@@ -219,6 +224,7 @@ def test_joint_figures_and_per_system_sums_carry_distinct_labels(report):
     assert "together" in line and "summed one system at a time" in line
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_joint_figures_add_up_and_match_the_run_where_they_must(report):
     """Every system on one option jointly is the run's own national table (same draws); the
     splits add up to the gross loss; net of bonus is gross less the bonus recycled; the
@@ -238,6 +244,7 @@ def test_joint_figures_add_up_and_match_the_run_where_they_must(report):
     assert base["diff_expected_income"] == 0.0 and base["expected_bonus_recycled"] > 0.0
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_many_systems_draw_no_member_charts_and_keep_the_page_small(report):
     """Ten systems or more: the members' and systems' charts are not drawn unless asked for
     (--system-detail); their numbers are tables. A bound on the wave-1 page's size (England's
@@ -248,6 +255,7 @@ def test_many_systems_draw_no_member_charts_and_keep_the_page_small(report):
     assert report["html"].stat().st_size < 1_500_000
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_system_detail_draws_every_members_and_systems_charts(tmp_path):
     """``--system-detail`` asks for the charts a many-system report leaves out by default."""
     html = tmp_path / "detail.html"

@@ -25,6 +25,7 @@ def sct(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_template_fill_in_validate_run_and_report(tmp_path):
     book = tmp_path / "my_ics.xlsx"
     done = sct("template", str(book))

@@ -53,6 +53,7 @@ def test_incentive_gradient_matches(model):
     )
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 @pytest.mark.parametrize("solver", [control_total_buffer, mitigation_needed])
 def test_member_solvers_match(model, solver):
     kwargs = {"scheme": "flexible_50", "target": 0.85}

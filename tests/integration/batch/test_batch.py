@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import psutil  # installed with distributed (a test extra)
+import psutil  # installed with distributed (a core dependency)
 import pytest
 import yaml
 
@@ -154,6 +154,7 @@ def done_records(out: Path) -> dict[str, str]:
 # --- one batch, inspected -------------------------------------------------------------------
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_manifest_records_every_run_and_the_failures(two_workers, inputs):
     status, out = two_workers
     assert status == 2, "the exit status is the number of failed runs"
@@ -181,6 +182,7 @@ def test_manifest_records_every_run_and_the_failures(two_workers, inputs):
     assert leftovers == [], "temporary folders must be renamed or removed"
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_each_run_holds_what_simulating_its_file_gives(two_workers, inputs):
     _, out = two_workers
     for run_id in ("plain_00", "plain_07"):
@@ -192,6 +194,7 @@ def test_each_run_holds_what_simulating_its_file_gives(two_workers, inputs):
         assert provenance["scenario_hash"] == result.provenance["scenario_hash"]
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_combined_results_are_every_done_run_with_run_columns(two_workers):
     _, out = two_workers
     assert tuple(TABLES) == RESULT_TABLES
@@ -213,6 +216,7 @@ def test_combined_results_are_every_done_run_with_run_columns(two_workers):
         pd.testing.assert_frame_equal(one.reset_index(drop=True), stored, check_exact=True)
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_sweep_expands_into_named_runs_with_their_values(two_workers):
     _, out = two_workers
     manifest = read_manifest(out)
@@ -258,6 +262,7 @@ def test_sweep_expands_into_named_runs_with_their_values(two_workers):
     assert lost.loc[(0.1, "organisation_only"), 0.25] != lost.loc[(0.3, "organisation_only"), 0.25]
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_batch_summary_prints_counts_failures_and_a_table(two_workers, capsys):
     _, out = two_workers
     capsys.readouterr()
@@ -270,6 +275,7 @@ def test_batch_summary_prints_counts_failures_and_a_table(two_workers, capsys):
 # --- the same batch again, other ways -------------------------------------------------------
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_an_existing_cluster_with_one_worker_gives_the_same_results(
     two_workers, inputs, numba_cache, tmp_path
 ):
@@ -331,6 +337,7 @@ def wait_for_done_runs(
         time.sleep(0.01)
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_a_stopped_batch_resumes_without_losing_or_repeating_runs(
     two_workers, inputs, numba_cache, tmp_path
 ):
@@ -374,6 +381,7 @@ def test_a_stopped_batch_resumes_without_losing_or_repeating_runs(
     assert_same_results(out, uninterrupted)
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_killing_a_worker_loses_nothing(two_workers, inputs, numba_cache, tmp_path):
     out = tmp_path / "worker_killed"
     process = start_batch(inputs, out, numba_cache)
@@ -401,6 +409,7 @@ def published_by(printed: bytes) -> int:
     return done + failed - reused
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_two_batches_at_once_split_the_runs(two_workers, inputs, numba_cache, tmp_path):
     out = tmp_path / "shared"
     first = start_batch(inputs, out, numba_cache, workers=1, quiet=False)
@@ -459,6 +468,28 @@ def test_batches_one_after_another_are_all_in_the_manifest_and_results(numba_cac
         assert set(combined["run_id"]) == {"a_0", "a_1", "b_0"}
         assert dict(zip(combined["run_id"], combined["batch_id"], strict=True)) == dict(batches)
     assert sct_batch("batch-summary", str(out)) == 0
+
+
+def test_draws_flag_runs_every_scenario_with_that_many_and_never_stands_for_a_full_run(
+    numba_cache, tmp_path
+):
+    """`--draws N` (a quick pass) overrides each file's draws; runs are redone when N changes."""
+    inputs = write_scenarios(tmp_path / "in", {"a": small_scenario(5)})
+    out = tmp_path / "out"
+    args = batch_args(inputs, out, numba_cache, workers=1)
+    assert sct_batch("batch", *args, "--draws", "3000") == 0
+    quick = read_manifest(out).set_index("run_id")
+    assert quick.loc["a", "draws"] == 3000 and quick.loc["a", "status"] == DONE
+    expected = simulate(load_scenario(inputs / "a.yaml"), draws=3000).tables()["national"]
+    stored = read_results(out, "national")[list(expected.columns)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(stored, expected, check_exact=True, check_dtype=False)
+    assert sct_batch("batch", *args) == 0  # the file's own draws: the quick run is not reused
+    full = read_manifest(out).set_index("run_id")
+    assert (
+        full.loc["a", "draws"] == DRAWS and full.loc["a", "batch_id"] != quick.loc["a", "batch_id"]
+    )
+    assert sct_batch("batch", *args) == 0  # same draws again: reused
+    assert read_manifest(out).loc[0, "batch_id"] == full.loc["a", "batch_id"]
 
 
 def test_seeds_beyond_64_bits_are_kept_exactly(numba_cache, tmp_path):

@@ -66,6 +66,7 @@ def run_copy(root: Path, cache: Path) -> dict:
     return out
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_editing_a_rule_is_never_answered_from_a_stale_cache(tmp_path):
     root, cache = tmp_path / "src", tmp_path / "numba"
     shutil.copytree(PACKAGE_DIR, root / "sct_engine", ignore=shutil.ignore_patterns("__pycache__"))

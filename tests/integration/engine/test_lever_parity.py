@@ -53,6 +53,7 @@ def separate_runs(engine, model) -> list[tuple[np.ndarray, ...]]:
     return out
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 @pytest.mark.parametrize("engine", ["kernel", "reference"])
 def test_each_lever_position_is_a_run_of_the_moved_model(model, engine):
     together = system_trace(engine, model, SEED, DRAWS, LEVERS)
@@ -63,6 +64,7 @@ def test_each_lever_position_is_a_run_of_the_moved_model(model, engine):
             np.testing.assert_array_equal(got[:, p], expected, err_msg=str(LEVERS[p]))
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_lever_positions_match_the_reference(model):
     kernel = system_trace("kernel", model, SEED, DRAWS, LEVERS)
     reference = system_trace("reference", model, SEED, DRAWS, LEVERS)
