@@ -74,7 +74,8 @@ def gini(values: Sequence[float] | np.ndarray) -> float:
     if n == 0 or total <= 0.0:
         return math.nan
     rank = np.arange(n, dtype=np.float64)
-    return float(np.sum((2.0 * rank - n + 1.0) * x) / (n * total))
+    # Equal amounts cancel exactly in the pairwise form but can round a hair below 0 here.
+    return max(0.0, float(np.sum((2.0 * rank - n + 1.0) * x) / (n * total)))
 
 
 def top_share(values: Sequence[float] | np.ndarray, share: float = WORST_SHARE) -> float:

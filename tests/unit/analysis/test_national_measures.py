@@ -85,3 +85,10 @@ def test_top_share_is_at_least_the_share_and_at_most_one(values, share):
         return
     got = top_share(values, share)
     assert share - 1e-9 <= got <= 1.0 + 1e-9
+
+
+def test_gini_of_equal_amounts_is_never_below_zero():
+    # Five equal amounts of 0.1 once gave -2.7e-17 from the sorted form (hypothesis found it).
+    for value in (0.1, 0.3, 1.7, 1e-3):
+        for n in range(2, 12):
+            assert gini([value] * n) >= 0.0
