@@ -7,13 +7,14 @@ threads; :func:`simulate_kernel` is one whole run.
 """
 
 import math
+import time
 from collections.abc import Callable, Sequence
 
 import numba
 import numpy as np
 from numba.typed import List
 
-from sct_engine.engine.kernel.loops import run_wave, run_wave_quarterly
+from sct_engine.engine.kernel.loops import PHASES, run_wave, run_wave_quarterly
 from sct_engine.engine.kernel.tables import (
     N_CODES,
     class_loss_bits,
@@ -70,6 +71,11 @@ class KernelRun:
     with ``levers`` as well, the rules are applied to every draw once per lever position
     (an organisation's plan or mitigation moved), all on the same draws, and the traces
     follow each position's member.
+
+    With ``profile`` it also counts CPU cycles per thread and phase of the loops
+    (``loops.PHASES``) into ``phase_cycles``, and the wall seconds spent in the loops and
+    in this driver between waves into ``wave_seconds`` and ``host_seconds``
+    (``benchmarks/profile.py`` reads them).
     """
 
     def __init__(
@@ -80,6 +86,7 @@ class KernelRun:
         baseline: int | None = None,
         trace: bool = False,
         levers: Sequence[Lever] | None = None,
+        profile: bool = False,
     ) -> None:
         if levers and (not trace or baseline is not None):
             raise ValueError("lever positions need trace=True and no baseline")
@@ -88,6 +95,9 @@ class KernelRun:
         self.bins = bins
         self.baseline = baseline
         self.tracing = trace
+        # The run's own statistics (off for traces; a profile may switch them off to see
+        # what accumulating them costs).
+        self._stats = not trace
         self.levered = bool(levers)
         self._levers = lever_tables(model, levers)
         self._traces: list[tuple[np.ndarray, ...]] = []
@@ -96,6 +106,9 @@ class KernelRun:
         self._classes = outcome_classes(model)
         n_classes = self._classes[2].shape[0]
         t, w = numba.get_num_threads(), WAVE_BLOCKS
+        self.phase_cycles = np.zeros((t if profile else 0, len(PHASES)), np.int64)
+        self.wave_seconds = 0.0
+        self.host_seconds = 0.0
         # Integer counts per thread (order-free); float partial sums per block of a wave.
         # Names are Accumulator fields, except the year-end path's per-class outcome codes.
         self._ints = {
@@ -200,6 +213,7 @@ class KernelRun:
         return on, -1 if self.baseline is None else int(self.baseline), out
 
     def _wave(self, blocks: list[tuple[int, int]]) -> None:
+        host_started = time.perf_counter()
         m = self.model
         shock_gens, ae_gens, occurs_gens, size_gens = List(), List(), List(), List()
         for block, _ in blocks:
@@ -256,6 +270,7 @@ class KernelRun:
             group_mode,
             group_cap,
         )
+        wave_started = time.perf_counter()
         if m.quarterly:
             sa = m.schemes
             run_wave_quarterly(  # type: ignore[call-arg]  # numba Dispatcher: typed at run time
@@ -299,8 +314,9 @@ class KernelRun:
                 decision,
                 base,
                 decision_out,
-                not self.tracing,
+                self._stats,
                 self._levers,
+                self.phase_cycles,
             )
         else:
             run_wave(  # type: ignore[call-arg]  # numba Dispatcher: typed at run time
@@ -340,9 +356,11 @@ class KernelRun:
                 self._paid,
                 self._lost,
                 decision_out,
-                not self.tracing,
+                self._stats,
                 self._levers,
+                self.phase_cycles,
             )
+        wave_ended = time.perf_counter()
         # Float partial sums enter the totals in block order, as in the reference.
         for j in range(len(blocks)):
             if not self.tracing:
@@ -352,6 +370,8 @@ class KernelRun:
                 for name, arr in self._dec_floats.items():
                     getattr(self.paired_totals, name)[...] += arr[j]
         self.draws += int(block_n.sum())
+        self.wave_seconds += wave_ended - wave_started
+        self.host_seconds += (wave_started - host_started) + (time.perf_counter() - wave_ended)
 
     def extend(self, draws: int, progress: Callable[[int], None] | None = None) -> None:
         """Add ``draws`` more draws (whole blocks from ``next_block`` on, the last one possibly short)."""

@@ -47,7 +47,10 @@ import math
 
 import numba
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from sct_engine import rules
 from sct_engine.engine.model import DISTRIBUTION_CODES
@@ -68,6 +71,41 @@ _AE_GATE_OWN = rules.AE_GATE_OWN
 _AE_GATE_SYSTEM = rules.AE_GATE_SYSTEM
 
 _cover_into = rules.cover_shortfalls_into
+
+#: Phases of the per-thread profile (``KernelRun(profile=True)``), in the order of its columns:
+#: drawing (factors, events, A&E uniforms, outturns), the own and system tests, the cover
+#: (redistribution), scoring (outcome codes, payments, system and national losses, and the
+#: run's accumulators), the bonus, the decision statistics and traces, and the whole block.
+PHASES = ("drawing", "tests", "cover", "scoring", "bonus", "decision", "block")
+_DRAWING, _TESTS, _COVER, _SCORING, _BONUS, _DECISION, _BLOCK = range(len(PHASES))
+
+
+@intrinsic
+def _cycle_counter(typingctx):
+    """The CPU's time-stamp counter (``llvm.readcyclecounter``): a few ns, no system call."""
+
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(ir.IntType(64), [])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.readcyclecounter")
+        return builder.call(fn, [])
+
+    return types.int64(), codegen
+
+
+@njit(inline="always")
+def _lap(prof, tid, phase, since):
+    """Adds the cycles since ``since`` to thread ``tid``'s ``phase`` (when ``prof`` has rows,
+    i.e. profiling is on) and returns the counter now, the start of the next phase."""
+    now = _cycle_counter()
+    if prof.shape[0] > 0:
+        prof[tid, phase] += now - since
+    return now
+
+
+@njit
+def cycle_counter():
+    """The time-stamp counter from Python, to convert the profile's cycles to seconds."""
+    return _cycle_counter()
 
 
 @njit(inline="always")
@@ -677,6 +715,7 @@ def run_wave(
     decision_out,
     stats,
     levers,
+    prof,
 ):
     """Year-end mode (see the module docstring). With ``decision`` it also records the
     decision statistics against scheme ``base`` into ``decision_out`` (floats per block,
@@ -687,7 +726,8 @@ def run_wave(
     ``levers`` (``tables.lever_tables``): the rules are applied once per lever position to the
     same draws, with that position's member's plan and mitigation (member -1: none, as drawn);
     traces get one entry per position. ``stats``: keep the run's statistics (a plain run: one
-    position, no lever; trace runs keep none)."""
+    position, no lever; trace runs keep none). ``prof``: cycles per thread and ``PHASES``
+    (no rows: not profiled)."""
     f_dec, i_dec, i_miss_miss, i_pivotal, trace = decision_out
     tracing = trace[1].shape[0] > 0
     lever_member, lever_plan, lever_mitigation = levers
@@ -732,7 +772,9 @@ def run_wave(
         ) = _decision_scratch(n_schemes, n_orgs, n_sys)
         event_loss = np.full(n_orgs, -1.0)  # this draw's large adverse events (-1: none)
         row = trace[0][b]
+        block_start = _cycle_counter()
         for _ in range(block_n[b]):
+            lap = _cycle_counter()
             # Shocks in stream order: national, one per system, one per organisation.
             _draw_factors(g, dp, dependence, org_system, start, z_sys, e, f)
             for i in range(n_orgs):
@@ -748,6 +790,7 @@ def run_wave(
                     f_org_outturn[b, i] += x[i]
                     if meets[i]:
                         i_org_meet[tid, i] += 1
+            lap = _lap(prof, tid, _DRAWING, lap)
             # Every lever position on the same draws (a plain run: one, without a lever).
             for p in range(lever_member.shape[0]):
                 j = lever_member[p]
@@ -763,6 +806,7 @@ def run_wave(
                     for s in range(n_sys):
                         if sys_meets[s]:
                             i_sys_meet[tid, s] += 1
+                lap = _lap(prof, tid, _TESTS, lap)
                 for q in range(n_groups):
                     for s in range(n_sys):
                         _group_passes(
@@ -780,6 +824,7 @@ def run_wave(
                             q,
                             scratch,
                         )
+                lap = _lap(prof, tid, _COVER, lap)
                 _score_draw(
                     b,
                     tid,
@@ -809,6 +854,7 @@ def run_wave(
                     d_sys_lost,
                     stats,
                 )
+                lap = _lap(prof, tid, _SCORING, lap)
                 if decision:
                     for k in range(n_schemes):
                         c = scheme_class[k]
@@ -852,6 +898,7 @@ def run_wave(
                         )
                     if tracing:
                         _record_trace(row, p, j, d_paid, d_passed, d_sys_lost, x, trace)
+                lap = _lap(prof, tid, _DECISION, lap)
                 if stats and bonus:
                     for k in range(n_schemes):
                         c = scheme_class[k]
@@ -869,11 +916,13 @@ def run_wave(
                             f_org_bonus,
                             f_org_bonus2,
                         )
+                lap = _lap(prof, tid, _BONUS, lap)
                 if j >= 0:  # back to the drawn figures for the next position
                     x[j] = drawn
                     meets[j] = drawn >= ct[j]
             if tracing:
                 row += 1
+        _lap(prof, tid, _BLOCK, block_start)
 
 
 @njit(parallel=True, cache=True)
@@ -922,6 +971,7 @@ def run_wave_quarterly(
     decision_out,
     stats,
     levers,
+    prof,
 ):
     """Rule 6, as ``reference.apply_schemes_quarterly``: YTD arrays are ``(4, N)`` / ``(4, S)``.
 
@@ -930,7 +980,7 @@ def run_wave_quarterly(
     shocks, year-end events on Q4, the tests and redistribution per quarter, then per
     scheme and organisation the year's payment, its split by quarter and the loss. With
     ``decision``, the decision statistics against scheme ``base`` as in ``run_wave``;
-    ``stats`` and ``levers`` as in ``run_wave`` (a lever position's plan is a YTD row).
+    ``stats``, ``levers`` and ``prof`` as in ``run_wave`` (a lever position's plan is a YTD row).
     """
     f_dec, i_dec, i_miss_miss, i_pivotal, trace = decision_out
     tracing = trace[1].shape[0] > 0
@@ -988,7 +1038,9 @@ def run_wave_quarterly(
         event_loss = np.full(n_orgs, -1.0)  # this draw's large adverse events (-1: none)
         drawn = np.empty(n_q)  # a lever member's drawn YTD outturn, restored after its position
         row = trace[0][b]
+        block_start = _cycle_counter()
         for _ in range(block_n[b]):
+            lap = _cycle_counter()
             # Each quarter's whole factor model in stream order; YTD = profiled plan + running increments.
             for q in range(n_q):
                 _draw_factors(g, dp, dependence, org_system, start, z_sys, e, f)
@@ -1011,6 +1063,7 @@ def run_wave_quarterly(
                 for i in range(n_orgs):
                     if ga.random() < p_ae[i]:  # its own stream: order among streams is free
                         earned_bits[i] |= 1 << q
+            lap = _lap(prof, tid, _DRAWING, lap)
             # Every lever position on the same draws (a plain run: one, without a lever).
             for p in range(lever_member.shape[0]):
                 j = lever_member[p]
@@ -1037,6 +1090,7 @@ def run_wave_quarterly(
                         if sys_meets[q, s]:
                             bits |= 1 << q
                     sys_meet_bits[s] = bits
+                lap = _lap(prof, tid, _TESTS, lap)
                 for r in range(n_groups):
                     for q in range(n_q):
                         for s in range(n_sys):
@@ -1061,6 +1115,7 @@ def run_wave_quarterly(
                             if passes[r, q, i]:
                                 bits |= 1 << q
                         pass_bits[r, i] = bits
+                lap = _lap(prof, tid, _COVER, lap)
                 for k in range(n_schemes):
                     r = scheme_group[k]
                     gate = scheme_gate[k]
@@ -1133,6 +1188,7 @@ def run_wave_quarterly(
                             k, b, tid, sys_lost, sys_any, sys_funding, nat_funding, bins, loss_out
                         )
                         if bonus:
+                            lap = _lap(prof, tid, _SCORING, lap)
                             _pay_bonus(
                                 k,
                                 b,
@@ -1144,6 +1200,8 @@ def run_wave_quarterly(
                                 f_org_bonus,
                                 f_org_bonus2,
                             )
+                            lap = _lap(prof, tid, _BONUS, lap)
+                lap = _lap(prof, tid, _SCORING, lap)
                 if decision:
                     if bonus and base >= 0:
                         _bonus_held_at_baseline(
@@ -1186,8 +1244,10 @@ def run_wave_quarterly(
                         )
                     if tracing:
                         _record_trace(row, p, j, d_paid, d_passed, d_sys_lost, x[year_end], trace)
+                lap = _lap(prof, tid, _DECISION, lap)
                 if j >= 0:  # back to the drawn figures for the next position
                     for q in range(n_q):
                         x[q, j] = drawn[q]
             if tracing:
                 row += 1
+        _lap(prof, tid, _BLOCK, block_start)
