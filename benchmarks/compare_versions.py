@@ -65,6 +65,7 @@ def measure(root: Path, case: str, draws: int, repeats: int) -> dict:
     done = subprocess.run(
         [sys.executable, "-c", script, case, str(draws), str(repeats)],
         env=env,
+        cwd=root,  # a ``-c`` script puts its working folder first on sys.path
         capture_output=True,
         text=True,
         check=True,
@@ -81,6 +82,9 @@ def main() -> None:
     parser.add_argument("--quarterly-draws", type=int, default=32_768)
     parser.add_argument("--england-draws", type=int, default=32_768)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--cases", default="year_end,quarterly,england", help="comma-separated subset"
+    )
     args = parser.parse_args()
     versions = {"other": args.other.resolve(), "this": ROOT}
     cases = {
@@ -88,6 +92,7 @@ def main() -> None:
         "quarterly": args.quarterly_draws,
         "england": args.england_draws,
     }
+    cases = {case: cases[case] for case in args.cases.split(",")}
     print(f"load average before: {os.getloadavg()[0]:.2f}; other = {versions['other']}")
     print(
         f"{'case':<10} {'version':<6} {'draws':>8} {'kernel s':>9} {'M org-draws/s':>14} "
