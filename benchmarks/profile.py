@@ -4,7 +4,8 @@
 
 The loops count CPU cycles (the time-stamp counter) per thread and phase
 (``loops.PHASES``: drawing, own and system tests, the cover, scoring with the run's
-accumulators, the bonus, the decision statistics) when run with
+accumulators, the bonus, the decision statistics; the quarterly pass pays the bonus
+inside its scoring, so there it counts under scoring) when run with
 ``KernelRun(profile=True)``; the counter is converted to seconds against the wall
 clock. ``block`` is the thread's time inside blocks: against the wall time of the
 loops it gives how busy each thread was; ``host`` is the driver's time between waves
