@@ -1,7 +1,10 @@
 """The Dask cluster a batch runs on: a LocalCluster or an existing scheduler, set up for numba.
 
-The same code path serves both; workers get the shared numba cache and their
-thread count from a worker plugin, whichever way they were started.
+The same code path serves both; workers get the numba cache and their thread
+count from a worker plugin, whichever way they were started. By default the
+cache is each worker's per-user kernel cache, the very folder ``sct run`` loads
+the kernel from (:mod:`sct_engine.engine.kernel.cache`), so a batch compiles
+nothing that ``sct run`` has compiled already, whatever its output folder.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,8 +67,27 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
+def numba_cache_setting(
+    numba_cache: str | os.PathLike[str] | None, environ: Mapping[str, str] = os.environ
+) -> str:
+    """The kernel cache a batch gives its workers: ``numba_cache`` (``--numba-cache``), else
+    ``$NUMBA_CACHE_DIR``, else ``""``: each worker's own per-user cache, the folder ``sct run``
+    uses (``kernel.cache.cache_base``), so that a kernel compiled once serves both."""
+    chosen = numba_cache or environ.get("NUMBA_CACHE_DIR")
+    return os.path.abspath(os.path.expanduser(chosen)) if chosen else ""
+
+
+def kernel_cache_base(setting: str) -> Path:
+    """The folder of compiled kernels that :func:`numba_cache_setting`'s ``setting`` names,
+    seen from this machine (``""``: this user's cache, as ``sct run`` finds it)."""
+    from sct_engine.engine.kernel import cache_base
+
+    return Path(setting) if setting else cache_base({})
+
+
 def numba_environment_plugin(numba_cache: str) -> Any:
-    """A Dask worker plugin pointing numba at the shared cache and the worker's thread count.
+    """A Dask worker plugin pointing numba at the batch's kernel cache and the worker's thread
+    count (``numba_cache`` ``""``: the worker's own per-user cache, as ``sct run`` uses).
 
     It runs on every worker before its first task, including workers that join
     later or are restarted after a crash, on a LocalCluster and on an existing
@@ -89,7 +111,8 @@ def numba_environment_plugin(numba_cache: str) -> Any:
             import os
             import sys
 
-            os.environ["NUMBA_CACHE_DIR"] = self.cache
+            if self.cache:
+                os.environ["NUMBA_CACHE_DIR"] = self.cache
             threads_set_here = "NUMBA_NUM_THREADS" not in os.environ
             if threads_set_here:
                 os.environ["NUMBA_NUM_THREADS"] = str(worker.state.nthreads)

@@ -56,7 +56,8 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     batch.add_argument(
         "--numba-cache",
         metavar="DIR",
-        help="shared folder for compiled kernels (default: $NUMBA_CACHE_DIR, else OUT/.numba_cache)",
+        help="folder for compiled kernels (default: $NUMBA_CACHE_DIR, else your per-user cache, "
+        "as sct run uses)",
     )
     batch.add_argument(
         "--draws",

@@ -29,13 +29,17 @@ from sct_engine.batch.claims import (
     outputs_lock,
     try_claim,
 )
-from sct_engine.batch.cluster import dask_client, numba_environment_plugin
+from sct_engine.batch.cluster import (
+    dask_client,
+    kernel_cache_base,
+    numba_cache_setting,
+    numba_environment_plugin,
+)
 from sct_engine.batch.layout import (
     DONE,
     FAILED,
     MANIFEST_CSV,
     MANIFEST_PARQUET,
-    NUMBA_CACHE_DIR,
     PENDING,
     RESULTS_DIR,
     RUNS_DIR,
@@ -88,21 +92,21 @@ def run_batch(
     Runs already done for the same scenario hash and engine version are reused
     unless ``force``; runs another batch on ``out`` finishes meanwhile are
     taken as they are. ``numba_cache`` is where workers keep compiled kernels
-    (default: ``NUMBA_CACHE_DIR`` if set, else ``out/.numba_cache``); give a
-    folder outside ``out`` to reuse them across batches. ``progress`` shows a
-    bar on stderr (default: when it is a terminal). ``draws`` runs every scenario
-    with that many draws instead of its own (a quick first pass); a run done
-    earlier with other draws is run again. A KeyboardInterrupt stops
+    (default: ``NUMBA_CACHE_DIR`` if set, else each worker's per-user cache, where
+    ``sct run`` keeps them too); a compile is announced on stderr unless
+    ``progress`` is False. ``progress`` shows a bar on stderr (default: when it is a
+    terminal). ``draws`` runs every scenario with that many draws instead of its own (a
+    quick first pass); a run done earlier with other draws is run again. A KeyboardInterrupt stops
     the batch after writing the manifest, with ``interrupted`` set in the
     summary. An unusable ``out`` raises :class:`BatchOutputError`.
     """
     files = find_scenario_files(inputs)
     out_dir = Path(os.path.abspath(out))
     claims = _prepare_out(out_dir)
-    cache = numba_cache or os.environ.get("NUMBA_CACHE_DIR") or out_dir / NUMBA_CACHE_DIR
+    cache = numba_cache_setting(numba_cache)
     context = TaskContext(
         str(out_dir),
-        os.path.abspath(cache),
+        cache,
         force,
         batch_id=new_batch_id(),
         started_utc=utc_now(),
@@ -117,6 +121,8 @@ def run_batch(
     _remove_leftovers(out_dir)
     started = time.perf_counter()
     show = sys.stderr.isatty() if progress is None else progress
+    if progress is not False:
+        _announce_compile(cache)
     driver = _Driver(context, files, _RunProgress(show))
     interrupted = False
     with batch_running_here(out_dir, context.batch_id):
@@ -135,6 +141,22 @@ def run_batch(
     summary = driver.summary(interrupted)
     summary.wall_time_s = time.perf_counter() - started
     return summary
+
+
+def _announce_compile(cache: str) -> None:
+    """Say on stderr that the workers will compile the kernel first, when its cache (as this
+    machine sees it) holds no compiled code for this install: a minute or more of silence
+    otherwise looks like a hung batch."""
+    from sct_engine.engine.kernel import kernel_compiled
+
+    base = kernel_cache_base(cache)
+    if not kernel_compiled(base):
+        print(
+            f"sct batch: compiling the simulation kernel into {base} first (once per install "
+            "or upgrade, a minute or more); later runs and batches load it from there",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 def new_batch_id() -> str:

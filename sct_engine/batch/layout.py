@@ -15,7 +15,6 @@ RESULTS_DIR = "results"
 MANIFEST_PARQUET = "manifest.parquet"
 MANIFEST_CSV = "manifest.csv"
 STATUS_FILE = "status.json"
-NUMBA_CACHE_DIR = ".numba_cache"
 #: The tables of a run (``results.TABLES``, named here to keep this module's import light).
 RESULT_TABLES = ("organisations", "systems", "national")
 
@@ -26,8 +25,9 @@ DONE, FAILED, PENDING = "done", "failed", "pending"
 class TaskContext:
     """What every worker task needs besides its own input: where the batch lives, and which.
 
-    ``out_dir`` and ``numba_cache`` must be the same paths on every worker (a
-    shared filesystem on a multi-machine cluster).
+    ``out_dir`` must be the same path on every worker (a shared filesystem on a
+    multi-machine cluster), and so must ``numba_cache`` unless it is ``""`` (each
+    worker's own per-user kernel cache, the one ``sct run`` uses).
     """
 
     out_dir: str

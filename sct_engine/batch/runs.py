@@ -261,14 +261,17 @@ _WARM_UP_SCENARIO: dict[str, Any] = {
 
 
 def warm_up_engine(context: TaskContext) -> float:
-    """Compile (or load from the shared cache) the simulation kernel; return seconds taken.
+    """Compile (or load from the cache) the simulation kernel; return seconds taken.
 
     The batch runs this on one worker before any run, so that the kernel is
     compiled once and the other workers load it from the cache, instead of
-    every worker compiling it at the same time.
+    every worker compiling it at the same time. Both entry points: the year-end
+    pass and the quarterly one (``uncertainty.quarterly``).
     """
     from sct_engine.scenario import parse_scenario
 
     started = time.perf_counter()
-    _simulate(parse_scenario(_WARM_UP_SCENARIO), draws=1)
+    for quarterly in (False, True):
+        scenario = {**_WARM_UP_SCENARIO, "uncertainty": {"quarterly": quarterly}}
+        _simulate(parse_scenario(scenario), draws=1)
     return time.perf_counter() - started

@@ -9,11 +9,25 @@ cache cannot be loaded. The loops are imported inside :func:`.cache.kernel_cache
 because numba fixes a cached function's folder when it is decorated.
 """
 
-from sct_engine.engine.kernel.cache import cache_folder, cache_key, kernel_cache
+from sct_engine.engine.kernel.cache import (
+    cache_base,
+    cache_folder,
+    cache_key,
+    kernel_cache,
+    kernel_compiled,
+)
 
 with kernel_cache():
     from sct_engine.engine.kernel import loops  # noqa: F401  (decorated here, see above)
 
 from sct_engine.engine.kernel.driver import KernelRun, simulate_kernel
 
-__all__ = ["KernelRun", "cache_folder", "cache_key", "kernel_cache", "simulate_kernel"]
+__all__ = [
+    "KernelRun",
+    "cache_base",
+    "cache_folder",
+    "cache_key",
+    "kernel_cache",
+    "kernel_compiled",
+    "simulate_kernel",
+]

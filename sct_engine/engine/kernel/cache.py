@@ -24,6 +24,7 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numba
 import numpy as np
@@ -42,12 +43,38 @@ def cache_key(package_dir: Path = PACKAGE_DIR) -> str:
     return digest.hexdigest()[:KEY_LENGTH]
 
 
-def cache_folder(key: str, environ: Mapping[str, str] = os.environ) -> Path:
-    """``$NUMBA_CACHE_DIR/<key>`` when that is set, else the per-user cache folder's ``numba/<key>``."""
+def cache_base(environ: Mapping[str, str] = os.environ) -> Path:
+    """``$NUMBA_CACHE_DIR`` when that is set, else the per-user cache folder's ``numba``: the
+    folder that holds one :func:`cache_folder` per key (what a batch gives its workers)."""
     base = environ.get("NUMBA_CACHE_DIR") or os.path.join(
         platformdirs.user_cache_dir("sct_engine"), "numba"
     )
-    return Path(base).expanduser() / key
+    return Path(base).expanduser()
+
+
+def cache_folder(key: str, environ: Mapping[str, str] = os.environ) -> Path:
+    """``$NUMBA_CACHE_DIR/<key>`` when that is set, else the per-user cache folder's ``numba/<key>``."""
+    return cache_base(environ) / key
+
+
+def kernel_compiled(base: Path | None = None) -> bool:
+    """Whether the kernel's entry points have compiled code in the cache under ``base`` (a
+    :func:`cache_base`; default this process's) for this source: False means that the next
+    run compiles them (a minute or more), which a command should say before it starts.
+
+    Reads numba's index files only (no compile, nothing loaded): a process whose
+    ``NUMBA_CACHE_DIR`` is ``base`` finds them at the same place under its own key folder.
+    """
+    from sct_engine.engine.kernel import loops
+
+    here = cache_folder(cache_key())
+    there = (base if base is not None else cache_base()).expanduser() / here.name
+    entries: tuple[Any, ...] = (loops.run_wave, loops.run_wave_quarterly)  # numba Dispatchers
+    for entry in entries:
+        index = Path(entry._cache._cache_file._index_path)
+        if not (there / index.relative_to(here)).is_file():
+            return False
+    return True
 
 
 @contextmanager
@@ -71,4 +98,11 @@ def kernel_cache(folder: Path | None = None) -> Iterator[Path]:
         config.CACHE_DIR = previous  # type: ignore[attr-defined]
 
 
-__all__ = ["KEY_LENGTH", "cache_folder", "cache_key", "kernel_cache"]
+__all__ = [
+    "KEY_LENGTH",
+    "cache_base",
+    "cache_folder",
+    "cache_key",
+    "kernel_cache",
+    "kernel_compiled",
+]

@@ -7,13 +7,28 @@ threads; :func:`simulate_kernel` is one whole run.
 """
 
 import math
+import time
 from collections.abc import Callable, Sequence
 
 import numba
 import numpy as np
 from numba.typed import List
 
-from sct_engine.engine.kernel.loops import run_wave, run_wave_quarterly
+from sct_engine.engine.kernel.inputs import (
+    Decision,
+    Groups,
+    Levers,
+    Members,
+    MemberStats,
+    Money,
+    Periods,
+    QuarterlyTables,
+    Shocks,
+    Streams,
+    SystemStats,
+    YearEndTables,
+)
+from sct_engine.engine.kernel.loops import PHASES, run_wave, run_wave_quarterly
 from sct_engine.engine.kernel.tables import (
     N_CODES,
     class_loss_bits,
@@ -70,6 +85,11 @@ class KernelRun:
     with ``levers`` as well, the rules are applied to every draw once per lever position
     (an organisation's plan or mitigation moved), all on the same draws, and the traces
     follow each position's member.
+
+    With ``profile`` it also counts CPU cycles per thread and phase of the loops
+    (``loops.PHASES``) into ``phase_cycles``, and the wall seconds spent in the loops and
+    in this driver between waves into ``wave_seconds`` and ``host_seconds``
+    (``benchmarks/profile.py`` reads them).
     """
 
     def __init__(
@@ -80,6 +100,7 @@ class KernelRun:
         baseline: int | None = None,
         trace: bool = False,
         levers: Sequence[Lever] | None = None,
+        profile: bool = False,
     ) -> None:
         if levers and (not trace or baseline is not None):
             raise ValueError("lever positions need trace=True and no baseline")
@@ -88,6 +109,9 @@ class KernelRun:
         self.bins = bins
         self.baseline = baseline
         self.tracing = trace
+        # The run's own statistics (off for traces; a profile may switch them off to see
+        # what accumulating them costs).
+        self._stats = not trace
         self.levered = bool(levers)
         self._levers = lever_tables(model, levers)
         self._traces: list[tuple[np.ndarray, ...]] = []
@@ -96,6 +120,9 @@ class KernelRun:
         self._classes = outcome_classes(model)
         n_classes = self._classes[2].shape[0]
         t, w = numba.get_num_threads(), WAVE_BLOCKS
+        self.phase_cycles = np.zeros((t if profile else 0, len(PHASES)), np.int64)
+        self.wave_seconds = 0.0
+        self.host_seconds = 0.0
         # Integer counts per thread (order-free); float partial sums per block of a wave.
         # Names are Accumulator fields, except the year-end path's per-class outcome codes.
         self._ints = {
@@ -141,8 +168,132 @@ class KernelRun:
             self._paid, self._lost, self._bin, self._unearned = outcome_tables(model, bins)
             self._class_bits = class_loss_bits(self._classes[-1], self._bin)
         self._decision_buffers(t, w)
+        self._build_inputs()
         self.draws = 0
         self.next_block = 0
+
+    def _build_inputs(self) -> None:
+        """The loops' fixed inputs as named structures (:mod:`.inputs`), built by keyword once:
+        the factor model and events, the periods (one at year end, four quarters' year to date), members, money at stake,
+        redistribution groups, lever positions and the pass's tables."""
+        m = self.model
+        group_mode, group_cap, class_group, class_test, class_gate, scheme_class = self._classes
+        t_scale = math.sqrt((m.dof - 2.0) / m.dof) if m.dof > 2 else 1.0
+        self.shocks = Shocks(
+            distribution=(m.distribution, m.dof, t_scale, *skew_normal_constants(m.skew)),
+            dependence=(
+                math.sqrt(m.national_share),
+                m.system_loading,
+                m.own_loading,
+                m.correlated,
+                m.correlation_root,
+            ),
+            events=(
+                m.has_tails,
+                m.turnover,
+                m.tail_probability,
+                m.tail_log_median,
+                m.tail_sigma,
+                m.mitigation,
+            ),
+        )
+        if m.quarterly:
+            self.periods = Periods(
+                plan=np.ascontiguousarray(m.ytd_plan().T),
+                sd=np.ascontiguousarray(m.quarter_sd().T),
+                period_control_total=np.ascontiguousarray(m.ytd_control_total().T),
+                system_control_total=np.ascontiguousarray(m.system_ytd_control_total().T),
+                slack=np.ascontiguousarray(m.system_ytd_slack().T),
+                control_total=m.control_total,
+            )
+        else:
+            self.periods = Periods(
+                plan=m.plan[None, :],
+                sd=m.sd[None, :],
+                period_control_total=m.control_total[None, :],
+                system_control_total=m.system_control_total[None, :],
+                slack=m.system_slack()[None, :],
+                control_total=m.control_total,
+            )
+        self.members = Members(
+            finance=m.finance,
+            ae=m.ae,
+            p_ae=m.p_ae,
+            funding=m.funding,
+            org_system=m.org_system,
+            system_start=m.system_start,
+            is_provider=m.is_provider,
+        )
+        self.money = Money(
+            system_funding=m.system_funding(),
+            system_finance=m.system_finance(),
+            national_funding=float(m.funding.sum()),
+            bins=int(self.bins),
+            bonus=bool(m.bonus),
+            bonus_share=float(m.bonus_share),
+        )
+        self.groups = Groups(mode=group_mode, cap=group_cap)
+        self.levers = Levers(*self._levers)
+        self.tables: YearEndTables | QuarterlyTables
+        if m.quarterly:
+            self.tables = QuarterlyTables(
+                scheme_group=class_group[scheme_class],
+                scheme_test=m.schemes.system_test,
+                scheme_gate=m.ae_gate_codes(),
+                share=m.schemes.system_linked_share,
+                share_table=self._tables[0],
+                instalment_table=self._tables[1],
+                ae_share_table=self._tables[2],
+                ae_instalment_table=self._tables[3],
+            )
+        else:
+            class_start, class_schemes, lossy = self._class_bits
+            self.tables = YearEndTables(
+                class_group=class_group,
+                class_test=class_test,
+                class_gate=class_gate,
+                class_start=class_start,
+                class_schemes=class_schemes,
+                scheme_class=scheme_class,
+                share=m.schemes.system_linked_share,
+                lossy=lossy,
+                paid=self._paid,
+                lost=self._lost,
+                unearned=self._unearned,
+            )
+        f, i = self._floats, self._ints
+        # The other pass's fields: no elements, same rank (floats per block, counts per thread).
+        w, t = f["org_outturn_sum"].shape[0], i["org_meet"].shape[0]
+        none_f3, none_f4 = np.zeros((w, 0, 0)), np.zeros((w, 0, 0, 0))
+        none_i3, none_i4 = np.zeros((t, 0, 0), np.int64), np.zeros((t, 0, 0, 0), np.int64)
+        self.member_stats = MemberStats(
+            org_outturn_sum=f["org_outturn_sum"],
+            org_bonus_sum=f["org_bonus_sum"],
+            org_bonus_sumsq=f["org_bonus_sumsq"],
+            org_meet=i["org_meet"],
+            system_meet=i["system_meet"],
+            system_test_pass=i["system_test_pass"],
+            org_code=i.get("org_code", none_i4),
+            org_paid_sum=f.get("org_paid_sum", none_f3),
+            org_lost_sum=f.get("org_lost_sum", none_f3),
+            org_lost_sumsq=f.get("org_lost_sumsq", none_f3),
+            org_paid_quarter_sum=f.get("org_paid_quarter_sum", none_f4),
+            org_pass=i.get("org_pass", none_i3),
+            org_any_lost=i.get("org_any_lost", none_i3),
+            org_hist=i.get("org_hist", none_i4),
+        )
+        self.system_stats = SystemStats(
+            system_lost_sum=f["system_lost_sum"],
+            system_lost_sumsq=f["system_lost_sumsq"],
+            system_hist_sum=f["system_hist_sum"],
+            national_lost_sum=f["national_lost_sum"],
+            national_lost_sumsq=f["national_lost_sumsq"],
+            national_hist_sum=f["national_hist_sum"],
+            system_hist=i["system_hist"],
+            national_hist=i["national_hist"],
+            system_any_lost=i["system_any_lost"],
+            system_all_lost=i["system_all_lost"],
+        )
 
     def _decision_buffers(self, t: int, w: int) -> None:
         """Decision statistics: per-block floats and per-thread integers (empty when off)."""
@@ -169,9 +320,9 @@ class KernelRun:
             "org_pivotal": np.zeros((t, n) if on else (t, 0), np.int64),
         }
 
-    def _decision_args(self, block_n: np.ndarray) -> tuple:
-        """The loops' trailing arguments: on/off, the baseline, and the decision buffers, with
-        this wave's per-draw trace arrays (no rows unless tracing)."""
+    def _decision_args(self, block_n: np.ndarray) -> Decision:
+        """The decision statistics' switch, baseline and buffers, with this wave's per-draw
+        trace arrays (no rows unless tracing)."""
         f, i = self._dec_floats, self._dec_ints
         m = self.model
         k, n, s = len(m.schemes), m.n_orgs, m.n_systems
@@ -188,18 +339,19 @@ class KernelRun:
         )
         if self.tracing:
             self._traces.append(trace[1:])
-        out = (
-            tuple(f[name] for name in DECISION_FLOATS),
-            tuple(i[name] for name in DECISION_INTS),
-            i["org_miss_system_miss"],
-            i["org_pivotal"],
-            trace,
-        )
         # Traces without a baseline: the decision path runs with base -1, statistics off.
-        on = self.baseline is not None or self.tracing
-        return on, -1 if self.baseline is None else int(self.baseline), out
+        return Decision(
+            on=self.baseline is not None or self.tracing,
+            baseline=-1 if self.baseline is None else int(self.baseline),
+            floats=tuple(f[name] for name in DECISION_FLOATS),
+            ints=tuple(i[name] for name in DECISION_INTS),
+            miss_miss=i["org_miss_system_miss"],
+            pivotal=i["org_pivotal"],
+            trace=trace,
+        )
 
     def _wave(self, blocks: list[tuple[int, int]]) -> None:
+        host_started = time.perf_counter()
         m = self.model
         shock_gens, ae_gens, occurs_gens, size_gens = List(), List(), List(), List()
         for block, _ in blocks:
@@ -213,136 +365,48 @@ class KernelRun:
         block_n = np.array([n for _, n in blocks], dtype=np.int64)
         for arr in (*self._floats.values(), *self._dec_floats.values()):
             arr[...] = 0.0
-        t_scale = math.sqrt((m.dof - 2.0) / m.dof) if m.dof > 2 else 1.0
-        dp = (m.distribution, m.dof, t_scale, *skew_normal_constants(m.skew))
-        dependence = (
-            math.sqrt(m.national_share),
-            m.system_loading,
-            m.own_loading,
-            m.correlated,
-            m.correlation_root,
+        streams = Streams(
+            shocks=shock_gens,
+            ae=ae_gens,
+            tail_occurs=occurs_gens,
+            tail_size=size_gens,
+            block_n=block_n,
         )
-        events = (
-            m.has_tails,
-            m.turnover,
-            m.tail_probability,
-            m.tail_log_median,
-            m.tail_sigma,
-            m.mitigation,
-        )
-        f, i = self._floats, self._ints
-        decision, base, decision_out = self._decision_args(block_n)
-        loss_out = (
-            f["system_lost_sum"],
-            f["system_lost_sumsq"],
-            f["system_hist_sum"],
-            f["national_lost_sum"],
-            f["national_lost_sumsq"],
-            f["national_hist_sum"],
-            i["system_hist"],
-            i["national_hist"],
-            i["system_any_lost"],
-            i["system_all_lost"],
-        )
-        group_mode, group_cap, class_group, class_test, class_gate, scheme_class = self._classes
-        common = (shock_gens, ae_gens, occurs_gens, size_gens, block_n, dp, dependence, events)
-        totals = (
-            m.system_funding(),
-            float(m.funding.sum()),
-            self.bins,
-            m.bonus,
-            m.bonus_share,
-            m.is_provider,
-            group_mode,
-            group_cap,
-        )
-        if m.quarterly:
-            sa = m.schemes
-            run_wave_quarterly(  # type: ignore[call-arg]  # numba Dispatcher: typed at run time
-                *common,
-                np.ascontiguousarray(m.ytd_plan().T),
-                np.ascontiguousarray(m.quarter_sd().T),
-                np.ascontiguousarray(m.ytd_control_total().T),
-                m.control_total,
-                np.ascontiguousarray(m.system_ytd_control_total().T),
-                np.ascontiguousarray(m.system_ytd_slack().T),
-                m.finance,
-                m.ae,
-                m.p_ae,
-                m.funding,
-                m.org_system,
-                m.system_start,
-                *totals,
-                class_group[scheme_class],
-                sa.system_test,
-                m.ae_gate_codes(),
-                sa.system_linked_share,
-                *self._tables,
-                (
-                    f["org_outturn_sum"],
-                    f["org_paid_sum"],
-                    f["org_lost_sum"],
-                    f["org_lost_sumsq"],
-                    f["org_paid_quarter_sum"],
-                    f["org_bonus_sum"],
-                    f["org_bonus_sumsq"],
-                ),
-                (
-                    i["org_meet"],
-                    i["system_meet"],
-                    i["org_pass"],
-                    i["org_any_lost"],
-                    i["org_hist"],
-                    i["system_test_pass"],
-                ),
-                loss_out,
-                decision,
-                base,
-                decision_out,
-                not self.tracing,
-                self._levers,
+        decision = self._decision_args(block_n)
+        wave_started = time.perf_counter()
+        if isinstance(self.tables, QuarterlyTables):
+            run_wave_quarterly(
+                streams=streams,
+                shocks=self.shocks,
+                periods=self.periods,
+                members=self.members,
+                money=self.money,
+                groups=self.groups,
+                tables=self.tables,
+                ms=self.member_stats,
+                ss=self.system_stats,
+                dec=decision,
+                stats=self._stats,
+                levers=self.levers,
+                prof=self.phase_cycles,
             )
         else:
-            run_wave(  # type: ignore[call-arg]  # numba Dispatcher: typed at run time
-                *common,
-                m.plan,
-                m.control_total,
-                m.sd,
-                m.finance,
-                m.ae,
-                m.p_ae,
-                m.funding,
-                m.org_system,
-                m.system_start,
-                m.system_control_total,
-                m.system_slack(),
-                totals[0],
-                m.system_finance(),
-                *totals[1:],
-                class_group,
-                class_test,
-                class_gate,
-                *self._class_bits[:2],
-                scheme_class,
-                m.schemes.system_linked_share,
-                self._class_bits[2],
-                self._unearned,
-                f["org_outturn_sum"],
-                f["org_bonus_sum"],
-                f["org_bonus_sumsq"],
-                loss_out,
-                i["org_meet"],
-                i["system_meet"],
-                i["org_code"],
-                i["system_test_pass"],
-                decision,
-                base,
-                self._paid,
-                self._lost,
-                decision_out,
-                not self.tracing,
-                self._levers,
+            run_wave(
+                streams=streams,
+                shocks=self.shocks,
+                periods=self.periods,
+                members=self.members,
+                money=self.money,
+                groups=self.groups,
+                tables=self.tables,
+                ms=self.member_stats,
+                ss=self.system_stats,
+                dec=decision,
+                stats=self._stats,
+                levers=self.levers,
+                prof=self.phase_cycles,
             )
+        wave_ended = time.perf_counter()
         # Float partial sums enter the totals in block order, as in the reference.
         for j in range(len(blocks)):
             if not self.tracing:
@@ -352,6 +416,8 @@ class KernelRun:
                 for name, arr in self._dec_floats.items():
                     getattr(self.paired_totals, name)[...] += arr[j]
         self.draws += int(block_n.sum())
+        self.wave_seconds += wave_ended - wave_started
+        self.host_seconds += (wave_started - host_started) + (time.perf_counter() - wave_ended)
 
     def extend(self, draws: int, progress: Callable[[int], None] | None = None) -> None:
         """Add ``draws`` more draws (whole blocks from ``next_block`` on, the last one possibly short)."""

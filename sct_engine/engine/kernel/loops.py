@@ -24,16 +24,22 @@ yields every scheme's system and national losses (``_score_draw``). The knapsack
 (``cover_shortfalls_into``, with per-block scratch from ``_redistribution_scratch``),
 compiled in place.
 
-Quarterly mode (rule 6) is a second code path, ``run_wave_quarterly``: four
-year-to-date tests per draw make an organisation's loss one of many values, so
-there it accumulates losses, squares and funding paid per organisation and block
-(floats, merged in block order like every float sum) and counts the loss
-histogram per thread with the same ``_loss_bin``. The quarterly payment shares
-are read from 16-entry tables per organisation (one entry per pattern of four passes,
-with the PSF or CSF weights and recovery of its kind) built with the
-very functions of ``rules/payments.py`` the reference calls (:mod:`.tables`). Both paths share the
-helpers that draw factors, apply year-end events, test systems, accumulate
-system and national losses and pay the bonus.
+The year end is the one-period case of the quarterly pass (rule 6): both
+entries, ``run_wave`` and ``run_wave_quarterly``, take the same named structures
+(:mod:`.inputs`, period first: one period at year end, four quarters' year to
+date) and call the same ``inline="always"`` helpers for drawing
+(``_draw_paths``), lever positions (``_move_lever``, ``_restore_lever``), the
+tests (``_period_tests``), the cover (``_cover_groups``), the run's year-end
+counts and the decision and contagion tail (``_decision_tail``). Only scoring
+differs: at year end an organisation's loss takes one of eight values, counted
+as outcome codes per class (``_score_draw``); four year-to-date tests make it one
+of many, so the quarterly pass (``_pay_quarters``) accumulates losses, squares
+and funding paid per organisation and block (floats, merged in block order like
+every float sum) and counts the loss histogram per thread with the same
+``_loss_bin``. The quarterly payment shares are read from 16-entry tables per
+organisation (one entry per pattern of four passes, with the PSF or CSF weights
+and recovery of its kind) built with the very functions of ``rules/payments.py``
+the reference calls (:mod:`.tables`).
 
 Memory: the quarterly path keeps an organisation loss histogram per thread,
 ``threads x schemes x organisations x (HIST_BINS + 1)`` int64 (about 8 kB per
@@ -47,7 +53,10 @@ import math
 
 import numba
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from sct_engine import rules
 from sct_engine.engine.model import DISTRIBUTION_CODES
@@ -68,6 +77,41 @@ _AE_GATE_OWN = rules.AE_GATE_OWN
 _AE_GATE_SYSTEM = rules.AE_GATE_SYSTEM
 
 _cover_into = rules.cover_shortfalls_into
+
+#: Phases of the per-thread profile (``KernelRun(profile=True)``), in the order of its columns:
+#: drawing (factors, events, A&E uniforms, outturns), the own and system tests, the cover
+#: (redistribution), scoring (outcome codes, payments, system and national losses, and the
+#: run's accumulators), the bonus, the decision statistics and traces, and the whole block.
+PHASES = ("drawing", "tests", "cover", "scoring", "bonus", "decision", "block")
+_DRAWING, _TESTS, _COVER, _SCORING, _BONUS, _DECISION, _BLOCK = range(len(PHASES))
+
+
+@intrinsic
+def _cycle_counter(typingctx):
+    """The CPU's time-stamp counter (``llvm.readcyclecounter``): a few ns, no system call."""
+
+    def codegen(context, builder, signature, args):
+        fnty = ir.FunctionType(ir.IntType(64), [])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.readcyclecounter")
+        return builder.call(fn, [])
+
+    return types.int64(), codegen
+
+
+@njit(inline="always")
+def _lap(prof, tid, phase, since):
+    """Adds the cycles since ``since`` to thread ``tid``'s ``phase`` (when ``prof`` has rows,
+    i.e. profiling is on) and returns the counter now, the start of the next phase."""
+    now = _cycle_counter()
+    if prof.shape[0] > 0:
+        prof[tid, phase] += now - since
+    return now
+
+
+@njit
+def cycle_counter():
+    """The time-stamp counter from Python, to convert the profile's cycles to seconds."""
+    return _cycle_counter()
 
 
 @njit(inline="always")
@@ -314,7 +358,7 @@ def _score_draw(
     tid,
     passes,
     sys_meets,
-    earned,
+    earned_bits,
     start,
     fin,
     ae,
@@ -322,13 +366,7 @@ def _score_draw(
     sys_fin,
     nat_funding,
     bins,
-    class_group,
-    class_test,
-    class_gate,
-    class_start,
-    class_schemes,
-    share,
-    lossy,
+    tables,
     codes,
     nat_lost,
     any_words,
@@ -340,7 +378,9 @@ def _score_draw(
 ):
     """Year-end mode, one draw: every class's outcome codes, then every scheme's system and
     national statistics (writes ``codes``, and each scheme's system loss into ``sys_lost_out``;
-    ``nat_lost`` and ``any_words`` are scratch). Without ``stats`` (traces) the system and
+    ``nat_lost`` and ``any_words`` are scratch). ``passes``: ``(groups, 1, N)``, the year end
+    being the one period; ``earned_bits``: bit 0, the A&E element earned; ``tables``:
+    ``inputs.YearEndTables``. Without ``stats`` (traces) the system and
     national losses are not recorded; the per-thread code counts still are (cheap, unread).
 
     One pass over the members per class and system counts their codes and sums the
@@ -354,6 +394,14 @@ def _score_draw(
     A plain call, not inlined, like ``_add_scheme_losses``.
     """
     _, _, _, _, _, _, i_sys_hist, _, _, _ = out
+    class_group = tables.class_group
+    class_test = tables.class_test
+    class_gate = tables.class_gate
+    class_start = tables.class_start
+    class_schemes = tables.class_schemes
+    share = tables.share
+    lossy = tables.lossy
+    last = passes.shape[1] - 1
     n_words = any_words.shape[0]
     for k in range(nat_lost.shape[0]):
         nat_lost[k] = 0.0
@@ -371,7 +419,7 @@ def _score_draw(
             if every:
                 ok = True
                 for i in range(lo, hi):
-                    if not passes[q, i]:
+                    if not passes[q, last, i]:
                         ok = False
                         break
             if ok:
@@ -385,8 +433,9 @@ def _score_draw(
             opened = ungated | (system_gate & ok)  # the gate opened for every member
             for i in range(lo, hi):
                 # Branch-free: adding 0.0 leaves a float sum bit for bit unchanged.
-                p = passes[q, i]
-                got_ae = earned[i] & ((p & own_gate) | opened)
+                p = passes[q, last, i]
+                earned = (earned_bits[i] & 1) != 0
+                got_ae = earned & ((p & own_gate) | opened)
                 code = np.int64(p) | ok_bit | (np.int64(got_ae) << 2)
                 codes[c, i] = code
                 i_org_code[tid, c, i, code] += 1
@@ -623,571 +672,569 @@ def _decision_scratch(n_schemes, n_orgs, n_sys):
     )
 
 
-@njit(parallel=True, cache=True)
-def run_wave(
-    shock_gens,
-    ae_gens,
-    tail_occurs_gens,
-    tail_size_gens,
-    block_n,
-    dp,
-    dependence,
-    events,
-    plan,
-    ct,
-    sd,
-    fin,
-    ae,
-    p_ae,
-    funding,
-    org_system,
-    start,
-    sct,
-    slack,
-    sys_funding,
-    sys_fin,
-    nat_funding,
-    bins,
-    bonus,
-    bonus_share,
-    provider,
-    group_mode,
-    group_cap,
-    class_group,
-    class_test,
-    class_gate,
-    class_start,
-    class_schemes,
-    scheme_class,
-    share,
-    lossy,
-    unearned_table,
-    f_org_outturn,
-    f_org_bonus,
-    f_org_bonus2,
-    loss_out,
-    i_org_meet,
-    i_sys_meet,
-    i_org_code,
-    i_sys_test,
-    decision,
-    base,
-    paid_table,
-    lost_table,
-    decision_out,
-    stats,
-    levers,
-):
-    """Year-end mode (see the module docstring). With ``decision`` it also records the
-    decision statistics against scheme ``base`` into ``decision_out`` (floats per block,
-    integers per thread, contagion counts, and per-draw traces when their arrays have rows,
-    block ``b`` from row ``trace[0][b]`` of the wave; ``base`` -1: traces only), reading each
-    member's funding paid and lost off the outcome-code tables ``paid_table`` / ``lost_table``.
+@njit(inline="always")
+def _block_buffers(n_periods, n_orgs, n_sys, n_groups, start):
+    """One block's per-draw buffers shared by both passes, period first (see ``inputs.Periods``):
+    running increments, outturns, factor scratch, own and system tests, passes after
+    redistribution, their bit patterns, the A&E earned bits, the large adverse events, a lever
+    member's drawn figures and the cover's scratch."""
+    return (
+        np.empty((n_periods, n_orgs)),  # running: the increments summed to each period
+        np.empty((n_periods, n_orgs)),  # x: outturn (year to date) of each period
+        np.empty(n_orgs),  # e: own variates
+        np.empty(n_orgs),  # f: combined factors
+        np.empty(n_sys),  # z_sys: system variates
+        np.empty((n_periods, n_orgs), dtype=np.bool_),  # meets
+        np.empty((n_periods, n_sys), dtype=np.bool_),  # sys_meets
+        np.empty(n_sys, dtype=np.int64),  # sys_meet_bits: bit q, the system met period q + 1
+        np.empty((n_groups, n_periods, n_orgs), dtype=np.bool_),  # passes
+        np.empty((n_groups, n_orgs), dtype=np.int64),  # pass_bits: bit q, passed period q + 1
+        np.empty(n_orgs, dtype=np.int64),  # earned_bits: bit q, A&E earned in period q + 1
+        np.full(n_orgs, -1.0),  # event_loss: this draw's large adverse events (-1: none)
+        np.empty(n_periods),  # drawn: a lever member's drawn figures, restored after
+        _redistribution_scratch(start),
+    )
 
-    ``levers`` (``tables.lever_tables``): the rules are applied once per lever position to the
-    same draws, with that position's member's plan and mitigation (member -1: none, as drawn);
-    traces get one entry per position. ``stats``: keep the run's statistics (a plain run: one
-    position, no lever; trace runs keep none)."""
-    f_dec, i_dec, i_miss_miss, i_pivotal, trace = decision_out
-    tracing = trace[1].shape[0] > 0
-    lever_member, lever_plan, lever_mitigation = levers
-    n_orgs = plan.shape[0]
+
+@njit(inline="always")
+def _draw_paths(g, ga, gu, gz, dp, dependence, events, org_system, start, plan, sd, ct, p_ae, work):
+    """One draw of every period, as ``reference.draw_block`` and ``block_ytd_outturns``: each
+    period's whole factor model in stream order (national, one per system, one per
+    organisation), the running sum of the increments (year to date), the year-end events on
+    the last period, and the A&E element earned per period (``earned_bits``, its own stream:
+    order among streams is free). ``work``: ``_block_buffers``."""
+    running, x, e, f, z_sys, _, _, _, _, _, earned_bits, event_loss, _, _ = work
     has_tails, turnover, tail_p, tail_mu, tail_sigma, mitigation = events
-    n_sys = sct.shape[0]
-    n_groups = group_mode.shape[0]
-    n_classes = class_group.shape[0]
-    n_schemes = scheme_class.shape[0]
-    for b in prange(block_n.shape[0]):
-        tid = numba.get_thread_id()
-        bi = np.int64(b)  # prange indices are unsigned; typed lists want signed
-        g = shock_gens[bi]
-        ga = ae_gens[bi]
-        gu = tail_occurs_gens[bi]
-        gz = tail_size_gens[bi]
-        x = np.empty(n_orgs)
-        e = np.empty(n_orgs)
-        f = np.empty(n_orgs)
-        meets = np.empty(n_orgs, dtype=np.bool_)
-        earned = np.empty(n_orgs, dtype=np.bool_)
-        z_sys = np.empty(n_sys)
-        sys_meets = np.empty(n_sys, dtype=np.bool_)
-        passes = np.empty((n_groups, n_orgs), dtype=np.bool_)
-        codes = np.empty((n_classes, n_orgs), dtype=np.int64)
-        nat_lost = np.empty(n_schemes)
-        any_words = np.empty(lossy.shape[3], dtype=np.int64)
-        unearned = np.empty(n_orgs)
-        passed = np.empty(n_orgs, dtype=np.bool_)
-        scratch = _redistribution_scratch(start)
-        (
+    n_periods, n_orgs = plan.shape
+    last = n_periods - 1
+    for q in range(n_periods):
+        _draw_factors(g, dp, dependence, org_system, start, z_sys, e, f)
+        for i in range(n_orgs):
+            before = running[q - 1, i] if q > 0 else 0.0
+            running[q, i] = before + sd[q, i] * f[i]
+            x[q, i] = plan[q, i] + running[q, i]
+    for i in range(n_orgs):
+        if has_tails:
+            event_loss[i] = _adverse_event(
+                gu, gz, tail_p[i], tail_mu[i], tail_sigma[i], turnover[i]
+            )
+        x[last, i] = _year_end_events(x[last, i], event_loss[i], ct[i], mitigation[i])
+    for i in range(n_orgs):
+        earned_bits[i] = 0
+    for q in range(n_periods):
+        for i in range(n_orgs):
+            if ga.random() < p_ae[i]:
+                earned_bits[i] |= 1 << q
+
+
+@njit
+def _move_lever(j, lever_plan, lever_mitigation, ct, running, event_loss, x, drawn):
+    """Lever position: member ``j``'s outturns ``x`` with the position's plan (one per period)
+    and mitigation, on the same draws (its drawn figures kept in ``drawn``), the drawn large
+    adverse event applied again. A plain call, once per position and draw: inlined into the
+    ``prange`` body, numba 0.68 dropped the year-end events of the moved member (caught by
+    the lever parity tests)."""
+    last = x.shape[0] - 1
+    for q in range(x.shape[0]):
+        drawn[q] = x[q, j]
+        x[q, j] = lever_plan[q] + running[q, j]
+    x[last, j] = _year_end_events(x[last, j], event_loss[j], ct[j], lever_mitigation)
+
+
+@njit(inline="always")
+def _restore_lever(j, work):
+    """Member ``j`` back to its drawn figures, for the next position."""
+    _, x, _, _, _, _, _, _, _, _, _, _, drawn, _ = work
+    for q in range(x.shape[0]):
+        x[q, j] = drawn[q]
+
+
+@njit(inline="always")
+def _period_tests(period_ct, start, sct, work):
+    """Own and system tests of every period (``meets``, ``sys_meets``) and each system's bit
+    pattern of periods met (``sys_meet_bits``)."""
+    _, x, _, _, _, meets, sys_meets, sys_meet_bits, _, _, _, _, _, _ = work
+    n_periods, n_orgs = x.shape
+    for q in range(n_periods):
+        for i in range(n_orgs):
+            meets[q, i] = x[q, i] >= period_ct[q, i]
+        _system_meets(x[q], start, sct[q], sys_meets[q])
+    for s in range(sct.shape[1]):
+        bits = 0
+        for q in range(n_periods):
+            if sys_meets[q, s]:
+                bits |= 1 << q
+        sys_meet_bits[s] = bits
+
+
+@njit(inline="always")
+def _count_year_end(b, tid, work, org_outturn_sum, org_meet, system_meet):
+    """The run's statistics of the year-end outturns and tests (the last period)."""
+    _, x, _, _, _, meets, sys_meets, _, _, _, _, _, _, _ = work
+    last = x.shape[0] - 1
+    for i in range(x.shape[1]):
+        org_outturn_sum[b, i] += x[last, i]
+        if meets[last, i]:
+            org_meet[tid, i] += 1
+    for s in range(sys_meets.shape[1]):
+        if sys_meets[last, s]:
+            system_meet[tid, s] += 1
+
+
+@njit(inline="always")
+def _cover_groups(group_mode, group_cap, start, period_ct, fin, slack, work):
+    """Every redistribution group's passes after redistribution in every period and system
+    (``passes``), and in quarterly mode each member's bit pattern of periods passed."""
+    _, x, _, _, _, meets, sys_meets, _, passes, pass_bits, _, _, _, scratch = work
+    n_periods, n_orgs = x.shape
+    for r in range(group_mode.shape[0]):
+        for q in range(n_periods):
+            for s in range(start.shape[0] - 1):
+                _group_passes(
+                    group_mode[r],
+                    group_cap[r],
+                    start[s],
+                    start[s + 1],
+                    x[q],
+                    period_ct[q],
+                    fin,
+                    meets[q],
+                    sys_meets[q, s],
+                    slack[q, s],
+                    passes[r],
+                    q,
+                    scratch,
+                )
+        if n_periods > 1:
+            for i in range(n_orgs):
+                bits = 0
+                for q in range(n_periods):
+                    if passes[r, q, i]:
+                        bits |= 1 << q
+                pass_bits[r, i] = bits
+
+
+@njit(inline="always")
+def _decision_tail(b, tid, p, j, row, money, members, period_ct, sct, work, dec_out, scratch):
+    """Decision statistics of one draw and lever position from the per-scheme figures in
+    ``scratch`` (``_decision_scratch``, filled by the pass's scoring): the bonus with the other
+    systems at the baseline, the paired statistics, contagion at year end, and the traces.
+    ``dec_out``: the fields of ``inputs.Decision`` after ``on``, unpacked by the entry outside
+    its parallel loop (numba 0.68 cannot hand a tuple of arrays read off a named tuple inside
+    a ``prange`` body to its threads)."""
+    _, x, _, _, _, meets, sys_meets, _, _, _, _, _, _, _ = work
+    base, f_dec, i_dec, i_miss_miss, i_pivotal, trace = dec_out
+    funding = members.funding
+    start = members.system_start
+    (
+        d_paid,
+        d_lost,
+        d_ae,
+        d_unearned,
+        d_passed,
+        d_bonus,
+        d_sys_lost,
+        d_sys_paid,
+        d_sys_income,
+        d_nat_paid,
+    ) = scratch
+    last = x.shape[0] - 1
+    if money.bonus and base >= 0:
+        _bonus_held_at_baseline(
+            base,
+            d_unearned,
+            d_passed,
+            funding,
+            members.is_provider,
+            money.bonus_share,
+            start,
+            d_bonus,
+        )
+    if base >= 0:
+        _record_decision(
+            b,
+            tid,
+            base,
             d_paid,
             d_lost,
             d_ae,
-            d_unearned,
-            d_passed,
-            d_bonus,
             d_sys_lost,
-            d_sys_paid,
-            d_sys_income,
-            d_nat_paid,
-        ) = _decision_scratch(n_schemes, n_orgs, n_sys)
-        event_loss = np.full(n_orgs, -1.0)  # this draw's large adverse events (-1: none)
-        row = trace[0][b]
-        for _ in range(block_n[b]):
-            # Shocks in stream order: national, one per system, one per organisation.
-            _draw_factors(g, dp, dependence, org_system, start, z_sys, e, f)
-            for i in range(n_orgs):
-                earned[i] = ga.random() < p_ae[i]  # its own stream: order among streams is free
-            for i in range(n_orgs):
-                if has_tails:
-                    event_loss[i] = _adverse_event(
-                        gu, gz, tail_p[i], tail_mu[i], tail_sigma[i], turnover[i]
-                    )
-                x[i] = _year_end_events(plan[i] + sd[i] * f[i], event_loss[i], ct[i], mitigation[i])
-                meets[i] = x[i] >= ct[i]
+            d_bonus,
+            funding,
+            start,
+            money.system_funding,
+            money.bins,
+            (f_dec, i_dec, d_sys_paid, d_sys_income, d_nat_paid),
+        )
+        _record_contagion(
+            tid,
+            x[last],
+            meets[last],
+            period_ct[last],
+            start,
+            sct[last],
+            sys_meets[last],
+            i_miss_miss,
+            i_pivotal,
+        )
+    if trace[1].shape[0] > 0:
+        _record_trace(row, p, j, d_paid, d_passed, d_sys_lost, x[last], trace)
+
+
+@njit(inline="always")
+def _year_end_decision_figures(codes, tables, ae, scratch):
+    """Year end: each scheme's funding paid, lost, A&E paid, unearned finance and pass for
+    the decision statistics, read off the class's outcome codes."""
+    d_paid, d_lost, d_ae, d_unearned, d_passed, _, _, _, _, _ = scratch
+    scheme_class = tables.scheme_class
+    paid_table = tables.paid
+    lost_table = tables.lost
+    unearned_table = tables.unearned
+    for k in range(scheme_class.shape[0]):
+        c = scheme_class[k]
+        for i in range(codes.shape[1]):
+            code = codes[c, i]
+            d_paid[k, i] = paid_table[k, i, code]
+            d_lost[k, i] = lost_table[k, i, code]
+            d_ae[k, i] = ae[i] if (code & 4) != 0 else 0.0
+            d_unearned[k, i] = unearned_table[k, i, code]
+            d_passed[k, i] = (code & 1) != 0
+
+
+@njit(inline="always")
+def _year_end_bonus(b, codes, tables, members, money, unearned, passed, org_bonus, org_bonus2):
+    """Year end: rule 8 for every scheme, each member's unearned finance and pass read off
+    its class's outcome code."""
+    scheme_class = tables.scheme_class
+    unearned_table = tables.unearned
+    for k in range(scheme_class.shape[0]):
+        c = scheme_class[k]
+        for i in range(codes.shape[1]):
+            unearned[i] = unearned_table[k, i, codes[c, i]]
+            passed[i] = (codes[c, i] & 1) != 0
+        _pay_bonus(
+            k,
+            b,
+            unearned,
+            passed,
+            members.funding,
+            members.is_provider,
+            money.bonus_share,
+            org_bonus,
+            org_bonus2,
+        )
+
+
+@njit(inline="always")
+def _pay_quarters(b, tid, stats, decision, tables, members, money, work, ms, ss, scratch, sc):
+    """Quarterly mode, one draw and lever position: per scheme and organisation the year's
+    payment from its pattern of passes (``tables.quarterly_tables``), its split by quarter and
+    the loss, each system's loss summed while its members are paid, then the system and
+    national statistics and the bonus (rule 8). ``sc``: ``(sys_lost, sys_any, unearned,
+    passed)`` scratch; ``scratch``: the decision figures (``_decision_scratch``)."""
+    _, x, _, _, _, _, _, sys_meet_bits, _, pass_bits, earned_bits, _, _, _ = work
+    sys_lost, sys_any, unearned, passed = sc
+    d_paid, d_lost, d_ae, d_unearned, d_passed, _, d_sys_lost, _, _, _ = scratch
+    scheme_group = tables.scheme_group
+    scheme_test = tables.scheme_test
+    scheme_gate = tables.scheme_gate
+    scheme_share = tables.share
+    share_table = tables.share_table
+    instalment_table = tables.instalment_table
+    ae_share_table = tables.ae_share_table
+    ae_instalment_table = tables.ae_instalment_table
+    fin = members.finance
+    ae = members.ae
+    funding = members.funding
+    start = members.system_start
+    bins = money.bins
+    bonus = money.bonus
+    f_org_paid = ms.org_paid_sum
+    f_org_lost = ms.org_lost_sum
+    f_org_lost2 = ms.org_lost_sumsq
+    f_org_paid_q = ms.org_paid_quarter_sum
+    i_org_pass = ms.org_pass
+    i_org_any = ms.org_any_lost
+    i_org_hist = ms.org_hist
+    i_sys_test = ms.system_test_pass
+    n_q = x.shape[0]
+    n_sys = start.shape[0] - 1
+    year_end_bit = 1 << (n_q - 1)
+    all_quarters = (1 << n_q) - 1
+    for k in range(scheme_group.shape[0]):
+        r = scheme_group[k]
+        gate = scheme_gate[k]
+        linked = scheme_share[k]
+        own = 1.0 - linked
+        for s in range(n_sys):
+            lo = start[s]
+            hi = start[s + 1]
+            if scheme_test[k] == _EVERY_MEMBER:
+                sys_bits = all_quarters
+                for i in range(lo, hi):
+                    sys_bits &= pass_bits[r, i]
+            else:
+                sys_bits = sys_meet_bits[s]
+            if stats and (sys_bits & year_end_bit) != 0:
+                i_sys_test[tid, k, s] += 1
+            # Rule 1: quarters the gate opens whatever the member's own test.
+            opened_bits = all_quarters if gate == _AE_GATE_NONE else 0
+            if (gate & _AE_GATE_SYSTEM) != 0:
+                opened_bits |= sys_bits
+            own_mask = all_quarters if (gate & _AE_GATE_OWN) != 0 else 0
+            sys_lost_s = 0.0
+            sys_any_s = False
+            for i in range(lo, hi):
+                org_bits = pass_bits[r, i]
+                ae_bits = earned_bits[i] & ((org_bits & own_mask) | opened_bits)
+                fin_i = fin[i]
+                ae_i = ae[i]
+                # Finance shares by the member's kind (PSF or CSF weights and recovery).
+                fin_paid = fin_i * (
+                    own * share_table[i, org_bits] + linked * share_table[i, sys_bits]
+                )
+                ae_paid_i = ae_i * ae_share_table[ae_bits]
+                paid = fin_paid + ae_paid_i
+                loss = funding[i] - paid
+                sys_lost_s += loss
                 if stats:
-                    f_org_outturn[b, i] += x[i]
-                    if meets[i]:
-                        i_org_meet[tid, i] += 1
+                    for q in range(n_q):
+                        fin_q = (
+                            own * instalment_table[i, org_bits, q]
+                            + linked * instalment_table[i, sys_bits, q]
+                        )
+                        f_org_paid_q[b, k, i, q] += (
+                            fin_i * fin_q + ae_i * ae_instalment_table[ae_bits, q]
+                        )
+                    loss_bin = _loss_bin(loss, funding[i], bins)
+                    sys_any_s = sys_any_s or loss_bin > 0
+                    f_org_paid[b, k, i] += paid
+                    f_org_lost[b, k, i] += loss
+                    f_org_lost2[b, k, i] += loss * loss
+                    i_org_hist[tid, loss_bin, k, i] += 1
+                    if loss_bin > 0:
+                        i_org_any[tid, k, i] += 1
+                    if (org_bits & year_end_bit) != 0:
+                        i_org_pass[tid, k, i] += 1
+                    if bonus:
+                        unearned[i] = fin_i - fin_paid
+                        passed[i] = (org_bits & year_end_bit) != 0
+                if decision:
+                    d_paid[k, i] = paid
+                    d_lost[k, i] = loss
+                    d_ae[k, i] = ae_paid_i
+                    d_unearned[k, i] = fin_i - fin_paid
+                    d_passed[k, i] = (org_bits & year_end_bit) != 0
+            sys_lost[s] = sys_lost_s
+            sys_any[s] = sys_any_s
+            d_sys_lost[k, s] = sys_lost_s
+        if stats:
+            _add_scheme_losses(
+                k,
+                b,
+                tid,
+                sys_lost,
+                sys_any,
+                money.system_funding,
+                money.national_funding,
+                bins,
+                ss,
+            )
+            if bonus:
+                _pay_bonus(
+                    k,
+                    b,
+                    unearned,
+                    passed,
+                    funding,
+                    members.is_provider,
+                    money.bonus_share,
+                    ms.org_bonus_sum,
+                    ms.org_bonus_sumsq,
+                )
+
+
+@njit(parallel=True, cache=True)
+def run_wave(
+    streams, shocks, periods, members, money, groups, tables, ms, ss, dec, stats, levers, prof
+):
+    """Year-end mode (see the module docstring): the one-period case of the quarterly pass
+    (``inputs.Periods`` with ``P = 1``), scored by outcome codes per class (``_score_draw``).
+
+    ``dec`` (``inputs.Decision``): when ``on``, the decision statistics against scheme
+    ``baseline`` (floats per block, integers per thread, contagion counts), and per-draw
+    traces when their arrays have rows, block ``b`` from row ``trace[0][b]`` of the wave
+    (``baseline`` -1: traces only), each member's funding paid and lost read off the
+    outcome-code tables. ``levers`` (``inputs.Levers``): the rules are applied once per lever
+    position to the same draws, with that position's member's plan and mitigation (member -1:
+    none, as drawn); traces get one entry per position. ``stats``: keep the run's statistics
+    (a plain run: one position, no lever; trace runs keep none). ``prof``: cycles per thread
+    and ``PHASES`` (no rows: not profiled)."""
+    decision, base, f_dec, i_dec, i_miss_miss, i_pivotal, trace = dec
+    tracing = trace[1].shape[0] > 0
+    dp, dependence, events = shocks
+    plan, sd, period_ct, sct, slack, ct = periods
+    fin = members.finance
+    ae = members.ae
+    start = members.system_start
+    lever_member, lever_plan, lever_mitigation = levers
+    class_group = tables.class_group
+    n_periods, n_orgs = plan.shape
+    n_sys = sct.shape[1]
+    n_groups = groups.mode.shape[0]
+    n_classes = class_group.shape[0]
+    n_schemes = tables.scheme_class.shape[0]
+    for b in prange(streams.block_n.shape[0]):
+        tid = numba.get_thread_id()
+        bi = np.int64(b)  # prange indices are unsigned; typed lists want signed
+        g = streams.shocks[bi]
+        ga = streams.ae[bi]
+        gu = streams.tail_occurs[bi]
+        gz = streams.tail_size[bi]
+        work = _block_buffers(n_periods, n_orgs, n_sys, n_groups, start)
+        codes = np.empty((n_classes, n_orgs), dtype=np.int64)
+        nat_lost = np.empty(n_schemes)
+        any_words = np.empty(tables.lossy.shape[3], dtype=np.int64)
+        unearned = np.empty(n_orgs)
+        passed = np.empty(n_orgs, dtype=np.bool_)
+        scratch = _decision_scratch(n_schemes, n_orgs, n_sys)
+        row = trace[0][b]
+        block_start = _cycle_counter()
+        for _ in range(streams.block_n[b]):
+            lap = _cycle_counter()
+            _draw_paths(
+                g, ga, gu, gz, dp, dependence, events, members.org_system, start, plan, sd, ct,
+                members.p_ae, work,
+            )  # fmt: skip
+            lap = _lap(prof, tid, _DRAWING, lap)
             # Every lever position on the same draws (a plain run: one, without a lever).
             for p in range(lever_member.shape[0]):
                 j = lever_member[p]
-                drawn = 0.0
                 if j >= 0:
-                    drawn = x[j]
-                    x[j] = _year_end_events(
-                        lever_plan[p, 0] + sd[j] * f[j], event_loss[j], ct[j], lever_mitigation[p]
-                    )
-                    meets[j] = x[j] >= ct[j]
-                _system_meets(x, start, sct, sys_meets)
+                    _move_lever(
+                        j, lever_plan[p], lever_mitigation[p], ct, work[0], work[11], work[1],
+                        work[12],
+                    )  # fmt: skip
+                _period_tests(period_ct, start, sct, work)
                 if stats:
-                    for s in range(n_sys):
-                        if sys_meets[s]:
-                            i_sys_meet[tid, s] += 1
-                for q in range(n_groups):
-                    for s in range(n_sys):
-                        _group_passes(
-                            group_mode[q],
-                            group_cap[q],
-                            start[s],
-                            start[s + 1],
-                            x,
-                            ct,
-                            fin,
-                            meets,
-                            sys_meets[s],
-                            slack[s],
-                            passes,
-                            q,
-                            scratch,
-                        )
+                    _count_year_end(b, tid, work, ms.org_outturn_sum, ms.org_meet, ms.system_meet)
+                lap = _lap(prof, tid, _TESTS, lap)
+                _cover_groups(groups.mode, groups.cap, start, period_ct, fin, slack, work)
+                lap = _lap(prof, tid, _COVER, lap)
                 _score_draw(
                     b,
                     tid,
-                    passes,
-                    sys_meets,
-                    earned,
+                    work[8],
+                    work[6][0],
+                    work[10],
                     start,
                     fin,
                     ae,
-                    sys_funding,
-                    sys_fin,
-                    nat_funding,
-                    bins,
-                    class_group,
-                    class_test,
-                    class_gate,
-                    class_start,
-                    class_schemes,
-                    share,
-                    lossy,
+                    money.system_funding,
+                    money.system_finance,
+                    money.national_funding,
+                    money.bins,
+                    tables,
                     codes,
                     nat_lost,
                     any_words,
-                    i_org_code,
-                    i_sys_test,
-                    loss_out,
-                    d_sys_lost,
+                    ms.org_code,
+                    ms.system_test_pass,
+                    ss,
+                    scratch[6],
                     stats,
                 )
+                lap = _lap(prof, tid, _SCORING, lap)
                 if decision:
-                    for k in range(n_schemes):
-                        c = scheme_class[k]
-                        for i in range(n_orgs):
-                            code = codes[c, i]
-                            d_paid[k, i] = paid_table[k, i, code]
-                            d_lost[k, i] = lost_table[k, i, code]
-                            d_ae[k, i] = ae[i] if (code & 4) != 0 else 0.0
-                            d_unearned[k, i] = unearned_table[k, i, code]
-                            d_passed[k, i] = (code & 1) != 0
-                    if bonus and base >= 0:
-                        _bonus_held_at_baseline(
-                            base,
-                            d_unearned,
-                            d_passed,
-                            funding,
-                            provider,
-                            bonus_share,
-                            start,
-                            d_bonus,
-                        )
-                    if base >= 0:
-                        _record_decision(
-                            b,
-                            tid,
-                            base,
-                            d_paid,
-                            d_lost,
-                            d_ae,
-                            d_sys_lost,
-                            d_bonus,
-                            funding,
-                            start,
-                            sys_funding,
-                            bins,
-                            (f_dec, i_dec, d_sys_paid, d_sys_income, d_nat_paid),
-                        )
-                    if base >= 0:
-                        _record_contagion(
-                            tid, x, meets, ct, start, sct, sys_meets, i_miss_miss, i_pivotal
-                        )
-                    if tracing:
-                        _record_trace(row, p, j, d_paid, d_passed, d_sys_lost, x, trace)
-                if stats and bonus:
-                    for k in range(n_schemes):
-                        c = scheme_class[k]
-                        for i in range(n_orgs):
-                            unearned[i] = unearned_table[k, i, codes[c, i]]
-                            passed[i] = (codes[c, i] & 1) != 0
-                        _pay_bonus(
-                            k,
-                            b,
-                            unearned,
-                            passed,
-                            funding,
-                            provider,
-                            bonus_share,
-                            f_org_bonus,
-                            f_org_bonus2,
-                        )
-                if j >= 0:  # back to the drawn figures for the next position
-                    x[j] = drawn
-                    meets[j] = drawn >= ct[j]
+                    _year_end_decision_figures(codes, tables, ae, scratch)
+                    _decision_tail(
+                        b, tid, p, j, row, money, members, period_ct, sct, work,
+                        (base, f_dec, i_dec, i_miss_miss, i_pivotal, trace), scratch,
+                    )  # fmt: skip
+                lap = _lap(prof, tid, _DECISION, lap)
+                if stats and money.bonus:
+                    _year_end_bonus(
+                        b, codes, tables, members, money, unearned, passed,
+                        ms.org_bonus_sum, ms.org_bonus_sumsq,
+                    )  # fmt: skip
+                lap = _lap(prof, tid, _BONUS, lap)
+                if j >= 0:
+                    _restore_lever(j, work)
             if tracing:
                 row += 1
+        _lap(prof, tid, _BLOCK, block_start)
 
 
 @njit(parallel=True, cache=True)
 def run_wave_quarterly(
-    shock_gens,
-    ae_gens,
-    tail_occurs_gens,
-    tail_size_gens,
-    block_n,
-    dp,
-    dependence,
-    events,
-    ytd_plan,
-    quarter_sd,
-    ytd_ct,
-    ct,
-    sys_ytd_ct,
-    sys_ytd_slack,
-    fin,
-    ae,
-    p_ae,
-    funding,
-    org_system,
-    start,
-    sys_funding,
-    nat_funding,
-    bins,
-    bonus,
-    bonus_share,
-    provider,
-    group_mode,
-    group_cap,
-    scheme_group,
-    scheme_test,
-    scheme_gate,
-    scheme_share,
-    share_table,
-    instalment_table,
-    ae_share_table,
-    ae_instalment_table,
-    f_org,
-    i_org,
-    loss_out,
-    decision,
-    base,
-    decision_out,
-    stats,
-    levers,
+    streams, shocks, periods, members, money, groups, tables, ms, ss, dec, stats, levers, prof
 ):
-    """Rule 6, as ``reference.apply_schemes_quarterly``: YTD arrays are ``(4, N)`` / ``(4, S)``.
-
-    A pattern of quarterly passes is a 4-bit number (bit ``q`` for quarter ``q + 1``)
-    indexing the payment tables of ``quarterly_tables``. Per draw: four quarters of
-    shocks, year-end events on Q4, the tests and redistribution per quarter, then per
-    scheme and organisation the year's payment, its split by quarter and the loss. With
-    ``decision``, the decision statistics against scheme ``base`` as in ``run_wave``;
-    ``stats`` and ``levers`` as in ``run_wave`` (a lever position's plan is a YTD row).
-    """
-    f_dec, i_dec, i_miss_miss, i_pivotal, trace = decision_out
+    """Rule 6, as ``reference.apply_schemes_quarterly``: ``inputs.Periods`` with ``P = 4``
+    (year to date), the same drawing, lever positions, tests and cover as ``run_wave``, then
+    the payments by pattern of quarterly passes (``_pay_quarters``). A pattern is a 4-bit
+    number (bit ``q`` for quarter ``q + 1``) indexing the payment tables of
+    ``tables.quarterly_tables``. ``dec``, ``stats``, ``levers`` and ``prof`` as in
+    ``run_wave`` (a lever position's plan is a YTD row)."""
+    decision, base, f_dec, i_dec, i_miss_miss, i_pivotal, trace = dec
     tracing = trace[1].shape[0] > 0
+    dp, dependence, events = shocks
+    plan, sd, period_ct, sct, slack, ct = periods
+    fin = members.finance
+    start = members.system_start
     lever_member, lever_plan, lever_mitigation = levers
-    f_org_outturn, f_org_paid, f_org_lost, f_org_lost2, f_org_paid_q, f_org_bonus, f_org_bonus2 = (
-        f_org
-    )
-    i_org_meet, i_sys_meet, i_org_pass, i_org_any, i_org_hist, i_sys_test = i_org
-    has_tails, turnover, tail_p, tail_mu, tail_sigma, mitigation = events
-    n_q = ytd_plan.shape[0]
-    n_orgs = ytd_plan.shape[1]
-    n_sys = sys_ytd_ct.shape[1]
-    n_groups = group_mode.shape[0]
-    n_schemes = scheme_group.shape[0]
-    year_end = n_q - 1
-    year_end_bit = 1 << year_end
-    all_quarters = (1 << n_q) - 1
-    for b in prange(block_n.shape[0]):
+    n_periods, n_orgs = plan.shape
+    n_sys = sct.shape[1]
+    n_groups = groups.mode.shape[0]
+    n_schemes = tables.scheme_group.shape[0]
+    for b in prange(streams.block_n.shape[0]):
         tid = numba.get_thread_id()
         bi = np.int64(b)
-        g = shock_gens[bi]
-        ga = ae_gens[bi]
-        gu = tail_occurs_gens[bi]
-        gz = tail_size_gens[bi]
-        x = np.empty((n_q, n_orgs))
-        e = np.empty(n_orgs)
-        f = np.empty(n_orgs)
-        meets = np.empty((n_q, n_orgs), dtype=np.bool_)
-        earned_bits = np.empty(
-            n_orgs, dtype=np.int64
-        )  # bit q: A&E earned on performance in quarter q + 1
-        z_sys = np.empty(n_sys)
-        sys_meets = np.empty((n_q, n_sys), dtype=np.bool_)
-        passes = np.empty((n_groups, n_q, n_orgs), dtype=np.bool_)
-        pass_bits = np.empty((n_groups, n_orgs), dtype=np.int64)  # bit q: passed in quarter q + 1
-        sys_meet_bits = np.empty(n_sys, dtype=np.int64)  # bit q: system outturn met its YTD total
-        sys_lost = np.empty(n_sys)
-        sys_any = np.empty(n_sys, dtype=np.bool_)
-        unearned = np.empty(n_orgs)
-        passed = np.empty(n_orgs, dtype=np.bool_)
-        scratch = _redistribution_scratch(start)
-        (
-            d_paid,
-            d_lost,
-            d_ae,
-            d_unearned,
-            d_passed,
-            d_bonus,
-            d_sys_lost,
-            d_sys_paid,
-            d_sys_income,
-            d_nat_paid,
-        ) = _decision_scratch(n_schemes, n_orgs, n_sys)
-        running = np.empty((n_q, n_orgs))  # running[q]: the shocks summed to quarter q + 1
-        event_loss = np.full(n_orgs, -1.0)  # this draw's large adverse events (-1: none)
-        drawn = np.empty(n_q)  # a lever member's drawn YTD outturn, restored after its position
+        g = streams.shocks[bi]
+        ga = streams.ae[bi]
+        gu = streams.tail_occurs[bi]
+        gz = streams.tail_size[bi]
+        work = _block_buffers(n_periods, n_orgs, n_sys, n_groups, start)
+        sc = (
+            np.empty(n_sys),
+            np.empty(n_sys, dtype=np.bool_),
+            np.empty(n_orgs),
+            np.empty(n_orgs, dtype=np.bool_),
+        )
+        scratch = _decision_scratch(n_schemes, n_orgs, n_sys)
         row = trace[0][b]
-        for _ in range(block_n[b]):
-            # Each quarter's whole factor model in stream order; YTD = profiled plan + running increments.
-            for q in range(n_q):
-                _draw_factors(g, dp, dependence, org_system, start, z_sys, e, f)
-                for i in range(n_orgs):
-                    before = running[q - 1, i] if q > 0 else 0.0
-                    running[q, i] = before + quarter_sd[q, i] * f[i]
-                    x[q, i] = ytd_plan[q, i] + running[q, i]
-            for i in range(n_orgs):
-                if has_tails:
-                    event_loss[i] = _adverse_event(
-                        gu, gz, tail_p[i], tail_mu[i], tail_sigma[i], turnover[i]
-                    )
-                x[year_end, i] = _year_end_events(
-                    x[year_end, i], event_loss[i], ct[i], mitigation[i]
-                )
-                if stats:
-                    f_org_outturn[b, i] += x[year_end, i]
-            earned_bits[:] = 0
-            for q in range(n_q):
-                for i in range(n_orgs):
-                    if ga.random() < p_ae[i]:  # its own stream: order among streams is free
-                        earned_bits[i] |= 1 << q
-            # Every lever position on the same draws (a plain run: one, without a lever).
+        block_start = _cycle_counter()
+        for _ in range(streams.block_n[b]):
+            lap = _cycle_counter()
+            _draw_paths(
+                g, ga, gu, gz, dp, dependence, events, members.org_system, start, plan, sd, ct,
+                members.p_ae, work,
+            )  # fmt: skip
+            lap = _lap(prof, tid, _DRAWING, lap)
             for p in range(lever_member.shape[0]):
                 j = lever_member[p]
                 if j >= 0:
-                    for q in range(n_q):
-                        drawn[q] = x[q, j]
-                        x[q, j] = lever_plan[p, q] + running[q, j]
-                    x[year_end, j] = _year_end_events(
-                        x[year_end, j], event_loss[j], ct[j], lever_mitigation[p]
-                    )
-                for q in range(n_q):
-                    for i in range(n_orgs):
-                        meets[q, i] = x[q, i] >= ytd_ct[q, i]
-                    _system_meets(x[q], start, sys_ytd_ct[q], sys_meets[q])
+                    _move_lever(
+                        j, lever_plan[p], lever_mitigation[p], ct, work[0], work[11], work[1],
+                        work[12],
+                    )  # fmt: skip
+                _period_tests(period_ct, start, sct, work)
                 if stats:
-                    for i in range(n_orgs):
-                        if meets[year_end, i]:
-                            i_org_meet[tid, i] += 1
-                for s in range(n_sys):
-                    if stats and sys_meets[year_end, s]:
-                        i_sys_meet[tid, s] += 1
-                    bits = 0
-                    for q in range(n_q):
-                        if sys_meets[q, s]:
-                            bits |= 1 << q
-                    sys_meet_bits[s] = bits
-                for r in range(n_groups):
-                    for q in range(n_q):
-                        for s in range(n_sys):
-                            _group_passes(
-                                group_mode[r],
-                                group_cap[r],
-                                start[s],
-                                start[s + 1],
-                                x[q],
-                                ytd_ct[q],
-                                fin,
-                                meets[q],
-                                sys_meets[q, s],
-                                sys_ytd_slack[q, s],
-                                passes[r],
-                                q,
-                                scratch,
-                            )
-                    for i in range(n_orgs):
-                        bits = 0
-                        for q in range(n_q):
-                            if passes[r, q, i]:
-                                bits |= 1 << q
-                        pass_bits[r, i] = bits
-                for k in range(n_schemes):
-                    r = scheme_group[k]
-                    gate = scheme_gate[k]
-                    linked = scheme_share[k]
-                    own = 1.0 - linked
-                    for s in range(n_sys):
-                        lo = start[s]
-                        hi = start[s + 1]
-                        if scheme_test[k] == _EVERY_MEMBER:
-                            sys_bits = all_quarters
-                            for i in range(lo, hi):
-                                sys_bits &= pass_bits[r, i]
-                        else:
-                            sys_bits = sys_meet_bits[s]
-                        if stats and (sys_bits & year_end_bit) != 0:
-                            i_sys_test[tid, k, s] += 1
-                        # Rule 1: quarters the gate opens whatever the member's own test.
-                        opened_bits = all_quarters if gate == _AE_GATE_NONE else 0
-                        if (gate & _AE_GATE_SYSTEM) != 0:
-                            opened_bits |= sys_bits
-                        own_mask = all_quarters if (gate & _AE_GATE_OWN) != 0 else 0
-                        sys_lost_s = 0.0
-                        sys_any_s = False
-                        for i in range(lo, hi):
-                            org_bits = pass_bits[r, i]
-                            ae_bits = earned_bits[i] & ((org_bits & own_mask) | opened_bits)
-                            fin_i = fin[i]
-                            ae_i = ae[i]
-                            # Finance shares by the member's kind (PSF or CSF weights and recovery).
-                            fin_paid = fin_i * (
-                                own * share_table[i, org_bits] + linked * share_table[i, sys_bits]
-                            )
-                            ae_paid_i = ae_i * ae_share_table[ae_bits]
-                            paid = fin_paid + ae_paid_i
-                            loss = funding[i] - paid
-                            sys_lost_s += loss
-                            if stats:
-                                for q in range(n_q):
-                                    fin_q = (
-                                        own * instalment_table[i, org_bits, q]
-                                        + linked * instalment_table[i, sys_bits, q]
-                                    )
-                                    f_org_paid_q[b, k, i, q] += (
-                                        fin_i * fin_q + ae_i * ae_instalment_table[ae_bits, q]
-                                    )
-                                loss_bin = _loss_bin(loss, funding[i], bins)
-                                sys_any_s = sys_any_s or loss_bin > 0
-                                f_org_paid[b, k, i] += paid
-                                f_org_lost[b, k, i] += loss
-                                f_org_lost2[b, k, i] += loss * loss
-                                i_org_hist[tid, loss_bin, k, i] += 1
-                                if loss_bin > 0:
-                                    i_org_any[tid, k, i] += 1
-                                if (org_bits & year_end_bit) != 0:
-                                    i_org_pass[tid, k, i] += 1
-                                if bonus:
-                                    unearned[i] = fin_i - fin_paid
-                                    passed[i] = (org_bits & year_end_bit) != 0
-                            if decision:
-                                d_paid[k, i] = paid
-                                d_lost[k, i] = loss
-                                d_ae[k, i] = ae_paid_i
-                                d_unearned[k, i] = fin_i - fin_paid
-                                d_passed[k, i] = (org_bits & year_end_bit) != 0
-                        sys_lost[s] = sys_lost_s
-                        sys_any[s] = sys_any_s
-                        d_sys_lost[k, s] = sys_lost_s
-                    if stats:
-                        _add_scheme_losses(
-                            k, b, tid, sys_lost, sys_any, sys_funding, nat_funding, bins, loss_out
-                        )
-                        if bonus:
-                            _pay_bonus(
-                                k,
-                                b,
-                                unearned,
-                                passed,
-                                funding,
-                                provider,
-                                bonus_share,
-                                f_org_bonus,
-                                f_org_bonus2,
-                            )
+                    _count_year_end(b, tid, work, ms.org_outturn_sum, ms.org_meet, ms.system_meet)
+                lap = _lap(prof, tid, _TESTS, lap)
+                _cover_groups(groups.mode, groups.cap, start, period_ct, fin, slack, work)
+                lap = _lap(prof, tid, _COVER, lap)
+                _pay_quarters(
+                    b, tid, stats, decision, tables, members, money, work, ms, ss, scratch, sc
+                )
+                lap = _lap(prof, tid, _SCORING, lap)
                 if decision:
-                    if bonus and base >= 0:
-                        _bonus_held_at_baseline(
-                            base,
-                            d_unearned,
-                            d_passed,
-                            funding,
-                            provider,
-                            bonus_share,
-                            start,
-                            d_bonus,
-                        )
-                    if base >= 0:
-                        _record_decision(
-                            b,
-                            tid,
-                            base,
-                            d_paid,
-                            d_lost,
-                            d_ae,
-                            d_sys_lost,
-                            d_bonus,
-                            funding,
-                            start,
-                            sys_funding,
-                            bins,
-                            (f_dec, i_dec, d_sys_paid, d_sys_income, d_nat_paid),
-                        )
-                    if base >= 0:
-                        _record_contagion(
-                            tid,
-                            x[year_end],
-                            meets[year_end],
-                            ytd_ct[year_end],
-                            start,
-                            sys_ytd_ct[year_end],
-                            sys_meets[year_end],
-                            i_miss_miss,
-                            i_pivotal,
-                        )
-                    if tracing:
-                        _record_trace(row, p, j, d_paid, d_passed, d_sys_lost, x[year_end], trace)
-                if j >= 0:  # back to the drawn figures for the next position
-                    for q in range(n_q):
-                        x[q, j] = drawn[q]
+                    _decision_tail(
+                        b, tid, p, j, row, money, members, period_ct, sct, work,
+                        (base, f_dec, i_dec, i_miss_miss, i_pivotal, trace), scratch,
+                    )  # fmt: skip
+                lap = _lap(prof, tid, _DECISION, lap)
+                if j >= 0:
+                    _restore_lever(j, work)
             if tracing:
                 row += 1
+        _lap(prof, tid, _BLOCK, block_start)
