@@ -121,14 +121,14 @@ def run_batch(
     _remove_leftovers(out_dir)
     started = time.perf_counter()
     show = sys.stderr.isatty() if progress is None else progress
-    if progress is not False:
-        _announce_compile(cache)
     driver = _Driver(context, files, _RunProgress(show))
     interrupted = False
     with batch_running_here(out_dir, context.batch_id):
         try:
             with dask_client(scheduler, workers, threads_per_worker) as client:
                 client.register_plugin(numba_environment_plugin(context.numba_cache))
+                if progress is not False:  # once Dask is there: a missing one is the only line
+                    _announce_compile(cache)
                 interrupted = driver.run(client)
                 if not interrupted:
                     driver.write_outputs(client)
