@@ -379,6 +379,7 @@ def _member_funding_html(data: ReportData) -> str:
 def _cash_timing_html(data: ReportData) -> str:
     """One chart per member: expected funding received by the end of each quarter, by option."""
     from sct_engine.report.charts import cash_timing_svg
+    from sct_engine.report.system_detail import cash_timing_table_html, system_charts
 
     a = data.analysis
     m = a.model
@@ -387,6 +388,8 @@ def _cash_timing_html(data: ReportData) -> str:
     columns = [f"expected_funding_q{q}" for q in range(1, 5)]
     if not all(c in orgs.columns for c in columns):
         return "<p class='note'>This run keeps no quarterly payments.</p>"
+    if not system_charts(data):  # many systems: a table, the charts only with --system-detail
+        return cash_timing_table_html(data)
     recommended = {r.system: r.scheme for r in data.recommendations}
     out = []
     for s, (sid, sname) in enumerate(zip(m.system_ids, m.system_names, strict=True)):
@@ -406,7 +409,7 @@ def _cash_timing_html(data: ReportData) -> str:
                 recommended=names.index(recommended[sid]),
             )
             figures.append(
-                f"<figure class='member'>{svg}<figcaption>{_e(m.org_ids[i])} · "
+                f"<figure class='member cash'>{svg}<figcaption>{_e(m.org_ids[i])} · "
                 f"£{m.funding[i]:,.1f}m at stake</figcaption></figure>"
             )
         out.append(f"<div class='members'>{''.join(figures)}</div>")

@@ -97,8 +97,35 @@ def system_losses_table_html(data: ReportData) -> str:
     )
 
 
+def cash_timing_table_html(data: ReportData) -> str:
+    """Each system's expected funding received by the end of each quarter under the option
+    recommended to it, summed over its members (the cash timing charts' numbers, by system)."""
+    a = data.analysis
+    orgs = a.result.organisations
+    columns = [f"expected_funding_q{q}" for q in range(1, 5)]
+    recommended = {r.system: r.scheme for r in data.recommendations}
+    rows = []
+    for s, sid in enumerate(a.model.system_ids):
+        mine = orgs[(orgs["system"] == sid) & (orgs["scheme"] == recommended[sid])]
+        received = mine[columns].sum().cumsum()  # paid each quarter -> received by its end
+        rows.append(
+            [_e(a.model.system_names[s]), _e(recommended[sid])]
+            + [money(float(received[c]), 1) for c in columns]
+        )
+    return (
+        _left_out()
+        + "<p class='note'>Expected funding (PSF/CSF) each system's members have received by the "
+        "end of each quarter under the option recommended to the system, summed over members.</p>"
+        + _table(
+            ["System", "Option", "By end of Q1", "By end of Q2", "By end of Q3", "By end of Q4"],
+            rows,
+        )
+    )
+
+
 __all__ = [
     "CHARTS_LEFT_OUT",
+    "cash_timing_table_html",
     "member_funding_table_html",
     "system_charts",
     "system_losses_table_html",

@@ -251,6 +251,7 @@ def test_many_systems_draw_no_member_charts_and_keep_the_page_small(report):
     is measured in the closing note of issue 23: 33 MB before)."""
     page = report["html"].read_text(encoding="utf-8")
     assert "<figure class='member'" not in page
+    assert "<figure class='member cash'" not in page  # nor the quarterly cash timing charts
     assert CHARTS_LEFT_OUT.format(n=10) in page
     assert report["html"].stat().st_size < 1_500_000
 
