@@ -18,7 +18,10 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def sct(argv: list[str], capsys) -> str:
+    """The command as the README writes it, run from the repository's root (its paths are
+    relative to it), wherever pytest was started."""
     with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(ROOT)
         mp.setattr(cli, "COMMAND_MODULES", ("sct_engine.report.commands",))
         assert cli.main(argv) == 0
     return capsys.readouterr().out
