@@ -62,12 +62,11 @@ def national_baseline(model: Model, source: str = "") -> str:
 
 
 def default_baseline(model: Model) -> str:
-    """The national organisation-only option (:func:`national_baseline`) where the menu has
-    one, else the first option: a menu of one option (a solver's) is its own baseline."""
-    try:
-        return national_baseline(model)
-    except BaselineError:
-        return model.schemes.names[0]
+    """The national organisation-only option (:func:`national_baseline`); a menu of one option
+    (a solver's) is its own baseline. A longer menu without that option is refused
+    (:class:`BaselineError`), never judged against an option that changes a national rule."""
+    names = model.schemes.names
+    return names[0] if len(names) == 1 else national_baseline(model)
 
 
 def scheme_index(model: Model, name: str) -> int:

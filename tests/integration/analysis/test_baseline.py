@@ -71,3 +71,23 @@ def test_a_baseline_named_that_changes_a_national_rule_is_refused():
     menu = [SchemeOption(name="organisation_only"), SchemeOption(name="free", ae_gateway=False)]
     with pytest.raises(BaselineError, match="free changes national rules"):
         analyse(make_model([MEMBERS], menu), draws=1_000, baseline="free")
+
+
+def test_the_gradient_and_solvers_refuse_a_menu_without_the_national_baseline():
+    """The incentive gradient and the solvers take the same baseline as ``analyse``: a menu of
+    several options without the national organisation-only option is refused, not judged
+    against its first option (which here switches the A&E gateway off)."""
+    from sct_engine.analysis import incentive_gradient
+    from sct_engine.analysis.submodels import default_baseline
+
+    menu = [
+        SchemeOption(name="alone_no_gateway", ae_gateway=False),
+        SchemeOption(name="linked_50", system_linked_share=0.5, redistribution="full"),
+    ]
+    model = make_model([MEMBERS], menu)
+    with pytest.raises(BaselineError):
+        default_baseline(model)
+    with pytest.raises(BaselineError):
+        incentive_gradient(model, draws=1_000, seed=1)
+    one = make_model([MEMBERS], [SchemeOption(name="linked_50", system_linked_share=0.5)])
+    assert default_baseline(one) == "linked_50"  # a menu of one is its own baseline
