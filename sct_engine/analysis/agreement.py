@@ -370,9 +370,26 @@ def formulas(d: SystemDraws, agreement: Agreement | None = None) -> dict[str, np
     return out
 
 
+def money_columns(d: SystemDraws) -> dict[str, str]:
+    """The money columns of :func:`evaluate`, named after what the money is: ``funding``
+    (PSF/CSF paid) or, where the regime pays a year-end bonus, ``funding_and_bonus`` (the
+    incentive PSF is the same under every option and is not in these draws, so this is not the
+    report's ``income``). Keys: ``expected``, ``expected_alone``, ``p95``, ``p95_alone``,
+    ``cvar95``."""
+    word = d.money.replace(" ", "_")
+    return {
+        "expected": f"expected_{word}",
+        "expected_alone": f"expected_{word}_alone",
+        "p95": f"{word}_lost_p95",
+        "p95_alone": f"{word}_lost_p95_alone",
+        "cvar95": f"{word}_lost_cvar95",
+    }
+
+
 def evaluate(d: SystemDraws, losses: np.ndarray, level: float = TAIL_LEVEL) -> pd.DataFrame:
-    """Per member, an agreement's outcome against going alone: expected funding and its paired
-    change (95% half-width), the 1-in-20-year loss, CVaR95, and whether it is acceptable."""
+    """Per member, an agreement's outcome against going alone: expected money received and its
+    paired change (95% half-width), the 1-in-20-year loss, CVaR95, and whether it is
+    acceptable. The money columns are named by :func:`money_columns`."""
     n = losses.shape[0]
     diff = d.alone - losses  # funding gained against going alone, per draw
     change = diff.mean(axis=0)
@@ -380,17 +397,18 @@ def evaluate(d: SystemDraws, losses: np.ndarray, level: float = TAIL_LEVEL) -> p
     p95 = np.quantile(losses, level, axis=0, method="inverted_cdf")
     limit = tail_limit(d)
     tail = cvar(losses, level)
+    col = money_columns(d)
     return pd.DataFrame(
         {
             "organisation": list(d.organisations),
             "organisation_name": list(d.names),
-            "expected_funding": d.allocation - losses.mean(axis=0),
-            "expected_funding_alone": d.allocation - d.alone.mean(axis=0),
+            col["expected"]: d.allocation - losses.mean(axis=0),
+            col["expected_alone"]: d.allocation - d.alone.mean(axis=0),
             "change_vs_alone": change,
             "ci95_change_vs_alone": ci,
-            "funding_lost_p95": p95,
-            "funding_lost_p95_alone": np.quantile(d.alone, level, axis=0, method="inverted_cdf"),
-            "funding_lost_cvar95": tail,
+            col["p95"]: p95,
+            col["p95_alone"]: np.quantile(d.alone, level, axis=0, method="inverted_cdf"),
+            col["cvar95"]: tail,
             "risk_appetite": d.appetite,
             "tail_limit": limit,
             "not_worse_in_expectation": change >= -d.materiality - TOLERANCE,
@@ -441,6 +459,7 @@ __all__ = [
     "formula_table",
     "formulas",
     "gain_share",
+    "money_columns",
     "moved",
     "pro_rata",
     "tail_limit",

@@ -202,7 +202,14 @@ def _judge(model: Model, ev: _Evidence, rule: DecisionRule, is_baseline: bool) -
     # A member whose funding is the same in every draw has the same tail under both options.
     same = ev.paid_sumsq == 0.0
     tail = np.where(same, NOT_WORSE, tail)
-    appetite = appetite_verdict((low, high), model.risk_appetite, model.funding)
+    # Against the baseline's tail too: an option lowering a member's 1-in-20-year loss is not
+    # ruled out for a breach the baseline has as well (the baseline is read on appetite alone).
+    appetite = appetite_verdict(
+        (low, high),
+        model.risk_appetite,
+        model.funding,
+        None if is_baseline else (low_b, high_b),
+    )
     if is_baseline:
         expectation = tail = np.full(model.n_orgs, NOT_WORSE)
     verdict = combine(expectation, tail if rule.tail else None)
@@ -835,7 +842,8 @@ class Analysis:
             "close to call. "
             + (
                 "A member that states a risk appetite also finds an option unacceptable when "
-                "its 1-in-20-year loss under it exceeds that appetite. "
+                "its 1-in-20-year loss under it exceeds that appetite and is not lower than "
+                "under the baseline. "
                 if self.model.risk_appetite is not None
                 and np.isfinite(self.model.risk_appetite).any()
                 else ""

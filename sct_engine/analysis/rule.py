@@ -122,14 +122,21 @@ def tail_verdict(
 
 
 def appetite_verdict(
-    interval: tuple[np.ndarray, np.ndarray], appetite: np.ndarray | None, cap: np.ndarray
+    interval: tuple[np.ndarray, np.ndarray],
+    appetite: np.ndarray | None,
+    cap: np.ndarray,
+    baseline: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Verdict on a member's risk appetite from its 1-in-20-year loss interval ``(low, high)``.
 
     ``appetite`` (£m, NaN where none is stated) is the most it can bear in a 1-in-20 year.
     Over its appetite (``WORSE``) when even the lowest plausible p95 exceeds it; within it
     (``NOT_WORSE``) when the highest plausible p95 does not; else unresolved. No appetite
-    stated: within it.
+    stated: within it. With the ``baseline``'s interval, an option that lowers the member's
+    1-in-20-year loss below the baseline's is not held against it (the baseline cannot be
+    refused, so an option better on the very criterion must not lose to it): within when the
+    option's highest plausible p95 is below the baseline's lowest; an over-appetite verdict
+    becomes unresolved while the two intervals leave the option possibly lower.
     """
     low, high = interval
     if appetite is None:
@@ -140,7 +147,14 @@ def appetite_verdict(
     slack = 1e-9 * (1.0 + np.asarray(cap, dtype=np.float64))
     over = stated & (low > limit + slack)
     within = ~stated | (high <= limit + slack)
-    return np.where(over, WORSE, np.where(within, NOT_WORSE, UNRESOLVED))
+    verdict = np.where(over, WORSE, np.where(within, NOT_WORSE, UNRESOLVED))
+    if baseline is None:
+        return verdict
+    low_b, high_b = baseline
+    lower = high < low_b - slack
+    maybe_lower = low < high_b - slack
+    verdict = np.where(lower, NOT_WORSE, verdict)
+    return np.where((verdict == WORSE) & maybe_lower, UNRESOLVED, verdict)
 
 
 def combine(expectation: np.ndarray, tail: np.ndarray | None) -> np.ndarray:

@@ -22,6 +22,7 @@ from sct_engine.analysis.agreement import (
     agreement_table,
     design_agreement,
     formula_table,
+    money_columns,
 )
 from sct_engine.analysis.decision import Analysis
 from sct_engine.analysis.rule import changes_national_rules
@@ -138,8 +139,9 @@ def _signable(a: SystemAgreement) -> str:
 
 def _outcome(a: SystemAgreement) -> str:
     t = agreement_table(a.draws, a.agreement)
+    col = money_columns(a.draws)
     rows = []
-    for r in t.itertuples(index=False):
+    for _, r in t.iterrows():
         limit = (
             f"{money(r.risk_appetite)} (its appetite)"
             if np.isfinite(r.risk_appetite)
@@ -148,13 +150,13 @@ def _outcome(a: SystemAgreement) -> str:
         rows.append(
             [
                 ("class='text'", _e(r.organisation_name)),
-                money(r.expected_funding_alone),
-                money(r.expected_funding),
+                money(r[col["expected_alone"]]),
+                money(r[col["expected"]]),
                 f"{money(r.change_vs_alone, sign=True)} <span class='se'>"
                 f"{plus_minus(r.ci95_change_vs_alone)}</span>",
-                money(r.funding_lost_p95_alone),
-                money(r.funding_lost_p95),
-                money(r.funding_lost_cvar95),
+                money(r[col["p95_alone"]]),
+                money(r[col["p95"]]),
+                money(r[col["cvar95"]]),
                 limit,
             ]
         )
@@ -165,9 +167,9 @@ def _outcome(a: SystemAgreement) -> str:
             f"Expected {money_words} alone",
             f"Expected {money_words} with {_e(a.draws.scheme)} and the agreement",
             "Change against alone",
-            "1-in-20-year loss alone",
-            "1-in-20-year loss with the agreement",
-            "Average of its worst 5% of years",
+            f"1-in-20-year {money_words} lost alone",
+            f"1-in-20-year {money_words} lost with the agreement",
+            f"Average {money_words} lost in its worst 5% of years",
             "Limit on that average",
         ],
         rows,

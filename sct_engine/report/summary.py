@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from sct_engine.analysis.decision import HEAVY_LOSS_SHARE, Recommendation
+from sct_engine.analysis.national import JOINT_BASIS, RECOMMENDED_MIX, sum_basis
 from sct_engine.analysis.paired import Z95
 from sct_engine.analysis.rule import UNRESOLVED, WORSE
 from sct_engine.analysis.submodels import scheme_index
@@ -25,6 +26,7 @@ from sct_engine.report.html_parts import escape as _e
 from sct_engine.report.html_parts import money, plus_minus
 from sct_engine.report.html_parts import percent as _pct
 from sct_engine.report.html_parts import table as _table
+from sct_engine.report.national import report_national_view
 
 #: The section's anchor and title.
 ANCHOR = "summary"
@@ -416,11 +418,9 @@ def _many_systems(data: ReportData) -> str:
         for r in signing
     ]
     near = sum(r.near_tie for r in recs)
-    total = sum(r.gain for r in recs if not r.stays)
     return (
         f"<p class='answer'>{len(recs)} systems: {len(recs) - counts.get(_stay(recs), 0)} would "
-        f"sign a risk-sharing option, for {money(total, sign=True)} a year of expected {word} "
-        "between them (each system deciding for itself).</p>"
+        f"sign a risk-sharing option.{_national_figure(data)}</p>"
         f"<ul>{lines}</ul>"
         + (
             f"<p>{near} recommendation{'s are near ties' if near > 1 else ' is a near tie'}: "
@@ -434,6 +434,30 @@ def _many_systems(data: ReportData) -> str:
             if rows
             else ""
         )
+    )
+
+
+def _national_figure(data: ReportData) -> str:
+    """Page 1's national figure: every system on its recommendation, simulated together (the
+    joint view the national page shows, :data:`JOINT_BASIS`); the one-system-at-a-time sum
+    follows under its own label (:func:`sum_basis`), never as the national figure."""
+    a = data.analysis
+    word = money_word(data)
+    recs = data.recommendations
+    summed = sum(r.gain for r in recs if not r.stays)
+    sum_text = (
+        f" For comparison, the {_e(sum_basis(a.baseline))}: {money(summed, sign=True)} a year."
+    )
+    view = report_national_view(data)
+    if view.joint is None or RECOMMENDED_MIX not in set(view.joint["counterfactual"]):
+        return sum_text
+    row = view.joint.set_index("counterfactual").loc[RECOMMENDED_MIX]
+    gain = float(row["diff_expected_income"])
+    half = float(row["ci95_diff_expected_income"])
+    return (
+        f" National figure, {_e(JOINT_BASIS)}, every system on its recommendation: "
+        f"{money(gain, sign=True)} <span class='se'>{plus_minus(half)}</span> a year of "
+        f"expected {word} against every system on {_e(a.baseline)} (95% interval)." + sum_text
     )
 
 

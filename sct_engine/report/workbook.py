@@ -111,6 +111,15 @@ HEADERS: dict[str, str] = {
     "too_close_to_call": "Too close to call",
     "changes_national_rules": "Changes national rules",
     "expected_income": "Expected income: funding, incentive and bonus",
+    "expected_funding_and_bonus": "Expected funding and bonus received",
+    "expected_funding_and_bonus_alone": "Expected funding and bonus received going alone",
+    "funding_and_bonus_lost_p95": "Funding and bonus lost in a 1-in-20 bad year, 95th percentile",
+    "funding_and_bonus_lost_p95_alone": (
+        "Funding and bonus lost in a 1-in-20 bad year going alone, 95th percentile"
+    ),
+    "funding_and_bonus_lost_cvar95": (
+        "Average funding and bonus lost in the worst 5% of years, CVaR95"
+    ),
     "materiality": "Materiality: how much worse counts as worse",
     "decision_draws": "Draws behind the verdict",
     "expectation": "Verdict in expectation",

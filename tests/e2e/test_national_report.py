@@ -225,6 +225,27 @@ def test_joint_figures_and_per_system_sums_carry_distinct_labels(report):
 
 
 @pytest.mark.slow  # over 10 s on 2 cores (issue 27)
+def test_page_one_states_the_joint_national_figure_not_the_per_system_sum(report):
+    """Page 1's national figure is the joint table's (every system on its recommendation,
+    together), with its 95% interval and the joint label; the per-system sum only under its own."""
+    from sct_engine.report.html_parts import money, plus_minus
+    from sct_engine.report.summary import ANCHOR
+
+    page = report["html"].read_text(encoding="utf-8")
+    start = page.index(f"<section id='{ANCHOR}'")
+    summary = page[start : page.index("</section>", start)]
+    joint = sheet(report, "National together").set_index("counterfactual").loc[RECOMMENDED_MIX]
+    figure = (
+        f"{JOINT_BASIS}, every system on its recommendation: "
+        f"{money(float(joint['diff_expected_income']), sign=True)} <span class='se'>"
+        f"{plus_minus(float(joint['ci95_diff_expected_income']))}</span>"
+    )
+    assert figure in summary
+    summed = "sum of one-system-at-a-time gains, others on organisation_only"
+    assert summed in summary and "each system deciding for itself" not in summary
+
+
+@pytest.mark.slow  # over 10 s on 2 cores (issue 27)
 def test_joint_figures_add_up_and_match_the_run_where_they_must(report):
     """Every system on one option jointly is the run's own national table (same draws); the
     splits add up to the gross loss; net of bonus is gross less the bonus recycled; the

@@ -75,3 +75,23 @@ def test_the_appetite_verdict_reads_the_interval():
     appetite = np.array([0.9, 1.2, 1.5, np.nan])
     verdict = appetite_verdict((low, high), appetite, np.full(4, 10.0))
     assert verdict.tolist() == [WORSE, "too close to call", NOT_WORSE, NOT_WORSE]
+
+
+def test_an_option_lowering_a_loss_the_baseline_already_puts_beyond_the_appetite_stays_allowed():
+    """Baseline and option both beyond the appetite: the option is ruled out only if it does
+    not lower the member's 1-in-20-year loss; lowering it, it is allowed (else the baseline,
+    worse on the very criterion, would win)."""
+    import numpy as np
+
+    low, high = np.array([2.4, 2.6, 3.0, 2.7]), np.array([2.5, 2.7, 3.0, 2.9])
+    base = (np.array([2.9, 2.4, 3.0, 2.8]), np.array([3.0, 2.5, 3.0, 3.0]))
+    appetite = np.array([2.0, 2.0, 2.0, 2.0])
+    cap = np.full(4, 3.0)
+    alone = appetite_verdict((low, high), appetite, cap)
+    assert alone.tolist() == [WORSE] * 4  # on the appetite alone, every option is over it
+    verdict = appetite_verdict((low, high), appetite, cap, base)
+    assert verdict[0] == NOT_WORSE  # clearly lower than the baseline: not ruled out
+    assert verdict[1] == WORSE  # higher than the baseline's: still ruled out
+    assert verdict[2] == WORSE  # the same as the baseline's (worked example): still ruled out
+    assert verdict[3] == "too close to call"  # possibly lower: more draws decide
+    assert appetite_verdict((low, high), np.full(4, np.nan), cap, base).tolist() == [NOT_WORSE] * 4

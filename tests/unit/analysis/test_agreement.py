@@ -205,3 +205,26 @@ def test_nothing_moves_when_nobody_needs_help_even_with_gains_to_grab():
     agreement = design_agreement(d)
     assert agreement.feasible and agreement.expected_moved == pytest.approx(0.0, abs=1e-6)
     np.testing.assert_allclose(agreement.table, np.eye(2), atol=1e-6)
+
+
+def test_the_columns_name_the_money_funding_alone_or_funding_and_bonus():
+    """With a year-end bonus in the draws the money is not funding alone: no column, header or
+    page heading may call it funding ("funding" is PSF/CSF paid)."""
+    from sct_engine.report.workbook import header
+
+    plain = evaluate(two_members(), two_members().option)
+    assert {"expected_funding", "funding_lost_p95", "funding_lost_cvar95"} <= set(plain)
+    d = replace(two_members(), money="funding and bonus")
+    with_bonus = evaluate(d, d.option)
+    money = [c for c in with_bonus if "funding" in c]
+    assert money == [
+        "expected_funding_and_bonus",
+        "expected_funding_and_bonus_alone",
+        "funding_and_bonus_lost_p95",
+        "funding_and_bonus_lost_p95_alone",
+        "funding_and_bonus_lost_cvar95",
+    ]
+    same = [c.replace("_and_bonus", "") for c in money]  # the same figures, named for both
+    np.testing.assert_array_equal(with_bonus[money].to_numpy(), plain[same].to_numpy())
+    for column in money:
+        assert "and bonus" in header(column).lower(), header(column)

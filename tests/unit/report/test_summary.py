@@ -71,6 +71,67 @@ def test_the_glossary_explains_the_method_words():
         assert term in words
 
 
+def with_joint_view(data, gain: float, half: float):
+    """``data`` with the report's national view cached as holding one joint row (the report
+    simulates it once; :func:`report_national_view` hands the cached one back)."""
+    import pandas as pd
+
+    from sct_engine.analysis.national import JOINT_BASIS, RECOMMENDED_MIX, NationalView
+    from sct_engine.report import national
+
+    joint = pd.DataFrame(
+        [
+            {
+                "counterfactual": RECOMMENDED_MIX,
+                "basis": JOINT_BASIS,
+                "diff_expected_income": gain,
+                "ci95_diff_expected_income": half,
+            },
+            {
+                "counterfactual": "every system on flexible_25",
+                "basis": JOINT_BASIS,
+                "diff_expected_income": 99.0,
+                "ci95_diff_expected_income": 9.0,
+            },
+        ]
+    )
+    empty = pd.DataFrame()
+    view = NationalView(systems=empty, options=empty, fairness=empty, recommended={}, joint=joint)
+    national._LAST_VIEW[:] = [(data, view)]
+    return data
+
+
+def test_page_one_states_the_joint_national_figure_under_its_label_not_the_sum():
+    """Page 1's national figure is the joint simulation's (every system on its recommendation,
+    together), with its 95% interval and the joint label; the one-system-at-a-time sum is shown
+    only under its own label."""
+    from types import SimpleNamespace
+
+    from sct_engine.analysis.national import JOINT_BASIS, sum_basis
+    from sct_engine.report.html_parts import money
+    from sct_engine.report.summary import _many_systems
+
+    recs = [
+        recommendation("flexible_25", system=f"s{i}", system_name=f"System {i}", gain=1.0)
+        for i in range(20)
+    ]
+    data = SimpleNamespace(
+        recommendations=recs,
+        analysis=SimpleNamespace(counts_bonus=True, baseline="organisation_only"),
+    )
+    text = _many_systems(with_joint_view(data, gain=12.34, half=1.5))
+    answer = text[: text.index("</p>")]
+    joint = (
+        f"National figure, {JOINT_BASIS}, every system on its recommendation: "
+        f"{money(12.34, sign=True)} <span class='se'>{plus_minus(1.5)}</span> a year of "
+        "expected income"
+    )
+    assert joint in answer
+    assert f"{sum_basis('organisation_only')}: {money(20.0, sign=True)}" in answer
+    assert "each system deciding for itself" not in text
+    assert money(99.0, sign=True) not in text
+
+
 def test_many_systems_fit_page_one_as_counts_and_the_largest_gains():
     from types import SimpleNamespace
 
@@ -81,8 +142,11 @@ def test_many_systems_fit_page_one_as_counts_and_the_largest_gains():
         for i in range(1, 31)
     ] + [recommendation("organisation_only", system=f"t{i}") for i in range(12)]
     assert len(recs) > PAGE_ONE_SYSTEMS
-    data = SimpleNamespace(recommendations=recs, analysis=SimpleNamespace(counts_bonus=False))
-    text = _many_systems(data)
+    data = SimpleNamespace(
+        recommendations=recs,
+        analysis=SimpleNamespace(counts_bonus=False, baseline="organisation_only"),
+    )
+    text = _many_systems(with_joint_view(data, gain=12.0, half=1.5))
     assert "42 systems: 30 would sign a risk-sharing option" in text
     assert (
         "30 systems: sign flexible_25" in text and "12 systems: stay with organisation_only" in text
