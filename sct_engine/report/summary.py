@@ -491,6 +491,7 @@ def summary_section(data: ReportData) -> str:
         body.append(
             _table(["System", "Recommendation", f"Expected {word} gained a year", "Note"], rows)
         )
+        body.append(f"<p>{_national_figure(data).strip()}</p>")
     body.append("<h3>Key assumptions</h3>" + _assumptions(data))
     body.append(
         "<p class='small'>The inputs follow; the evidence for each system after them; the "
