@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -128,6 +128,11 @@ class Model:
     risk_appetite: np.ndarray | None = (
         None  # (N,) £m a member can lose in a 1-in-20 year; NaN: none
     )
+    # In-year re-forecast (rule 6, docs/in-year.md): quarters closed so far, and per organisation
+    # the year-to-date outturn at each closed quarter and whether its A&E element was paid then.
+    closed_quarters: int = 0
+    actual_ytd_outturn: np.ndarray | None = None  # (N, closed_quarters) £m
+    actual_ae_earned: np.ndarray | None = None  # (N, closed_quarters) bool
 
     @property
     def n_orgs(self) -> int:
@@ -218,8 +223,24 @@ class Model:
         return cumulative
 
     def ytd_plan(self) -> np.ndarray:
-        """Year-to-date plan at the end of each quarter, ``plan * P_q``, shape ``(N, 4)``."""
-        return self.plan[:, None] * self.cumulative_profile
+        """Year-to-date plan at the end of each quarter, ``plan * P_q``, shape ``(N, 4)``.
+
+        With actuals (``closed_quarters = k``) it is what the year to date is expected to be
+        given them: the actual outturn in the closed quarters, and the actual at quarter ``k``
+        plus the plan still to come, ``plan * (P_q - P_k)``, after it (the increments are
+        independent, so the expectation given the year to date is a plain continuation).
+        """
+        ytd = self.plan[:, None] * self.cumulative_profile
+        k = self.closed_quarters
+        if k == 0 or self.actual_ytd_outturn is None:
+            return ytd
+        cumulative = self.cumulative_profile
+        actual = self.actual_ytd_outturn
+        ytd[:, :k] = actual
+        ytd[:, k:] = actual[:, k - 1 : k] + self.plan[:, None] * (
+            cumulative[:, k:] - cumulative[:, k - 1 : k]
+        )
+        return ytd
 
     def ytd_control_total(self) -> np.ndarray:
         """Year-to-date control total, ``control_total * P_q`` (uplift included), shape ``(N, 4)``."""
@@ -243,8 +264,22 @@ class Model:
         """Standard deviation of each quarter's outturn increment, ``sd * sqrt(v_q)``, shape ``(N, 4)``.
 
         The increments are independent, so their variances add up to ``sd^2`` at year end.
+        A closed quarter (``closed_quarters``) has none: its outturn is known.
         """
-        return self.sd[:, None] * np.sqrt(np.asarray(self.quarter_variance, dtype=np.float64))
+        sd = self.sd[:, None] * np.sqrt(np.asarray(self.quarter_variance, dtype=np.float64))
+        sd[:, : self.closed_quarters] = 0.0
+        return sd
+
+    def period_p_ae(self) -> np.ndarray:
+        """Chance the A&E element is earned on performance in each period, ``(N, P)``: ``p_ae``
+        in every period (one at year end, four quarters in quarterly mode), and in a closed
+        quarter 1 or 0 as it was paid (``actual_ae_earned``). A draw compares one uniform in
+        [0, 1) with it whatever the period, so the stream advances as without actuals."""
+        periods = QUARTERS if self.quarterly else 1
+        p = np.repeat(self.p_ae[:, None], periods, axis=1)
+        if self.closed_quarters and self.actual_ae_earned is not None:
+            p[:, : self.closed_quarters] = np.where(self.actual_ae_earned, 1.0, 0.0)
+        return p
 
     def system_funding(self) -> np.ndarray:
         """Total sustainability funding at stake per system."""
@@ -300,7 +335,7 @@ def build_model(scenario: Scenario) -> Model:
         dtype=np.float64,
     )
     u = scenario.uncertainty
-    dependence = dependence_arrays(
+    dependence: dict[str, Any] = dependence_arrays(
         u.national_share,
         u.system_share,
         [o.system_loading for o in orgs],
@@ -356,7 +391,29 @@ def build_model(scenario: Scenario) -> Model:
             [np.nan if o.risk_appetite is None else o.risk_appetite for o in orgs],
             dtype=np.float64,
         ),
+        **actual_arrays(scenario, [o.id for o in orgs]),
     )
+
+
+def actual_arrays(scenario: Scenario, org_ids: Sequence[str]) -> dict[str, Any]:
+    """The ``Model`` fields of the scenario's actuals (none: the whole year simulated).
+
+    A closed quarter's A&E element counts as earned when some of it was paid: it is paid
+    whole or not at all, and in a quarter whose gateway was shut its performance does not
+    matter (the gateway follows from the actual year-to-date outturns, on the same rules).
+    """
+    actuals = scenario.actuals
+    if actuals is None:
+        return {}
+    k = actuals.closed_quarters
+    by_id = {o.id: o for o in actuals.organisations}
+    ytd = np.array([by_id[i].ytd_outturn for i in org_ids], dtype=np.float64).reshape(-1, k)
+    ae = np.array([by_id[i].ae_paid or [0.0] * k for i in org_ids], dtype=np.float64).reshape(-1, k)
+    return {
+        "closed_quarters": k,
+        "actual_ytd_outturn": ytd,
+        "actual_ae_earned": ae > 0.0,
+    }
 
 
 def dependence_arrays(

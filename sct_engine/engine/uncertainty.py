@@ -150,6 +150,8 @@ def mitigate(outturn: np.ndarray, control_total: np.ndarray, mitigation: np.ndar
 
 def draw_ae_earned(rng: np.random.Generator, model: Model, n: int) -> np.ndarray:
     """Whether each organisation's A&E element is earned on performance, shape ``(n, n_orgs)``,
-    or ``(n, 4, n_orgs)`` in quarterly mode (one independent outcome per quarter)."""
-    shape = (n, QUARTERS, model.n_orgs) if model.quarterly else (n, model.n_orgs)
-    return rng.random(shape) < model.p_ae
+    or ``(n, 4, n_orgs)`` in quarterly mode (one independent outcome per quarter; a closed
+    quarter's as it was paid, ``Model.period_p_ae``, on the same stream)."""
+    if model.quarterly:
+        return rng.random((n, QUARTERS, model.n_orgs)) < model.period_p_ae().T
+    return rng.random((n, model.n_orgs)) < model.p_ae

@@ -40,6 +40,7 @@ from sct_engine.files import MAX_CELL_CHARS, MAX_MONEY
 from sct_engine.rules import (
     KIND_ALIASES,
     PROVIDER_TYPES,
+    QUARTER_WEIGHT_PERCENT,
     AeGateway,
     ProviderType,
     SchemeOption,
@@ -807,6 +808,62 @@ class System(BaseModel):
         return sum(org.control_total for org in self.organisations)
 
 
+#: Largest number of closed quarters: Q4 is the year end, which the re-forecast simulates.
+MAX_CLOSED_QUARTERS = 3
+#: Money within the quarter instalment it is checked against, £m (figures are rounded to £k).
+INSTALMENT_TOLERANCE = 1e-6
+
+Money = Annotated[StrictFloat, Field(ge=-MAX_MONEY, le=MAX_MONEY, allow_inf_nan=False)]
+
+
+class OrganisationActuals(BaseModel):
+    """One organisation's year to date: outturn at each closed quarter and the instalments paid."""
+
+    model_config = _CONFIG
+
+    id: str = Field(
+        pattern=ID_PATTERN, description="The organisation's id, as in `systems[].organisations`."
+    )
+    ytd_outturn: list[Money] = Field(
+        description="Year-to-date outturn (£m, surplus +, before sustainability funding) at the "
+        "end of each closed quarter, [q1, ..., qk].",
+        json_schema_extra=_MONEY,
+    )
+    finance_paid: list[Money] | None = Field(
+        None,
+        description="Finance instalments paid for each closed quarter (£m): PSF finance element "
+        "for a trust, CSF for a commissioner. Null: as the rules pay on ytd_outturn.",
+        json_schema_extra=_MONEY,
+    )
+    ae_paid: list[Money] | None = Field(
+        None,
+        description="A&E instalments paid for each closed quarter (£m); required for a trust "
+        "with an A&E element at stake. Null: none.",
+        json_schema_extra=_MONEY,
+    )
+
+
+class Actuals(BaseModel):
+    """The year to date for an in-year re-forecast (``sct reforecast``): quarters closed so far,
+    the option signed, and each organisation's outturn and instalments paid."""
+
+    model_config = _CONFIG
+
+    closed_quarters: StrictInt = Field(
+        ge=1,
+        le=MAX_CLOSED_QUARTERS,
+        description="Quarters closed so far (1 to 3); the later quarters are simulated.",
+    )
+    signed_option: str | None = Field(
+        None,
+        description="The scheme option the systems signed (a name in `schemes`); null: the "
+        "organisation-only option. `sct reforecast --option` overrides it.",
+    )
+    organisations: list[OrganisationActuals] = Field(
+        min_length=1, description="One entry per organisation of the scenario."
+    )
+
+
 class Scenario(BaseModel):
     """A whole scenario file: systems, uncertainty, and the scheme options to compare.
 
@@ -844,6 +901,11 @@ class Scenario(BaseModel):
         description="CSV of organisations with a `system` column, relative to the scenario file; "
         "rows for a system not listed create it.",
     )
+    actuals: Actuals | None = Field(
+        None,
+        description="Quarterly mode: the year to date (closed quarters' outturn and instalments "
+        "paid) for an in-year re-forecast; null: none (the whole year is simulated).",
+    )
 
     _source: Path | None = PrivateAttr(None)
     _content_hash: str = PrivateAttr("")
@@ -870,6 +932,7 @@ class Scenario(BaseModel):
             *self._spread_defaults(),
             *self._tail_turnover(),
             *self._dependence_problems(),
+            *self._actuals_problems(),
         ]
         if problems:
             raise RuleViolation(problems)
@@ -941,6 +1004,101 @@ class Scenario(BaseModel):
                         f"most {limit:.4g} in size (national_share + loading^2 <= 1)",
                         f"use a loading between -{limit:.4g} and {limit:.4g}, or lower national_share",
                     )
+
+    def _actuals_problems(self) -> Iterator[Problem]:
+        """The year to date must name every organisation once, one figure per closed quarter,
+        and instalments within what the quarter could pay (quarterly mode only)."""
+        actuals = self.actuals
+        if actuals is None:
+            return
+        if not self.uncertainty.quarterly:
+            yield _rule(
+                "actuals",
+                "is given but the scenario is not quarterly, so there are no quarters to close",
+                "set uncertainty.quarterly: true, or remove actuals",
+            )
+            return
+        names = [s.name for s in self.schemes]
+        if actuals.signed_option is not None and actuals.signed_option not in names:
+            yield _rule(
+                "actuals.signed_option",
+                f"'{actuals.signed_option}' is not an option of this scenario",
+                f"use one of {', '.join(names)}",
+            )
+        k = actuals.closed_quarters
+        orgs = {o.id: o for s in self.systems for o in s.organisations}
+        seen: set[str] = set()
+        psf = [w / 100.0 for w in QUARTER_WEIGHT_PERCENT.tolist()]
+        for j, entry in enumerate(actuals.organisations):
+            where = f"actuals.organisations[{j}]"
+            org = orgs.get(entry.id)
+            if org is None:
+                yield _rule(
+                    f"{where}.id",
+                    f"'{entry.id}' is not an organisation of this scenario",
+                    "use the id of a member listed under systems[].organisations",
+                )
+                continue
+            if entry.id in seen:
+                yield _rule(
+                    f"{where}.id",
+                    f"'{entry.id}' is given twice",
+                    "give each organisation's year to date once",
+                )
+            seen.add(entry.id)
+            weights = psf if org.kind == "provider" else list(self.regime.csf_quarter_weights)
+            funding = org.funding_at_stake
+            elements = {
+                "finance_paid": funding * (1.0 - org.ae_fraction),
+                "ae_paid": funding * org.ae_fraction,
+            }
+            for name, figures in (
+                ("ytd_outturn", entry.ytd_outturn),
+                ("finance_paid", entry.finance_paid),
+                ("ae_paid", entry.ae_paid),
+            ):
+                if figures is None:
+                    if name == "ae_paid" and elements["ae_paid"] > 0:
+                        yield _rule(
+                            f"{where}.ae_paid",
+                            f"is missing: '{entry.id}' has an A&E element at stake, and the "
+                            "instalments it earned in the closed quarters are not known",
+                            f"give ae_paid: [{', '.join(f'q{q + 1}' for q in range(k))}] in £m "
+                            "(0 for a quarter not paid)",
+                        )
+                    continue
+                if len(figures) != k:
+                    yield _rule(
+                        f"{where}.{name}",
+                        f"has {len(figures)} figures but closed_quarters is {k}",
+                        f"give one figure per closed quarter, in order "
+                        f"[{', '.join(f'q{q + 1}' for q in range(k))}]",
+                    )
+                    continue
+                if name == "ytd_outturn":
+                    continue
+                for q, paid in enumerate(figures):
+                    due = elements[name] * weights[q]
+                    whole = name == "ae_paid"
+                    outside = paid < -INSTALMENT_TOLERANCE or paid > due + INSTALMENT_TOLERANCE
+                    partial = whole and min(abs(paid), abs(paid - due)) > INSTALMENT_TOLERANCE
+                    if outside or partial:
+                        allowed = f"0 or {due:g}" if whole else f"0 to {due:g}"
+                        yield _rule(
+                            f"{where}.{name}[{q}]",
+                            f"'{entry.id}' Q{q + 1}: {paid:g} is not an instalment the quarter "
+                            f"could pay ({allowed} £m: the element times the Q{q + 1} weight "
+                            f"{weights[q]:g})",
+                            "give the £m paid for that quarter, or check the organisation's "
+                            "sustainability_funding, ae_share and kind",
+                        )
+        missing = [i for i in orgs if i not in seen]
+        if missing:
+            yield _rule(
+                "actuals.organisations",
+                f"has no year to date for {', '.join(missing)}",
+                "give every organisation's ytd_outturn for the closed quarters",
+            )
 
     @property
     def warnings(self) -> list[Problem]:

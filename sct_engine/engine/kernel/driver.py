@@ -218,7 +218,7 @@ class KernelRun:
         self.members = Members(
             finance=m.finance,
             ae=m.ae,
-            p_ae=m.p_ae,
+            p_ae=np.ascontiguousarray(m.period_p_ae().T),
             funding=m.funding,
             org_system=m.org_system,
             system_start=m.system_start,

@@ -62,7 +62,8 @@ class Periods(NamedTuple):
 
 
 class Members(NamedTuple):
-    """Per organisation ``(N,)``: finance and A&E elements, A&E probability per period,
+    """Per organisation ``(N,)``: finance and A&E elements, A&E probability per period
+    ``(P, N)`` (``Model.period_p_ae``: 1 or 0 in a closed quarter of an in-year re-forecast),
     funding at stake, home system, providers; and the systems' first members ``(S + 1,)``."""
 
     finance: np.ndarray

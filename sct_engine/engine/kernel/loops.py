@@ -723,7 +723,7 @@ def _draw_paths(g, ga, gu, gz, dp, dependence, events, org_system, start, plan, 
         earned_bits[i] = 0
     for q in range(n_periods):
         for i in range(n_orgs):
-            if ga.random() < p_ae[i]:
+            if ga.random() < p_ae[q, i]:
                 earned_bits[i] |= 1 << q
 
 

@@ -41,8 +41,9 @@ SETTINGS_VALUE_COLUMN, SETTINGS_FIELD_COLUMN = 2, 4
 #: Correlation sheet: blocks under a note in row 1; a block starts with this label in column A.
 CORRELATION_LABEL = "System"
 
-#: Fields that belong beside a YAML file, not in a workbook (a workbook holds every member).
-NOT_IN_WORKBOOK = frozenset({"organisations_csv"})
+#: Fields that belong beside a YAML file, not in a workbook (a workbook holds every member;
+#: the year to date of an in-year re-forecast is given in YAML, docs/in-year.md).
+NOT_IN_WORKBOOK = frozenset({"organisations_csv", "actuals"})
 #: Scenario list fields with a sheet of their own.
 TABLE_FIELDS = {"systems": SYSTEMS, "schemes": OPTIONS}
 
