@@ -1,5 +1,5 @@
 """The ``sct`` command: run, validate and schema, plus the commands the sub-packages register
-(template, convert, compare, report, batch, calibrate).
+(template, convert, compare, report, reforecast, batch, calibrate).
 
 Every user-facing failure (a bad scenario, a bad option) ends in a short
 message on stderr and a non-zero exit status, never a traceback.
@@ -28,6 +28,7 @@ MAX_POINTS_LISTED = 50
 COMMAND_MODULES: tuple[str, ...] = (
     "sct_engine.scenario.commands",
     "sct_engine.report.commands",
+    "sct_engine.analysis.commands",
     "sct_engine.batch.commands",
     "sct_engine.calibration.commands",
 )

@@ -59,6 +59,7 @@ class _Sums:
 
     draws: int
     instalment: np.ndarray  # (N, 4) finance instalment paid whole
+    own_test: np.ndarray  # (N, 4) finance test passed after redistribution
     year_end_pass: np.ndarray  # (N,)
     to_come: np.ndarray  # (N,)
     to_come_sq: np.ndarray  # (N,)
@@ -76,6 +77,7 @@ def _simulate(model: Model, seed: int, draws: int) -> _Sums:
     sums = _Sums(
         0,
         np.zeros((n, QUARTERS), np.int64),
+        np.zeros((n, QUARTERS), np.int64),
         np.zeros(n, np.int64),
         np.zeros(n),
         np.zeros(n),
@@ -89,13 +91,14 @@ def _simulate(model: Model, seed: int, draws: int) -> _Sums:
     for block, size in block_sizes(draws, BLOCK_DRAWS):
         outcome = apply_schemes(model, draw_block(model, seed, block, size))
         assert outcome.paid_quarter is not None and outcome.finance_quarter is not None
-        assert outcome.system_pass_quarter is not None
+        assert outcome.system_pass_quarter is not None and outcome.org_pass_quarter is not None
         paid_q, finance_q = outcome.paid_quarter[0], outcome.finance_quarter[0]
         whole = finance_q >= due[None] - WHOLE_INSTALMENT
         to_come = paid_q[:, :, k:].sum(axis=2)
         system_to_come = np.add.reduceat(to_come, starts, axis=1)
         sums.draws += size
         sums.instalment += whole.sum(axis=0)
+        sums.own_test += outcome.org_pass_quarter[0].sum(axis=0)
         sums.year_end_pass += outcome.org_pass[0].sum(axis=0)
         sums.to_come += to_come.sum(axis=0)
         sums.to_come_sq += (to_come * to_come).sum(axis=0)
@@ -151,6 +154,7 @@ def reforecast(
             "ytd_outturn": model.actual_ytd_outturn[:, -1],
             "ytd_control_total": model.ytd_control_total()[:, k - 1],
             "funding_paid_so_far": so_far,
+            **{f"p_own_test_q{q + 1}": sums.own_test[:, q] / n for q in remaining},
             **{
                 f"p_instalment_q{q + 1}": np.where(
                     model.finance > 0, sums.instalment[:, q] / n, np.nan
@@ -229,11 +233,13 @@ def format_table(result: InYear) -> str:
     k = result.closed_quarters
     heads = [f"Q{q + 1}" for q in range(k, QUARTERS)]
     lines = [
-        f"In-year re-forecast at Q{k} for option {result.option} ({result.draws:,} draws); "
-        "P(Qn): chance of earning the finance instalment of quarter n (system: its test)",
+        f"In-year re-forecast at Q{k} for option {result.option} ({result.draws:,} draws). "
+        "P(Qn): chance of passing quarter n's year-to-date finance test (members: own test "
+        "after redistribution; system: the option's system test); Q4 is the year-end pass "
+        "that recovers missed PSF. Paid and to come: funding (PSF/CSF) in £m.",
         f"{'member':<16}{'ytd':>8}{'paid':>7}"
         + "".join(f"{'P(' + h + ')':>8}" for h in heads)
-        + f"{'P(pass)':>9}{'to come £m (95% CI)':>26}",
+        + f"{'to come (95% CI)':>26}",
     ]
 
     def money(mean: float, low: float, high: float) -> str:
@@ -246,8 +252,7 @@ def format_table(result: InYear) -> str:
         r = row._asdict()
         lines.append(
             f"{r['organisation'][:15]:<16}{r['ytd_outturn']:8.2f}{r['funding_paid_so_far']:7.2f}"
-            + "".join(pct(r[f"p_instalment_q{q + 1}"]) for q in range(k, QUARTERS))
-            + f"{r['p_year_end_pass']:9.1%}"
+            + "".join(pct(r[f"p_own_test_q{q + 1}"]) for q in range(k, QUARTERS))
             + f"{money(r['expected_funding_to_come'], r['funding_to_come_ci_low'], r['funding_to_come_ci_high']):>26}"
         )
     for row in result.systems.itertuples(index=False):
@@ -255,7 +260,6 @@ def format_table(result: InYear) -> str:
         lines.append(
             f"{'= ' + r['system'][:13]:<16}{r['ytd_outturn']:8.2f}{r['funding_paid_so_far']:7.2f}"
             + "".join(pct(r[f"p_system_test_q{q + 1}"]) for q in range(k, QUARTERS))
-            + f"{r['p_year_end_pass']:9.1%}"
             + f"{money(r['expected_funding_to_come'], r['funding_to_come_ci_low'], r['funding_to_come_ci_high']):>26}"
         )
     if not result.what_it_takes.empty:

@@ -119,9 +119,13 @@ class _PassThresholds:
         self.sub, self.member, self.lever, self.engine = sub, member, lever, engine
         self.seed, self.draws = seed, draws
         mode = int(sub.schemes.redistribution[0])
-        # Level at which the member meets its own control total (exact for both levers).
+        # Level at which the member meets its own control total (exact for both levers). In
+        # year (closed quarters k) a plan raised by b moves the year end by b (1 - P_k).
+        moves = 1.0
+        if lever == "plan" and sub.closed_quarters:
+            moves = float(1.0 - sub.cumulative_profile[member, sub.closed_quarters - 1])
         shortfall = np.maximum(self.sub.control_total[member] - base_outturn[:, member], 0.0)
-        upper = start + shortfall
+        upper = start + shortfall / moves
         if (
             mode == rules.REDISTRIBUTION_CODES["full"]
             and lever == "plan"
@@ -130,7 +134,7 @@ class _PassThresholds:
             # Without mitigation a plan improvement moves outturn one for one; a system
             # that meets its total passes every member under full redistribution.
             gap = np.maximum(self.sub.system_control_total[0] - base_outturn.sum(axis=1), 0.0)
-            upper = np.minimum(upper, start + gap)
+            upper = np.minimum(upper, start + gap / moves)
         self.hi = np.where(base_pass, start, upper)
         exact = mode == rules.REDISTRIBUTION_CODES["none"]
         self.lo = np.where(base_pass, start, self.hi if exact else start)

@@ -79,9 +79,11 @@ class BlockOutcome:
     paid_quarter: list[np.ndarray] | None = None  # (n, N, 4) quarterly mode only
     finance_paid: list[np.ndarray] | None = None  # (n, N) the finance element of ``paid``
     ae_paid: list[np.ndarray] | None = None  # (n, N) the A&E element of ``paid``
-    # Quarterly mode only: the finance element of ``paid_quarter`` (n, N, 4), and each system's
-    # test by quarter (n, S, 4), read by the in-year re-forecast (analysis/inyear.py).
+    # Quarterly mode only: the finance element of ``paid_quarter`` (n, N, 4), and the finance
+    # test after redistribution (n, N, 4) and each system's test (n, S, 4) by quarter, read by
+    # the in-year re-forecast (analysis/inyear.py).
     finance_quarter: list[np.ndarray] | None = None
+    org_pass_quarter: list[np.ndarray] | None = None
     system_pass_quarter: list[np.ndarray] | None = None
 
 
@@ -286,7 +288,7 @@ def apply_schemes_quarterly(model: Model, draws: BlockDraws) -> BlockOutcome:
     # Finance instalments by kind: PSF weights and recovery for trusts, CSF's for CCGs.
     weights, recovery = model.quarter_weight_percent(), model.quarter_recovery()
     paid, paid_quarter, bonus, finance_parts, ae_parts = [], [], [], [], []
-    finance_quarter, system_quarter = [], []
+    finance_quarter, org_quarter, system_quarter = [], [], []
     for k in range(len(sa)):
         passes = np.stack([t.org_pass[k] for t in quarters], axis=-1)  # (n, N, 4)
         system_pass = np.stack([t.system_pass[k][:, model.org_system] for t in quarters], axis=-1)
@@ -312,6 +314,7 @@ def apply_schemes_quarterly(model: Model, draws: BlockDraws) -> BlockOutcome:
             finance_q + ae[:, None] * rules.quarterly_instalments(ae_passes, recovery=False)
         )
         finance_quarter.append(finance_q)
+        org_quarter.append(passes)
         system_quarter.append(np.stack([t.system_pass[k] for t in quarters], axis=-1))
         if model.bonus:
             bonus.append(bonus_paid(model, finance_k, year_end.org_pass[k]))
@@ -327,6 +330,7 @@ def apply_schemes_quarterly(model: Model, draws: BlockDraws) -> BlockOutcome:
         finance_parts,
         ae_parts,
         finance_quarter,
+        org_quarter,
         system_quarter,
     )
 
