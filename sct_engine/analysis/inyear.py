@@ -27,8 +27,6 @@ from sct_engine.engine.rng import BLOCK_DRAWS, block_sizes
 
 #: Two-sided 95% normal quantile, for the confidence interval of an expectation.
 Z95 = 1.959963984540054
-#: A finance instalment counts as earned when paid to within this of its whole (£m).
-WHOLE_INSTALMENT = 1e-9
 
 
 def signed_option(model: Model, given: str | None, option: str | None = None) -> str:
@@ -66,14 +64,13 @@ class _Sums:
     system_quarter: np.ndarray  # (S, 4) the option's system test passed
     system_to_come: np.ndarray  # (S,)
     system_to_come_sq: np.ndarray  # (S,)
-    closed_finance: np.ndarray  # (N, k) the rules' finance instalments in the closed quarters
     closed_paid: np.ndarray  # (N, k) the rules' funding paid in the closed quarters
 
 
 def _simulate(model: Model, seed: int, draws: int) -> _Sums:
     """Draw blocks as every run does and sum what the re-forecast reports (one option)."""
     k, n, s = model.closed_quarters, model.n_orgs, model.n_systems
-    due = model.finance[:, None] * model.quarter_weight_percent() / 100.0
+    linked = float(model.schemes.system_linked_share[0])
     sums = _Sums(
         0,
         np.zeros((n, QUARTERS), np.int64),
@@ -85,15 +82,18 @@ def _simulate(model: Model, seed: int, draws: int) -> _Sums:
         np.zeros(s),
         np.zeros(s),
         np.zeros((n, k)),
-        np.zeros((n, k)),
     )
     starts = model.system_start[:-1]
     for block, size in block_sizes(draws, BLOCK_DRAWS):
         outcome = apply_schemes(model, draw_block(model, seed, block, size))
-        assert outcome.paid_quarter is not None and outcome.finance_quarter is not None
+        assert outcome.paid_quarter is not None
         assert outcome.system_pass_quarter is not None and outcome.org_pass_quarter is not None
-        paid_q, finance_q = outcome.paid_quarter[0], outcome.finance_quarter[0]
-        whole = finance_q >= due[None] - WHOLE_INSTALMENT
+        paid_q = outcome.paid_quarter[0]
+        own = outcome.org_pass_quarter[0]  # (n, N, 4)
+        system = outcome.system_pass_quarter[0][:, model.org_system, :]
+        # A quarter's own instalment is earned in full when every part of it is: the own part
+        # (1 - s) on the member's test, the linked part s on the system's (recovery apart).
+        whole = ((linked < 1.0) <= own) & ((linked > 0.0) <= system)
         to_come = paid_q[:, :, k:].sum(axis=2)
         system_to_come = np.add.reduceat(to_come, starts, axis=1)
         sums.draws += size
@@ -105,8 +105,7 @@ def _simulate(model: Model, seed: int, draws: int) -> _Sums:
         sums.system_quarter += outcome.system_pass_quarter[0].sum(axis=0)
         sums.system_to_come += system_to_come.sum(axis=0)
         sums.system_to_come_sq += (system_to_come * system_to_come).sum(axis=0)
-        sums.closed_finance = finance_q[0, :, :k]  # the same in every draw: the year to date
-        sums.closed_paid = paid_q[0, :, :k]
+        sums.closed_paid = paid_q[0, :, :k]  # the same in every draw: the year to date
     return sums
 
 

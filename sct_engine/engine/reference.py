@@ -79,10 +79,8 @@ class BlockOutcome:
     paid_quarter: list[np.ndarray] | None = None  # (n, N, 4) quarterly mode only
     finance_paid: list[np.ndarray] | None = None  # (n, N) the finance element of ``paid``
     ae_paid: list[np.ndarray] | None = None  # (n, N) the A&E element of ``paid``
-    # Quarterly mode only: the finance element of ``paid_quarter`` (n, N, 4), and the finance
-    # test after redistribution (n, N, 4) and each system's test (n, S, 4) by quarter, read by
-    # the in-year re-forecast (analysis/inyear.py).
-    finance_quarter: list[np.ndarray] | None = None
+    # Quarterly mode only: the finance test after redistribution (n, N, 4) and each system's
+    # test (n, S, 4) by quarter, read by the in-year re-forecast (analysis/inyear.py).
     org_pass_quarter: list[np.ndarray] | None = None
     system_pass_quarter: list[np.ndarray] | None = None
 
@@ -288,7 +286,7 @@ def apply_schemes_quarterly(model: Model, draws: BlockDraws) -> BlockOutcome:
     # Finance instalments by kind: PSF weights and recovery for trusts, CSF's for CCGs.
     weights, recovery = model.quarter_weight_percent(), model.quarter_recovery()
     paid, paid_quarter, bonus, finance_parts, ae_parts = [], [], [], [], []
-    finance_quarter, org_quarter, system_quarter = [], [], []
+    org_quarter, system_quarter = [], []
     for k in range(len(sa)):
         passes = np.stack([t.org_pass[k] for t in quarters], axis=-1)  # (n, N, 4)
         system_pass = np.stack([t.system_pass[k][:, model.org_system] for t in quarters], axis=-1)
@@ -304,16 +302,15 @@ def apply_schemes_quarterly(model: Model, draws: BlockDraws) -> BlockOutcome:
         paid.append(finance_k + ae_k)
         finance_parts.append(finance_k)
         ae_parts.append(ae_k)
-        finance_q = rules.finance_paid(
-            finance[:, None],
-            share,
-            rules.quarterly_instalments(passes, recovery, weights),
-            rules.quarterly_instalments(system_pass, recovery, weights),
-        )
         paid_quarter.append(
-            finance_q + ae[:, None] * rules.quarterly_instalments(ae_passes, recovery=False)
+            rules.finance_paid(
+                finance[:, None],
+                share,
+                rules.quarterly_instalments(passes, recovery, weights),
+                rules.quarterly_instalments(system_pass, recovery, weights),
+            )
+            + ae[:, None] * rules.quarterly_instalments(ae_passes, recovery=False)
         )
-        finance_quarter.append(finance_q)
         org_quarter.append(passes)
         system_quarter.append(np.stack([t.system_pass[k] for t in quarters], axis=-1))
         if model.bonus:
@@ -329,7 +326,6 @@ def apply_schemes_quarterly(model: Model, draws: BlockDraws) -> BlockOutcome:
         paid_quarter,
         finance_parts,
         ae_parts,
-        finance_quarter,
         org_quarter,
         system_quarter,
     )

@@ -109,3 +109,15 @@ def test_outputs_never_replace_an_input_of_the_scenario(tmp_path, capsys):
     assert code == 2
     assert "reforecast_members.csv" in capsys.readouterr().err
     assert members.read_text(encoding="utf-8") == MEMBERS
+
+
+def test_convert_keeps_actuals_in_yaml_and_warns_they_stay_out_of_a_workbook(tmp_path, capsys):
+    from sct_engine.scenario import load_scenario
+
+    again = tmp_path / "again.yaml"
+    assert main(["convert", str(EXAMPLE), str(again)]) == 0
+    assert load_scenario(again).actuals == load_scenario(EXAMPLE).actuals
+    book = tmp_path / "q2.xlsx"
+    assert main(["convert", str(EXAMPLE), str(book)]) == 0
+    err = capsys.readouterr().err
+    assert "actuals" in err and "not carried into a workbook" in err

@@ -95,6 +95,14 @@ def test_the_tables_agree_with_a_kernel_run_of_the_conditioned_model():
     np.testing.assert_array_equal(
         result.systems["p_year_end_pass"], acc.system_test_pass[0] / draws
     )
+    # Half on each test and full redistribution (a system pass passes every member): a member's
+    # instalment is earned in full exactly when its system's test passes, recovery apart.
+    funded = model.finance > 0
+    for q in (3, 4):
+        np.testing.assert_array_equal(
+            result.members[f"p_instalment_q{q}"][funded],
+            result.systems[f"p_system_test_q{q}"].to_numpy()[model.org_system][funded],
+        )
 
 
 def test_what_it_takes_matches_the_closed_form():
