@@ -109,7 +109,9 @@ def register_cli(subparsers: Any) -> None:
         help="in year: for the option signed, given the closed quarters, the chance of each "
         "remaining instalment and of a year-end pass, funding still to come, what it takes",
     )
-    cmd.add_argument("scenario", help="quarterly scenario file (YAML) with an `actuals` section")
+    cmd.add_argument(
+        "scenario", help="quarterly scenario (YAML or .xlsx) with a year to date (`actuals`)"
+    )
     cmd.add_argument(
         "--option",
         help="the option signed (default: actuals.signed_option, else organisation_only)",

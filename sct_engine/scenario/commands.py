@@ -69,13 +69,6 @@ def _cmd_convert(args: argparse.Namespace) -> int:
         write_file_atomically(out, lambda tmp: tmp.write_text(text, encoding="utf-8"), "")
     else:
         write_file_atomically(out, lambda tmp: write_scenario_workbook(tmp, scenario), "")
-        if scenario.actuals is not None:
-            print(
-                f"warning: {source}: actuals: the year to date is not carried into a workbook "
-                "(a workbook has no Actuals sheet yet); keep it in the YAML file for "
-                "`sct reforecast` (docs/in-year.md)",
-                file=sys.stderr,
-            )
     print(f"Wrote {out} from {source}")
     return 0
 

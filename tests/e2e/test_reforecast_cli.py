@@ -111,13 +111,14 @@ def test_outputs_never_replace_an_input_of_the_scenario(tmp_path, capsys):
     assert members.read_text(encoding="utf-8") == MEMBERS
 
 
-def test_convert_keeps_actuals_in_yaml_and_warns_they_stay_out_of_a_workbook(tmp_path, capsys):
+def test_convert_carries_actuals_to_yaml_and_to_a_workbook(tmp_path):
     from sct_engine.scenario import load_scenario
 
-    again = tmp_path / "again.yaml"
-    assert main(["convert", str(EXAMPLE), str(again)]) == 0
-    assert load_scenario(again).actuals == load_scenario(EXAMPLE).actuals
-    book = tmp_path / "q2.xlsx"
-    assert main(["convert", str(EXAMPLE), str(book)]) == 0
-    err = capsys.readouterr().err
-    assert "actuals" in err and "not carried into a workbook" in err
+    expected = load_scenario(EXAMPLE).actuals
+    for name in ("again.yaml", "q2.xlsx"):
+        assert main(["convert", str(EXAMPLE), str(tmp_path / name)]) == 0
+        assert load_scenario(tmp_path / name).actuals == expected
+    out = tmp_path / "rf"
+    args = ["reforecast", str(tmp_path / "q2.xlsx"), "--draws", "300", "--target", "0"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert (out / "reforecast_members.csv").is_file()

@@ -15,19 +15,20 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from sct_engine.rules import SchemeOption
-from sct_engine.scenario.models import Organisation, Scenario, System
+from sct_engine.scenario.models import Actuals, Organisation, OrganisationActuals, Scenario, System
 
 ORGANISATIONS = "Organisations"
 SYSTEMS = "Systems"
 OPTIONS = "Options"
 SETTINGS = "Settings"
 CORRELATION = "Correlation"
+ACTUALS = "Actuals"
 GUIDE = "Guide"
 #: The sheets read, in the order they are written (the Guide is written last, never read).
-INPUT_SHEETS = (ORGANISATIONS, SYSTEMS, OPTIONS, SETTINGS, CORRELATION)
+INPUT_SHEETS = (ORGANISATIONS, SYSTEMS, OPTIONS, SETTINGS, CORRELATION, ACTUALS)
 SHEETS = (*INPUT_SHEETS, GUIDE)
-#: Sheets a scenario workbook must have; Options (blank: the built-in menu), Correlation and
-#: Guide may be left out.
+#: Sheets a scenario workbook must have; Options (blank: the built-in menu), Correlation,
+#: Actuals (blank: no year to date) and Guide may be left out.
 REQUIRED_SHEETS = (ORGANISATIONS, SYSTEMS, SETTINGS)
 #: Sheets whose names start with this are the user's own notes or workings: never read.
 NOTES_PREFIX = "Notes"
@@ -41,11 +42,13 @@ SETTINGS_VALUE_COLUMN, SETTINGS_FIELD_COLUMN = 2, 4
 #: Correlation sheet: blocks under a note in row 1; a block starts with this label in column A.
 CORRELATION_LABEL = "System"
 
-#: Fields that belong beside a YAML file, not in a workbook (a workbook holds every member;
-#: the year to date of an in-year re-forecast is given in YAML, docs/in-year.md).
-NOT_IN_WORKBOOK = frozenset({"organisations_csv", "actuals"})
+#: Fields that belong beside a YAML file, not in a workbook (a workbook holds every member).
+NOT_IN_WORKBOOK = frozenset({"organisations_csv"})
 #: Scenario list fields with a sheet of their own.
 TABLE_FIELDS = {"systems": SYSTEMS, "schemes": OPTIONS}
+#: The year to date (``actuals``): its settings in an Actuals section of the Settings sheet,
+#: its organisations on a sheet of their own.
+ACTUALS_FIELD = "actuals"
 
 Kind = Literal["number", "integer", "boolean", "text", "choice", "list"]
 
@@ -106,6 +109,12 @@ TITLES: dict[str, str] = {
     "Regime.ae_gateway": "A&E gateway (national rule)",
     "Regime.csf_quarter_weights": "Share of CSF paid",
     "Regime.csf_recovery": "Quarterly CSF recovered at year end",
+    "Actuals.closed_quarters": "Quarters closed so far (in-year re-forecast)",
+    "Actuals.signed_option": "Option signed",
+    "OrganisationActuals.id": "Organisation id",
+    "OrganisationActuals.ytd_outturn": "Year-to-date outturn at each closed quarter",
+    "OrganisationActuals.finance_paid": "Finance instalments paid (PSF finance or CSF)",
+    "OrganisationActuals.ae_paid": "A&E instalments paid",
 }
 #: Meanings of fields whose model gives no description.
 DESCRIPTIONS: dict[str, str] = {
@@ -397,13 +406,15 @@ def settings_rows() -> tuple[tuple[str, tuple[Column, ...]], ...]:
     """Settings: (section title, rows); the scenario's own fields, then each settings model."""
     definition = _definition(Scenario)
     sections: list[tuple[str, tuple[Column, ...]]] = []
-    skip = set(TABLE_FIELDS)
+    skip = {*TABLE_FIELDS, ACTUALS_FIELD}
     for field in definition["properties"]:
         inner = Scenario.model_fields[field].annotation
         if field not in skip and isinstance(inner, type) and issubclass(inner, BaseModel):
             skip.add(field)
             sections.append((field.capitalize(), model_columns(inner, prefix=f"{field}.")))
-    return (("Scenario", model_columns(Scenario, frozenset(skip))), *sections)
+    # The year to date (optional): its settings here, its members on the Actuals sheet.
+    actuals = model_columns(Actuals, frozenset({"organisations"}), prefix="actuals.", nested=True)
+    return (("Scenario", model_columns(Scenario, frozenset(skip))), *sections, ("Actuals", actuals))
 
 
 @cache
@@ -412,5 +423,12 @@ def settings_columns() -> dict[str, Column]:
     return {column.name: column for _, rows in settings_rows() for column in rows}
 
 
+@cache
+def actuals_table() -> Table:
+    """Actuals: one row per organisation's year to date (``actuals.organisations``); lists of
+    one figure per closed quarter in a cell, separated by ``;``."""
+    return Table(ACTUALS, model_columns(OrganisationActuals), freeze="B3")
+
+
 def tables() -> tuple[Table, ...]:
-    return (organisations_table(), systems_table(), options_table())
+    return (organisations_table(), systems_table(), options_table(), actuals_table())

@@ -36,6 +36,7 @@ from sct_engine.errors import Problem, ScenarioError, did_you_mean, excerpt
 from sct_engine.scenario import limits
 from sct_engine.scenario.limits import read_limited, too_many_organisations
 from sct_engine.scenario.workbook.layout import (
+    ACTUALS,
     CORRELATION,
     CORRELATION_LABEL,
     FIELD_ROW,
@@ -53,6 +54,7 @@ from sct_engine.scenario.workbook.layout import (
     SYSTEMS,
     Column,
     Table,
+    actuals_table,
     options_table,
     organisations_table,
     settings_columns,
@@ -344,6 +346,16 @@ class _Reader:
             if schemes:
                 data["schemes"] = schemes
             self.locate.cells.setdefault("schemes", (f"{OPTIONS}!A{FIRST_DATA_ROW}", "schemes"))
+        if ACTUALS in present:
+            rows: list[dict[str, Any]] = []
+            for _, record, located in self._rows(actuals_table()):
+                self._place(f"actuals.organisations[{len(rows)}]", located)
+                rows.append(record)
+            if rows:
+                data.setdefault("actuals", {})["organisations"] = rows
+            self.locate.cells.setdefault(
+                "actuals.organisations", (f"{ACTUALS}!A{FIRST_DATA_ROW}", "organisations")
+            )
         return data
 
     def _sheets(self) -> set[str]:
@@ -863,6 +875,8 @@ def convert(value: Any, column: Column) -> Any:
         lowered = str(value).lower()
         return next((c for c in column.choices if c.lower() == lowered), value)
     if column.kind == "list":
+        if value is None:  # a blank cell: the field's default
+            return None
         if isinstance(value, str):
             parts = [p for p in re.split(r"[;,\s]+", value.strip("[] ")) if p]
             return [_number(p, False) for p in parts]

@@ -31,6 +31,7 @@ from sct_engine.scenario.workbook.layout import (
     TITLE_ROW,
     Column,
     Table,
+    actuals_table,
     options_table,
     organisations_table,
     settings_rows,
@@ -105,6 +106,7 @@ def write_scenario_workbook(path: str | os.PathLike[str], scenario: Scenario | N
     _table_sheet(book, options_table(), data["schemes"])
     _settings_sheet(book, data)
     _correlation_sheet(book, scenario)
+    _table_sheet(book, actuals_table(), (data.get("actuals") or {}).get("organisations", []))
     _guide_sheet(book)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -328,7 +330,9 @@ def _guide_sheet(book: Workbook) -> None:
         "engine reads (keep them). Blank cells take the default shown below.",
         "Organisations: one row per member, naming its system (a row of Systems). Options: one "
         "row per risk-sharing option (leave it empty for the built-in 2018/19 menu). Settings: "
-        "the scenario name, draws and seed, uncertainty and regime. Correlation: optional.",
+        "the scenario name, draws and seed, uncertainty and regime. Correlation: optional. "
+        "Actuals: optional, the year to date for `sct reforecast` (one row per organisation, "
+        "figures for the closed quarters separated by ;; closed quarters in Settings).",
         f"Sheets whose names start with '{NOTES_PREFIX}' are never read: keep workings there. "
         "Formulas are fine: the values Excel saved are read.",
         "Check it with `sct validate FILE.xlsx` (every problem names its cell), then "
@@ -352,7 +356,7 @@ def _guide_sheet(book: Workbook) -> None:
         cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
     rows: list[tuple[str, Column]] = [
         (table.sheet, column)
-        for table in (organisations_table(), systems_table(), options_table())
+        for table in (organisations_table(), systems_table(), options_table(), actuals_table())
         for column in table.columns
     ]
     rows += [(SETTINGS, column) for _, columns in settings_rows() for column in columns]

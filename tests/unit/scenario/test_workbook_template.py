@@ -12,7 +12,9 @@ from pydantic import BaseModel
 
 from sct_engine.rules import SchemeOption
 from sct_engine.scenario import (
+    Actuals,
     Organisation,
+    OrganisationActuals,
     Regime,
     Scenario,
     Simulation,
@@ -74,7 +76,10 @@ def test_every_model_field_is_a_column_or_a_settings_row():
         ("regime", Regime),
     ):
         expected |= {f"{field}.{n}" for n in leaf_names(model)}
+    # The year to date: its settings here, its members on the Actuals sheet.
+    expected |= {f"actuals.{n}" for n in leaf_names(Actuals) if not n.startswith("organisations")}
     assert settings == expected
+    assert {c.name for c in layout.actuals_table().columns} == leaf_names(OrganisationActuals)
     assert {"uncertainty.tail.probability", "uncertainty.tail.sigma"} <= settings
     assert leaf_names(Tail) == {"probability", "median_pct", "sigma"}
 
