@@ -13,9 +13,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from sct_engine.analysis.inyear import format_table, reforecast, signed_option
+from sct_engine.analysis.inyear import (
+    actual_paid_so_far,
+    format_table,
+    reforecast,
+    signed_option,
+)
 from sct_engine.engine.model import build_model
 from sct_engine.files import check_destinations, check_output_folder, write_csv
 from sct_engine.files import write_folder_atomically as write_folder
@@ -54,12 +57,7 @@ def _cmd_reforecast(args: argparse.Namespace) -> int:
     except ValueError as err:
         print(f"error: --option: {err}", file=sys.stderr)
         return 2
-    by_id = {o.id: o for o in actuals.organisations}
-    paid_so_far = None
-    if all(by_id[i].finance_paid is not None for i in model.org_ids):
-        paid_so_far = np.array(
-            [sum(by_id[i].finance_paid or []) + sum(by_id[i].ae_paid or []) for i in model.org_ids]
-        )
+    paid_so_far = actual_paid_so_far(actuals, model.org_ids)
     draws = args.draws or scenario.simulation.draws
     seed = scenario.simulation.seed if args.seed is None else args.seed
     result = reforecast(

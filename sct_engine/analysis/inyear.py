@@ -24,6 +24,7 @@ from sct_engine.analysis.submodels import national_baseline, scheme_index, with_
 from sct_engine.engine.model import QUARTERS, Model
 from sct_engine.engine.reference import apply_schemes, draw_block
 from sct_engine.engine.rng import BLOCK_DRAWS, block_sizes
+from sct_engine.scenario import Actuals
 
 #: Two-sided 95% normal quantile, for the confidence interval of an expectation.
 Z95 = 1.959963984540054
@@ -35,6 +36,18 @@ def signed_option(model: Model, given: str | None, option: str | None = None) ->
     name = option or given or national_baseline(model)
     scheme_index(model, name)  # an unknown name is refused with the menu
     return name
+
+
+def actual_paid_so_far(actuals: Actuals, org_ids: tuple[str, ...]) -> np.ndarray | None:
+    """Per organisation, £m paid in the closed quarters as the actuals report it (finance and
+    A&E instalments); None unless every organisation gives its ``finance_paid``."""
+    by_id = {o.id: o for o in actuals.organisations}
+    if any(by_id[i].finance_paid is None for i in org_ids):
+        return None
+    return np.array(
+        [sum(by_id[i].finance_paid or []) + sum(by_id[i].ae_paid or []) for i in org_ids],
+        dtype=np.float64,
+    )
 
 
 @dataclass

@@ -22,6 +22,7 @@ import pandas as pd
 
 from sct_engine.analysis.decision import Analysis, Recommendation, analyse
 from sct_engine.analysis.incentives import incentive_gradient
+from sct_engine.analysis.inyear import InYear, actual_paid_so_far, reforecast, signed_option
 from sct_engine.analysis.rule import DEFAULT_MAX_DRAWS, DecisionRule
 from sct_engine.analysis.sensitivity import Sensitivity, plan_variants, run_sensitivity
 from sct_engine.analysis.solvers import (
@@ -88,6 +89,7 @@ class ReportData:
     timings: dict[str, float] = field(default_factory=dict)
     sensitivity: Sensitivity | None = None  # None: made with --no-sensitivity
     agreements: list[SystemAgreement] = field(default_factory=list)
+    in_year: InYear | None = None  # the in-year re-forecast, when the scenario has actuals
 
     @property
     def detail_draws(self) -> int:
@@ -374,6 +376,20 @@ def prepare_report(
             analysis, {r.system: r.scheme for r in recommendations}, detail
         )
         timings["agreement_s"] = time.perf_counter() - started
+    in_year = None
+    if scenario.actuals is not None:
+        started = time.perf_counter()
+        option = signed_option(model, scenario.actuals.signed_option)
+        in_year = reforecast(
+            model,
+            analysis.seed,
+            detail,
+            option,
+            paid_so_far=actual_paid_so_far(scenario.actuals, model.org_ids),
+            target=settings.target,
+            engine=engine,
+        )
+        timings["in_year_s"] = time.perf_counter() - started
     return ReportData(
         analysis,
         recommendations,
@@ -386,6 +402,7 @@ def prepare_report(
         timings,
         sensitivity,
         agreements,
+        in_year,
     )
 
 

@@ -428,6 +428,85 @@ def _cash_timing_html(data: ReportData) -> str:
     )
 
 
+#: The In-year section, after the recommendation, in a report whose scenario has actuals.
+IN_YEAR = ("in-year", "In year: what is still at risk under the option signed")
+
+
+def _in_year_html(data: ReportData) -> str:
+    """The in-year re-forecast (analysis/inyear.py): per member and system, the chance of
+    passing each remaining quarter's test, funding paid and still to come, what it takes."""
+    r = data.in_year
+    if r is None:
+        return ""
+    k = r.closed_quarters
+    quarters = [f"Q{q + 1}" for q in range(k, 4)]
+    head = ["Member", "Year to date (£m)", "Paid so far (£m)"]
+    head += [f"P(pass {q})" for q in quarters]
+    head += ["Funding still to come (£m)", "95% CI"]
+    rows = []
+    for m in r.members.itertuples(index=False):
+        d = m._asdict()
+        rows.append(
+            [
+                _e(d["organisation"]),
+                f"{d['ytd_outturn']:,.2f}",
+                f"{d['funding_paid_so_far']:,.2f}",
+                *(_pct(d[f"p_own_test_q{q + 1}"], 1) for q in range(k, 4)),
+                f"{d['expected_funding_to_come']:,.2f}",
+                f"{d['funding_to_come_ci_low']:,.2f} to {d['funding_to_come_ci_high']:,.2f}",
+            ]
+        )
+    for sy in r.systems.itertuples(index=False):
+        d = sy._asdict()
+        rows.append(
+            [
+                f"<strong>System {_e(d['system'])}</strong>",
+                f"{d['ytd_outturn']:,.2f}",
+                f"{d['funding_paid_so_far']:,.2f}",
+                *(_pct(d[f"p_system_test_q{q + 1}"], 1) for q in range(k, 4)),
+                f"{d['expected_funding_to_come']:,.2f}",
+                f"{d['funding_to_come_ci_low']:,.2f} to {d['funding_to_come_ci_high']:,.2f}",
+            ]
+        )
+    out = (
+        f"<p>The year to date is known to the end of Q{k}. Under <strong>{_e(r.option)}</strong>, "
+        "the option signed, this is the chance that each member passes each remaining quarter's "
+        "year-to-date finance test (after redistribution; for the system, the option's system "
+        "test), and the funding (PSF/CSF) paid so far and still to come. Q4 is the year-end "
+        "pass, on which PSF finance money missed earlier is recovered. "
+        f"{r.draws:,} simulated rests of the year; the interval is the 95% confidence interval "
+        "of the expectation.</p>" + _table(head, rows)
+    )
+    takes = r.what_it_takes
+    if not takes.empty:
+        target = float(takes["target"].iloc[0])
+        needs = [
+            [
+                _e(t["organisation"]),
+                _pct(t["p_year_end_pass_now"], 1),
+                f"{t['improvement_needed']:,.2f} ± {Z95 * t['se_improvement_needed']:,.2f}",
+                _pct(t["p_year_end_pass_with_improvement"], 1),
+            ]
+            for t in (row._asdict() for row in takes.itertuples(index=False))
+        ]
+        out += (
+            f"<h3>What it takes: a year-end pass with a chance of {target:.0%}</h3>"
+            "<p>The improvement over the remaining quarters (£m of year-to-date surplus by year "
+            "end, with its 95% interval), each member alone, the others as forecast.</p>"
+            + _table(
+                ["Member", "P(year-end pass) now", "Improvement needed (£m)", "P with it"], needs
+            )
+        )
+    out += (
+        "<p class='note'>Caveats: the figures are conditional on the year to date in the "
+        "scenario's <code>actuals</code> and on the model's independent quarterly increments "
+        "(docs/in-year.md). Every other section of this report is conditioned on the same year "
+        "to date. In the closed quarters the A&amp;E element is taken as earned where it was "
+        "paid.</p>"
+    )
+    return out
+
+
 def _recommendation_html(data: ReportData) -> str:
     a = data.analysis
     money_word = "income" if a.counts_bonus else "funding"
@@ -1072,6 +1151,13 @@ def render_html(data: ReportData) -> str:
     # which the national page may rearrange: the summary is put before whatever it gives.
     opening, *rest = SECTIONS
     parts = [(anchor, title, _section(anchor, bodies[anchor](data))) for anchor, title in rest]
+    if data.in_year is not None:  # after the recommendation
+        at = next(i for i, (anchor, _, _) in enumerate(parts) if anchor == "recommendation") + 1
+        body = (
+            f"<section id='{IN_YEAR[0]}'><h2>{_e(IN_YEAR[1])}</h2>{_in_year_html(data)}</section>"
+        )
+        parts.insert(at, (*IN_YEAR, body))
+        rest.insert(at, IN_YEAR)
     contents, sections, extra_css = list(rest), "".join(p[2] for p in parts), SUMMARY_CSS
     if m.n_systems > 1:  # the national page, and where it goes: report/national_html.py
         from sct_engine.report.national_html import NATIONAL_CSS, arrange_pages
