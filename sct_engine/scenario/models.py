@@ -810,6 +810,8 @@ class System(BaseModel):
 
 #: Largest number of closed quarters: Q4 is the year end, which the re-forecast simulates.
 MAX_CLOSED_QUARTERS = 3
+#: A year-to-date outturn this many standard deviations from its plan gets a warning.
+ACTUALS_WARNING_Z = 4.0
 #: Money within the quarter instalment it is checked against, £m (figures are rounded to £k).
 INSTALMENT_TOLERANCE = 1e-6
 
@@ -1108,6 +1110,7 @@ class Scenario(BaseModel):
         file = self._source.name if self._source else "<scenario>"
         found = [*self._correlation_repairs(file)]
         found += plausibility_warnings(self, file)
+        found += self._actuals_far_from_plan(file)
         for i, system in enumerate(self.systems):
             for j, org in enumerate(system.organisations):
                 if org.psf_forfeited:
@@ -1135,6 +1138,34 @@ class Scenario(BaseModel):
                         )
                     )
         return [self._locate(w) for w in found] if self._locate else found
+
+    def _actuals_far_from_plan(self, file: str) -> Iterator[Problem]:
+        """A year-to-date outturn more than ``ACTUALS_WARNING_Z`` standard deviations of the
+        year to date from its plan: allowed, but often a sign or unit slip."""
+        if self.actuals is None or not self.uncertainty.quarterly:
+            return
+        orgs = {o.id: o for s in self.systems for o in s.organisations}
+        shares = self.uncertainty.quarterly_variance or [0.25] * 4
+        variance = np.cumsum(shares)
+        for j, entry in enumerate(self.actuals.organisations):
+            org = orgs.get(entry.id)
+            if org is None:
+                continue
+            profile = np.cumsum(org.quarterly_profile or [0.25] * 4)
+            for q, figure in enumerate(entry.ytd_outturn):
+                spread = org.sd_value * math.sqrt(float(variance[q]))
+                expected = org.plan * float(profile[q])
+                if spread <= 0 or abs(figure - expected) <= ACTUALS_WARNING_Z * spread:
+                    continue
+                yield Problem(
+                    file,
+                    f"actuals.organisations[{j}].ytd_outturn[{q}]",
+                    f"'{entry.id}' Q{q + 1}: {figure:g} is {(figure - expected) / spread:+.1f} "
+                    f"standard deviations of the year to date from its plan ({expected:g}); "
+                    "the re-forecast takes it as given",
+                    "check the sign (surplus +, deficit -), the unit (£m) and that it is the "
+                    "year to date, not the quarter alone",
+                )
 
     def _correlation_repairs(self, file: str) -> Iterator[Problem]:
         a = self.uncertainty.national_share

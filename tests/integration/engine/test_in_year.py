@@ -158,3 +158,27 @@ def test_year_end_pass_matches_the_closed_form(engine, actual_q3, closed):
     z = (simulated - exact) / se
     print(f"closed form {exact:.4f}, {engine} {simulated:.4f}, z = {z:+.2f}")
     assert abs(z) < Z_TOLERANCE
+
+
+def test_lever_positions_with_actuals_match_the_reference_and_move_the_remaining_quarters():
+    """The solvers' lever positions on a conditioned model: kernel equals reference draw for
+    draw, each position is a run of the moved model, and a plan raised by b moves the year
+    end by b (1 - P_k) (the closed quarters stay at the actuals)."""
+    from sct_engine.analysis.submodels import system_trace
+    from sct_engine.engine.model import Lever, with_lever
+
+    model = with_actuals(
+        quarterly_model(REGIME_SYSTEMS, distribution="student_t", dof=5.0), closed=2
+    )
+    levers = [Lever(0, "plan", 1.5), Lever(1, "mitigation", 3.0), Lever(2, "plan", -2.0)]
+    kernel = system_trace("kernel", model, 9, 3000, levers)
+    reference = system_trace("reference", model, 9, 3000, levers)
+    for got, expected in zip(kernel, reference, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9)
+    for p, lever in enumerate(levers):
+        alone = system_trace("kernel", with_lever(model, *lever), 9, 3000)
+        np.testing.assert_array_equal(kernel[1][:, p], alone[1][:, :, lever.organisation])
+    moved = with_lever(model, 0, "plan", 1.5)
+    still = 1.0 - model.cumulative_profile[0, 1]
+    np.testing.assert_array_equal(moved.ytd_plan()[0, :2], model.ytd_plan()[0, :2])
+    assert moved.ytd_plan()[0, 3] - model.ytd_plan()[0, 3] == pytest.approx(1.5 * still)

@@ -12,7 +12,7 @@ from sct_engine.scenario import parse_scenario
 pytestmark = pytest.mark.unit
 
 
-def scenario(actuals: dict | None, quarterly: bool = True) -> dict:
+def scenario_data(actuals: dict | None, quarterly: bool = True) -> dict:
     data: dict = {
         "name": "in year",
         "uncertainty": {"quarterly": quarterly},
@@ -65,12 +65,12 @@ def good() -> dict:
 
 def problems(actuals: dict, quarterly: bool = True) -> str:
     with pytest.raises(ScenarioError) as err:
-        parse_scenario(scenario(actuals, quarterly))
+        parse_scenario(scenario_data(actuals, quarterly))
     return "\n".join(str(p) for p in err.value.problems)
 
 
 def test_a_good_year_to_date_reaches_the_model():
-    model = build_model(parse_scenario(scenario(good())))
+    model = build_model(parse_scenario(scenario_data(good())))
     assert model.closed_quarters == 2
     np.testing.assert_array_equal(model.actual_ytd_outturn, [[0.3, -0.8], [-0.2, -0.9]])
     np.testing.assert_array_equal(model.actual_ae_earned, [[True, False], [False, False]])
@@ -83,7 +83,7 @@ def test_a_good_year_to_date_reaches_the_model():
 
 
 def test_without_actuals_the_model_is_as_it_was():
-    model = build_model(parse_scenario(scenario(None)))
+    model = build_model(parse_scenario(scenario_data(None)))
     assert model.closed_quarters == 0 and model.actual_ytd_outturn is None
     np.testing.assert_array_equal(model.ytd_plan(), model.plan[:, None] * model.cumulative_profile)
 
@@ -148,3 +148,14 @@ def test_figures_are_finite_numbers_within_the_money_bounds(figure):
 def test_the_signed_option_must_be_in_the_menu():
     text = problems({**good(), "signed_option": "flexible_60"})
     assert "actuals.signed_option" in text and "flexible_50" in text
+
+
+def test_a_year_to_date_far_from_plan_is_warned_not_refused():
+    far = good()
+    far["organisations"][0]["ytd_outturn"] = [0.3, -8.0]  # sd 2 x sqrt(0.5): -8.0 is -6.0 sd
+    scenario = parse_scenario(scenario_data(far))
+    (warning,) = [w for w in scenario.warnings if w.field.startswith("actuals")]
+    assert warning.field == "actuals.organisations[0].ytd_outturn[1]"
+    assert "'acute' Q2" in warning.message and "-6.0 standard deviations" in warning.message
+    assert "sign" in warning.fix
+    assert not [w for w in parse_scenario(scenario_data(good())).warnings if "actuals" in w.field]
