@@ -402,7 +402,21 @@ class Analysis:
 
     @property
     def counts_incentive(self) -> bool:
+        """Whether income carries incentive PSF (some control total has an uplift)."""
         return bool(np.any(self.model.control_total_uplift != 0))
+
+    @property
+    def gain_word(self) -> str:
+        """The one word for a gain between options: ``income`` where the year-end bonus moves
+        with the option, else ``funding`` (incentive PSF is the same under every option, so it
+        cancels in a gain)."""
+        return "income" if self.counts_bonus else "funding"
+
+    @property
+    def level_word(self) -> str:
+        """The one word for an option's expected money: ``income`` where bonus or incentive PSF
+        is in it, else ``funding`` (PSF/CSF paid)."""
+        return "income" if self.counts_bonus or self.counts_incentive else "funding"
 
     def _schemes(self, names: Sequence[str] | None) -> list[str]:
         chosen = list(self.scheme_names) if names is None else list(names)
@@ -557,7 +571,7 @@ class Analysis:
         m = self.model
         names = dict(zip(m.system_ids, m.system_names, strict=True))
         at_stake = dict(zip(m.system_ids, m.system_funding(), strict=True))
-        money = "income" if self.counts_bonus else "funding"
+        money = self.gain_word
         lines = []
         for row in frame.itertuples(index=False):
             if row.scheme == self.baseline:

@@ -430,7 +430,7 @@ def _cash_timing_html(data: ReportData) -> str:
 
 def _recommendation_html(data: ReportData) -> str:
     a = data.analysis
-    money_word = "income" if a.counts_bonus else "funding"
+    money_word = a.gain_word
     parts = []
     if len(data.recommendations) > 1:
         rows = [

@@ -135,7 +135,7 @@ def national_lines(data: ReportData) -> list[str]:
         f"(± at most {rec['ci95_expected_funding_lost_bound']:,.1f}m)"
     )
     if view.joint is not None:
-        money_word = "income" if a.counts_bonus else "funding"
+        money_word = a.gain_word
         lines.append(f"National, {JOINT_BASIS}; beside it the {sum_basis(a.baseline)}:")
         for r in view.joint.itertuples(index=False):
             lines.append(

@@ -117,7 +117,7 @@ def test_page_one_states_the_joint_national_figure_under_its_label_not_the_sum()
     ]
     data = SimpleNamespace(
         recommendations=recs,
-        analysis=SimpleNamespace(counts_bonus=True, baseline="organisation_only"),
+        analysis=SimpleNamespace(gain_word="income", baseline="organisation_only"),
     )
     text = _many_systems(with_joint_view(data, gain=12.34, half=1.5))
     answer = text[: text.index("</p>")]
@@ -144,7 +144,7 @@ def test_many_systems_fit_page_one_as_counts_and_the_largest_gains():
     assert len(recs) > PAGE_ONE_SYSTEMS
     data = SimpleNamespace(
         recommendations=recs,
-        analysis=SimpleNamespace(counts_bonus=False, baseline="organisation_only"),
+        analysis=SimpleNamespace(gain_word="funding", baseline="organisation_only"),
     )
     text = _many_systems(with_joint_view(data, gain=12.0, half=1.5))
     assert "42 systems: 30 would sign a risk-sharing option" in text
