@@ -14,7 +14,6 @@ from sct_engine.analysis.national import (
     JOINT_BASIS,
     RECOMMENDED_MIX,
     NationalView,
-    national_view,
     sum_basis,
 )
 from sct_engine.analysis.paired import Z95
@@ -29,21 +28,10 @@ NATIONAL_FIRST_SYSTEMS = 10
 RANKING_OPTION = "all_or_nothing"
 
 
-#: The last report's national view: the page, the workbook and the terminal lines share one
-#: joint simulation (``(data, view)``, checked by identity).
-_LAST_VIEW: list[tuple[ReportData, NationalView]] = []
-
-
 def report_national_view(data: ReportData) -> NationalView:
-    """The national view of the report's analysis, with the report's recommendations and the
-    joint counterfactuals (simulated once per report, on the report's engine)."""
-    if _LAST_VIEW and _LAST_VIEW[0][0] is data:
-        return _LAST_VIEW[0][1]
-    view = national_view(
-        data.analysis, data.recommendations, joint=True, engine=data.settings.engine
-    )
-    _LAST_VIEW[:] = [(data, view)]
-    return view
+    """The national view of the report's analysis (:attr:`ReportData.national`, simulated once
+    per report)."""
+    return data.national
 
 
 def ranking_option(data: ReportData) -> str:

@@ -72,12 +72,11 @@ def test_the_glossary_explains_the_method_words():
 
 
 def with_joint_view(data, gain: float, half: float):
-    """``data`` with the report's national view cached as holding one joint row (the report
-    simulates it once; :func:`report_national_view` hands the cached one back)."""
+    """``data`` with the report's national view holding one joint row (a report simulates it
+    once, as ``ReportData.national``; :func:`report_national_view` hands it back)."""
     import pandas as pd
 
     from sct_engine.analysis.national import JOINT_BASIS, RECOMMENDED_MIX, NationalView
-    from sct_engine.report import national
 
     joint = pd.DataFrame(
         [
@@ -97,7 +96,7 @@ def with_joint_view(data, gain: float, half: float):
     )
     empty = pd.DataFrame()
     view = NationalView(systems=empty, options=empty, fairness=empty, recommended={}, joint=joint)
-    national._LAST_VIEW[:] = [(data, view)]
+    data.national = view
     return data
 
 
