@@ -18,7 +18,8 @@ each year (no outside money) and is applied to the same simulated years as the o
      worse off": no materiality is used up): ``mean(final loss_i) <= mean(loss alone_i)``, and
   2. within its risk appetite in its worst years: ``CVaR95(final loss_i) <= appetite_i``
      (Rockafellar-Uryasev linearisation, exact on the draws); a member with no stated appetite
-     is held to ``CVaR95(loss alone_i)``. The 1-in-20-year loss (p95) is at
+     is held to ``CVaR95(loss alone_i)`` (judging a table afterwards, :func:`tail_limit` adds
+     the member's materiality, as "not materially worse off" does). The 1-in-20-year loss (p95) is at
      most the CVaR95, so the constraint keeps the p95 within the appetite on the draws.
 
   The fixed payments matter where going alone pays a member more than its allocation (the
