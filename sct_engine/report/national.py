@@ -19,9 +19,10 @@ from sct_engine.analysis.national import (
 from sct_engine.analysis.paired import Z95
 from sct_engine.report.data import ReportData
 
-#: With at least this many systems the national page follows the inputs and the rest of the
-#: per-system material is collapsed under it; with fewer (but more than one) it follows that
-#: material.
+#: With at least this many systems the per-system material after the national page and the
+#: inputs is folded in one ``<details>`` and the per-member charts are drawn only with
+#: ``--system-detail``; with fewer (but more than one) it follows open. Any report with
+#: several systems opens with the national page.
 NATIONAL_FIRST_SYSTEMS = 10
 
 #: The option systems are ranked by when the scenario offers it ("all or nothing").
