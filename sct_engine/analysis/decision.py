@@ -413,6 +413,15 @@ class Analysis:
         return "income" if self.counts_bonus else "funding"
 
     @property
+    def income_parts(self) -> tuple[str, ...]:
+        """What income adds to funding in this analysis, in words (empty: income is funding)."""
+        parts = (
+            ("incentive PSF", self.counts_incentive),
+            ("the year-end bonus", self.counts_bonus),
+        )
+        return tuple(words for words, on in parts if on)
+
+    @property
     def level_word(self) -> str:
         """The one word for an option's expected money: ``income`` where bonus or incentive PSF
         is in it, else ``funding`` (PSF/CSF paid)."""
@@ -868,11 +877,7 @@ class Analysis:
         )
 
     def _money_words(self) -> str:
-        parts = ["PSF/CSF"]
-        if self.counts_incentive:
-            parts.append("incentive PSF")
-        if self.counts_bonus:
-            parts.append("the year-end bonus")
+        parts = ("PSF/CSF", *self.income_parts)
         return (
             "expected income (" + ", ".join(parts) + ")" if len(parts) > 1 else "expected funding"
         )

@@ -455,3 +455,5 @@ def test_one_word_for_gains_and_one_for_levels(bonus, incentive, gain, level):
     fake = SimpleNamespace(counts_bonus=bonus, counts_incentive=incentive)
     assert Analysis.gain_word.fget(fake) == gain
     assert Analysis.level_word.fget(fake) == level
+    parts = Analysis.income_parts.fget(fake)
+    assert ("incentive PSF" in parts, "the year-end bonus" in parts) == (incentive, bonus)
