@@ -18,7 +18,8 @@ each year (no outside money) and is applied to the same simulated years as the o
      worse off": no materiality is used up): ``mean(final loss_i) <= mean(loss alone_i)``, and
   2. within its risk appetite in its worst years: ``CVaR95(final loss_i) <= appetite_i``
      (Rockafellar-Uryasev linearisation, exact on the draws); a member with no stated appetite
-     is held to ``CVaR95(loss alone_i)``. The 1-in-20-year loss (p95) is at
+     is held to ``CVaR95(loss alone_i)`` (judging a table afterwards, :func:`tail_limit` adds
+     the member's materiality, as "not materially worse off" does). The 1-in-20-year loss (p95) is at
      most the CVaR95, so the constraint keeps the p95 within the appetite on the draws.
 
   The fixed payments matter where going alone pays a member more than its allocation (the
@@ -47,10 +48,14 @@ from sct_engine.analysis.rule import TAIL_LEVEL, DecisionRule
 from sct_engine.analysis.submodels import scheme_index, with_schemes
 from sct_engine.engine.model import Model
 from sct_engine.engine.reference import apply_schemes, bonus_held_at_baseline, draw_block
-from sct_engine.engine.rng import block_sizes
+from sct_engine.engine.rng import BLOCK_DRAWS, block_sizes
 
 #: Most simulated years the designer's programme is solved on (its size grows with them).
 AGREEMENT_DRAWS = 8_192
+
+#: First block of the held-out years an agreement is checked on: the designer uses at most
+#: ``AGREEMENT_DRAWS`` (one block) from block 0, so these never overlap the design's years.
+HELD_OUT_BLOCK = -(-AGREEMENT_DRAWS // BLOCK_DRAWS)
 
 #: A member's contribution cap of the capped formula, as a share of its own allocation.
 DEFAULT_CAP_SHARE = 0.1
@@ -90,11 +95,13 @@ def agreement_draws(
     seed: int,
     draws: int = AGREEMENT_DRAWS,
     rule: DecisionRule | None = None,
+    first_block: int = 0,
 ) -> SystemDraws:
-    """Per-draw loss of one system's members alone and under ``scheme``: the run's first
-    ``draws`` simulated years (its seed, its blocks) on the numpy reference, the whole scenario
-    simulated so that the bonus is the one the decision rule counts (other systems at the
-    baseline)."""
+    """Per-draw loss of one system's members alone and under ``scheme``: ``draws`` simulated
+    years of the run (its seed, its blocks from ``first_block`` on) on the numpy reference, the
+    whole scenario simulated so that the bonus is the one the decision rule counts (other
+    systems at the baseline). ``first_block = HELD_OUT_BLOCK`` gives years independent of the
+    ones an agreement is designed on."""
     rule = rule or DecisionRule()
     for name in (baseline, scheme):
         scheme_index(model, name)
@@ -103,7 +110,7 @@ def agreement_draws(
     alone: list[np.ndarray] = []
     option: list[np.ndarray] = []
     for block, n in block_sizes(draws):
-        outcome = apply_schemes(two, draw_block(two, seed, block, n))
+        outcome = apply_schemes(two, draw_block(two, seed, first_block + block, n))
         bonus = bonus_held_at_baseline(two, outcome, 0)
         for k, out in ((0, alone), (1, option)):
             out.append(outcome.paid[k][:, lo:hi] + bonus[k][:, lo:hi])
@@ -417,6 +424,14 @@ def evaluate(d: SystemDraws, losses: np.ndarray, level: float = TAIL_LEVEL) -> p
     )
 
 
+def held_out_check(held_out: SystemDraws, agreement: Agreement) -> pd.DataFrame:
+    """The designed agreement's outcome on simulated years it was not designed on
+    (:func:`evaluate` on ``held_out``): the programme meets its constraints exactly on its own
+    years, so only fresh years say how far that holds for the years to come. A member counts
+    as not worse off here when its change against alone is within its materiality."""
+    return evaluate(held_out, after(held_out.option, agreement))
+
+
 def formula_table(d: SystemDraws, agreement: Agreement | None = None) -> pd.DataFrame:
     """Every formula's outcome per member (one row per formula and member)."""
     frames = []
@@ -446,6 +461,7 @@ def agreement_table(d: SystemDraws, agreement: Agreement) -> pd.DataFrame:
 __all__ = [
     "AGREEMENT_DRAWS",
     "DEFAULT_CAP_SHARE",
+    "HELD_OUT_BLOCK",
     "Agreement",
     "SystemDraws",
     "after",
@@ -459,6 +475,7 @@ __all__ = [
     "formula_table",
     "formulas",
     "gain_share",
+    "held_out_check",
     "money_columns",
     "moved",
     "pro_rata",

@@ -402,7 +402,30 @@ class Analysis:
 
     @property
     def counts_incentive(self) -> bool:
+        """Whether income carries incentive PSF (some control total has an uplift)."""
         return bool(np.any(self.model.control_total_uplift != 0))
+
+    @property
+    def gain_word(self) -> str:
+        """The one word for a gain between options: ``income`` where the year-end bonus moves
+        with the option, else ``funding`` (incentive PSF is the same under every option, so it
+        cancels in a gain)."""
+        return "income" if self.counts_bonus else "funding"
+
+    @property
+    def income_parts(self) -> tuple[str, ...]:
+        """What income adds to funding in this analysis, in words (empty: income is funding)."""
+        parts = (
+            ("incentive PSF", self.counts_incentive),
+            ("the year-end bonus", self.counts_bonus),
+        )
+        return tuple(words for words, on in parts if on)
+
+    @property
+    def level_word(self) -> str:
+        """The one word for an option's expected money: ``income`` where bonus or incentive PSF
+        is in it, else ``funding`` (PSF/CSF paid)."""
+        return "income" if self.counts_bonus or self.counts_incentive else "funding"
 
     def _schemes(self, names: Sequence[str] | None) -> list[str]:
         chosen = list(self.scheme_names) if names is None else list(names)
@@ -557,7 +580,7 @@ class Analysis:
         m = self.model
         names = dict(zip(m.system_ids, m.system_names, strict=True))
         at_stake = dict(zip(m.system_ids, m.system_funding(), strict=True))
-        money = "income" if self.counts_bonus else "funding"
+        money = self.gain_word
         lines = []
         for row in frame.itertuples(index=False):
             if row.scheme == self.baseline:
@@ -854,11 +877,7 @@ class Analysis:
         )
 
     def _money_words(self) -> str:
-        parts = ["PSF/CSF"]
-        if self.counts_incentive:
-            parts.append("incentive PSF")
-        if self.counts_bonus:
-            parts.append("the year-end bonus")
+        parts = ("PSF/CSF", *self.income_parts)
         return (
             "expected income (" + ", ".join(parts) + ")" if len(parts) > 1 else "expected funding"
         )

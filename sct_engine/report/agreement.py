@@ -16,12 +16,14 @@ import pandas as pd
 
 from sct_engine.analysis.agreement import (
     AGREEMENT_DRAWS,
+    HELD_OUT_BLOCK,
     Agreement,
     SystemDraws,
     agreement_draws,
     agreement_table,
     design_agreement,
     formula_table,
+    held_out_check,
     money_columns,
 )
 from sct_engine.analysis.decision import Analysis
@@ -38,11 +40,13 @@ MAX_AGREEMENT_SYSTEMS = 10
 
 @dataclass(frozen=True)
 class SystemAgreement:
-    """One system's agreement: the draws it was designed on, the design, and why that option."""
+    """One system's agreement: the draws it was designed on, the design, why that option, and
+    the design's outcome on held-out years (None where no agreement exists)."""
 
     draws: SystemDraws
     agreement: Agreement
     why: str
+    held_out: pd.DataFrame | None = None
 
 
 def agreement_option(analysis: Analysis, system: int) -> str | None:
@@ -71,23 +75,32 @@ def design_agreements(
         scheme = agreement_option(analysis, s)
         if scheme is None:
             continue
-        d = agreement_draws(
-            m,
-            s,
-            scheme,
-            analysis.baseline,
-            analysis.seed,
-            min(draws, AGREEMENT_DRAWS),
-            analysis.rule,
-        )
+        n = min(draws, AGREEMENT_DRAWS)
+        d = agreement_draws(m, s, scheme, analysis.baseline, analysis.seed, n, analysis.rule)
         why = (
             "the recommended option"
             if recommended.get(sid) == scheme
             else f"the option worth most to the system, not recommended on its own "
             f"(the recommendation is {recommended.get(sid)})"
         )
-        out.append(SystemAgreement(d, design_agreement(d), why))
+        agreement = design_agreement(d)
+        held_out = None
+        if agreement.feasible:  # checked on as many years again, none of them the design's
+            fresh = agreement_draws(
+                m, s, scheme, analysis.baseline, analysis.seed, n, analysis.rule, HELD_OUT_BLOCK
+            )
+            held_out = held_out_check(fresh, agreement)
+        out.append(SystemAgreement(d, agreement, why, held_out))
     return out
+
+
+#: The held-out check's columns in the workbook's agreement table (prefixed ``held_out_``).
+HELD_OUT_COLUMNS = (
+    "change_vs_alone",
+    "ci95_change_vs_alone",
+    "not_worse_in_expectation",
+    "within_tail_limit",
+)
 
 
 def agreement_tables(agreements: list[SystemAgreement]) -> dict[str, pd.DataFrame]:
@@ -101,6 +114,9 @@ def agreement_tables(agreements: list[SystemAgreement]) -> dict[str, pd.DataFram
             if a.agreement.feasible
             else pd.DataFrame({"organisation": list(a.draws.organisations)})
         )
+        if a.held_out is not None:
+            for column in HELD_OUT_COLUMNS:
+                frame[f"held_out_{column}"] = a.held_out[column].to_numpy()
         frame.insert(0, "feasible", a.agreement.feasible)
         frame.insert(0, "scheme", a.draws.scheme)
         frame.insert(0, "system", a.draws.system)
@@ -173,6 +189,41 @@ def _outcome(a: SystemAgreement) -> str:
             "Limit on that average",
         ],
         rows,
+    )
+
+
+def _held_out(a: SystemAgreement) -> str:
+    """The agreement checked on years it was not designed on, in plain words."""
+    t = a.held_out
+    assert t is not None
+    n = len(a.draws.alone)
+    names = dict(zip(a.draws.organisations, a.draws.names, strict=True))
+    worse = [
+        f"{_e(names[r.organisation])} ({money(r.change_vs_alone, sign=True)} "
+        f"<span class='se'>{plus_minus(r.ci95_change_vs_alone)}</span> a year against alone)"
+        for r in t.itertuples(index=False)
+        if not r.not_worse_in_expectation
+    ]
+    over = [_e(names[r.organisation]) for r in t.itertuples(index=False) if not r.within_tail_limit]
+    if not worse and not over:
+        verdict = (
+            "every member is still not materially worse off than going alone in expectation "
+            "and within its limit in its worst years."
+        )
+    else:
+        parts = []
+        if worse:
+            parts.append("materially worse off than alone: " + "; ".join(worse))
+        if over:
+            parts.append("over its limit in its worst years: " + ", ".join(over))
+        verdict = (
+            "; ".join(parts) + ". The table is fitted to its own years: where a member's margin "
+            "is this thin, add a margin before signing or run the report with more draws."
+        )
+    return (
+        f"<p class='small'>Checked on {n:,} further simulated years not used to design it: "
+        + verdict
+        + "</p>"
     )
 
 
@@ -252,6 +303,8 @@ def agreement_html(agreements: list[SystemAgreement], n_systems: int) -> str:
             )
         else:
             out.append(f"<p><strong>{_e(a.agreement.message)}</strong></p>")
+        if a.held_out is not None:
+            out.append(_held_out(a))
         out.append("<h3>Common formulas on the same years</h3>" + _formulas(a))
     return "".join(out)
 
@@ -276,6 +329,7 @@ def agreement_lines(agreements: list[SystemAgreement]) -> list[str]:
 
 
 __all__ = [
+    "HELD_OUT_COLUMNS",
     "MAX_AGREEMENT_SYSTEMS",
     "SystemAgreement",
     "agreement_html",

@@ -317,7 +317,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
                 analysis = analyse_for_report(scenario, settings, run)
                 analysis.result.check_finite()  # every figure finite before anything is written
                 points.append(sweep_point(analysis, folder=folder))
-                _print_recommendations(args, folder, analysis.recommend(), analysis.counts_bonus)
+                _print_recommendations(args, folder, analysis.recommend(), analysis.gain_word)
                 continue
             data = prepare_report(scenario, settings, run=run)
             data.analysis.result.check_finite()  # every figure finite before anything is written
@@ -335,7 +335,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if sweep:
             page = os.path.relpath(out, sweep_out.parent)
             points.append(sweep_point(data.analysis, data.recommendations, folder, page))
-        _print_recommendations(args, folder, data.recommendations, data.analysis.counts_bonus)
+        _print_recommendations(args, folder, data.recommendations, data.analysis.gain_word)
         if not args.quiet:
             if data.analysis.model.n_systems > 1:
                 from sct_engine.report.national import national_lines
@@ -366,7 +366,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _print_recommendations(
-    args: argparse.Namespace, folder: str, recommendations: Sequence[Any], income: bool
+    args: argparse.Namespace, folder: str, recommendations: Sequence[Any], word: str
 ) -> None:
     if args.quiet:
         return
@@ -376,7 +376,7 @@ def _print_recommendations(
 
     for r in recommendations:
         print(
-            f"{r.system_name}: {headline(r, 'income' if income else 'funding')}"
+            f"{r.system_name}: {headline(r, word)}"
             + (f" Too close to call: {', '.join(r.too_close)}." if r.too_close else "")
         )
 

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +24,7 @@ import pandas as pd
 from sct_engine.analysis.decision import Analysis, Recommendation, analyse
 from sct_engine.analysis.incentives import incentive_gradient
 from sct_engine.analysis.inyear import InYear, actual_paid_so_far, reforecast, signed_option
+from sct_engine.analysis.national import NationalView, national_view
 from sct_engine.analysis.rule import DEFAULT_MAX_DRAWS, DecisionRule
 from sct_engine.analysis.sensitivity import Sensitivity, plan_variants, run_sensitivity
 from sct_engine.analysis.solvers import (
@@ -94,6 +96,15 @@ class ReportData:
     @property
     def detail_draws(self) -> int:
         return min(self.settings.detail_draws, self.analysis.draws)
+
+    @cached_property
+    def national(self) -> NationalView:
+        """The national view with the report's recommendations and the joint counterfactuals:
+        simulated once per report, on the report's engine, so page 1, the national page, the
+        workbook and the terminal lines share one joint simulation."""
+        return national_view(
+            self.analysis, self.recommendations, joint=True, engine=self.settings.engine
+        )
 
 
 # --- preparing ---------------------------------------------------------------------------

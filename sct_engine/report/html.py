@@ -354,16 +354,7 @@ def _member_funding_html(data: ReportData) -> str:
         out.append(f"<div class='members'>{''.join(figures)}</div>")
     income_words = (
         " Hatched bars, for members whose income differs from their funding: expected income, "
-        "the funding plus "
-        + " and ".join(
-            x
-            for x, on in (
-                ("incentive PSF", a.counts_incentive),
-                ("the year-end bonus", a.counts_bonus),
-            )
-            if on
-        )
-        + "."
+        "the funding plus " + " and ".join(a.income_parts) + "."
         if with_income
         else ""
     )
@@ -509,7 +500,7 @@ def _in_year_html(data: ReportData) -> str:
 
 def _recommendation_html(data: ReportData) -> str:
     a = data.analysis
-    money_word = "income" if a.counts_bonus else "funding"
+    money_word = a.gain_word
     parts = []
     if len(data.recommendations) > 1:
         rows = [
@@ -744,14 +735,7 @@ def _participation_html(data: ReportData) -> str:
     money_word = "income" if with_income else "funding"
     income_note = (
         " Income is the PSF/CSF received (funding) plus "
-        + " and ".join(
-            x
-            for x, on in (
-                ("incentive PSF", a.counts_incentive),
-                ("the year-end bonus", a.counts_bonus),
-            )
-            if on
-        )
+        + " and ".join(a.income_parts)
         + (
             "; incentive PSF is the same under every option, so the changes are changes of "
             "funding" + (" and bonus." if a.counts_bonus else ".")

@@ -14,36 +14,25 @@ from sct_engine.analysis.national import (
     JOINT_BASIS,
     RECOMMENDED_MIX,
     NationalView,
-    national_view,
     sum_basis,
 )
 from sct_engine.analysis.paired import Z95
 from sct_engine.report.data import ReportData
 
-#: With at least this many systems the national page follows the inputs and the rest of the
-#: per-system material is collapsed under it; with fewer (but more than one) it follows that
-#: material.
+#: With at least this many systems the per-system material after the national page and the
+#: inputs is folded in one ``<details>`` and the per-member charts are drawn only with
+#: ``--system-detail``; with fewer (but more than one) it follows open. Any report with
+#: several systems opens with the national page.
 NATIONAL_FIRST_SYSTEMS = 10
 
 #: The option systems are ranked by when the scenario offers it ("all or nothing").
 RANKING_OPTION = "all_or_nothing"
 
 
-#: The last report's national view: the page, the workbook and the terminal lines share one
-#: joint simulation (``(data, view)``, checked by identity).
-_LAST_VIEW: list[tuple[ReportData, NationalView]] = []
-
-
 def report_national_view(data: ReportData) -> NationalView:
-    """The national view of the report's analysis, with the report's recommendations and the
-    joint counterfactuals (simulated once per report, on the report's engine)."""
-    if _LAST_VIEW and _LAST_VIEW[0][0] is data:
-        return _LAST_VIEW[0][1]
-    view = national_view(
-        data.analysis, data.recommendations, joint=True, engine=data.settings.engine
-    )
-    _LAST_VIEW[:] = [(data, view)]
-    return view
+    """The national view of the report's analysis (:attr:`ReportData.national`, simulated once
+    per report)."""
+    return data.national
 
 
 def ranking_option(data: ReportData) -> str:
@@ -135,7 +124,7 @@ def national_lines(data: ReportData) -> list[str]:
         f"(± at most {rec['ci95_expected_funding_lost_bound']:,.1f}m)"
     )
     if view.joint is not None:
-        money_word = "income" if a.counts_bonus else "funding"
+        money_word = a.gain_word
         lines.append(f"National, {JOINT_BASIS}; beside it the {sum_basis(a.baseline)}:")
         for r in view.joint.itertuples(index=False):
             lines.append(

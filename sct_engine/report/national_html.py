@@ -114,7 +114,7 @@ def _summary_html(data: ReportData, view: Any) -> str:
         for name in a.scheme_names
         if counts[name] > 0
     )
-    money_word = "income" if a.counts_bonus else "funding"
+    money_word = a.gain_word
     base = opts.set_index("scheme").loc[a.baseline]
     lede = (
         f"<p class='lede'>{m.n_systems} systems, {m.n_orgs} organisations, "
@@ -148,7 +148,7 @@ def _joint_html(data: ReportData, view: Any) -> str:
     joint = view.joint
     if joint is None:
         return ""
-    money_word = "income" if a.counts_bonus else "funding"
+    money_word = a.gain_word
 
     def pm(value: float, ci: float, sign: bool = False, bound: bool = False) -> str:
         word = "± at most" if bound else "±"
@@ -281,7 +281,7 @@ def _participation_html(data: ReportData, view: Any) -> str:
         POSITION_COLOURS,
         "natpart",
     )
-    money_word = "income" if a.counts_bonus else "funding"
+    money_word = a.gain_word
     rows = [
         [
             f"<strong>{_e(r.scheme)}</strong>",
@@ -333,7 +333,7 @@ def _ranked_html(data: ReportData, view: Any) -> str:
     key = ranking_option(data)
     options = [x for x in a.scheme_names if x != a.baseline]
     colours = {name: scheme_colour(k) for k, name in enumerate(a.scheme_names)}
-    money_word = "income" if a.counts_bonus else "funding"
+    money_word = a.gain_word
     svg = system_gains_svg(
         list(ranked["system_name"]),
         {name: ranked[f"gain:{name}"].to_numpy() for name in options},
@@ -409,7 +409,7 @@ def _ranked_html(data: ReportData, view: Any) -> str:
 def _fairness_html(data: ReportData, view: Any) -> str:
     a = data.analysis
     fair = view.fairness[view.fairness["scheme"] != a.baseline]
-    money_word = "income" if a.counts_bonus else "funding"
+    money_word = a.gain_word
 
     def share(p: float) -> str:
         return "&ndash;" if not np.isfinite(p) else _pct(p)

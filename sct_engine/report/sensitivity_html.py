@@ -117,7 +117,7 @@ def sensitivity_section(data: ReportData) -> str:
     if sens is None:
         return f"<p class='note'>{_e(LEFT_OUT)}</p>"
     a = data.analysis
-    money_word = "income" if a.counts_bonus else "funding"
+    money_word = a.gain_word
     body = (
         _one_system(sens, a.model.system_ids[0], money_word)
         if a.model.n_systems == 1

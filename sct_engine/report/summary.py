@@ -122,8 +122,8 @@ def glossary_html() -> str:
 
 
 def money_word(data: ReportData) -> str:
-    """``income`` where the regime pays a bonus (it moves with the option), else ``funding``."""
-    return "income" if data.analysis.counts_bonus else "funding"
+    """The word for a gain between options (:attr:`Analysis.gain_word`)."""
+    return data.analysis.gain_word
 
 
 def headline(r: Recommendation, word: str) -> str:

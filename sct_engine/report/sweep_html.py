@@ -143,8 +143,8 @@ def _recommendation_html(points: Sequence[SweepPoint], tables: dict[str, pd.Data
     m = first.model
     opts = tables["sweep_options"]
     rec = tables["sweep_recommendation"]
-    money_word = "income" if first.counts_bonus or first.counts_incentive else "funding"
-    gain_word = "income" if first.counts_bonus else "funding"  # incentive PSF cancels in a gain
+    money_word = first.level_word
+    gain_word = first.gain_word  # incentive PSF cancels in a gain
     options = list(dict.fromkeys(opts["option"]))
     out = []
     for s, (sid, sname) in enumerate(zip(m.system_ids, m.system_names, strict=True)):
@@ -446,7 +446,7 @@ def render_sweep_html(points: Sequence[SweepPoint], failed: Sequence[tuple[str, 
         f"<title>{_e(name)}: the sweep compared</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{_e(name)}</h1>"
         f"<p class='lede'>What changes when {_e(what)} moves: the option to sign, the system's "
-        f"expected {'income' if first.counts_bonus else 'funding'} and each member's, at "
+        f"expected {first.gain_word} and each member's, at "
         f"{len(points)} points.</p>"
         f"<p class='meta'>{len(points)} points · {first.draws:,} simulated years each · seed "
         f"{first.seed} · {m.n_orgs} organisations in {m.n_systems} system"

@@ -238,6 +238,7 @@ _PREFIXES = (
     ("ci95_", "95% confidence interval ±: "),
     ("diff_", "Change in "),
     ("baseline_", "Baseline: "),
+    ("held_out_", "Held-out years: "),  # an agreement checked on years it was not designed on
 )
 _RATIO = re.compile(r"gradient|^lift$|ratio|gini")
 _PERCENT = re.compile(r"(^|_)p_|^p_|share|^target$|^loss_limit$|^p_ae$|probability")

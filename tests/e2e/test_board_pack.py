@@ -204,6 +204,13 @@ def test_the_pack_shows_the_agreement_as_a_table_to_sign(pack):
     section = section[: section.index("</section>")]
     assert "on top of flexible_25" in section or "No agreement" in section
     assert "Common formulas on the same years" in section
+    if "No agreement" not in section:  # a designed table is checked on years not its own
+        assert "further simulated years not used to design it" in section
     from openpyxl import load_workbook
 
-    assert "Agreement formulas" in load_workbook(pack["xlsx"], read_only=True).sheetnames
+    book = load_workbook(pack["xlsx"], read_only=True)
+    assert "Agreement formulas" in book.sheetnames
+    if "No agreement" not in section:
+        rows = book["Agreement"].iter_rows(values_only=True)
+        header = next(r for r in rows if r and "organisation" in r)
+        assert {"held_out_change_vs_alone", "held_out_within_tail_limit"} <= set(header)

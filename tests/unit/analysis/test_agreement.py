@@ -228,3 +228,47 @@ def test_the_columns_name_the_money_funding_alone_or_funding_and_bonus():
     np.testing.assert_array_equal(with_bonus[money].to_numpy(), plain[same].to_numpy())
     for column in money:
         assert "and bonus" in header(column).lower(), header(column)
+
+
+def test_the_held_out_years_are_the_runs_next_block_never_the_designs():
+    """The check's years are the run's own block after the design's (the same seed and
+    streams), so they are reproducible and share no year with the years the table was fitted
+    on."""
+    from sct_engine.analysis.agreement import HELD_OUT_BLOCK, agreement_draws
+    from sct_engine.engine.rng import BLOCK_DRAWS
+    from tests.factories import make_model
+
+    org = {"plan": 0.0, "control_total": 0.0, "sd": 5.0, "funding": 3.0}
+    model = make_model([[dict(org), dict(org, funding=2.0)]])
+    extra = 300
+    both = agreement_draws(model, 0, "flexible_50", "organisation_only", 7, BLOCK_DRAWS + extra)
+    held = agreement_draws(
+        model, 0, "flexible_50", "organisation_only", 7, extra, first_block=HELD_OUT_BLOCK
+    )
+    assert HELD_OUT_BLOCK * BLOCK_DRAWS >= 8192  # past every year the designer uses
+    np.testing.assert_array_equal(held.option, both.option[BLOCK_DRAWS:])
+    np.testing.assert_array_equal(held.alone, both.alone[BLOCK_DRAWS:])
+    assert not np.array_equal(held.option, both.option[:extra])
+
+
+def test_the_held_out_check_catches_a_table_fitted_to_its_own_years():
+    """On its own years the design meets every constraint exactly (the programme's); on fresh
+    years from the same distribution a binding expectation constraint fails about half the
+    time, so the check must be able to say no: over 40 fresh samples it says so at least once
+    and not always (binomial, p = 0.5: each bound fails with probability 2**-40)."""
+    from sct_engine.analysis.agreement import held_out_check
+
+    d = replace(two_members(seed=3), materiality=np.zeros(2))
+    agreement = design_agreement(d)
+    assert agreement.feasible
+    own = held_out_check(d, agreement)
+    assert own["not_worse_in_expectation"].all() and own["within_tail_limit"].all()
+    verdicts = [
+        bool(
+            held_out_check(replace(two_members(seed=100 + k), materiality=np.zeros(2)), agreement)[
+                "not_worse_in_expectation"
+            ].all()
+        )
+        for k in range(40)
+    ]
+    assert 0 < sum(verdicts) < len(verdicts)

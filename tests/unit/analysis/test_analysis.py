@@ -434,3 +434,26 @@ def test_unknown_names_are_refused():
         analyse(model, draws=100, baseline="nope")
     with pytest.raises(ValueError, match="unknown organisation"):
         incentive_gradient(model, seed=1, draws=100, organisations=["nope"])
+
+
+@pytest.mark.parametrize(
+    ("bonus", "incentive", "gain", "level"),
+    [
+        (False, False, "funding", "funding"),
+        (True, False, "income", "income"),
+        (False, True, "funding", "income"),  # incentive PSF is in a level, cancels in a gain
+        (True, True, "income", "income"),
+    ],
+)
+def test_one_word_for_gains_and_one_for_levels(bonus, incentive, gain, level):
+    """The report's words come from the analysis alone: a gain is income only when the bonus
+    moves with the option; a level is income when bonus or incentive PSF is in it."""
+    from types import SimpleNamespace
+
+    from sct_engine.analysis.decision import Analysis
+
+    fake = SimpleNamespace(counts_bonus=bonus, counts_incentive=incentive)
+    assert Analysis.gain_word.fget(fake) == gain
+    assert Analysis.level_word.fget(fake) == level
+    parts = Analysis.income_parts.fget(fake)
+    assert ("incentive PSF" in parts, "the year-end bonus" in parts) == (incentive, bonus)

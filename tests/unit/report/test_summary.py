@@ -72,12 +72,11 @@ def test_the_glossary_explains_the_method_words():
 
 
 def with_joint_view(data, gain: float, half: float):
-    """``data`` with the report's national view cached as holding one joint row (the report
-    simulates it once; :func:`report_national_view` hands the cached one back)."""
+    """``data`` with the report's national view holding one joint row (a report simulates it
+    once, as ``ReportData.national``; :func:`report_national_view` hands it back)."""
     import pandas as pd
 
     from sct_engine.analysis.national import JOINT_BASIS, RECOMMENDED_MIX, NationalView
-    from sct_engine.report import national
 
     joint = pd.DataFrame(
         [
@@ -97,7 +96,7 @@ def with_joint_view(data, gain: float, half: float):
     )
     empty = pd.DataFrame()
     view = NationalView(systems=empty, options=empty, fairness=empty, recommended={}, joint=joint)
-    national._LAST_VIEW[:] = [(data, view)]
+    data.national = view
     return data
 
 
@@ -117,7 +116,7 @@ def test_page_one_states_the_joint_national_figure_under_its_label_not_the_sum()
     ]
     data = SimpleNamespace(
         recommendations=recs,
-        analysis=SimpleNamespace(counts_bonus=True, baseline="organisation_only"),
+        analysis=SimpleNamespace(gain_word="income", baseline="organisation_only"),
     )
     text = _many_systems(with_joint_view(data, gain=12.34, half=1.5))
     answer = text[: text.index("</p>")]
@@ -144,7 +143,7 @@ def test_many_systems_fit_page_one_as_counts_and_the_largest_gains():
     assert len(recs) > PAGE_ONE_SYSTEMS
     data = SimpleNamespace(
         recommendations=recs,
-        analysis=SimpleNamespace(counts_bonus=False, baseline="organisation_only"),
+        analysis=SimpleNamespace(gain_word="funding", baseline="organisation_only"),
     )
     text = _many_systems(with_joint_view(data, gain=12.0, half=1.5))
     assert "42 systems: 30 would sign a risk-sharing option" in text
