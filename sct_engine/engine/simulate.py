@@ -162,6 +162,8 @@ def run_provenance(
         "scenario_warnings": [str(w) for w in scenario.warnings] if scenario is not None else [],
         # a sweep point and --set changes applied to the file (sweep_point, sweep, set)
         **(scenario.changes if scenario is not None else {}),
+        # in year: the run simulates the rest of the year given the closed quarters' actuals
+        **({"closed_quarters": model.closed_quarters} if model.closed_quarters else {}),
     }
 
 

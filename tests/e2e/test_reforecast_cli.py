@@ -122,3 +122,12 @@ def test_convert_carries_actuals_to_yaml_and_to_a_workbook(tmp_path):
     args = ["reforecast", str(tmp_path / "q2.xlsx"), "--draws", "300", "--target", "0"]
     assert main([*args, "--out", str(out)]) == 0
     assert (out / "reforecast_members.csv").is_file()
+
+
+def test_a_run_of_a_scenario_with_actuals_says_so_in_run_json(tmp_path):
+    import json
+
+    out = tmp_path / "run"
+    assert main(["run", str(EXAMPLE), "--draws", "500", "--out", str(out), "--quiet"]) == 0
+    record = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert record["closed_quarters"] == 2
