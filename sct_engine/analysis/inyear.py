@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from sct_engine.analysis.solvers import control_total_buffer
+from sct_engine.analysis.solvers import control_total_buffer, mitigation_needed
 from sct_engine.analysis.submodels import national_baseline, scheme_index, with_schemes
 from sct_engine.engine.model import QUARTERS, Model
 from sct_engine.engine.reference import apply_schemes, draw_block
@@ -214,10 +214,12 @@ def reforecast(
 def what_it_takes(
     model: Model, seed: int, draws: int, option: str, target: float, engine: str = "kernel"
 ) -> pd.DataFrame:
-    """Per member, the improvement over the remaining quarters that brings P(year-end pass)
-    under ``option`` to ``target``: ``solvers.control_total_buffer`` on the conditioned model,
-    whose plan lever moves the remaining quarters by ``plan (P_q - P_k)``, so a plan raised by
-    ``b`` adds ``b (1 - P_k)`` to the year-end outturn. That is the improvement reported."""
+    """Per member, what brings P(year-end pass) under ``option`` to ``target``, each member
+    alone: the improvement over the remaining quarters, from ``solvers.control_total_buffer``
+    on the conditioned model (its plan lever moves the remaining quarters by
+    ``plan (P_q - P_k)``, so a plan raised by ``b`` adds ``b (1 - P_k)`` to the year-end
+    outturn: that is the improvement reported); or, instead, the management actions held for
+    the year end (``solvers.mitigation_needed``: the total, at least the member's own)."""
     k = model.closed_quarters
     still = 1.0 - model.cumulative_profile[:, k - 1]
     movable = [model.org_ids[i] for i in range(model.n_orgs) if still[i] > 0]
@@ -226,7 +228,11 @@ def what_it_takes(
     )
     if table.empty:
         return table
+    actions = mitigation_needed(
+        model, seed, draws, scheme=option, target=target, organisations=movable, engine=engine
+    ).set_index("organisation")
     share = table["organisation"].map(dict(zip(model.org_ids, still, strict=True)))
+    by_member = actions.loc[table["organisation"]]
     return pd.DataFrame(
         {
             "system": table["system"],
@@ -236,6 +242,10 @@ def what_it_takes(
             "improvement_needed": table["buffer"] * share,
             "se_improvement_needed": table["se_buffer"] * share,
             "p_year_end_pass_with_improvement": table["p_pass_with_buffer"],
+            "current_mitigation": by_member["current_mitigation"].to_numpy(),
+            "mitigation_needed": by_member["mitigation"].to_numpy(),
+            "se_mitigation_needed": by_member["se_mitigation"].to_numpy(),
+            "p_year_end_pass_with_mitigation": by_member["p_pass_with_mitigation"].to_numpy(),
         }
     )
 
@@ -278,14 +288,15 @@ def format_table(result: InYear) -> str:
         target = float(result.what_it_takes["target"].iloc[0])
         lines += [
             "",
-            f"What it takes: improvement over the remaining quarters (£m of year-to-date "
-            f"surplus) for P(year-end pass) >= {target:.0%}",
+            f"What it takes for P(year-end pass) >= {target:.0%}, each member alone: the "
+            "improvement over the remaining quarters (£m of year-to-date surplus), or instead "
+            "the management actions held for the year end (£m, in total)",
         ]
         for row in result.what_it_takes.itertuples(index=False):
             r = row._asdict()
             lines.append(
                 f"{r['organisation'][:15]:<16}now {r['p_year_end_pass_now']:6.1%}  "
                 f"needs {r['improvement_needed']:7.2f} (se {r['se_improvement_needed']:.2f})  "
-                f"then {r['p_year_end_pass_with_improvement']:6.1%}"
+                f"or actions {r['mitigation_needed']:7.2f} (has {r['current_mitigation']:.2f})"
             )
     return "\n".join(lines)

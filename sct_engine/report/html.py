@@ -476,16 +476,25 @@ def _in_year_html(data: ReportData) -> str:
                 _e(t["organisation"]),
                 _pct(t["p_year_end_pass_now"], 1),
                 f"{t['improvement_needed']:,.2f} ± {Z95 * t['se_improvement_needed']:,.2f}",
-                _pct(t["p_year_end_pass_with_improvement"], 1),
+                f"{t['mitigation_needed']:,.2f} ± {Z95 * t['se_mitigation_needed']:,.2f} "
+                f"(has {t['current_mitigation']:,.2f})",
             ]
             for t in (row._asdict() for row in takes.itertuples(index=False))
         ]
         out += (
             f"<h3>What it takes: a year-end pass with a chance of {target:.0%}</h3>"
-            "<p>The improvement over the remaining quarters (£m of year-to-date surplus by year "
-            "end, with its 95% interval), each member alone, the others as forecast.</p>"
+            "<p>Each member alone, the others as forecast: the improvement over the remaining "
+            "quarters (£m of year-to-date surplus by year end), or instead the management "
+            "actions held for the year end (£m in total, against what it has now); each with "
+            "its 95% interval.</p>"
             + _table(
-                ["Member", "P(year-end pass) now", "Improvement needed (£m)", "P with it"], needs
+                [
+                    "Member",
+                    "P(year-end pass) now",
+                    "Improvement needed (£m)",
+                    "Or management actions (£m)",
+                ],
+                needs,
             )
         )
     out += (

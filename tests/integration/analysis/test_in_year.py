@@ -118,6 +118,13 @@ def test_what_it_takes_matches_the_closed_form():
     print(f"improvement: closed form {exact:.3f}, solved {row['improvement_needed']:.3f}")
     assert abs(row["improvement_needed"] - exact) < tolerance
     assert row["p_year_end_pass_with_improvement"] >= target
+    # Management actions held for the year end lift the outturn one for one up to the control
+    # total, so from none the actions needed are the same figure.
+    actions = Z_TOLERANCE * row["se_mitigation_needed"] + 0.01
+    print(f"actions: closed form {exact:.3f}, solved {row['mitigation_needed']:.3f}")
+    assert row["current_mitigation"] == 0.0
+    assert abs(row["mitigation_needed"] - exact) < actions
+    assert row["p_year_end_pass_with_mitigation"] >= target
 
 
 def test_the_option_signed_defaults_to_organisation_only_and_is_checked():
