@@ -465,12 +465,36 @@ def _stay(recs: list[Recommendation]) -> str:
     return f"stay with {recs[0].baseline}" if recs else ""
 
 
+def _in_year_note(data: ReportData) -> str:
+    """Page 1's statement of the year to date, when the scenario has actuals: every figure is
+    for the rest of the year, and under the option signed what each system may still receive."""
+    r = data.in_year
+    if r is None:
+        return ""
+    parts = [
+        f"<strong>In year: Q{r.closed_quarters} is closed.</strong> Every figure in this report "
+        "is for the rest of the year given the year to date in the scenario."
+    ]
+    if len(r.systems) <= PAGE_ONE_SYSTEMS:
+        for row in r.systems.itertuples(index=False):
+            d = row._asdict()
+            parts.append(
+                f"Under {_e(r.option)}, the option signed, {_e(d['system'])} has been paid "
+                f"{money(d['funding_paid_so_far'])} and may expect {money(d['expected_funding_to_come'])} "
+                f"more ({money(d['funding_to_come_ci_low'])} to "
+                f"{money(d['funding_to_come_ci_high'])}, 95% confidence), with a "
+                f"{_pct(d['p_year_end_pass'])} chance of passing its year-end system test."
+            )
+    parts.append("See the In year section for each member and what it takes.")
+    return f"<p class='note'>{' '.join(parts)}</p>"
+
+
 def summary_section(data: ReportData) -> str:
     """The executive summary as one ``<section>`` (page 1 when printed)."""
     a = data.analysis
     m = a.model
     recs = data.recommendations
-    body: list[str] = []
+    body: list[str] = [_in_year_note(data)]
     if m.n_systems == 1:
         body.append(_system_summary(data, recs[0], 0))
     elif m.n_systems > PAGE_ONE_SYSTEMS:

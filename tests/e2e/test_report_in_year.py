@@ -32,3 +32,8 @@ def test_a_scenario_with_actuals_gets_an_in_year_section_after_the_recommendatio
     for member in ("acute_north", "acute_south", "ccg_valley"):
         assert member in body
     assert "What it takes" in body and "docs/in-year.md" in body
+    # Page 1 says the figures are for the rest of the year, and what is still to come.
+    summary = page[page.index("<section id='summary'") :]
+    summary = summary[: summary.index("</section>")]
+    assert "In year: Q2 is closed." in summary and "rest of the year" in summary
+    assert "Under flexible_50, the option signed, example_ics has been paid" in summary
