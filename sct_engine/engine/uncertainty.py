@@ -73,6 +73,13 @@ def draw_shocks(rng: np.random.Generator, model: Model, n: int) -> np.ndarray:
     return standard_variates(rng, model.distribution, model.dof, model.skew, shape)
 
 
+def draw_own_shocks(rng: np.random.Generator, model: Model, n: int) -> np.ndarray:
+    """Sobol' sampling: the organisations' own standard variates only, shape ``(n, n_orgs)``
+    or quarterly ``(n, 4, n_orgs)``; the common factors come from ``rng.sobol_normals``."""
+    shape = (n, QUARTERS, model.n_orgs) if model.quarterly else (n, model.n_orgs)
+    return standard_variates(rng, model.distribution, model.dof, model.skew, shape)
+
+
 def standard_factors(model: Model, shocks: np.ndarray) -> np.ndarray:
     """``sqrt(a) Z_nat + l_i Z_s + c_i own_i`` per organisation (last axis organisations;
     leading axes as ``shocks``): mean 0, variance 1.
