@@ -33,7 +33,6 @@ from sct_engine.engine.rng import (
     Replicate,
     block_generator,
     block_sizes,
-    sobol_normals,
 )
 from sct_engine.engine.stats import (
     HIST_BINS,
@@ -51,6 +50,7 @@ from sct_engine.engine.uncertainty import (
     draw_tail_losses,
     mitigate,
     outturns,
+    sobol_common_factors,
     ytd_outturns,
 )
 
@@ -448,7 +448,7 @@ class ReferenceRun:
     With ``trace`` it keeps per-draw traces (``trace``); with ``levers`` as well, every block
     is applied to the moved model of each lever (``with_lever``) on the same draws, the
     oracle of the kernel's lever positions. With a ``replicate`` its blocks are that
-    replicate's (``rng.Replicate``; Sobol' common factors from ``rng.sobol_normals``), as
+    replicate's (``rng.Replicate``; Sobol' common factors from ``rng.sobol_variates``), as
     ``KernelRun``'s.
     """
 
@@ -530,10 +530,8 @@ class ReferenceRun:
         rep, m = self.replicate, self.model
         if rep is None or not rep.sobol:
             return None
-        periods = 4 if m.quarterly else 1
-        dims = m.n_systems + 1
-        z = sobol_normals(self.seed, rep.index, local * self.block_draws, n, periods * dims)
-        return z.reshape(n, periods, dims) if m.quarterly else z
+        z = sobol_common_factors(m, self.seed, rep.index, local * self.block_draws, n)
+        return z if m.quarterly else z[:, 0]
 
     def reset(self) -> None:
         """Forget the statistics and draws so far (the next blocks stay as set)."""

@@ -11,19 +11,20 @@ Randomised quasi-Monte Carlo (``sampling="sobol"``, :mod:`.sampling`): a run is 
 into ``R`` independent replicates; replicate ``r`` numbers its blocks ``b R + r`` (so its
 pseudo-random streams are its own), and takes the common factors of the factor model
 (national and system variates, every period) from its own scrambled Sobol' sequence
-(:func:`sobol_normals`, scrambling seeded from ``SeedSequence(seed, spawn_key=(r,
+(:func:`sobol_variates`, scrambling seeded from ``SeedSequence(seed, spawn_key=(r,
 SOBOL_STREAM))``), block ``b`` being points ``b BLOCK_DRAWS`` onwards. With one
 replicate and pseudo-random sampling this is the plain numbering above.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import ndtri, stdtrit
 from scipy.stats import qmc
 
 #: Draws per block. Part of the definition of a result: changing it changes the numbers.
@@ -73,13 +74,17 @@ class Replicate:
         return local * self.count + self.index
 
 
-def sobol_normals(seed: int, replicate: int, first: int, n: int, dims: int) -> np.ndarray:
-    """Standard normals ``(n, dims)`` from points ``first .. first + n - 1`` of replicate
-    ``replicate``'s scrambled Sobol' sequence (``scipy.stats.qmc.Sobol``, Owen scrambling).
+def sobol_variates(
+    seed: int, replicate: int, first: int, n: int, dims: int, dof: float | None = None
+) -> np.ndarray:
+    """Standard variates ``(n, dims)`` (mean 0, variance 1) from points ``first .. first + n - 1``
+    of replicate ``replicate``'s scrambled Sobol' sequence (``scipy.stats.qmc.Sobol``, Owen
+    scrambling): normal by the inverse normal CDF, or with ``dof`` Student-t by the inverse t
+    CDF scaled by ``sqrt((dof - 2) / dof)`` as ``uncertainty.standard_variates`` scales it.
 
     Each point is moved to the centre of its ``2**-SOBOL_BITS`` cell before the inverse
-    normal CDF, so no coordinate is exactly 0 (an infinite variate); the centred points are
-    still uniform over the cells, so each variate is standard normal up to that grid.
+    CDF, so no coordinate is exactly 0 (an infinite variate); the centred points are still
+    uniform over the cells, so each variate has the distribution up to that grid.
     """
     engine = qmc.Sobol(
         dims,
@@ -94,5 +99,7 @@ def sobol_normals(seed: int, replicate: int, first: int, n: int, dims: int) -> n
     with warnings.catch_warnings():
         # A short last block is a prefix of the sequence: still exact in expectation.
         warnings.simplefilter("ignore", UserWarning)
-        u = engine.random(n)
-    return ndtri(u + 2.0 ** -(SOBOL_BITS + 1))
+        u = engine.random(n) + 2.0 ** -(SOBOL_BITS + 1)
+    if dof is None:
+        return ndtri(u)
+    return stdtrit(dof, u) * math.sqrt((dof - 2.0) / dof)

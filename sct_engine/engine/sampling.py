@@ -89,10 +89,10 @@ def sampling_problem(model: Model, sampling: str, replicates: int) -> tuple[str,
             f"Sobol' sampling needs {MIN_REPLICATES} to {MAX_REPLICATES} replicates "
             f"(got {replicates}): its standard errors come from the spread of the replicates"
         )
-    if model.distribution != DISTRIBUTION_CODES["normal"]:
+    if model.distribution == DISTRIBUTION_CODES["skew_normal"]:
         return "uncertainty.distribution", (
-            "Sobol' sampling is built for normal shocks (uncertainty.distribution: normal); "
-            "student_t and skew_normal shocks run with the default pseudo-random sampling"
+            "Sobol' sampling is built for normal and student_t shocks; skew_normal shocks "
+            "run with the default pseudo-random sampling"
         )
     periods = 4 if model.quarterly else 1
     if periods * (model.n_systems + 1) > SOBOL_MAX_DIMENSION:

@@ -137,7 +137,7 @@ def simulate(
     sampling : ``"pseudo"`` (default) or ``"sobol"``: randomised quasi-Monte Carlo for the
         common factors, ``replicates`` independent replicates, standard errors from their
         spread (:mod:`sct_engine.engine.sampling`); the draws are rounded up to a multiple
-        of ``replicates``. Normal shocks only (ScenarioError otherwise).
+        of ``replicates``. Normal or Student-t shocks (ScenarioError otherwise).
 
     Returns
     -------

@@ -47,10 +47,9 @@ from sct_engine.engine.rng import (
     Replicate,
     block_generator,
     block_sizes,
-    sobol_normals,
 )
 from sct_engine.engine.stats import HIST_BINS, Accumulator, PairedStats
-from sct_engine.engine.uncertainty import skew_normal_constants
+from sct_engine.engine.uncertainty import skew_normal_constants, sobol_common_factors
 
 #: Blocks per wave: fixed, so the order of float reductions never depends on threads.
 WAVE_BLOCKS = 16
@@ -437,12 +436,11 @@ class KernelRun:
         rep = self.replicate
         if rep is None or not rep.sobol:
             return np.zeros((0, 0, 0, 0))
+        m = self.model
         periods = self.periods.plan.shape[0]
-        dims = self.model.n_systems + 1
-        out = np.zeros((len(blocks), max(n for _, n in blocks), periods, dims))
+        out = np.zeros((len(blocks), max(n for _, n in blocks), periods, m.n_systems + 1))
         for j, (local, n) in enumerate(blocks):
-            z = sobol_normals(self.seed, rep.index, local * BLOCK_DRAWS, n, periods * dims)
-            out[j, :n] = z.reshape(n, periods, dims)
+            out[j, :n] = sobol_common_factors(m, self.seed, rep.index, local * BLOCK_DRAWS, n)
         return out
 
     def reset(self) -> None:

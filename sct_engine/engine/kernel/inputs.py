@@ -22,7 +22,8 @@ import numpy as np
 class Streams(NamedTuple):
     """One wave's random streams (numba typed lists of generators, one per block), each
     block's number of draws, and with Sobol' sampling the common factors of every draw
-    ``(blocks, draws, P, 1 + S)``: national then one per system, per period (``rng.sobol_normals``),
+    ``(blocks, draws, P, 1 + S)``: national then one per system, per period
+    (``uncertainty.sobol_common_factors``),
     read instead of the shock stream's; no elements with pseudo-random sampling."""
 
     shocks: Any
