@@ -18,14 +18,17 @@ replicate and pseudo-random sampling this is the plain numbering above.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtri, stdtrit
+from scipy import stats
+from scipy.special import ndtri
 from scipy.stats import qmc
+from scipy.stats.sampling import NumericalInversePolynomial
 
 #: Draws per block. Part of the definition of a result: changing it changes the numbers.
 BLOCK_DRAWS = 8192
@@ -80,7 +83,8 @@ def sobol_variates(
     """Standard variates ``(n, dims)`` (mean 0, variance 1) from points ``first .. first + n - 1``
     of replicate ``replicate``'s scrambled Sobol' sequence (``scipy.stats.qmc.Sobol``, Owen
     scrambling): normal by the inverse normal CDF, or with ``dof`` Student-t by the inverse t
-    CDF scaled by ``sqrt((dof - 2) / dof)`` as ``uncertainty.standard_variates`` scales it.
+    CDF (scipy's fast numerical inversion, :func:`_t_inverse`) scaled by
+    ``sqrt((dof - 2) / dof)`` as ``uncertainty.standard_variates`` scales it.
 
     Each point is moved to the centre of its ``2**-SOBOL_BITS`` cell before the inverse
     CDF, so no coordinate is exactly 0 (an infinite variate); the centred points are still
@@ -102,4 +106,12 @@ def sobol_variates(
         u = engine.random(n) + 2.0 ** -(SOBOL_BITS + 1)
     if dof is None:
         return ndtri(u)
-    return stdtrit(dof, u) * math.sqrt((dof - 2.0) / dof)
+    return _t_inverse(dof).ppf(u) * math.sqrt((dof - 2.0) / dof)
+
+
+@functools.cache
+def _t_inverse(dof: float) -> NumericalInversePolynomial:
+    """The inverse CDF of Student's t with ``dof`` degrees of freedom by scipy's polynomial
+    interpolation (PINV; u-error below 1e-12): five times faster than ``special.stdtrit``,
+    which would take a third of an England Sobol' run. Built once per ``dof`` (under a second)."""
+    return NumericalInversePolynomial(stats.t(dof), u_resolution=1e-12)
