@@ -156,7 +156,8 @@ def simulate(
     problem = sampling_problem(model, sampling, replicates)
     if problem:
         raise ScenarioError([Problem(file, problem[0], problem[1], _SAMPLING_FIX)])
-    check_memory(model, engine, _threads(engine), file, limit=memory_limit)
+    sobol_replicates = replicates if sampling == "sobol" else 0
+    check_memory(model, engine, _threads(engine), file, memory_limit, replicates=sobol_replicates)
     started = time.perf_counter()
     stats, errors = _run_engine(
         engine, model, draws, seed, progress, target_se, sampling, replicates
