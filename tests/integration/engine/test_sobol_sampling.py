@@ -13,8 +13,8 @@ from scipy.stats import norm
 from sct_engine.engine.kernel import KernelRun
 from sct_engine.engine.reference import ReferenceRun
 from sct_engine.engine.rng import Replicate, sobol_variates
-from sct_engine.engine.sampling import ReplicatedRun
-from sct_engine.engine.simulate import simulate
+from sct_engine.engine.sampling import ReplicatedRun, max_replicate_error
+from sct_engine.engine.simulate import CHECK_EVERY, simulate
 from sct_engine.errors import ScenarioError
 from sct_engine.rules import builtin_menu
 from sct_engine.scenario import load_scenario
@@ -148,6 +148,17 @@ def test_simulate_reports_replicate_standard_errors(tmp_path):
     )
     assert result.provenance["max_standard_error"] == result.max_standard_error()
     result.save(tmp_path / "out")
+
+
+def test_target_se_stops_on_the_replicate_standard_error():
+    """With a target the run stops at the first check (131,072 draws: 8,192 per replicate)
+    once the largest replicate standard error is below it, and run.json says which it reached."""
+    scenario = load_scenario("scenarios/example_ics.yaml")
+    result = simulate(scenario, draws=10**6, seed=6, target_se=0.5, sampling="sobol")
+    assert result.draws == CHECK_EVERY
+    reached = result.provenance["max_standard_error"]
+    assert reached == result.max_standard_error() <= 0.5
+    assert reached == max_replicate_error(result.standard_errors)
 
 
 def test_sobol_refuses_skew_normal_shocks_with_a_clear_message():
