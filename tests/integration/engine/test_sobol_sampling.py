@@ -4,7 +4,12 @@ an honest one."""
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +31,8 @@ from tests.integration.engine.test_kernel_parity import (
 )
 
 pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def replicated(engine, model, replicates, baseline=None, seed=29):
@@ -180,3 +187,41 @@ def test_default_sampling_is_unchanged_by_the_option():
     assert plain.standard_errors is None
     for name, value in plain.stats.arrays().items():
         np.testing.assert_array_equal(value, again.stats.arrays()[name], err_msg=name)
+
+
+THREADS_SCRIPT = """
+import json, sys
+import numba
+from sct_engine.engine.simulate import simulate
+result = simulate("scenarios/wave1_2018_19.yaml", draws=4 * 3 * 8192, seed=9, sampling="sobol",
+                  replicates=4)
+print(json.dumps({"threads": numba.get_num_threads(),
+                  **{k: v.tolist() for k, v in result.stats.arrays().items() if v.size < 5000},
+                  **{f"se_{k}": v.tolist() for k, v in result.standard_errors.items()}}))
+"""
+
+
+def test_sobol_results_identical_whatever_the_number_of_threads():
+    """Wave 1 (Student-t, quarterly, ten systems), 4 replicates of 3 blocks: every statistic
+    and replicate standard error the same with 1 and 2 threads (sums to 1e-12, the order of
+    float sums being fixed by the blocks)."""
+    found = []
+    for threads in (1, 2):
+        done = subprocess.run(
+            [sys.executable, "-c", THREADS_SCRIPT],
+            env={**os.environ, "NUMBA_NUM_THREADS": str(threads)},
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        found.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    one, two = found
+    assert (one.pop("threads"), two.pop("threads")) == (1, 2)
+    assert one.keys() == two.keys()
+    for name in one:
+        a, b = np.array(one[name]), np.array(two[name])
+        if a.dtype.kind == "i":
+            np.testing.assert_array_equal(a, b, err_msg=name)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=0, err_msg=name)
