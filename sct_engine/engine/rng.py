@@ -113,5 +113,5 @@ def sobol_variates(
 def _t_inverse(dof: float) -> NumericalInversePolynomial:
     """The inverse CDF of Student's t with ``dof`` degrees of freedom by scipy's polynomial
     interpolation (PINV; u-error below 1e-12): five times faster than ``special.stdtrit``,
-    which would take a third of an England Sobol' run. Built once per ``dof`` (under a second)."""
+    which took over a third of a wave 1 Sobol' run. Built once per ``dof`` (under a second)."""
     return NumericalInversePolynomial(stats.t(dof), u_resolution=1e-12)
