@@ -117,6 +117,20 @@ seed_arg = _run_number("seed", _whole_number)
 target_se_arg = _run_number("target_se", _number)
 
 
+def replicates_arg(text: str) -> int:
+    """argparse type for ``--replicates``: a whole number from 2 to 1024."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 2 <= value <= 1024:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number of replicates from 2 to 1024 (a standard error "
+            "needs at least two)"
+        )
+    return value
+
+
 def existing_folder(text: str) -> str:
     """argparse type: a folder that exists (``--files-root``: an empty text, a file or a missing
     folder would open something other than what was meant)."""
@@ -238,6 +252,8 @@ def _run_one(args: argparse.Namespace, scenario: Scenario, out: Path) -> None:
     from sct_engine.progress import ProgressBar
 
     draws = args.draws or scenario.simulation.draws
+    if args.sampling == "sobol":  # every replicate gets the same draws: rounded up
+        draws = -(-draws // args.replicates) * args.replicates
     with ProgressBar(total=draws, label=Path(args.scenario).name) as bar:
         result = simulate(
             scenario,
@@ -246,6 +262,8 @@ def _run_one(args: argparse.Namespace, scenario: Scenario, out: Path) -> None:
             engine=args.engine,
             progress=bar.update,
             target_se=args.target_se,
+            sampling=args.sampling,
+            replicates=args.replicates,
         )
     result.save(out)
     reached = result.provenance.get("max_standard_error")
@@ -336,6 +354,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="X",
         help="add draws until every probability and expected loss has a standard error below X "
         "(--draws is then the cap)",
+    )
+    run.add_argument(
+        "--sampling",
+        default="pseudo",
+        choices=["pseudo", "sobol"],
+        help="pseudo: pseudo-random draws (default); sobol: randomised quasi-Monte Carlo for the "
+        "national and system factors, standard errors from independent replicates "
+        "(docs/results.md#sampling)",
+    )
+    run.add_argument(
+        "--replicates",
+        type=replicates_arg,
+        default=16,
+        metavar="R",
+        help="with --sampling sobol: independent replicates, 2 to 1024 (default 16); the draws "
+        "are rounded up to a multiple of R",
     )
     run.add_argument("--quiet", action="store_true", help="do not print the summary")
     add_variant_options(run)

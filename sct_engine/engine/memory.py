@@ -35,14 +35,31 @@ _N_CODES = 8
 _UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
-def run_memory_bytes(model: Model, engine: str, threads: int = 1, paired: bool = False) -> int:
+def run_memory_bytes(
+    model: Model, engine: str, threads: int = 1, paired: bool = False, replicates: int = 0
+) -> int:
     """Estimated peak bytes of simulating ``model`` with ``engine`` (``kernel`` or ``reference``).
+
+    ``replicates`` (Sobol' sampling, :mod:`.sampling`; 0: a plain run) adds the Sobol'
+    common factors of a wave (kernel) or a block (reference), with their generation's
+    temporaries, and each replicate's sums of the reported statistics.
 
     ``paired`` adds the decision statistics of ``analyse`` (``sct compare``, ``sct report``):
     their totals and, on the kernel, each thread's per-bin loss sums; on the reference, one
     block's per-draw payments. The estimate counts the arrays that grow with the shape; it is
     meant to be within a small factor of the truth, which is all a refusal needs.
     """
+    k, n, s = len(model.schemes), model.n_orgs, model.n_systems
+    sobol = 0
+    if replicates:
+        points = BLOCK_DRAWS * (4 if model.quarterly else 1) * (1 + s) * 8
+        blocks = _WAVE_BLOCKS if engine == "kernel" else 1
+        sobol = (blocks + 3) * points + replicates * 8 * (8 * k * n + 2 * n + 4 * k * s + k + s)
+    return sobol + _run_bytes(model, engine, threads, paired)
+
+
+def _run_bytes(model: Model, engine: str, threads: int, paired: bool) -> int:
+    """``run_memory_bytes`` of a plain run."""
     k, n, s = len(model.schemes), model.n_orgs, model.n_systems
     b1 = HIST_BINS + 1
     totals = 8 * (
@@ -163,13 +180,14 @@ def check_memory(
     file: str,
     limit: int | None = None,
     paired: bool = False,
+    replicates: int = 0,
 ) -> int:
     """Refuse a run whose estimated memory exceeds ``limit`` (default :func:`memory_limit_bytes`).
 
     Returns the estimate. The problem names the shape that drives it and how to
-    shrink it or raise the limit.
+    shrink it or raise the limit. ``replicates``: as :func:`run_memory_bytes`.
     """
-    needed = run_memory_bytes(model, engine, threads, paired)
+    needed = run_memory_bytes(model, engine, threads, paired, replicates)
     limit = memory_limit_bytes() if limit is None else limit
     if limit is None or needed <= limit:
         return needed

@@ -30,6 +30,7 @@ from sct_engine.engine.rng import (
     SHOCK_STREAM,
     TAIL_OCCURS_STREAM,
     TAIL_SIZE_STREAM,
+    Replicate,
     block_generator,
     block_sizes,
 )
@@ -44,10 +45,12 @@ from sct_engine.engine.stats import (
 )
 from sct_engine.engine.uncertainty import (
     draw_ae_earned,
+    draw_own_shocks,
     draw_shocks,
     draw_tail_losses,
     mitigate,
     outturns,
+    sobol_common_factors,
     ytd_outturns,
 )
 
@@ -85,9 +88,17 @@ class BlockOutcome:
     system_pass_quarter: list[np.ndarray] | None = None
 
 
-def draw_block(model: Model, seed: int, block: int, n: int) -> BlockDraws:
-    """The random inputs of block ``block`` (identical whoever computes it)."""
-    shocks = draw_shocks(block_generator(seed, block, SHOCK_STREAM), model, n)
+def draw_block(
+    model: Model, seed: int, block: int, n: int, common: np.ndarray | None = None
+) -> BlockDraws:
+    """The random inputs of block ``block`` (identical whoever computes it). With ``common``
+    (Sobol' sampling: the national and system variates, ``(n, 1 + S)`` or quarterly
+    ``(n, 4, 1 + S)``) the shock stream gives only the organisations' own variates."""
+    rng = block_generator(seed, block, SHOCK_STREAM)
+    if common is None:
+        shocks = draw_shocks(rng, model, n)
+    else:
+        shocks = np.concatenate([common, draw_own_shocks(rng, model, n)], axis=-1)
     ae_earned = draw_ae_earned(block_generator(seed, block, AE_STREAM), model, n)
     tail_loss = None
     if model.has_tails:
@@ -445,7 +456,9 @@ class ReferenceRun:
     With a ``baseline`` (scheme index) it also keeps the decision statistics (``paired``).
     With ``trace`` it keeps per-draw traces (``trace``); with ``levers`` as well, every block
     is applied to the moved model of each lever (``with_lever``) on the same draws, the
-    oracle of the kernel's lever positions.
+    oracle of the kernel's lever positions. With a ``replicate`` its blocks are that
+    replicate's (``rng.Replicate``; Sobol' common factors from ``rng.sobol_variates``), as
+    ``KernelRun``'s.
     """
 
     def __init__(
@@ -456,11 +469,13 @@ class ReferenceRun:
         baseline: int | None = None,
         trace: bool = False,
         levers: Sequence[Lever] | None = None,
+        replicate: Replicate | None = None,
     ) -> None:
         if levers and (not trace or baseline is not None):
             raise ValueError("lever positions need trace=True and no baseline")
         self.model = model
         self.seed = seed
+        self.replicate = replicate
         self.block_draws = block_draws
         self.baseline = baseline
         self.tracing = trace
@@ -490,8 +505,10 @@ class ReferenceRun:
     def extend(self, draws: int, progress: Callable[[int], None] | None = None) -> None:
         """Add ``draws`` more draws: whole blocks from ``next_block`` on, the last possibly short."""
         for offset, n in block_sizes(draws, self.block_draws):
-            block = self.next_block + offset
-            drawn = draw_block(self.model, self.seed, block, n)
+            local = self.next_block + offset
+            drawn = draw_block(
+                self.model, self.seed, self._block(local), n, self._common_factors(local, n)
+            )
             if self.levers:
                 # The lever's member only, at every position: (n, L, K), (n, L, K, S), (n, L).
                 parts = []
@@ -512,6 +529,25 @@ class ReferenceRun:
             if progress is not None:
                 progress(n)
         self.next_block += -(-draws // self.block_draws)
+
+    def _block(self, local: int) -> int:
+        return local if self.replicate is None else self.replicate.block(local)
+
+    def _common_factors(self, local: int, n: int) -> np.ndarray | None:
+        """Sobol' sampling: block ``local``'s common factors (points ``local * block_draws`` on
+        of the replicate's sequence, ``block_draws`` a block), shaped as the shocks without their own variates."""
+        rep, m = self.replicate, self.model
+        if rep is None or not rep.sobol:
+            return None
+        z = sobol_common_factors(m, self.seed, rep.index, local * self.block_draws, n)
+        return z if m.quarterly else z[:, 0]
+
+    def reset(self) -> None:
+        """Forget the statistics and draws so far (the next blocks stay as set)."""
+        k, n, s = len(self.model.schemes), self.model.n_orgs, self.model.n_systems
+        self.acc = Accumulator.zeros(k, n, s)
+        self._paired = PairedStats.zeros(k, n, s) if self.baseline is not None else None
+        self._draws = 0
 
     def accumulator(self) -> Accumulator:
         return self.acc

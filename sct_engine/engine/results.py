@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 
 from sct_engine.engine.model import Model
+from sct_engine.engine.sampling import max_replicate_error
 from sct_engine.engine.stats import (
     HIST_BINS,
     Accumulator,
     hist_cvar,
     hist_quantile,
+    max_standard_error,
     mean_and_se,
     proportion_se,
 )
@@ -65,11 +67,34 @@ class Result:
     The tables are pandas DataFrames built on demand from the statistics:
     ``organisations``, ``systems`` and ``national``, one row per scheme and
     organisation / system / scheme.
+
+    ``standard_errors`` (Sobol' sampling, :mod:`~sct_engine.engine.sampling`): the
+    replicates' standard errors of the means per draw, by statistic; every ``se_`` column
+    then reads them, since the iid formula does not hold for quasi-random draws.
     """
 
     model: Model
     stats: Accumulator
     provenance: dict[str, Any] = field(default_factory=dict)
+    standard_errors: dict[str, np.ndarray] | None = None
+
+    def _mean_se(self, name: str, squares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean per draw of statistic ``name`` (a sum) and its standard error: the
+        replicates' with Sobol' sampling, else the iid formula from ``squares``."""
+        total, n = getattr(self.stats, name), self.stats.n
+        mean, se = mean_and_se(total, squares, n)
+        return mean, se if self.standard_errors is None else self.standard_errors[name]
+
+    def _proportion_se(self, name: str, iid: np.ndarray) -> np.ndarray:
+        """Standard error of the proportion counted by statistic ``name``: the replicates'
+        with Sobol' sampling, else ``iid`` (the binomial formula)."""
+        return iid if self.standard_errors is None else self.standard_errors[name]
+
+    def max_standard_error(self) -> float:
+        """Largest standard error of any reported probability or expected loss."""
+        if self.standard_errors is None:
+            return max_standard_error(self.stats)
+        return max_replicate_error(self.standard_errors)
 
     @property
     def draws(self) -> int:
@@ -84,7 +109,7 @@ class Result:
         """Per scheme and organisation: probabilities, expected funding and losses, p95, SE."""
         m, st, n = self.model, self.stats, self.stats.n
         k, n_orgs = len(self.scheme_names), m.n_orgs
-        lost_mean, lost_se = mean_and_se(st.org_lost_sum, st.org_lost_sumsq, n)
+        lost_mean, lost_se = self._mean_se("org_lost_sum", st.org_lost_sumsq)
         p_meet = np.broadcast_to(st.org_meet / n, (k, n_orgs))
         frame = pd.DataFrame(
             {
@@ -102,14 +127,14 @@ class Result:
                 "organisation_name": np.tile(m.org_names, k),
                 "sustainability_funding": np.tile(m.funding, k),
                 "p_pass_after_redistribution": (st.org_pass / n).ravel(),
-                "se_p_meet_control_total": proportion_se(p_meet * n, n).ravel(),
+                "se_p_meet_control_total": np.broadcast_to(
+                    self._proportion_se("org_meet", proportion_se(p_meet * n, n)), (k, n_orgs)
+                ).ravel(),
                 "quantile_bin_width": np.tile(m.funding / HIST_BINS, k),
                 "control_total_uplift": np.tile(m.control_total_uplift, k),
                 "expected_incentive": np.tile(self._expected_incentive(), k),
                 "expected_bonus": (st.org_bonus_sum / n).ravel(),
-                "se_expected_bonus": mean_and_se(st.org_bonus_sum, st.org_bonus_sumsq, n)[
-                    1
-                ].ravel(),
+                "se_expected_bonus": self._mean_se("org_bonus_sum", st.org_bonus_sumsq)[1].ravel(),
                 # Rule 6: funding paid in each quarter (recovered money in Q4); year-end mode pays all in Q4.
                 **{
                     f"expected_funding_q{q + 1}": (st.org_paid_quarter_sum[..., q] / n).ravel()
@@ -130,7 +155,7 @@ class Result:
         m, st, n = self.model, self.stats, self.stats.n
         k, n_sys = len(self.scheme_names), m.n_systems
         funding = m.system_funding()
-        lost_mean, lost_se = mean_and_se(st.system_lost_sum, st.system_lost_sumsq, n)
+        lost_mean, lost_se = self._mean_se("system_lost_sum", st.system_lost_sumsq)
         paid = np.add.reduceat(st.org_paid_sum, m.system_start[:-1], axis=1) / n
         return pd.DataFrame(
             {
@@ -164,7 +189,7 @@ class Result:
         """Per scheme, every organisation in the scenario together."""
         m, st, n = self.model, self.stats, self.stats.n
         total = float(m.funding.sum())
-        lost_mean, lost_se = mean_and_se(st.national_lost_sum, st.national_lost_sumsq, n)
+        lost_mean, lost_se = self._mean_se("national_lost_sum", st.national_lost_sumsq)
         return pd.DataFrame(
             {
                 "scheme": list(self.scheme_names),

@@ -17,13 +17,18 @@ from sct_engine.engine.memory import check_memory
 from sct_engine.engine.model import Lever, Model, build_model
 from sct_engine.engine.reference import ReferenceRun
 from sct_engine.engine.results import Result
-from sct_engine.engine.rng import BLOCK_DRAWS
+from sct_engine.engine.rng import BLOCK_DRAWS, Replicate
+from sct_engine.engine.sampling import DEFAULT_REPLICATES, ReplicatedRun, sampling_problem
 from sct_engine.engine.stats import HIST_BINS, Accumulator, max_standard_error
+from sct_engine.errors import Problem, ScenarioError
 from sct_engine.scenario import Scenario, check_run_numbers, load_scenario
 from sct_engine.version import __version__
 
 #: ``kernel``: the fused numba kernel (default); ``reference``: the plain numpy oracle.
 ENGINES = ("kernel", "reference")
+
+#: How to mend a scenario that Sobol' sampling cannot run.
+_SAMPLING_FIX = "run it with the default pseudo-random sampling (leave out --sampling sobol)"
 
 #: With a target standard error, precision is checked after every this many draws.
 CHECK_EVERY = 16 * BLOCK_DRAWS
@@ -36,17 +41,23 @@ def engine_run(
     baseline: int | None = None,
     trace: bool = False,
     levers: Sequence[Lever] | None = None,
+    replicate: Replicate | None = None,
 ) -> Any:
     """A run of ``model`` on ``engine`` (``KernelRun`` or ``ReferenceRun``), with the decision
     statistics against scheme ``baseline`` when one is given, and per-draw traces (funding
     paid, year-end pass, system loss) with ``trace``, at every lever position of ``levers``
-    on the same draws; ``extend`` adds draws."""
+    on the same draws; ``extend`` adds draws. ``replicate``: one replicate of a
+    :class:`~sct_engine.engine.sampling.ReplicatedRun`."""
     if engine == "kernel":
         from sct_engine.engine.kernel import KernelRun  # numba import only when used
 
-        return KernelRun(model, seed, baseline=baseline, trace=trace, levers=levers)
+        return KernelRun(
+            model, seed, baseline=baseline, trace=trace, levers=levers, replicate=replicate
+        )
     if engine == "reference":
-        return ReferenceRun(model, seed, baseline=baseline, trace=trace, levers=levers)
+        return ReferenceRun(
+            model, seed, baseline=baseline, trace=trace, levers=levers, replicate=replicate
+        )
     raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
 
 
@@ -57,21 +68,44 @@ def _run_engine(
     seed: int,
     progress: Callable[[int], None] | None,
     target_se: float | None,
-) -> Accumulator:
-    """Run ``draws`` draws, or with ``target_se`` stop early once every SE is below it.
+    sampling: str = "pseudo",
+    replicates: int = DEFAULT_REPLICATES,
+) -> tuple[Accumulator, dict[str, np.ndarray] | None]:
+    """Run ``draws`` draws, or with ``target_se`` stop early once every SE is below it; the
+    statistics, and with Sobol' sampling the replicates' standard errors (None otherwise).
 
     Precision is checked after whole multiples of ``CHECK_EVERY`` draws, so the
     stopping point, and every number, is fixed by the seed and the target.
     """
+    if sampling == "sobol":
+        replicated = ReplicatedRun(
+            lambda rep: engine_run(engine, model, seed, replicate=rep),
+            model,
+            sampling,
+            replicates,
+        )
+        _extend(replicated, draws, progress, target_se, replicated.max_standard_error)
+        return replicated.accumulator(), replicated.standard_errors()
     run = engine_run(engine, model, seed)
+    _extend(run, draws, progress, target_se, lambda: max_standard_error(run.accumulator()))
+    return run.accumulator(), None
+
+
+def _extend(
+    run: Any,
+    draws: int,
+    progress: Callable[[int], None] | None,
+    target_se: float | None,
+    reached: Callable[[], float],
+) -> None:
+    """``draws`` draws, or fewer once ``reached()`` is at or below ``target_se``."""
     if target_se is None:
         run.extend(draws, progress)
-        return run.accumulator()
+        return
     while run.draws < draws:
         run.extend(min(CHECK_EVERY, draws - run.draws), progress)
-        if max_standard_error(run.accumulator()) <= target_se:
+        if reached() <= target_se:
             break
-    return run.accumulator()
 
 
 def simulate(
@@ -82,6 +116,8 @@ def simulate(
     progress: Callable[[int], None] | None = None,
     target_se: float | None = None,
     memory_limit: int | None = None,
+    sampling: str = "pseudo",
+    replicates: int = DEFAULT_REPLICATES,
 ) -> Result:
     """Simulate every scheme option of a scenario on common random numbers.
 
@@ -98,6 +134,10 @@ def simulate(
         Monte Carlo standard error at or below this (``draws`` is then the cap).
     memory_limit : bytes the run may plan to use (default ``SCT_MEMORY_LIMIT``, else half
         the machine's memory); a larger run is refused before anything is allocated.
+    sampling : ``"pseudo"`` (default) or ``"sobol"``: randomised quasi-Monte Carlo for the
+        common factors, ``replicates`` independent replicates, standard errors from their
+        spread (:mod:`sct_engine.engine.sampling`); the draws are rounded up to a multiple
+        of ``replicates``. Normal or Student-t shocks (ScenarioError otherwise).
 
     Returns
     -------
@@ -113,14 +153,29 @@ def simulate(
     seed = scenario.simulation.seed if seed is None else int(seed)
     model = build_model(scenario)
     file = str(scenario.source) if scenario.source else "<scenario>"
-    check_memory(model, engine, _threads(engine), file, limit=memory_limit)
+    problem = sampling_problem(model, sampling, replicates)
+    if problem:
+        raise ScenarioError([Problem(file, problem[0], problem[1], _SAMPLING_FIX)])
+    sobol_replicates = replicates if sampling == "sobol" else 0
+    check_memory(model, engine, _threads(engine), file, memory_limit, replicates=sobol_replicates)
     started = time.perf_counter()
-    stats = _run_engine(engine, model, draws, seed, progress, target_se)
+    stats, errors = _run_engine(
+        engine, model, draws, seed, progress, target_se, sampling, replicates
+    )
     wall = time.perf_counter() - started
     provenance = run_provenance(scenario, model, stats, seed, engine, wall)
     provenance["draw_cap"] = draws if target_se is not None else None
     provenance["target_se"] = target_se
-    result = Result(model=model, stats=stats, provenance=provenance)
+    if errors is not None:
+        provenance |= {
+            "sampling": sampling,
+            "replicates": replicates,
+            "standard_errors": f"from {replicates} independent replicates: the SD of the "
+            f"replicate means / sqrt({replicates})",
+        }
+    result = Result(model=model, stats=stats, provenance=provenance, standard_errors=errors)
+    if errors is not None:
+        provenance["max_standard_error"] = result.max_standard_error()
     result.check_finite(file)
     return result
 

@@ -28,6 +28,7 @@ import math
 import numpy as np
 
 from sct_engine.engine.model import DISTRIBUTION_CODES, QUARTERS, Model
+from sct_engine.engine.rng import sobol_variates
 
 
 def skew_normal_constants(skew: float) -> tuple[float, float, float, float]:
@@ -70,6 +71,24 @@ def draw_shocks(rng: np.random.Generator, model: Model, n: int) -> np.ndarray:
     """Standard shocks of ``n`` draws, shape ``(n, 1 + n_systems + n_orgs)``, or
     ``(n, 4, 1 + n_systems + n_orgs)`` in quarterly mode."""
     shape = (n, QUARTERS, model.n_shocks) if model.quarterly else (n, model.n_shocks)
+    return standard_variates(rng, model.distribution, model.dof, model.skew, shape)
+
+
+def sobol_common_factors(model: Model, seed: int, replicate: int, first: int, n: int) -> np.ndarray:
+    """Sobol' sampling: the national and system variates of draws ``first .. first + n - 1``
+    of a replicate, shape ``(n, P, 1 + n_systems)`` with ``P`` periods (4 quarterly, else 1),
+    in the model's distribution (``rng.sobol_variates``; normal or Student-t)."""
+    periods = QUARTERS if model.quarterly else 1
+    dims = model.n_systems + 1
+    dof = model.dof if model.distribution == DISTRIBUTION_CODES["student_t"] else None
+    z = sobol_variates(seed, replicate, first, n, periods * dims, dof)
+    return z.reshape(n, periods, dims)
+
+
+def draw_own_shocks(rng: np.random.Generator, model: Model, n: int) -> np.ndarray:
+    """Sobol' sampling: the organisations' own standard variates only, shape ``(n, n_orgs)``
+    or quarterly ``(n, 4, n_orgs)``; the common factors come from ``sobol_common_factors``."""
+    shape = (n, QUARTERS, model.n_orgs) if model.quarterly else (n, model.n_orgs)
     return standard_variates(rng, model.distribution, model.dof, model.skew, shape)
 
 

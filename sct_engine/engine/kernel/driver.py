@@ -44,11 +44,12 @@ from sct_engine.engine.rng import (
     SHOCK_STREAM,
     TAIL_OCCURS_STREAM,
     TAIL_SIZE_STREAM,
+    Replicate,
     block_generator,
     block_sizes,
 )
 from sct_engine.engine.stats import HIST_BINS, Accumulator, PairedStats
-from sct_engine.engine.uncertainty import skew_normal_constants
+from sct_engine.engine.uncertainty import skew_normal_constants, sobol_common_factors
 
 #: Blocks per wave: fixed, so the order of float reductions never depends on threads.
 WAVE_BLOCKS = 16
@@ -86,6 +87,11 @@ class KernelRun:
     (an organisation's plan or mitigation moved), all on the same draws, and the traces
     follow each position's member.
 
+    With a ``replicate`` (:class:`~sct_engine.engine.rng.Replicate`, randomised quasi-Monte
+    Carlo, :mod:`~sct_engine.engine.sampling`) its blocks are that replicate's: streams keyed
+    by the replicate's block numbers and, with Sobol' sampling, the common factors read from
+    its scrambled Sobol' sequence (``Streams.common``), as ``ReferenceRun`` does.
+
     With ``profile`` it also counts CPU cycles per thread and phase of the loops
     (``loops.PHASES``) into ``phase_cycles``, and the wall seconds spent in the loops and
     in this driver between waves into ``wave_seconds`` and ``host_seconds``
@@ -101,11 +107,13 @@ class KernelRun:
         trace: bool = False,
         levers: Sequence[Lever] | None = None,
         profile: bool = False,
+        replicate: Replicate | None = None,
     ) -> None:
         if levers and (not trace or baseline is not None):
             raise ValueError("lever positions need trace=True and no baseline")
         self.model = model
         self.seed = seed
+        self.replicate = replicate
         self.bins = bins
         self.baseline = baseline
         self.tracing = trace
@@ -354,7 +362,9 @@ class KernelRun:
         host_started = time.perf_counter()
         m = self.model
         shock_gens, ae_gens, occurs_gens, size_gens = List(), List(), List(), List()
-        for block, _ in blocks:
+        rep = self.replicate
+        for local, _ in blocks:
+            block = local if rep is None else rep.block(local)
             shock_gens.append(block_generator(self.seed, block, SHOCK_STREAM))
             ae_gens.append(block_generator(self.seed, block, AE_STREAM))
             if m.has_tails:
@@ -371,6 +381,7 @@ class KernelRun:
             tail_occurs=occurs_gens,
             tail_size=size_gens,
             block_n=block_n,
+            common=self._common_factors(blocks),
         )
         decision = self._decision_args(block_n)
         wave_started = time.perf_counter()
@@ -418,6 +429,29 @@ class KernelRun:
         self.draws += int(block_n.sum())
         self.wave_seconds += wave_ended - wave_started
         self.host_seconds += (wave_started - host_started) + (time.perf_counter() - wave_ended)
+
+    def _common_factors(self, blocks: list[tuple[int, int]]) -> np.ndarray:
+        """Sobol' sampling: the wave's common factors ``(blocks, draws, P, 1 + S)`` (block ``b``
+        of the replicate: points ``b * BLOCK_DRAWS`` onwards); no elements otherwise."""
+        rep = self.replicate
+        if rep is None or not rep.sobol:
+            return np.zeros((0, 0, 0, 0))
+        m = self.model
+        periods = self.periods.plan.shape[0]
+        out = np.zeros((len(blocks), max(n for _, n in blocks), periods, m.n_systems + 1))
+        for j, (local, n) in enumerate(blocks):
+            out[j, :n] = sobol_common_factors(m, self.seed, rep.index, local * BLOCK_DRAWS, n)
+        return out
+
+    def reset(self) -> None:
+        """Forget the statistics and draws so far (the next blocks and traces stay as set):
+        :class:`~sct_engine.engine.sampling.ReplicatedRun` reuses one run for every replicate."""
+        m = self.model
+        self.totals = Accumulator.zeros(len(m.schemes), m.n_orgs, m.n_systems, self.bins)
+        self.paired_totals = PairedStats.zeros(len(m.schemes), m.n_orgs, m.n_systems, self.bins)
+        for arr in (*self._ints.values(), *self._dec_ints.values()):
+            arr[...] = 0
+        self.draws = 0
 
     def extend(self, draws: int, progress: Callable[[int], None] | None = None) -> None:
         """Add ``draws`` more draws (whole blocks from ``next_block`` on, the last one possibly short)."""

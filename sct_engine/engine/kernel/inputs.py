@@ -20,14 +20,18 @@ import numpy as np
 
 
 class Streams(NamedTuple):
-    """One wave's random streams (numba typed lists of generators, one per block) and each
-    block's number of draws."""
+    """One wave's random streams (numba typed lists of generators, one per block), each
+    block's number of draws, and with Sobol' sampling the common factors of every draw
+    ``(blocks, draws, P, 1 + S)``: national then one per system, per period
+    (``uncertainty.sobol_common_factors``),
+    read instead of the shock stream's; no elements with pseudo-random sampling."""
 
     shocks: Any
     ae: Any
     tail_occurs: Any
     tail_size: Any
     block_n: np.ndarray
+    common: np.ndarray
 
 
 class Shocks(NamedTuple):

@@ -243,11 +243,18 @@ def _factor(i, lo, sa, z_nat, z_s, system_loading, own_loading, correlated, corr
 
 
 @njit(inline="always")
-def _draw_factors(g, dp, dependence, org_system, start, z_sys, e, f):
+def _draw_factors(g, dp, dependence, org_system, start, z_sys, e, f, common, b, d, q):
     """One period's factor model in stream order (national, one per system, one per
-    organisation), then every organisation's combined factor into ``f``."""
+    organisation), then every organisation's combined factor into ``f``. With Sobol'
+    sampling (``common`` has elements) the national and system variates of block ``b``,
+    draw ``d``, period ``q`` are read from ``common`` and only the own variates are drawn."""
     sa, system_loading, own_loading, correlated, corr_root = dependence
-    z_nat = _common_factors(g, dp, z_sys)
+    if common.shape[0] > 0:
+        z_nat = common[b, d, q, 0]
+        for s in range(z_sys.shape[0]):
+            z_sys[s] = common[b, d, q, 1 + s]
+    else:
+        z_nat = _common_factors(g, dp, z_sys)
     _own_variates(g, dp, e)
     for i in range(f.shape[0]):
         home = org_system[i]
@@ -697,10 +704,13 @@ def _block_buffers(n_periods, n_orgs, n_sys, n_groups, start):
 
 
 @njit(inline="always")
-def _draw_paths(g, ga, gu, gz, dp, dependence, events, org_system, start, plan, sd, ct, p_ae, work):
+def _draw_paths(
+    g, ga, gu, gz, dp, dependence, events, org_system, start, plan, sd, ct, p_ae, work, common, b, d
+):
     """One draw of every period, as ``reference.draw_block`` and ``block_ytd_outturns``: each
     period's whole factor model in stream order (national, one per system, one per
-    organisation), the running sum of the increments (year to date), the year-end events on
+    organisation; with Sobol' sampling the common factors of block ``b``'s draw ``d`` from
+    ``common``), the running sum of the increments (year to date), the year-end events on
     the last period, and the A&E element earned per period (``earned_bits``, its own stream:
     order among streams is free). ``work``: ``_block_buffers``."""
     running, x, e, f, z_sys, _, _, _, _, _, earned_bits, event_loss, _, _ = work
@@ -708,7 +718,7 @@ def _draw_paths(g, ga, gu, gz, dp, dependence, events, org_system, start, plan, 
     n_periods, n_orgs = plan.shape
     last = n_periods - 1
     for q in range(n_periods):
-        _draw_factors(g, dp, dependence, org_system, start, z_sys, e, f)
+        _draw_factors(g, dp, dependence, org_system, start, z_sys, e, f, common, b, d, q)
         for i in range(n_orgs):
             before = running[q - 1, i] if q > 0 else 0.0
             running[q, i] = before + sd[q, i] * f[i]
@@ -1100,11 +1110,11 @@ def run_wave(
         scratch = _decision_scratch(n_schemes, n_orgs, n_sys)
         row = trace[0][b]
         block_start = _cycle_counter()
-        for _ in range(streams.block_n[b]):
+        for d in range(streams.block_n[b]):
             lap = _cycle_counter()
             _draw_paths(
                 g, ga, gu, gz, dp, dependence, events, members.org_system, start, plan, sd, ct,
-                members.p_ae, work,
+                members.p_ae, work, streams.common, bi, d,
             )  # fmt: skip
             lap = _lap(prof, tid, _DRAWING, lap)
             # Every lever position on the same draws (a plain run: one, without a lever).
@@ -1203,11 +1213,11 @@ def run_wave_quarterly(
         scratch = _decision_scratch(n_schemes, n_orgs, n_sys)
         row = trace[0][b]
         block_start = _cycle_counter()
-        for _ in range(streams.block_n[b]):
+        for d in range(streams.block_n[b]):
             lap = _cycle_counter()
             _draw_paths(
                 g, ga, gu, gz, dp, dependence, events, members.org_system, start, plan, sd, ct,
-                members.p_ae, work,
+                members.p_ae, work, streams.common, bi, d,
             )  # fmt: skip
             lap = _lap(prof, tid, _DRAWING, lap)
             for p in range(lever_member.shape[0]):

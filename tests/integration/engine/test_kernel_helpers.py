@@ -27,6 +27,7 @@ from sct_engine.engine.rng import (
     TAIL_SIZE_STREAM,
     block_generator,
 )
+from sct_engine.engine.uncertainty import sobol_common_factors
 from sct_engine.rules import SchemeOption, builtin_menu
 from tests.factories import make_model
 
@@ -90,35 +91,47 @@ def buffers(run: KernelRun) -> tuple:
     )
 
 
-def draw(run: KernelRun, gens: tuple, work: tuple) -> None:
-    """``loops._draw_paths``: one draw of every period into ``work``."""
+def draw(
+    run: KernelRun, gens: tuple, work: tuple, common: np.ndarray | None = None, d: int = 0
+) -> None:
+    """``loops._draw_paths``: one draw of every period into ``work`` (with Sobol' sampling,
+    draw ``d`` of the block's common factors ``common``, shaped ``(1, n, P, 1 + S)``)."""
     dp, dependence, events = run.shocks
     p = run.periods
     mb = run.members
+    common = np.zeros((0, 0, 0, 0)) if common is None else common
     loops._draw_paths(
         *gens, dp, dependence, events, mb.org_system, mb.system_start, p.plan, p.sd,
-        p.control_total, mb.p_ae, work,
+        p.control_total, mb.p_ae, work, common, 0, d,
     )  # fmt: skip
 
 
-def reference_block(model) -> tuple:
+def reference_block(model, common: np.ndarray | None = None) -> tuple:
     """The reference's draws of block 0 and its outturns, period first ``(n, P, N)``."""
-    draws = reference.draw_block(model, SEED, 0, DRAWS)
+    draws = reference.draw_block(model, SEED, 0, DRAWS, common)
     if model.quarterly:
         return draws, reference.block_ytd_outturns(model, draws)
     return draws, reference.block_outturns(model, draws)[:, None, :]
 
 
-@pytest.mark.parametrize("quarterly", [False, True], ids=["year_end", "quarterly"])
-def test_drawing_matches_the_reference_draw_for_draw(quarterly):
+@pytest.mark.parametrize(
+    ("quarterly", "sobol"),
+    [(False, False), (True, False), (False, True), (True, True)],
+    ids=["year_end", "quarterly", "year_end_sobol", "quarterly_sobol"],
+)
+def test_drawing_matches_the_reference_draw_for_draw(quarterly, sobol):
+    """With Sobol' sampling both read the same common factors and draw only the own shocks."""
     model = model_of(quarterly)
     run = KernelRun(model, SEED)
-    draws, outturn = reference_block(model)
+    common = sobol_common_factors(model, SEED, 0, 0, DRAWS) if sobol else None
+    draws, outturn = reference_block(
+        model, None if common is None else common if quarterly else common[:, 0]
+    )
     earned = draws.ae_earned if quarterly else draws.ae_earned[:, None, :]  # (n, P, N)
     bits = (earned * (1 << np.arange(earned.shape[1]))[None, :, None]).sum(axis=1)
     gens, work = generators(), buffers(run)
     for d in range(DRAWS):
-        draw(run, gens, work)
+        draw(run, gens, work, None if common is None else common[None], d)
         # Exact before the year-end events; after them to 1e-14 relative: a large adverse
         # event's size is ``exp`` of numpy (vectorised) in the reference and of libm in the
         # kernel, which may differ in the last place.
