@@ -424,12 +424,54 @@ def evaluate(d: SystemDraws, losses: np.ndarray, level: float = TAIL_LEVEL) -> p
     )
 
 
+def cvar_se(losses: np.ndarray, level: float = TAIL_LEVEL) -> np.ndarray:
+    """Standard error of :func:`cvar` per column, from the Rockafellar-Uryasev form
+    ``CVaR = q + E[(L - q)+] / (1 - level)`` (``q`` the quantile): the sample standard deviation
+    of ``q + (L - q)+ / (1 - level)`` over sqrt(n), its asymptotic standard error."""
+    n = losses.shape[0]
+    if n < 2:
+        return np.zeros(losses.shape[1])
+    q = np.quantile(losses, level, axis=0, method="inverted_cdf")
+    terms = q[None, :] + np.clip(losses - q[None, :], 0.0, None) / (1.0 - level)
+    return terms.std(axis=0, ddof=1) / np.sqrt(n)
+
+
+#: The held-out check's verdicts (the decision rule's three outcomes, in words).
+NOT_WORSE_OFF, WORSE_OFF, TOO_CLOSE = (
+    "not materially worse",
+    "materially worse",
+    "too close to call",
+)
+WITHIN_LIMIT, OVER_LIMIT = "within its limit", "over its limit"
+
+
 def held_out_check(held_out: SystemDraws, agreement: Agreement) -> pd.DataFrame:
     """The designed agreement's outcome on simulated years it was not designed on
-    (:func:`evaluate` on ``held_out``): the programme meets its constraints exactly on its own
-    years, so only fresh years say how far that holds for the years to come. A member counts
-    as not worse off here when its change against alone is within its materiality."""
-    return evaluate(held_out, after(held_out.option, agreement))
+    (:func:`evaluate` on ``held_out``), with two verdicts decided as the decision rule decides:
+    on 95% intervals, what they cannot resolve too close to call. The programme meets its
+    constraints exactly on its own years, so only fresh years say how far that holds.
+
+    ``expectation``: materially worse when even the top of the change's interval is below
+    minus the materiality; not materially worse when its bottom is not; else too close.
+    ``tail``: over its limit when the bottom of the CVaR95's interval (:func:`cvar_se`) is
+    above the limit, within it when the top is not; else too close."""
+    frame = evaluate(held_out, after(held_out.option, agreement))
+    losses = after(held_out.option, agreement)
+    change, half = frame["change_vs_alone"].to_numpy(), frame["ci95_change_vs_alone"].to_numpy()
+    floor = -held_out.materiality - TOLERANCE
+    frame["expectation"] = np.where(
+        change + half < floor, WORSE_OFF, np.where(change - half >= floor, NOT_WORSE_OFF, TOO_CLOSE)
+    )
+    tail = cvar(losses)
+    tail_half = 1.96 * cvar_se(losses)
+    limit = frame["tail_limit"].to_numpy() + TOLERANCE
+    frame["ci95_cvar95"] = tail_half
+    frame["tail"] = np.where(
+        tail - tail_half > limit,
+        OVER_LIMIT,
+        np.where(tail + tail_half <= limit, WITHIN_LIMIT, TOO_CLOSE),
+    )
+    return frame
 
 
 def formula_table(d: SystemDraws, agreement: Agreement | None = None) -> pd.DataFrame:
@@ -462,6 +504,11 @@ __all__ = [
     "AGREEMENT_DRAWS",
     "DEFAULT_CAP_SHARE",
     "HELD_OUT_BLOCK",
+    "NOT_WORSE_OFF",
+    "OVER_LIMIT",
+    "TOO_CLOSE",
+    "WITHIN_LIMIT",
+    "WORSE_OFF",
     "Agreement",
     "SystemDraws",
     "after",
@@ -470,6 +517,7 @@ __all__ = [
     "apply_table",
     "capped",
     "cvar",
+    "cvar_se",
     "design_agreement",
     "evaluate",
     "formula_table",

@@ -10,6 +10,7 @@ on a bounded number of the run's simulated years, and lays out the tables and th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,9 @@ import pandas as pd
 from sct_engine.analysis.agreement import (
     AGREEMENT_DRAWS,
     HELD_OUT_BLOCK,
+    OVER_LIMIT,
+    TOO_CLOSE,
+    WORSE_OFF,
     Agreement,
     SystemDraws,
     agreement_draws,
@@ -95,12 +99,7 @@ def design_agreements(
 
 
 #: The held-out check's columns in the workbook's agreement table (prefixed ``held_out_``).
-HELD_OUT_COLUMNS = (
-    "change_vs_alone",
-    "ci95_change_vs_alone",
-    "not_worse_in_expectation",
-    "within_tail_limit",
-)
+HELD_OUT_COLUMNS = ("change_vs_alone", "ci95_change_vs_alone", "expectation", "tail")
 
 
 def agreement_tables(agreements: list[SystemAgreement]) -> dict[str, pd.DataFrame]:
@@ -193,32 +192,45 @@ def _outcome(a: SystemAgreement) -> str:
 
 
 def _held_out(a: SystemAgreement) -> str:
-    """The agreement checked on years it was not designed on, in plain words."""
+    """The agreement checked on years it was not designed on, in plain words: what the held-out
+    years show as materially worse or over a limit, and what they cannot resolve."""
     t = a.held_out
-    assert t is not None
+    if t is None:
+        return ""
     n = len(a.draws.alone)
     names = dict(zip(a.draws.organisations, a.draws.names, strict=True))
-    worse = [
-        f"{_e(names[r.organisation])} ({money(r.change_vs_alone, sign=True)} "
-        f"<span class='se'>{plus_minus(r.ci95_change_vs_alone)}</span> a year against alone)"
-        for r in t.itertuples(index=False)
-        if not r.not_worse_in_expectation
+
+    def change(r: Any) -> str:
+        return (
+            f"{_e(names[r.organisation])} ({money(r.change_vs_alone, sign=True)} "
+            f"<span class='se'>{plus_minus(r.ci95_change_vs_alone)}</span> a year against alone)"
+        )
+
+    rows = list(t.itertuples(index=False))
+    worse = [change(r) for r in rows if r.expectation == WORSE_OFF]
+    over = [_e(names[r.organisation]) for r in rows if r.tail == OVER_LIMIT]
+    close = [change(r) for r in rows if r.expectation == TOO_CLOSE]
+    close += [
+        f"{_e(names[r.organisation])} (worst years against its limit)"
+        for r in rows
+        if r.tail == TOO_CLOSE
     ]
-    over = [_e(names[r.organisation]) for r in t.itertuples(index=False) if not r.within_tail_limit]
-    if not worse and not over:
+    parts = []
+    if worse:
+        parts.append("materially worse off than alone: " + "; ".join(worse))
+    if over:
+        parts.append("over its limit in its worst years: " + ", ".join(over))
+    if close:
+        parts.append("too close to call on these years: " + "; ".join(close))
+    if not parts:
         verdict = (
             "every member is still not materially worse off than going alone in expectation "
             "and within its limit in its worst years."
         )
     else:
-        parts = []
-        if worse:
-            parts.append("materially worse off than alone: " + "; ".join(worse))
-        if over:
-            parts.append("over its limit in its worst years: " + ", ".join(over))
-        verdict = (
-            "; ".join(parts) + ". The table is fitted to its own years: where a member's margin "
-            "is this thin, add a margin before signing or run the report with more draws."
+        verdict = "; ".join(parts) + (
+            ". The table is fitted to its own years: where a member's margin is this thin, add "
+            "a margin before signing or run the report with more draws."
         )
     return (
         f"<p class='small'>Checked on {n:,} further simulated years not used to design it: "

@@ -321,7 +321,7 @@ def _member_funding_html(data: ReportData) -> str:
     m = a.model
     part = a.participation()
     names = list(a.scheme_names)
-    with_income = a.counts_bonus or a.counts_incentive
+    with_income = a.level_word == "income"
     recommended = {r.system: r.scheme for r in data.recommendations}
     out = []
     for s, (sid, sname) in enumerate(zip(m.system_ids, m.system_names, strict=True)):
@@ -740,8 +740,8 @@ def _participation_html(data: ReportData) -> str:
     a = data.analysis
     m = a.model
     part = a.participation()
-    with_income = a.counts_bonus or a.counts_incentive
-    money_word = "income" if with_income else "funding"
+    money_word = a.level_word
+    with_income = money_word == "income"
     income_note = (
         " Income is the PSF/CSF received (funding) plus "
         + " and ".join(a.income_parts)

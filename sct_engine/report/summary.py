@@ -439,25 +439,28 @@ def _many_systems(data: ReportData) -> str:
 
 def _national_figure(data: ReportData) -> str:
     """Page 1's national figure: every system on its recommendation, simulated together (the
-    joint view the national page shows, :data:`JOINT_BASIS`); the one-system-at-a-time sum
-    follows under its own label (:func:`sum_basis`), never as the national figure."""
+    joint view the national page shows, :data:`JOINT_BASIS`), then the one-system-at-a-time sum
+    under its own label (:func:`sum_basis`), both read from the same joint table's row."""
     a = data.analysis
     word = money_word(data)
-    recs = data.recommendations
-    summed = sum(r.gain for r in recs if not r.stays)
-    sum_text = (
-        f" For comparison, the {_e(sum_basis(a.baseline))}: {money(summed, sign=True)} a year."
-    )
     view = report_national_view(data)
     if view.joint is None or RECOMMENDED_MIX not in set(view.joint["counterfactual"]):
-        return sum_text
+        summed = sum(r.gain for r in data.recommendations if not r.stays)
+        return (
+            f" The {_e(sum_basis(a.baseline))}: {money(summed, sign=True)} a year (no joint "
+            "simulation was made, so this sum is not a national figure)."
+        )
     row = view.joint.set_index("counterfactual").loc[RECOMMENDED_MIX]
     gain = float(row["diff_expected_income"])
     half = float(row["ci95_diff_expected_income"])
+    summed = float(row["sum_of_system_gains"])
+    summed_half = float(row["ci95_sum_of_system_gains_bound"])
     return (
         f" National figure, {_e(JOINT_BASIS)}, every system on its recommendation: "
         f"{money(gain, sign=True)} <span class='se'>{plus_minus(half)}</span> a year of "
-        f"expected {word} against every system on {_e(a.baseline)} (95% interval)." + sum_text
+        f"expected {word} against every system on {_e(a.baseline)} (95% interval)."
+        f" For comparison, the {_e(sum_basis(a.baseline))}: {money(summed, sign=True)} "
+        f"<span class='se'>{plus_minus(summed_half)}</span> a year (95% interval at most)."
     )
 
 

@@ -213,4 +213,4 @@ def test_the_pack_shows_the_agreement_as_a_table_to_sign(pack):
     if "No agreement" not in section:
         rows = book["Agreement"].iter_rows(values_only=True)
         header = next(r for r in rows if r and "organisation" in r)
-        assert {"held_out_change_vs_alone", "held_out_within_tail_limit"} <= set(header)
+        assert {"held_out_change_vs_alone", "held_out_expectation", "held_out_tail"} <= set(header)

@@ -85,12 +85,16 @@ def with_joint_view(data, gain: float, half: float):
                 "basis": JOINT_BASIS,
                 "diff_expected_income": gain,
                 "ci95_diff_expected_income": half,
+                "sum_of_system_gains": 21.5,
+                "ci95_sum_of_system_gains_bound": 0.7,
             },
             {
                 "counterfactual": "every system on flexible_25",
                 "basis": JOINT_BASIS,
                 "diff_expected_income": 99.0,
                 "ci95_diff_expected_income": 9.0,
+                "sum_of_system_gains": 88.0,
+                "ci95_sum_of_system_gains_bound": 8.0,
             },
         ]
     )
@@ -126,7 +130,11 @@ def test_page_one_states_the_joint_national_figure_under_its_label_not_the_sum()
         "expected income"
     )
     assert joint in answer
-    assert f"{sum_basis('organisation_only')}: {money(20.0, sign=True)}" in answer
+    # The sum is the joint table's own (21.5, not the 20 gains of 1.0 recomputed), with its bound.
+    assert (
+        f"{sum_basis('organisation_only')}: {money(21.5, sign=True)} "
+        f"<span class='se'>{plus_minus(0.7)}</span>"
+    ) in answer
     assert "each system deciding for itself" not in text
     assert money(99.0, sign=True) not in text
 
