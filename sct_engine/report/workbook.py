@@ -124,7 +124,6 @@ HEADERS: dict[str, str] = {
     "decision_draws": "Draws behind the verdict",
     "expectation": "Verdict in expectation",
     "tail": "Verdict on the 1-in-20-year loss",
-    "risk_appetite": "Risk appetite: most it can lose in a 1-in-20 year",
     "over_appetite": "1-in-20-year loss against the risk appetite",
     "lower_than_baseline": "1-in-20-year loss against the baseline's",
     "appetite": "Verdict on the risk appetite",
