@@ -29,6 +29,7 @@ import pandas as pd
 
 from sct_engine.analysis.paired import Z95, count_difference, mean_se, pair_se
 from sct_engine.analysis.rule import (
+    LOWER,
     NATIONAL_RULE_NOTE,
     NOT_WORSE,
     TAIL_LEVEL,
@@ -39,6 +40,7 @@ from sct_engine.analysis.rule import (
     changes_national_rules,
     combine,
     expectation_verdict,
+    lower_verdict,
     quantile_interval,
     tail_verdict,
 )
@@ -202,13 +204,14 @@ def _judge(model: Model, ev: _Evidence, rule: DecisionRule, is_baseline: bool) -
     # A member whose funding is the same in every draw has the same tail under both options.
     same = ev.paid_sumsq == 0.0
     tail = np.where(same, NOT_WORSE, tail)
-    # Against the baseline's tail too: an option lowering a member's 1-in-20-year loss is not
-    # ruled out for a breach the baseline has as well (the baseline is read on appetite alone).
+    # Against the baseline's tail too, paired like the tail test (an untouched member has the
+    # same p95 exactly): an option lowering a member's 1-in-20-year loss by more than its
+    # materiality is not ruled out for a breach the baseline has as well; one resolved as not
+    # materially lower is (the baseline is read on appetite alone).
+    over_appetite = appetite_verdict((low, high), model.risk_appetite, model.funding)
+    lower = lower_verdict((low, high), (low_b, high_b), threshold, model.funding, same)
     appetite = appetite_verdict(
-        (low, high),
-        model.risk_appetite,
-        model.funding,
-        None if is_baseline else (low_b, high_b),
+        (low, high), model.risk_appetite, model.funding, None if is_baseline else lower
     )
     if is_baseline:
         expectation = tail = np.full(model.n_orgs, NOT_WORSE)
@@ -232,6 +235,8 @@ def _judge(model: Model, ev: _Evidence, rule: DecisionRule, is_baseline: bool) -
         "baseline_funding_lost_p95_high": high_b,
         "tail": tail,
         "risk_appetite": stated,
+        "over_appetite": over_appetite,
+        "lower_than_baseline": lower,
         "appetite": appetite,
         "verdict": verdict,
     }
@@ -802,7 +807,7 @@ class Analysis:
                     compensation[name] = float(-worse["diff_expected_income"].clip(upper=0.0).sum())
                 elif len(close):
                     too_close.append(name)
-                    excluded[name] = _too_close_reason(close, org_names)
+                    excluded[name] = _too_close_reason(close, org_names, self.rule.tail)
             eligible = tuple(x for x in self.scheme_names if x not in excluded)
             expected = {x: float(income[scheme_index(m, x), s]) for x in self.scheme_names}
             best = max(eligible, key=lambda x: expected[x])
@@ -866,7 +871,10 @@ class Analysis:
             + (
                 "A member that states a risk appetite also finds an option unacceptable when "
                 "its 1-in-20-year loss under it exceeds that appetite and is not lower than "
-                "under the baseline. "
+                "under the baseline by more than its materiality (an option that does not "
+                "change the member's funding leaves it exactly as high); an option lowering it "
+                "by more than that is allowed, and the report says the appetite is still "
+                "breached. "
                 if self.model.risk_appetite is not None
                 and np.isfinite(self.model.risk_appetite).any()
                 else ""
@@ -911,6 +919,10 @@ class Analysis:
                 f"No member is materially worse off (by more than {self.rule.describe()}) in "
                 "expectation" + (", nor in its 1-in-20-year loss." if self.rule.tail else ".")
             )
+            d = self.decisions
+            rows = d[(d["scheme"] == best) & (d["system"] == self.model.system_ids[s])]
+            names = dict(zip(self.model.org_ids, self.model.org_names, strict=True))
+            reasons.extend(f"{x}." for x in over_appetite_but_lower(rows, names, base))
             over = self.system_loss_over()
             b, k = scheme_index(self.model, base), scheme_index(self.model, best)
             reasons.append(
@@ -973,18 +985,66 @@ def _exclusion_reason(worse: pd.DataFrame, org_names: dict[str, str], tail: bool
     return "; ".join(parts)
 
 
-def _too_close_reason(close: pd.DataFrame, org_names: dict[str, str]) -> str:
-    parts = [
-        f"{org_names[row.organisation]} ({row.organisation}): £{row.diff_expected_income:+.3f}m "
-        f"± £{Z95 * row.se_diff_expected_income:.3f}m against a materiality of "
-        f"£{row.materiality:.3f}m after {row.decision_draws:,} draws"
-        for row in close.itertuples(index=False)
-    ]
-    return (
-        "whether it leaves a member materially worse off is too close to call ("
-        + "; ".join(parts)
-        + ")"
+def _too_close_reason(close: pd.DataFrame, org_names: dict[str, str], tail: bool) -> str:
+    """Why an option is too close to call: per member, each comparison still unresolved."""
+    parts = []
+    appetite_only = True
+    for row in close.itertuples(index=False):
+        bits = []
+        if row.expectation == UNRESOLVED:
+            bits.append(
+                f"£{row.diff_expected_income:+.3f}m ± £{Z95 * row.se_diff_expected_income:.3f}m "
+                f"a year against a materiality of £{row.materiality:.3f}m"
+            )
+        if tail and row.tail == UNRESOLVED:
+            bits.append(
+                f"1-in-20-year loss £{row.funding_lost_p95_low:.2f}m to "
+                f"£{row.funding_lost_p95_high:.2f}m against £{row.baseline_funding_lost_p95_low:.2f}m "
+                f"to £{row.baseline_funding_lost_p95_high:.2f}m under the baseline, with a "
+                f"materiality of £{row.materiality:.3f}m"
+            )
+        appetite_only = appetite_only and not bits
+        if row.appetite == UNRESOLVED:
+            if row.over_appetite == WORSE:
+                bits.append(
+                    f"1-in-20-year loss £{row.funding_lost_p95_low:.2f}m to "
+                    f"£{row.funding_lost_p95_high:.2f}m, over its risk appetite of "
+                    f"£{row.risk_appetite:.2f}m, and whether it is lower than under the baseline "
+                    f"(£{row.baseline_funding_lost_p95_low:.2f}m to "
+                    f"£{row.baseline_funding_lost_p95_high:.2f}m) by more than "
+                    f"£{row.materiality:.3f}m is unresolved"
+                )
+            else:
+                bits.append(
+                    f"1-in-20-year loss £{row.funding_lost_p95_low:.2f}m to "
+                    f"£{row.funding_lost_p95_high:.2f}m against its risk appetite of "
+                    f"£{row.risk_appetite:.2f}m"
+                )
+        parts.append(
+            f"{org_names[row.organisation]} ({row.organisation}): {'; '.join(bits)}, "
+            f"after {row.decision_draws:,} draws"
+        )
+    what = (
+        "whether it is within a member's risk appetite"
+        if appetite_only
+        else "whether it leaves a member materially worse off"
+        + (" or beyond its risk appetite" if (close["appetite"] == UNRESOLVED).any() else "")
     )
+    return f"{what} is too close to call (" + "; ".join(parts) + ")"
+
+
+def over_appetite_but_lower(
+    rows: pd.DataFrame, org_names: dict[str, str], baseline: str
+) -> list[str]:
+    """Members an option leaves over their risk appetite, though lower than the baseline by
+    more than the materiality (so the rule allows it): one sentence each, for the board."""
+    still = rows[(rows["over_appetite"] == WORSE) & (rows["lower_than_baseline"] == LOWER)]
+    return [
+        f"{org_names[row.organisation]}: over its risk appetite of £{row.risk_appetite:.2f}m in a "
+        f"1-in-20 year under {row.scheme} (£{row.funding_lost_p95:.2f}m), but less so than under "
+        f"{baseline} (£{row.baseline_funding_lost_p95:.2f}m)"
+        for row in still.itertuples(index=False)
+    ]
 
 
 def _direction(value: float, negative: str, positive: str) -> str:
@@ -1047,4 +1107,5 @@ __all__ = [
     "Recommendation",
     "analyse",
     "compare",
+    "over_appetite_but_lower",
 ]

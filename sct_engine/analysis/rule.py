@@ -14,8 +14,12 @@ and extends unresolved comparisons with more draws. The rule, in words (docs/dec
    order-statistic interval under the option against the baseline's.
 4. *Risk appetite*. A member that states one (``risk_appetite``, £m) finds an option
    unacceptable when its 1-in-20-year loss under it exceeds that amount (the same interval
-   as the tail, against a fixed limit); the baseline stays allowed, and the report says when
-   even the baseline breaches it.
+   as the tail, against a fixed limit) and is not lower than under the baseline by more than
+   its materiality (resolved on the paired comparison of the two p95s, as the tail is; an
+   option that leaves the member's funding unchanged in every draw is exactly as high). An
+   option that lowers it by more than that is not held against the appetite (the report
+   says the appetite is still breached). The baseline stays allowed, and the report says
+   when even the baseline breaches it.
 5. *Like for like*. An option that changes a national rule (today: the A&E gateway switched
    off while the national rule has one) is shown but never recommended.
 """
@@ -46,6 +50,10 @@ TAIL_LEVEL = 0.95
 WORSE = "materially worse"
 NOT_WORSE = "not materially worse"
 UNRESOLVED = "too close to call"
+
+#: Verdicts of the option's 1-in-20-year loss against the baseline's, for the risk appetite.
+LOWER = "materially lower"
+NOT_LOWER = "not materially lower"
 
 #: Why an option that changes a national rule is never recommended.
 NATIONAL_RULE_NOTE = "changes national rules"
@@ -121,22 +129,48 @@ def tail_verdict(
     return np.where(worse, WORSE, np.where(fine, NOT_WORSE, UNRESOLVED))
 
 
+def lower_verdict(
+    option: tuple[np.ndarray, np.ndarray],
+    baseline: tuple[np.ndarray, np.ndarray],
+    threshold: np.ndarray,
+    cap: np.ndarray,
+    untouched: np.ndarray | None = None,
+) -> np.ndarray:
+    """Whether an option lowers a member's 1-in-20-year loss below the baseline's by more than
+    ``threshold`` (its materiality), from the two quantile intervals ``(low, high)``.
+
+    The tail comparison with the roles swapped (:func:`tail_verdict`): ``LOWER`` when the
+    baseline's lowest plausible p95 exceeds the option's highest by more than ``threshold``;
+    ``NOT_LOWER`` when it exceeds the option's lowest by at most ``threshold``; else
+    ``UNRESOLVED``. Where ``untouched`` (the member's funding the same under both in every
+    draw, so the same p95 exactly), ``NOT_LOWER`` whatever the intervals: two separate
+    intervals of one quantity overlap at any number of draws.
+    """
+    swapped = tail_verdict(baseline, option, threshold, cap)
+    verdict = np.where(
+        swapped == WORSE, LOWER, np.where(swapped == NOT_WORSE, NOT_LOWER, UNRESOLVED)
+    )
+    if untouched is not None:
+        verdict = np.where(untouched, NOT_LOWER, verdict)
+    return verdict
+
+
 def appetite_verdict(
     interval: tuple[np.ndarray, np.ndarray],
     appetite: np.ndarray | None,
     cap: np.ndarray,
-    baseline: tuple[np.ndarray, np.ndarray] | None = None,
+    lower: np.ndarray | None = None,
 ) -> np.ndarray:
     """Verdict on a member's risk appetite from its 1-in-20-year loss interval ``(low, high)``.
 
     ``appetite`` (£m, NaN where none is stated) is the most it can bear in a 1-in-20 year.
     Over its appetite (``WORSE``) when even the lowest plausible p95 exceeds it; within it
     (``NOT_WORSE``) when the highest plausible p95 does not; else unresolved. No appetite
-    stated: within it. With the ``baseline``'s interval, an option that lowers the member's
-    1-in-20-year loss below the baseline's is not held against it (the baseline cannot be
-    refused, so an option better on the very criterion must not lose to it): within when the
-    option's highest plausible p95 is below the baseline's lowest; an over-appetite verdict
-    becomes unresolved while the two intervals leave the option possibly lower.
+    stated: within it. With ``lower``, the option's p95 against the baseline's
+    (:func:`lower_verdict`): an option that lowers it by more than the materiality is not held
+    against the appetite (the baseline cannot be refused, so an option better on the very
+    criterion must not lose to it): ``NOT_WORSE``; one resolved as not materially lower keeps
+    its verdict; an over-appetite verdict becomes unresolved while ``lower`` is.
     """
     low, high = interval
     if appetite is None:
@@ -148,13 +182,10 @@ def appetite_verdict(
     over = stated & (low > limit + slack)
     within = ~stated | (high <= limit + slack)
     verdict = np.where(over, WORSE, np.where(within, NOT_WORSE, UNRESOLVED))
-    if baseline is None:
+    if lower is None:
         return verdict
-    low_b, high_b = baseline
-    lower = high < low_b - slack
-    maybe_lower = low < high_b - slack
-    verdict = np.where(lower, NOT_WORSE, verdict)
-    return np.where((verdict == WORSE) & maybe_lower, UNRESOLVED, verdict)
+    verdict = np.where(lower == LOWER, NOT_WORSE, verdict)
+    return np.where((verdict == WORSE) & (lower == UNRESOLVED), UNRESOLVED, verdict)
 
 
 def combine(expectation: np.ndarray, tail: np.ndarray | None) -> np.ndarray:
@@ -186,9 +217,11 @@ def changes_national_rules(model: Model) -> np.ndarray:
 
 __all__ = [
     "DEFAULT_MAX_DRAWS",
+    "LOWER",
     "MATERIALITY_FLOOR",
     "MATERIALITY_SHARE",
     "NATIONAL_RULE_NOTE",
+    "NOT_LOWER",
     "NOT_WORSE",
     "TAIL_LEVEL",
     "UNRESOLVED",
@@ -198,6 +231,7 @@ __all__ = [
     "changes_national_rules",
     "combine",
     "expectation_verdict",
+    "lower_verdict",
     "quantile_interval",
     "tail_verdict",
 ]

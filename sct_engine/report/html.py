@@ -12,7 +12,7 @@ import numpy as np
 
 from sct_engine.analysis.decision import HEAVY_LOSS_SHARE, TAIL_LEVEL
 from sct_engine.analysis.paired import Z95
-from sct_engine.analysis.rule import UNRESOLVED, WORSE
+from sct_engine.analysis.rule import LOWER, UNRESOLVED, WORSE
 from sct_engine.engine.model import Model
 from sct_engine.engine.stats import SYSTEM_LOSS_ABS, SYSTEM_LOSS_SHARE, proportion_se
 from sct_engine.report.data import ReportData, provenance_fields, scenario_changes
@@ -803,6 +803,16 @@ def _participation_html(data: ReportData) -> str:
                     cls = "close"
                 else:
                     cls = "better" if r.better_in_expectation else ""
+                if r.over_appetite == WORSE and r.lower_than_baseline == LOWER:
+                    text += (
+                        "<br><span class='flag'>"
+                        + _e(
+                            f"! over its risk appetite of {money(r.risk_appetite)} in a 1-in-20 "
+                            f"year ({money(r.funding_lost_p95)}), but less so than under "
+                            f"{a.baseline} ({money(r.baseline_funding_lost_p95)})"
+                        )
+                        + "</span>"
+                    )
                 cells.append((f"class='{cls}'", text))
             rows.append(cells)
     allowed = {r.system: r for r in data.recommendations}
@@ -827,7 +837,9 @@ def _participation_html(data: ReportData) -> str:
         f"{_e(a.baseline)}, on the same simulated years, ± 95% paired confidence interval.{income_note} "
         f"Red: materially worse off (by more than {_e(a.rule.describe())}) in expectation{tail_words}"
         + (
-            ", or its 1-in-20-year loss over its stated risk appetite"
+            ", or its 1-in-20-year loss over its stated risk appetite and not lower than under "
+            f"{_e(a.baseline)} by more than the materiality (! marks an option that leaves it "
+            "over its appetite but lower than the baseline does, which the rule allows)"
             if a.model.risk_appetite is not None and np.isfinite(a.model.risk_appetite).any()
             else ""
         )

@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from sct_engine.analysis.decision import HEAVY_LOSS_SHARE, Recommendation
+from sct_engine.analysis.decision import (
+    HEAVY_LOSS_SHARE,
+    Recommendation,
+    over_appetite_but_lower,
+)
 from sct_engine.analysis.national import JOINT_BASIS, RECOMMENDED_MIX, sum_basis
 from sct_engine.analysis.paired import Z95
 from sct_engine.analysis.rule import UNRESOLVED, WORSE
@@ -184,6 +188,19 @@ def _worse_off(data: ReportData, r: Recommendation, s: int) -> str:
     )
 
 
+def _still_over_appetite(data: ReportData, r: Recommendation, s: int) -> str:
+    """Members the recommendation leaves over their risk appetite, though less so than the
+    baseline (the rule allows it, and the board must know the appetite is still breached)."""
+    a = data.analysis
+    m = a.model
+    if r.stays or m.risk_appetite is None or not np.isfinite(m.risk_appetite).any():
+        return ""
+    d = a.decisions
+    rows = d[(d["scheme"] == r.scheme) & (d["system"] == m.system_ids[s])]
+    names = dict(zip(m.org_ids, m.org_names, strict=True))
+    return "".join(f" {x}." for x in over_appetite_but_lower(rows, names, r.baseline))
+
+
 def _not_chosen(data: ReportData, r: Recommendation, s: int) -> str:
     """Options that would give the system more but the rule does not allow, in a few words."""
     a = data.analysis
@@ -198,6 +215,8 @@ def _not_chosen(data: ReportData, r: Recommendation, s: int) -> str:
     for x in better:
         if x in r.national_rule_changes:
             why.append(f"{x} (changes a national rule)")
+        elif x in r.too_close and "materially worse off" not in r.excluded[x]:
+            why.append(f"{x} (too close to call whether it is within a member's risk appetite)")
         elif x in r.too_close:
             why.append(f"{x} (too close to call whether a member is worse off)")
         elif "risk appetite" in r.excluded[x] and "materially" not in r.excluded[x]:
@@ -378,7 +397,8 @@ def _system_summary(data: ReportData, r: Recommendation, s: int) -> str:
     heavy = f"{HEAVY_LOSS_SHARE:.0%}"
     return (
         f"<p class='answer'>{_e(headline(r, word))}</p>"
-        f"<p><strong>Who is worse off.</strong> {_e(_worse_off(data, r, s))}</p>"
+        f"<p><strong>Who is worse off.</strong> "
+        f"{_e(_worse_off(data, r, s) + _still_over_appetite(data, r, s))}</p>"
         + _appetite_lines(data, r, s)
         + _not_chosen(data, r, s)
         + "<p><strong>The risk.</strong> Funding the system can lose a year, with "

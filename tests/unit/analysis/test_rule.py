@@ -9,6 +9,7 @@ import pytest
 
 from sct_engine.analysis.paired import Z95, count_difference
 from sct_engine.analysis.rule import (
+    NOT_LOWER,
     NOT_WORSE,
     UNRESOLVED,
     WORSE,
@@ -122,3 +123,56 @@ def test_an_option_with_another_a_and_e_gateway_changes_national_rules():
     # Where the national reading is itself "none", switching the gateway off changes nothing.
     national_none = replace(model, ae_gateway="none")
     assert list(changes_national_rules(national_none)) == [False, False, False]
+
+
+def _close_row(**changes) -> dict:
+    """One member's row of the decisions table with only the appetite unresolved."""
+    row = {
+        "organisation": "weak",
+        "decision_draws": 40000,
+        "materiality": 0.01,
+        "diff_expected_income": 0.123,
+        "se_diff_expected_income": 0.001,
+        "expectation": NOT_WORSE,
+        "funding_lost_p95": 2.3,
+        "funding_lost_p95_low": 2.2,
+        "funding_lost_p95_high": 2.4,
+        "baseline_funding_lost_p95": 2.4,
+        "baseline_funding_lost_p95_low": 2.3,
+        "baseline_funding_lost_p95_high": 2.5,
+        "tail": NOT_WORSE,
+        "risk_appetite": 2.0,
+        "over_appetite": WORSE,
+        "lower_than_baseline": UNRESOLVED,
+        "appetite": UNRESOLVED,
+        "verdict": UNRESOLVED,
+    }
+    return {**row, **changes}
+
+
+def test_a_too_close_reason_names_the_appetite_when_it_is_the_open_part():
+    """Only the appetite unresolved: the reason names it and the two intervals, not the
+    expected-income difference (which is resolved)."""
+    import pandas as pd
+
+    from sct_engine.analysis.decision import _too_close_reason
+
+    names = {"weak": "Weak Trust"}
+    text = _too_close_reason(pd.DataFrame([_close_row()]), names, tail=True)
+    assert text.startswith("whether it is within a member's risk appetite is too close to call")
+    assert "over its risk appetite of £2.00m" in text
+    assert "whether it is lower than under the baseline (£2.30m to £2.50m)" in text
+    assert "£+0.123m" not in text and "40,000 draws" in text
+    straddles = _close_row(over_appetite=UNRESOLVED, lower_than_baseline=NOT_LOWER)
+    text = _too_close_reason(pd.DataFrame([straddles]), names, tail=True)
+    assert "£2.20m to £2.40m against its risk appetite of £2.00m" in text
+    both = _close_row(expectation=UNRESOLVED)
+    text = _too_close_reason(pd.DataFrame([both]), names, tail=True)
+    assert text.startswith(
+        "whether it leaves a member materially worse off or beyond its risk appetite is too close"
+    )
+    assert "£+0.123m" in text and "risk appetite of £2.00m" in text
+    alone = _close_row(expectation=UNRESOLVED, appetite=NOT_WORSE, over_appetite=NOT_WORSE)
+    text = _too_close_reason(pd.DataFrame([alone]), names, tail=True)
+    assert text.startswith("whether it leaves a member materially worse off is too close")
+    assert "appetite" not in text
