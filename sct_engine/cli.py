@@ -364,7 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=target_se_arg,
         metavar="X",
         help="add draws until every probability and expected loss has a standard error below X "
-        "(--draws is then the cap)",
+        "(--draws is then the cap; with --sampling sobol the SE times t(R-1, 0.975) / 1.96, as "
+        "its SE has R - 1 degrees of freedom)",
     )
     run.add_argument(
         "--sampling",
