@@ -218,6 +218,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from sct_engine.files import check_destinations, check_output_folder
     from sct_engine.scenario import load_variants, parse_sets, scenario_inputs
 
+    if args.replicates is not None and args.sampling != "sobol":
+        print(
+            f"warning: --replicates {args.replicates} is ignored: replicates belong to "
+            "--sampling sobol, and this run uses pseudo-random draws (add --sampling sobol to "
+            "use them)",
+            file=sys.stderr,
+        )
     base = Path(args.out) if args.out else default_out_dir(args.scenario)
     check_output_folder(base, "--out")  # before any work: a bad destination costs nothing
     variants = load_variants(
@@ -248,12 +255,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _run_one(args: argparse.Namespace, scenario: Scenario, out: Path) -> None:
     """Simulate one scenario (one sweep point) and write its tables to ``out``."""
+    from sct_engine.engine.sampling import DEFAULT_REPLICATES
     from sct_engine.engine.simulate import simulate
     from sct_engine.progress import ProgressBar
 
     draws = args.draws or scenario.simulation.draws
+    replicates = args.replicates or DEFAULT_REPLICATES
     if args.sampling == "sobol":  # every replicate gets the same draws: rounded up
-        draws = -(-draws // args.replicates) * args.replicates
+        draws = -(-draws // replicates) * replicates
     with ProgressBar(total=draws, label=Path(args.scenario).name) as bar:
         result = simulate(
             scenario,
@@ -263,11 +272,13 @@ def _run_one(args: argparse.Namespace, scenario: Scenario, out: Path) -> None:
             progress=bar.update,
             target_se=args.target_se,
             sampling=args.sampling,
-            replicates=args.replicates,
+            replicates=replicates,
         )
     result.save(out)
     reached = result.provenance.get("max_standard_error")
-    if args.target_se is not None and (reached is None or reached > args.target_se):
+    # Sobol': the target is met by the SE times the t factor (its R - 1 degrees of freedom)
+    factor = result.provenance.get("target_se_factor", 1.0)
+    if args.target_se is not None and (reached is None or reached * factor > args.target_se):
         shown = "unknown" if reached is None else f"{reached:.3g}"
         print(
             f"warning: target standard error {args.target_se:g} not reached within {result.draws:,} draws "
@@ -353,7 +364,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=target_se_arg,
         metavar="X",
         help="add draws until every probability and expected loss has a standard error below X "
-        "(--draws is then the cap)",
+        "(--draws is then the cap; with --sampling sobol the SE times t(R-1, 0.975) / 1.96, as "
+        "its SE has R - 1 degrees of freedom)",
     )
     run.add_argument(
         "--sampling",
@@ -366,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--replicates",
         type=replicates_arg,
-        default=16,
+        default=None,
         metavar="R",
         help="with --sampling sobol: independent replicates, 2 to 1024 (default 16); the draws "
         "are rounded up to a multiple of R",
@@ -430,6 +442,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # a mistyped option: the subcommand's own usage, not the top-level one
         command = str(getattr(args, "command", ""))
+        if command in ("compare", "report") and any(u.startswith("--sampling") for u in unknown):
+            print(
+                f"error: sct {command} has no --sampling: decisions always use pseudo-random "
+                "draws (docs/decisions.md, Statistics behind it, explains why); "
+                "--sampling sobol is an option of sct run",
+                file=sys.stderr,
+            )
+            return 2
         choices = next(
             (
                 a.choices

@@ -81,8 +81,10 @@ def sobol_variates(
     seed: int, replicate: int, first: int, n: int, dims: int, dof: float | None = None
 ) -> np.ndarray:
     """Standard variates ``(n, dims)`` (mean 0, variance 1) from points ``first .. first + n - 1``
-    of replicate ``replicate``'s scrambled Sobol' sequence (``scipy.stats.qmc.Sobol``, Owen
-    scrambling): normal by the inverse normal CDF, or with ``dof`` Student-t by the inverse t
+    of replicate ``replicate``'s scrambled Sobol' sequence (``scipy.stats.qmc.Sobol``, whose
+    scrambling is a linear matrix scramble plus a digital shift, LMS+shift, not Owen's nested
+    uniform scrambling: its variance is not guaranteed never to exceed plain Monte Carlo's, so
+    the gain is measured, ``benchmarks/README.md``): normal by the inverse normal CDF, or with ``dof`` Student-t by the inverse t
     CDF (scipy's fast numerical inversion, :func:`_t_inverse`) scaled by
     ``sqrt((dof - 2) / dof)`` as ``uncertainty.standard_variates`` scales it.
 

@@ -2,8 +2,8 @@
 
 With ``sampling="sobol"`` a run is ``R`` independent replicates (``rng.Replicate``). Each
 takes the common factors of the factor model (the national variate and one per system,
-in every period: ``P (1 + S)`` dimensions, 43 for England at year end, 172 quarterly)
-from its own scrambled Sobol' sequence, and everything else (organisations' own
+in every period: ``P (1 + S)`` dimensions, 45 for England's 44 systems at year end, 180
+quarterly) from its own scrambled Sobol' sequence, and everything else (organisations' own
 variates, A&E outcomes, large adverse events) from its own pseudo-random streams. The
 own variates stay pseudo-random because their dimension (one per organisation and
 period: about 1,800 for England quarterly) is far beyond where Sobol' points beat
@@ -14,8 +14,10 @@ sqrt(n)) is not the standard error of a mean. The standard error comes from the
 replicates: every replicate's mean is an independent, unbiased estimate, the run's mean
 is their average (each replicate has the same number of draws), and its standard error
 is the SD of the ``R`` replicate means / sqrt(R) (:meth:`ReplicatedRun.standard_errors`).
-With 16 replicates that SD has 15 degrees of freedom: a 95% interval of +-1.96 SE is
-about 95% only to within the spread of a 15-dof estimate (the t quantile is 2.13).
+This standard error has ``R - 1`` degrees of freedom: with 16 replicates, 15, and a 95%
+interval of +-1.96 SE is about 95% only to within the spread of a 15-dof estimate (the t
+quantile is 2.13). A run with a target standard error therefore stops on the SE times
+:func:`t_factor` (``t_{R-1, 0.975} / 1.96``), not on the SE itself.
 
 ``sampling="pseudo"`` with replicates is the same construction on pseudo-random common
 factors: a benchmark's like-for-like comparison. A plain run (no replicates) is the
@@ -28,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from scipy import stats
 
 from sct_engine.engine.model import DISTRIBUTION_CODES, Model
 from sct_engine.engine.rng import SOBOL_MAX_DIMENSION, Replicate
@@ -40,6 +43,14 @@ SAMPLING = ("pseudo", "sobol")
 DEFAULT_REPLICATES = 16
 #: Fewest replicates that give a standard error at all; the most a run may ask for.
 MIN_REPLICATES, MAX_REPLICATES = 2, 1024
+#: How scipy scrambles the Sobol' points (``qmc.Sobol(scramble=True)``), recorded in run.json:
+#: the numbers depend on it and on the scipy version.
+SCRAMBLING = (
+    "scipy.stats.qmc.Sobol(scramble=True): left linear matrix scramble with a digital random "
+    "shift (LMS+shift), Joe-Kuo direction numbers"
+)
+#: The normal 97.5% quantile that a 95% interval of +-1.96 SE uses.
+Z95 = 1.96
 
 #: Statistics whose mean a result reports (or reads a standard error for): per replicate
 #: their sums are kept, so each gets a replicate standard error.
@@ -196,6 +207,13 @@ class ReplicatedRun:
         return max_replicate_error(self.standard_errors()) if self.draws else float("inf")
 
 
+def t_factor(replicates: int) -> float:
+    """``t_{R-1, 0.975} / 1.96``: how much wider a 95% interval from a replicate standard error
+    with ``R - 1`` degrees of freedom is than +-1.96 SE (1.09 for 16 replicates, 1.02 for 64).
+    A target standard error is met when the SE times this is at or below it."""
+    return float(stats.t.ppf(0.975, replicates - 1)) / Z95
+
+
 def max_replicate_error(errors: dict[str, np.ndarray]) -> float:
     """Largest of replicate standard errors ``errors`` (``ReplicatedRun.standard_errors``) over
     the probabilities and expected losses of ``stats.max_standard_error``."""
@@ -207,7 +225,9 @@ __all__ = [
     "PAIRED_REPLICATED",
     "REPLICATED",
     "SAMPLING",
+    "SCRAMBLING",
     "ReplicatedRun",
     "max_replicate_error",
     "sampling_problem",
+    "t_factor",
 ]

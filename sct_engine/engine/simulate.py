@@ -12,13 +12,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy
 
 from sct_engine.engine.memory import check_memory
 from sct_engine.engine.model import Lever, Model, build_model
 from sct_engine.engine.reference import ReferenceRun
 from sct_engine.engine.results import Result
 from sct_engine.engine.rng import BLOCK_DRAWS, Replicate
-from sct_engine.engine.sampling import DEFAULT_REPLICATES, ReplicatedRun, sampling_problem
+from sct_engine.engine.sampling import (
+    DEFAULT_REPLICATES,
+    MAX_REPLICATES,
+    MIN_REPLICATES,
+    SCRAMBLING,
+    ReplicatedRun,
+    sampling_problem,
+    t_factor,
+)
 from sct_engine.engine.stats import HIST_BINS, Accumulator, max_standard_error
 from sct_engine.errors import Problem, ScenarioError
 from sct_engine.scenario import Scenario, check_run_numbers, load_scenario
@@ -29,9 +38,21 @@ ENGINES = ("kernel", "reference")
 
 #: How to mend a scenario that Sobol' sampling cannot run.
 _SAMPLING_FIX = "run it with the default pseudo-random sampling (leave out --sampling sobol)"
+#: How to mend a number of replicates out of range.
+_REPLICATES_FIX = f"choose {MIN_REPLICATES} to {MAX_REPLICATES:,} replicates"
 
-#: With a target standard error, precision is checked after every this many draws.
-CHECK_EVERY = 16 * BLOCK_DRAWS
+#: With a target standard error, precision is checked after every this many blocks (with
+#: Sobol' sampling: this many blocks of every replicate, so each check gives every replicate
+#: whole blocks, keeps every thread busy and skips no Sobol' point).
+CHECK_BLOCKS = 16
+#: Draws between checks of a plain run.
+CHECK_EVERY = CHECK_BLOCKS * BLOCK_DRAWS
+
+
+def check_step(sampling: str, replicates: int) -> int:
+    """Draws between two precision checks of a run with a target standard error: ``CHECK_BLOCKS``
+    blocks, of every replicate with Sobol' sampling."""
+    return CHECK_BLOCKS * BLOCK_DRAWS * (replicates if sampling == "sobol" else 1)
 
 
 def engine_run(
@@ -74,8 +95,11 @@ def _run_engine(
     """Run ``draws`` draws, or with ``target_se`` stop early once every SE is below it; the
     statistics, and with Sobol' sampling the replicates' standard errors (None otherwise).
 
-    Precision is checked after whole multiples of ``CHECK_EVERY`` draws, so the
-    stopping point, and every number, is fixed by the seed and the target.
+    Precision is checked after whole multiples of :func:`check_step` draws, so the
+    stopping point, and every number, is fixed by the seed and the target. With Sobol'
+    sampling the replicate standard error has ``R - 1`` degrees of freedom: the run stops once
+    it times :func:`~sct_engine.engine.sampling.t_factor` (t quantile / 1.96) is at or below
+    the target, so a 95% interval it supports is as narrow as the target promises.
     """
     if sampling == "sobol":
         replicated = ReplicatedRun(
@@ -84,10 +108,25 @@ def _run_engine(
             sampling,
             replicates,
         )
-        _extend(replicated, draws, progress, target_se, replicated.max_standard_error)
+        factor = t_factor(replicates)
+        _extend(
+            replicated,
+            draws,
+            progress,
+            target_se,
+            lambda: replicated.max_standard_error() * factor,
+            check_step(sampling, replicates),
+        )
         return replicated.accumulator(), replicated.standard_errors()
     run = engine_run(engine, model, seed)
-    _extend(run, draws, progress, target_se, lambda: max_standard_error(run.accumulator()))
+    _extend(
+        run,
+        draws,
+        progress,
+        target_se,
+        lambda: max_standard_error(run.accumulator()),
+        check_step(sampling, 1),
+    )
     return run.accumulator(), None
 
 
@@ -97,13 +136,15 @@ def _extend(
     progress: Callable[[int], None] | None,
     target_se: float | None,
     reached: Callable[[], float],
+    step: int,
 ) -> None:
-    """``draws`` draws, or fewer once ``reached()`` is at or below ``target_se``."""
+    """``draws`` draws, or fewer once ``reached()`` is at or below ``target_se``, checked
+    every ``step`` draws (the last step is what is left of ``draws``)."""
     if target_se is None:
         run.extend(draws, progress)
         return
     while run.draws < draws:
-        run.extend(min(CHECK_EVERY, draws - run.draws), progress)
+        run.extend(min(step, draws - run.draws), progress)
         if reached() <= target_se:
             break
 
@@ -155,7 +196,8 @@ def simulate(
     file = str(scenario.source) if scenario.source else "<scenario>"
     problem = sampling_problem(model, sampling, replicates)
     if problem:
-        raise ScenarioError([Problem(file, problem[0], problem[1], _SAMPLING_FIX)])
+        fix = _REPLICATES_FIX if problem[1].startswith("Sobol' sampling needs") else _SAMPLING_FIX
+        raise ScenarioError([Problem(file, problem[0], problem[1], fix)])
     sobol_replicates = replicates if sampling == "sobol" else 0
     check_memory(model, engine, _threads(engine), file, memory_limit, replicates=sobol_replicates)
     started = time.perf_counter()
@@ -170,9 +212,12 @@ def simulate(
         provenance |= {
             "sampling": sampling,
             "replicates": replicates,
+            "scrambling": SCRAMBLING,
             "standard_errors": f"from {replicates} independent replicates: the SD of the "
-            f"replicate means / sqrt({replicates})",
+            f"replicate means / sqrt({replicates}), with {replicates - 1} degrees of freedom",
         }
+        if target_se is not None:
+            provenance["target_se_factor"] = t_factor(replicates)
     result = Result(model=model, stats=stats, provenance=provenance, standard_errors=errors)
     if errors is not None:
         provenance["max_standard_error"] = result.max_standard_error()
@@ -208,6 +253,8 @@ def run_provenance(
         f"(funding at stake / {HIST_BINS}) above the exact quantile",
         "package_version": __version__,
         "numpy_version": np.__version__,
+        # Sobol' points (and the inverse t CDF) come from scipy: its version fixes them
+        "scipy_version": scipy.__version__,
         "python_version": platform.python_version(),
         "wall_time_s": round(wall, 4),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -4,7 +4,7 @@ an honest one."""
 
 from __future__ import annotations
 
-import json
+import importlib
 import math
 import os
 import subprocess
@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.stats import norm
+import scipy
+from scipy.stats import norm, t
 
 from sct_engine.engine.kernel import KernelRun
 from sct_engine.engine.reference import ReferenceRun
-from sct_engine.engine.rng import Replicate, sobol_variates
-from sct_engine.engine.sampling import ReplicatedRun, max_replicate_error
-from sct_engine.engine.simulate import CHECK_EVERY, simulate
+from sct_engine.engine.rng import BLOCK_DRAWS, Replicate, sobol_variates
+from sct_engine.engine.sampling import ReplicatedRun, max_replicate_error, t_factor
+from sct_engine.engine.simulate import check_step, simulate
 from sct_engine.errors import ScenarioError
 from sct_engine.rules import builtin_menu
 from sct_engine.scenario import load_scenario
@@ -33,6 +34,8 @@ from tests.integration.engine.test_kernel_parity import (
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
+#: The module (the package exports the function ``simulate`` under the same name).
+simulate_module = importlib.import_module("sct_engine.engine.simulate")
 
 
 def replicated(engine, model, replicates, baseline=None, seed=29):
@@ -158,14 +161,87 @@ def test_simulate_reports_replicate_standard_errors(tmp_path):
 
 
 def test_target_se_stops_on_the_replicate_standard_error():
-    """With a target the run stops at the first check (131,072 draws: 8,192 per replicate)
-    once the largest replicate standard error is below it, and run.json says which it reached."""
+    """With a target the run stops at the first check (2,097,152 draws: 16 blocks of each of
+    16 replicates) once the largest replicate standard error times the t factor is below it,
+    and run.json says which it reached and the factor."""
     scenario = load_scenario("scenarios/example_ics.yaml")
-    result = simulate(scenario, draws=10**6, seed=6, target_se=0.5, sampling="sobol")
-    assert result.draws == CHECK_EVERY
+    result = simulate(scenario, draws=10**7, seed=6, target_se=0.5, sampling="sobol")
+    assert result.draws == check_step("sobol", 16) == 16 * 16 * BLOCK_DRAWS
     reached = result.provenance["max_standard_error"]
-    assert reached == result.max_standard_error() <= 0.5
+    assert reached == result.max_standard_error()
+    assert reached * t_factor(16) <= 0.5
+    assert result.provenance["target_se_factor"] == t_factor(16)
     assert reached == max_replicate_error(result.standard_errors)
+
+
+@pytest.mark.parametrize("replicates", [3, 16])
+def test_target_se_checks_whole_blocks_of_every_replicate(monkeypatch, replicates):
+    """Every check adds the same whole blocks to every replicate (2 here, ``CHECK_BLOCKS``
+    lowered to keep it quick), so no replicate ends a check on a short block and no Sobol'
+    point is skipped; only the last chunk, the rest of the cap, may end short."""
+    monkeypatch.setattr(simulate_module, "CHECK_BLOCKS", 2)
+    chunks: list[tuple[int, list[int], list[int]]] = []
+    extend = ReplicatedRun.extend
+
+    def spy(self, draws, progress=None):
+        extend(self, draws, progress)
+        chunks.append((draws, list(self._next_block), self._draws.tolist()))
+
+    monkeypatch.setattr(ReplicatedRun, "extend", spy)
+    step = 2 * BLOCK_DRAWS * replicates
+    cap = 2 * step + 100 * replicates + 1
+    scenario = load_scenario("scenarios/example_ics.yaml")
+    result = simulate(
+        scenario, draws=cap, seed=7, target_se=1e-9, sampling="sobol", replicates=replicates
+    )
+    assert [c[0] for c in chunks] == [step, step, cap - 2 * step]
+    for k, (_, next_block, per_replicate) in enumerate(chunks[:2], start=1):
+        assert next_block == [2 * k] * replicates
+        assert per_replicate == [2 * k * BLOCK_DRAWS] * replicates
+    _, next_block, per_replicate = chunks[-1]
+    assert per_replicate == [4 * BLOCK_DRAWS + 101] * replicates
+    assert next_block == [5] * replicates
+    assert result.draws == replicates * (4 * BLOCK_DRAWS + 101)
+
+
+def test_target_se_allows_for_the_degrees_of_freedom_of_the_replicate_error(monkeypatch):
+    """3 replicates: the SE has 2 degrees of freedom, t quantile 4.30, factor 2.19. A target
+    1.5 times the SE after the first check is met by the SE alone but not by SE x factor, so
+    the run goes on; a target just above SE x factor stops it there."""
+    monkeypatch.setattr(simulate_module, "CHECK_BLOCKS", 1)
+    factor = t_factor(3)
+    assert factor == pytest.approx(t.ppf(0.975, 2) / 1.96)
+    assert factor > 2.1
+    scenario = load_scenario("scenarios/example_ics.yaml")
+    step = check_step("sobol", 3)
+    first = simulate(scenario, draws=step, seed=8, sampling="sobol", replicates=3)
+    se = first.max_standard_error()
+    kwargs = {"draws": 3 * step, "seed": 8, "sampling": "sobol", "replicates": 3}
+    late = simulate(scenario, target_se=1.5 * se, **kwargs)
+    assert late.draws > step
+    early = simulate(scenario, target_se=1.01 * factor * se, **kwargs)
+    assert early.draws == step
+    assert early.provenance["max_standard_error"] == se
+    assert early.provenance["target_se_factor"] == factor
+
+
+def test_run_json_records_scipy_and_the_scrambling():
+    """Sobol' points depend on scipy: every run records its version, a Sobol' run how scipy
+    scrambles (LMS+shift) and that its SE has R - 1 degrees of freedom."""
+    scenario = load_scenario("scenarios/example_ics.yaml")
+    plain = simulate(scenario, draws=1000, seed=2, engine="reference")
+    assert plain.provenance["scipy_version"] == scipy.__version__
+    assert "scrambling" not in plain.provenance
+    sobol = simulate(scenario, draws=1000, seed=2, sampling="sobol", replicates=4)
+    assert sobol.provenance["scipy_version"] == scipy.__version__
+    assert "LMS+shift" in sobol.provenance["scrambling"]
+    assert "3 degrees of freedom" in sobol.provenance["standard_errors"]
+
+
+def test_replicates_out_of_range_says_how_many_to_choose():
+    scenario = load_scenario("scenarios/example_ics.yaml")
+    with pytest.raises(ScenarioError, match="choose 2 to 1,024 replicates"):
+        simulate(scenario, draws=100, sampling="sobol", replicates=1)
 
 
 def test_sobol_refuses_skew_normal_shocks_with_a_clear_message():
@@ -179,49 +255,71 @@ def test_sobol_refuses_skew_normal_shocks_with_a_clear_message():
         simulate(changed, draws=100, sampling="sobol")
 
 
-def test_default_sampling_is_unchanged_by_the_option():
-    """A pseudo-random run ignores ``replicates`` and keeps no replicate errors."""
-    scenario = load_scenario("scenarios/example_ics.yaml")
-    plain = simulate(scenario, draws=3000, seed=4)
-    again = simulate(scenario, draws=3000, seed=4, sampling="pseudo", replicates=3)
-    assert plain.standard_errors is None
-    for name, value in plain.stats.arrays().items():
-        np.testing.assert_array_equal(value, again.stats.arrays()[name], err_msg=name)
+@pytest.mark.parametrize("engine", ["reference", "kernel"])
+def test_one_pseudo_random_replicate_is_a_plain_run(engine):
+    """``ReplicatedRun(sampling="pseudo", replicates=1)``: replicate 0 of 1 numbers its blocks
+    as a plain run does and has no Sobol' common factors, so after one extend (two blocks and
+    a short one) its statistics, decision ones too, equal a plain run's bit for bit. A second
+    extend continues on the same blocks: counts stay exact, but the replicated run adds each
+    extend's sums to its pooled ones (``b0 + (b1 + b2)`` against the plain run's
+    ``(b0 + b1) + b2``), so float sums agree to rounding (1e-12 relative) only."""
+    model = make_model(REGIME_SYSTEMS, MENU, quarterly=True, bonus=True)
+
+    def make(rep):
+        if engine == "kernel":
+            return KernelRun(model, 11, baseline=0, replicate=rep)
+        return ReferenceRun(model, 11, baseline=0, replicate=rep)
+
+    one = ReplicatedRun(make, model, "pseudo", 1, baseline=0)
+    plain = make(None)
+    one.extend(2 * BLOCK_DRAWS + 700)
+    plain.extend(2 * BLOCK_DRAWS + 700)
+    for got, want in ((one.accumulator(), plain.accumulator()), (one.paired(), plain.paired())):
+        for name, value in want.arrays().items():
+            np.testing.assert_array_equal(got.arrays()[name], value, err_msg=name)
+    one.extend(BLOCK_DRAWS)
+    plain.extend(BLOCK_DRAWS)
+    assert one.draws == plain.draws == 3 * BLOCK_DRAWS + 700
+    for got, want in ((one.accumulator(), plain.accumulator()), (one.paired(), plain.paired())):
+        for name, value in want.arrays().items():
+            if value.dtype.kind == "i":
+                np.testing.assert_array_equal(got.arrays()[name], value, err_msg=name)
+            else:
+                np.testing.assert_allclose(got.arrays()[name], value, rtol=1e-12, err_msg=name)
 
 
 THREADS_SCRIPT = """
-import json, sys
+import sys
 import numba
+import numpy as np
 from sct_engine.engine.simulate import simulate
 result = simulate("scenarios/wave1_2018_19.yaml", draws=4 * 3 * 8192, seed=9, sampling="sobol",
                   replicates=4)
-print(json.dumps({"threads": numba.get_num_threads(),
-                  **{k: v.tolist() for k, v in result.stats.arrays().items() if v.size < 5000},
-                  **{f"se_{k}": v.tolist() for k, v in result.standard_errors.items()}}))
+np.savez(sys.argv[1], threads=numba.get_num_threads(), **result.stats.arrays(),
+         **{f"se_{k}": v for k, v in result.standard_errors.items()})
 """
 
 
-def test_sobol_results_identical_whatever_the_number_of_threads():
+def test_sobol_results_identical_whatever_the_number_of_threads(tmp_path):
     """Wave 1 (Student-t, quarterly, ten systems), 4 replicates of 3 blocks: every statistic
-    and replicate standard error the same with 1 and 2 threads (sums to 1e-12, the order of
-    float sums being fixed by the blocks)."""
+    (the histogram sums too) and replicate standard error the same with 1 and 2 threads, bit
+    for bit: blocks are merged in block order, so the order of float sums is fixed."""
     found = []
     for threads in (1, 2):
-        done = subprocess.run(
-            [sys.executable, "-c", THREADS_SCRIPT],
+        path = tmp_path / f"threads_{threads}.npz"
+        subprocess.run(
+            [sys.executable, "-c", THREADS_SCRIPT, str(path)],
             env={**os.environ, "NUMBA_NUM_THREADS": str(threads)},
             cwd=ROOT,
             check=True,
             capture_output=True,
             text=True,
         )
-        found.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        with np.load(path) as arrays:
+            found.append({name: arrays[name] for name in arrays.files})
     one, two = found
-    assert (one.pop("threads"), two.pop("threads")) == (1, 2)
+    assert (int(one.pop("threads")), int(two.pop("threads"))) == (1, 2)
     assert one.keys() == two.keys()
+    assert {"national_hist_sum", "system_hist_sum", "se_org_lost_sum"} <= one.keys()
     for name in one:
-        a, b = np.array(one[name]), np.array(two[name])
-        if a.dtype.kind == "i":
-            np.testing.assert_array_equal(a, b, err_msg=name)
-        else:
-            np.testing.assert_allclose(a, b, rtol=1e-12, atol=0, err_msg=name)
+        np.testing.assert_array_equal(one[name], two[name], err_msg=name)
