@@ -6,7 +6,7 @@ compared, as text, with ``tests/golden/example_ics_workbook/<sheet>.csv``. Like
 the golden tables (tests/integration/engine/test_golden.py) this guards
 reproducibility and the workbook's contents, never correctness. What changes
 from machine to machine or run to run is left out: the Provenance rows of
-timings, thread count, versions of Python and numpy, and the repository's own
+timings, thread count, versions of Python, numpy and scipy, and the repository's own
 path (written as ``<repo>``). Formatting (widths, colours, number formats) is not
 compared; tests/unit/report/test_workbook.py checks the formats that matter.
 
@@ -35,7 +35,9 @@ GOLDEN = ROOT / "tests" / "golden" / "example_ics_workbook"
 ARGS = ["--draws", "20000", "--seed", "7", "--max-draws", "20000", "--detail-draws", "4096"]
 PROVENANCE_SHEET = "Provenance"
 #: Provenance fields that differ between machines or runs of the same seed.
-VOLATILE = re.compile(r"^(scenario_file|threads|numpy_version|python_version|created_utc|.*_s)$")
+VOLATILE = re.compile(
+    r"^(scenario_file|threads|numpy_version|scipy_version|python_version|created_utc|.*_s)$"
+)
 
 
 def cell_text(value: object) -> str:
@@ -101,7 +103,14 @@ def test_workbook_sheets_match_the_golden_values(workbook, request):
 
 def test_volatile_fields_are_only_timings_and_machine_details():
     """What the golden leaves out of Provenance, so that it never hides a result."""
-    for field in ["wall_time_s", "analysis_s", "created_utc", "threads", "numpy_version"]:
+    for field in [
+        "wall_time_s",
+        "analysis_s",
+        "created_utc",
+        "threads",
+        "numpy_version",
+        "scipy_version",
+    ]:
         assert VOLATILE.match(field)
     for field in ["seed", "draws", "scenario_hash", "max_standard_error", "baseline", "engine"]:
         assert not VOLATILE.match(field)
