@@ -270,20 +270,20 @@ def format_table(result: InYear) -> str:
     def pct(x: float) -> str:
         return f"{'-':>8}" if math.isnan(x) else f"{x:8.1%}"
 
+    def line(label: str, r: dict, test: str) -> str:
+        """One row of the table: a member (its own tests) or a system (its system tests)."""
+        return (
+            f"{label:<16}{r['ytd_outturn']:8.2f}{r['funding_paid_so_far']:7.2f}"
+            + "".join(pct(r[f"p_{test}_test_q{q + 1}"]) for q in range(k, QUARTERS))
+            + f"{money(r['expected_funding_to_come'], r['funding_to_come_ci_low'], r['funding_to_come_ci_high']):>26}"
+        )
+
     for row in result.members.itertuples(index=False):
         r = row._asdict()
-        lines.append(
-            f"{r['organisation'][:15]:<16}{r['ytd_outturn']:8.2f}{r['funding_paid_so_far']:7.2f}"
-            + "".join(pct(r[f"p_own_test_q{q + 1}"]) for q in range(k, QUARTERS))
-            + f"{money(r['expected_funding_to_come'], r['funding_to_come_ci_low'], r['funding_to_come_ci_high']):>26}"
-        )
+        lines.append(line(r["organisation"][:15], r, "own"))
     for row in result.systems.itertuples(index=False):
         r = row._asdict()
-        lines.append(
-            f"{'= ' + r['system'][:13]:<16}{r['ytd_outturn']:8.2f}{r['funding_paid_so_far']:7.2f}"
-            + "".join(pct(r[f"p_system_test_q{q + 1}"]) for q in range(k, QUARTERS))
-            + f"{money(r['expected_funding_to_come'], r['funding_to_come_ci_low'], r['funding_to_come_ci_high']):>26}"
-        )
+        lines.append(line("= " + r["system"][:13], r, "system"))
     if not result.what_it_takes.empty:
         target = float(result.what_it_takes["target"].iloc[0])
         lines += [
